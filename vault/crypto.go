@@ -1,0 +1,85 @@
+package vault
+
+import (
+	"context"
+	"io"
+)
+
+// TenantKeysets holds a firm's keysets, each wrapped by its region's master
+// key with the tenant and region bound as associated data. Only package keys
+// can unwrap them.
+type TenantKeysets struct {
+	Document []byte // streaming-AEAD keyset for document bytes
+	Field    []byte // AEAD keyset for confidential database fields
+}
+
+// FieldRef names the database cell a sealed field belongs to. It is bound to
+// the ciphertext as associated data, so a value copied to another row, column
+// or firm fails to open.
+type FieldRef struct {
+	Table  string
+	Column string
+	RowID  string
+}
+
+// FieldSealer encrypts and decrypts confidential database fields with a
+// firm's field key.
+type FieldSealer interface {
+	// SealField encrypts plaintext for the cell ref of tenantID.
+	// Errors: not_found (unknown tenant), unavailable, internal.
+	SealField(ctx context.Context, tenantID string, ref FieldRef, plaintext string) ([]byte, error)
+	// OpenField decrypts a sealed field. Errors: cannot_decrypt (tampered,
+	// moved, or keys destroyed), not_found (unknown tenant), internal.
+	OpenField(ctx context.Context, tenantID string, ref FieldRef, ciphertext []byte) (string, error)
+}
+
+// RangeFetcher returns the ciphertext bytes [offset, offset+length) of a blob.
+type RangeFetcher func(ctx context.Context, offset, length int64) (io.ReadCloser, error)
+
+// DocumentCipher encrypts document bytes with a firm's streaming-AEAD key in
+// independently authenticated parts (docs/FORMAT.md), so that uploads of any
+// length stream in constant memory and a byte range decrypts only the parts
+// it overlaps.
+type DocumentCipher interface {
+	// EncryptDocument reads plaintext from src until EOF and writes the
+	// ciphertext to dst. Errors: not_found (unknown tenant), internal, or
+	// the error of src or dst.
+	EncryptDocument(ctx context.Context, ref DocRef, src io.Reader, dst io.Writer) (Sealed, error)
+
+	// DecryptRange returns a reader of plaintext bytes [offset, offset+length)
+	// of the blob described by s, fetching only the ciphertext of the parts
+	// the range overlaps. A part's plaintext is released only after the
+	// whole part authenticates; a failure surfaces as a cannot_decrypt error
+	// from Read. Errors: invalid (range out of bounds), not_found,
+	// cannot_decrypt.
+	DecryptRange(ctx context.Context, ref DocRef, s Sealed, offset, length int64, fetch RangeFetcher) (io.ReadCloser, error)
+}
+
+// KeyManager is the whole key boundary the Service needs. Implemented by
+// keys.Manager.
+type KeyManager interface {
+	FieldSealer
+	DocumentCipher
+
+	// NewTenantKeysets generates fresh keysets for a new firm and returns
+	// them wrapped by region's master key. Nothing is stored.
+	// Errors: invalid (unknown region), unavailable, internal.
+	NewTenantKeysets(ctx context.Context, tenantID, region string) (TenantKeysets, error)
+
+	// RotateTenantKeys adds a new primary key to both of the firm's keysets
+	// and stores them; data written before still decrypts.
+	// Errors: not_found, conflict (concurrent rotation), internal.
+	RotateTenantKeys(ctx context.Context, tenantID string) error
+}
+
+// KeysetStore is where wrapped keysets live; implemented by vault/sqlite and
+// used by package keys.
+type KeysetStore interface {
+	// TenantKeysets returns the tenant's region and its wrapped keysets.
+	// Errors: not_found.
+	TenantKeysets(ctx context.Context, tenantID string) (region string, ks TenantKeysets, err error)
+	// ReplaceTenantKeysets stores next in place of prev, atomically, failing
+	// with conflict if the stored keysets are no longer prev.
+	// Errors: not_found, conflict.
+	ReplaceTenantKeysets(ctx context.Context, tenantID string, prev, next TenantKeysets) error
+}

@@ -1,0 +1,156 @@
+package vault
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"strings"
+	"time"
+)
+
+// Role is a user's role within one firm.
+type Role string
+
+// The roles of a firm's users.
+const (
+	RoleOwner   Role = "owner"
+	RoleAdmin   Role = "admin"
+	RoleLawyer  Role = "lawyer"
+	RoleAuditor Role = "auditor"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleOwner, RoleAdmin, RoleLawyer, RoleAuditor:
+		return true
+	}
+	return false
+}
+
+// Tenant is a firm. Its region is fixed at creation: every byte of its
+// ciphertext lives in that region's store, wrapped by that region's master key.
+type Tenant struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Region    string    `json:"region"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// User is a person who signs in to one firm. Emails are unique across the
+// whole service so that sign-in needs no firm name.
+type User struct {
+	ID           string    `json:"id"`
+	TenantID     string    `json:"tenant_id"`
+	Email        string    `json:"email"`
+	Name         string    `json:"name"`
+	Role         Role      `json:"role"`
+	PasswordHash string    `json:"-"`
+	Disabled     bool      `json:"disabled"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Matter is a client matter: a folder of documents. Name and Client are
+// client-confidential and stored encrypted with the firm's field key.
+type Matter struct {
+	ID        string    `json:"id"`
+	TenantID  string    `json:"tenant_id"`
+	Name      string    `json:"name"`
+	Client    string    `json:"client"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Document is a named document in a matter. Name is stored encrypted. The
+// content lives in versions; CurrentVersion is the newest one.
+type Document struct {
+	ID             string     `json:"id"`
+	TenantID       string     `json:"tenant_id"`
+	MatterID       string     `json:"matter_id"`
+	Name           string     `json:"name"`
+	ContentType    string     `json:"content_type"`
+	CurrentVersion int        `json:"version"`
+	Size           int64      `json:"size"` // plaintext size of the current version
+	Trashed        bool       `json:"trashed"`
+	TrashedAt      *time.Time `json:"trashed_at,omitempty"`
+	CreatedBy      string     `json:"created_by"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// Version is one immutable content version of a document.
+type Version struct {
+	TenantID   string `json:"-"`
+	DocumentID string `json:"document_id"`
+	Number     int    `json:"version"`
+	// Sealed describes the ciphertext: sizes, part size and the key that
+	// encrypted it.
+	Sealed
+	BlobKey     string    `json:"-"`
+	ContentType string    `json:"content_type"`
+	CreatedBy   string    `json:"created_by"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Sealed describes one encrypted blob as written by a DocumentCipher.
+type Sealed struct {
+	Size           int64  `json:"size"`            // plaintext bytes
+	CiphertextSize int64  `json:"ciphertext_size"` // bytes in the blob store
+	PartSize       int    `json:"-"`               // plaintext bytes per part
+	PartCipherSize int    `json:"-"`               // ciphertext bytes per full part
+	KeyID          uint32 `json:"key_id"`          // primary key id at encryption time
+}
+
+// DocRef names the immutable identity that a document version's ciphertext is
+// bound to. It never holds names or storage keys.
+type DocRef struct {
+	TenantID   string
+	DocumentID string
+	Version    int
+}
+
+// PendingBlob records a blob that is being written and is not yet part of any
+// committed version. Rows left behind by a crash let the janitor delete
+// orphans.
+type PendingBlob struct {
+	Key       string
+	TenantID  string
+	Region    string
+	CreatedAt time.Time
+}
+
+// ID prefixes, so an id says what it names.
+const (
+	PrefixTenant   = "ten"
+	PrefixUser     = "usr"
+	PrefixMatter   = "mat"
+	PrefixDocument = "doc"
+	PrefixBlob     = "blb"
+)
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// NewID returns a new random 128-bit identifier with the given prefix,
+// like "doc_mfrggzdfmztwq2lknnwg23tpob".
+func NewID(prefix string) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return prefix + "_" + strings.ToLower(idEncoding.EncodeToString(b[:]))
+}
+
+// ValidID reports whether id looks like an id made by NewID with prefix. It
+// lets callers reject garbage before it reaches a query.
+func ValidID(prefix, id string) bool {
+	rest, ok := strings.CutPrefix(id, prefix+"_")
+	if !ok || len(rest) != 26 {
+		return false
+	}
+	for _, c := range rest {
+		if (c < 'a' || c > 'z') && (c < '2' || c > '7') {
+			return false
+		}
+	}
+	return true
+}

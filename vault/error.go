@@ -1,0 +1,82 @@
+package vault
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. They are stable: the HTTP API returns them to clients and
+// maps each to one status in a single table (see package web).
+const (
+	EINVALID       = "invalid"        // the input is malformed or breaks a rule
+	EUNAUTHORIZED  = "unauthorized"   // no valid credentials
+	EFORBIDDEN     = "forbidden"      // authenticated but not allowed
+	ENOTFOUND      = "not_found"      // does not exist, or belongs to another tenant
+	ECONFLICT      = "conflict"       // clashes with existing state
+	EUNAVAILABLE   = "unavailable"    // a dependency (store, audit log) cannot be reached
+	ECANNOTDECRYPT = "cannot_decrypt" // ciphertext failed authentication: tampered, truncated or misplaced
+	EINTERNAL      = "internal"       // anything else; shown to users as "Internal error."
+)
+
+// Error is the error type of the vault domain. Code is machine-readable,
+// Message is safe to show to a user, and Err is the underlying cause, kept for
+// logs and never shown.
+type Error struct {
+	Code    string
+	Message string
+	Err     error
+}
+
+// Error returns the message, followed by the cause when there is one.
+func (e *Error) Error() string {
+	switch {
+	case e.Err != nil && e.Message != "":
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	case e.Err != nil:
+		return fmt.Sprintf("%s: %v", e.Code, e.Err)
+	default:
+		return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	}
+}
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a formatted user-safe message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// WrapError returns an *Error with the given code and message that wraps err.
+func WrapError(code string, err error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, or EINTERNAL
+// for any other non-nil error, or "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the user-safe message of the first *Error in err's
+// chain, or "Internal error." for any other error.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Code != EINTERNAL && e.Message != "" {
+		return e.Message
+	}
+	return "Internal error."
+}
+
+// IsCode reports whether err carries the given code.
+func IsCode(err error, code string) bool { return ErrorCode(err) == code }
