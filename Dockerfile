@@ -1,0 +1,23 @@
+# syntax=docker/dockerfile:1
+# Build a static CaseVault binary, then ship it alone on a distroless base
+# as a non-root user.
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.Version=${VERSION}" -o /out/casevault ./cmd/casevault \
+ && mkdir -p /out/data
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/casevault /usr/local/bin/casevault
+COPY --from=build --chown=65532:65532 /out/data /data
+USER 65532:65532
+ENV CASEVAULT_DATA_DIR=/data
+VOLUME ["/data"]
+EXPOSE 8443
+# Listening beyond loopback needs TLS: mount a certificate and key and pass
+# --tls-cert/--tls-key, or set CASEVAULT_BEHIND_TLS_PROXY=true behind a TLS proxy.
+ENTRYPOINT ["/usr/local/bin/casevault"]
+CMD ["serve", "--addr", "0.0.0.0:8443", "--tls-cert", "/run/secrets/tls.crt", "--tls-key", "/run/secrets/tls.key"]

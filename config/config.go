@@ -1,0 +1,300 @@
+// Package config holds CaseVault's configuration: a plain struct with
+// defaults that run with nothing installed, a YAML file, CASEVAULT_*
+// environment overrides, and Validate.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Region store types.
+const (
+	StoreFS = "fs"
+	StoreS3 = "s3"
+)
+
+// Master key source types.
+const (
+	MasterKeyFile = "file"
+)
+
+// Defaults for a fresh machine.
+const (
+	DefaultDataDir = "./casevault-data"
+	DefaultAddr    = "127.0.0.1:8080"
+)
+
+// Config is the whole configuration of a CaseVault process.
+type Config struct {
+	// DataDir holds the SQLite database, the local region stores and the
+	// generated master keys unless configured elsewhere.
+	DataDir string `yaml:"data_dir"`
+	// Addr is the HTTP listen address.
+	Addr string `yaml:"addr"`
+	// TLS serves HTTPS from a certificate and key file.
+	TLS TLSConfig `yaml:"tls"`
+	// BehindTLSProxy allows a non-loopback listen address without TLS
+	// because a TLS-terminating proxy stands in front.
+	BehindTLSProxy bool `yaml:"behind_tls_proxy"`
+	// LogLevel is a zerolog level: debug, info, warn, error.
+	LogLevel string `yaml:"log_level"`
+	// Regions maps a region name (e.g. "us", "ca") to where its ciphertext
+	// lives and which master key wraps its firms' keys.
+	Regions map[string]RegionConfig `yaml:"regions"`
+}
+
+// TLSConfig names a certificate and key in PEM files.
+type TLSConfig struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLSConfig) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// RegionConfig is one residency region: its blob store and its master key.
+type RegionConfig struct {
+	// Type is "fs" (a local directory) or "s3" (any S3-compatible server).
+	Type string `yaml:"type"`
+	// Path is the directory of an fs store; default DataDir/regions/NAME.
+	Path string `yaml:"path,omitempty"`
+
+	// Endpoint is host:port of an S3 server, e.g. "s3.ca-central-1.amazonaws.com".
+	Endpoint  string `yaml:"endpoint,omitempty"`
+	Bucket    string `yaml:"bucket,omitempty"`
+	AccessKey string `yaml:"access_key,omitempty"`
+	SecretKey string `yaml:"secret_key,omitempty"`
+	// Secure uses TLS; it defaults to true and may be false only for a
+	// loopback endpoint.
+	Secure *bool `yaml:"secure,omitempty"`
+	// S3Region is the bucket's S3 location constraint, e.g. "ca-central-1".
+	S3Region string `yaml:"s3_region,omitempty"`
+	// CreateBucket creates the bucket when it is missing.
+	CreateBucket bool `yaml:"create_bucket,omitempty"`
+
+	// MasterKey is where this region's key-encryption key comes from.
+	MasterKey MasterKeyConfig `yaml:"master_key"`
+}
+
+// UseTLS reports whether an S3 region talks TLS to its endpoint.
+func (r RegionConfig) UseTLS() bool { return r.Secure == nil || *r.Secure }
+
+// MasterKeyConfig is a region's key-encryption key source.
+type MasterKeyConfig struct {
+	// Type is "file": a Tink keyset file generated on first run, mode 0600.
+	Type string `yaml:"type"`
+	// Path of the keyset file; default DataDir/keys/NAME-master.json.
+	Path string `yaml:"path,omitempty"`
+}
+
+// Default returns the configuration that runs on a fresh machine: a local
+// data directory and two regions, us and ca, backed by local directories.
+func Default() Config {
+	return Config{
+		DataDir:  DefaultDataDir,
+		Addr:     DefaultAddr,
+		LogLevel: "info",
+		Regions: map[string]RegionConfig{
+			"us": {Type: StoreFS, MasterKey: MasterKeyConfig{Type: MasterKeyFile}},
+			"ca": {Type: StoreFS, MasterKey: MasterKeyConfig{Type: MasterKeyFile}},
+		},
+	}
+}
+
+// LoadFile reads a YAML file over c. Unknown fields are an error. A file
+// that lists regions replaces the default regions entirely.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	var fc Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) { // an empty file is fine
+		return fmt.Errorf("config: %s: %w", path, err)
+	}
+	if fc.DataDir != "" {
+		c.DataDir = fc.DataDir
+	}
+	if fc.Addr != "" {
+		c.Addr = fc.Addr
+	}
+	if fc.TLS.Enabled() {
+		c.TLS = fc.TLS
+	}
+	if fc.BehindTLSProxy {
+		c.BehindTLSProxy = true
+	}
+	if fc.LogLevel != "" {
+		c.LogLevel = fc.LogLevel
+	}
+	if fc.Regions != nil {
+		c.Regions = fc.Regions
+	}
+	return nil
+}
+
+// LoadEnv applies CASEVAULT_* environment variables from getenv over c:
+// CASEVAULT_DATA_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
+// CASEVAULT_TLS_KEY_FILE, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL, and
+// per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
+// secrets need not sit in the file.
+func (c *Config) LoadEnv(getenv func(string) string) error {
+	set := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	set("CASEVAULT_DATA_DIR", &c.DataDir)
+	set("CASEVAULT_ADDR", &c.Addr)
+	set("CASEVAULT_TLS_CERT_FILE", &c.TLS.CertFile)
+	set("CASEVAULT_TLS_KEY_FILE", &c.TLS.KeyFile)
+	set("CASEVAULT_LOG_LEVEL", &c.LogLevel)
+	if v := getenv("CASEVAULT_BEHIND_TLS_PROXY"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: CASEVAULT_BEHIND_TLS_PROXY: %q is not true or false", v)
+		}
+		c.BehindTLSProxy = b
+	}
+	for name, r := range c.Regions {
+		prefix := "CASEVAULT_REGION_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_"
+		set(prefix+"ACCESS_KEY", &r.AccessKey)
+		set(prefix+"SECRET_KEY", &r.SecretKey)
+		c.Regions[name] = r
+	}
+	return nil
+}
+
+// RegionNames returns the configured region names, sorted.
+func (c *Config) RegionNames() []string {
+	names := make([]string, 0, len(c.Regions))
+	for name := range c.Regions {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// DatabasePath is the SQLite metadata database.
+func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "casevault.db") }
+
+// RegionPath returns the directory of an fs region store.
+func (c *Config) RegionPath(name string) string {
+	if p := c.Regions[name].Path; p != "" {
+		return p
+	}
+	return filepath.Join(c.DataDir, "regions", name)
+}
+
+// MasterKeyPath returns the keyset file of a region's file master key.
+func (c *Config) MasterKeyPath(name string) string {
+	if p := c.Regions[name].MasterKey.Path; p != "" {
+		return p
+	}
+	return filepath.Join(c.DataDir, "keys", name+"-master.json")
+}
+
+var regionName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
+
+// Validate reports the first problem with c, naming the field.
+func (c *Config) Validate() error {
+	if c.DataDir == "" {
+		return errors.New("config: data_dir: must not be empty")
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("config: addr: %q is not host:port", c.Addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("config: addr: port %q is not a number from 0 to 65535", port)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return errors.New("config: tls: cert_file and key_file must be given together")
+	}
+	if !IsLoopback(host) && !c.TLS.Enabled() && !c.BehindTLSProxy {
+		return fmt.Errorf("config: addr: %q is not a loopback address; configure tls.cert_file and tls.key_file, or set behind_tls_proxy when a TLS proxy stands in front", c.Addr)
+	}
+	switch c.LogLevel {
+	case "", "trace", "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("config: log_level: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if len(c.Regions) == 0 {
+		return errors.New("config: regions: at least one region is required")
+	}
+	for _, name := range c.RegionNames() {
+		if err := c.validateRegion(name, c.Regions[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateRegion(name string, r RegionConfig) error {
+	field := "regions." + name
+	if !regionName.MatchString(name) {
+		return fmt.Errorf("config: %s: region names are 1-16 lower-case letters, digits and dashes, starting with a letter", field)
+	}
+	switch r.Type {
+	case StoreFS:
+		if r.Endpoint != "" || r.Bucket != "" {
+			return fmt.Errorf("config: %s: endpoint and bucket belong to type s3, not fs", field)
+		}
+	case StoreS3:
+		switch {
+		case r.Endpoint == "":
+			return fmt.Errorf("config: %s.endpoint: required for an s3 region", field)
+		case strings.Contains(r.Endpoint, "://"):
+			return fmt.Errorf("config: %s.endpoint: give host:port without a scheme (set secure for TLS)", field)
+		case r.Bucket == "":
+			return fmt.Errorf("config: %s.bucket: required for an s3 region", field)
+		case r.AccessKey == "" || r.SecretKey == "":
+			return fmt.Errorf("config: %s: access_key and secret_key are required for an s3 region (or CASEVAULT_REGION_%s_ACCESS_KEY/_SECRET_KEY)", field, strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
+		case r.Path != "":
+			return fmt.Errorf("config: %s.path: belongs to type fs, not s3", field)
+		}
+		host := r.Endpoint
+		if h, _, err := net.SplitHostPort(r.Endpoint); err == nil {
+			host = h
+		}
+		if !r.UseTLS() && !IsLoopback(host) {
+			return fmt.Errorf("config: %s.secure: TLS is required for the non-loopback endpoint %q", field, r.Endpoint)
+		}
+	case "":
+		return fmt.Errorf("config: %s.type: required, fs or s3", field)
+	default:
+		return fmt.Errorf("config: %s.type: %q is not fs or s3", field, r.Type)
+	}
+	switch r.MasterKey.Type {
+	case MasterKeyFile, "":
+	default:
+		return fmt.Errorf("config: %s.master_key.type: %q is not supported (file)", field, r.MasterKey.Type)
+	}
+	return nil
+}
+
+// IsLoopback reports whether host (a name or an IP, without port) is a
+// loopback address: localhost, 127.0.0.0/8 or ::1. An empty host (all
+// interfaces) is not.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	return err == nil && ip.IsLoopback()
+}

@@ -1,0 +1,150 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/casevault/casevault/config"
+)
+
+func TestDefault_Valid(t *testing.T) {
+	c := config.Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate() = %v, want nil", err)
+	}
+	if got, want := c.RegionNames(), []string{"ca", "us"}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("RegionNames() = %v, want %v", got, want)
+	}
+	if got, want := c.RegionPath("ca"), filepath.Join(config.DefaultDataDir, "regions", "ca"); got != want {
+		t.Fatalf("RegionPath(ca) = %q, want %q", got, want)
+	}
+}
+
+func TestConfig_Validate(t *testing.T) {
+	f := false
+	s3 := func(mod func(*config.RegionConfig)) func(*config.Config) {
+		return func(c *config.Config) {
+			r := config.RegionConfig{Type: "s3", Endpoint: "s3.example.com", Bucket: "b", AccessKey: "a", SecretKey: "s"}
+			mod(&r)
+			c.Regions["ca"] = r
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		mod  func(*config.Config)
+		want string // substring of the error; "" for valid
+	}{
+		{"Default", func(*config.Config) {}, ""},
+		{"EmptyDataDir", func(c *config.Config) { c.DataDir = "" }, "data_dir"},
+		{"BadAddr", func(c *config.Config) { c.Addr = "nope" }, "addr"},
+		{"PublicWithoutTLS", func(c *config.Config) { c.Addr = "0.0.0.0:8080" }, "addr: \"0.0.0.0:8080\" is not a loopback"},
+		{"PublicBehindProxy", func(c *config.Config) { c.Addr = "0.0.0.0:8080"; c.BehindTLSProxy = true }, ""},
+		{"PublicWithTLS", func(c *config.Config) { c.Addr = ":443"; c.TLS = config.TLSConfig{CertFile: "c", KeyFile: "k"} }, ""},
+		{"CertWithoutKey", func(c *config.Config) { c.TLS.CertFile = "c" }, "tls"},
+		{"IPv6Loopback", func(c *config.Config) { c.Addr = "[::1]:8080" }, ""},
+		{"NoRegions", func(c *config.Config) { c.Regions = nil }, "regions"},
+		{"BadRegionName", func(c *config.Config) { c.Regions["CA!"] = config.RegionConfig{Type: "fs"} }, "regions.CA!"},
+		{"UnknownType", func(c *config.Config) { c.Regions["ca"] = config.RegionConfig{Type: "ftp"} }, "regions.ca.type"},
+		{"S3Valid", s3(func(*config.RegionConfig) {}), ""},
+		{"S3WithoutBucket", s3(func(r *config.RegionConfig) { r.Bucket = "" }), "regions.ca.bucket"},
+		{"S3WithoutEndpoint", s3(func(r *config.RegionConfig) { r.Endpoint = "" }), "regions.ca.endpoint"},
+		{"S3WithScheme", s3(func(r *config.RegionConfig) { r.Endpoint = "https://x" }), "regions.ca.endpoint"},
+		{"S3WithoutKeys", s3(func(r *config.RegionConfig) { r.SecretKey = "" }), "secret_key"},
+		{"S3InsecureRemote", s3(func(r *config.RegionConfig) { r.Secure = &f }), "regions.ca.secure"},
+		{"S3InsecureLoopback", s3(func(r *config.RegionConfig) { r.Secure = &f; r.Endpoint = "127.0.0.1:9000" }), ""},
+		{"BadMasterKey", func(c *config.Config) {
+			c.Regions["us"] = config.RegionConfig{Type: "fs", MasterKey: config.MasterKeyConfig{Type: "kms"}}
+		}, "regions.us.master_key.type"},
+		{"BadLogLevel", func(c *config.Config) { c.LogLevel = "loud" }, "log_level"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := config.Default()
+			tt.mod(&c)
+			err := c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Validate() = %v, want nil", err)
+			case tt.want != "" && err == nil:
+				t.Fatalf("Validate() = nil, want error naming %q", tt.want)
+			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+				t.Fatalf("Validate() = %v, want it to name %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfig_LoadFileAndEnv(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "casevault.yaml")
+	const yml = `
+data_dir: /srv/casevault
+addr: 127.0.0.1:9090
+regions:
+  ca:
+    type: s3
+    endpoint: 127.0.0.1:9000
+    bucket: casevault-ca
+    secure: false
+    master_key:
+      type: file
+      path: /etc/casevault/ca.json
+`
+	if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := config.Default()
+	if err := c.LoadFile(path); err != nil {
+		t.Fatalf("LoadFile: %v", err)
+	}
+	env := map[string]string{
+		"CASEVAULT_ADDR":                "127.0.0.1:7070",
+		"CASEVAULT_REGION_CA_ACCESS_KEY": "ak",
+		"CASEVAULT_REGION_CA_SECRET_KEY": "sk",
+	}
+	if err := c.LoadEnv(func(k string) string { return env[k] }); err != nil {
+		t.Fatalf("LoadEnv: %v", err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	if got, want := c.DataDir, "/srv/casevault"; got != want {
+		t.Errorf("DataDir = %q, want %q", got, want)
+	}
+	if got, want := c.Addr, "127.0.0.1:7070"; got != want {
+		t.Errorf("Addr = %q, want %q (env beats file)", got, want)
+	}
+	if got, want := c.RegionNames(), []string{"ca"}; len(got) != 1 || got[0] != want[0] {
+		t.Errorf("RegionNames = %v, want %v (file replaces default regions)", got, want)
+	}
+	if r := c.Regions["ca"]; r.AccessKey != "ak" || r.SecretKey != "sk" || r.UseTLS() {
+		t.Errorf("region ca = %+v, want keys from env and secure false", r)
+	}
+	if got, want := c.MasterKeyPath("ca"), "/etc/casevault/ca.json"; got != want {
+		t.Errorf("MasterKeyPath = %q, want %q", got, want)
+	}
+}
+
+func TestConfig_LoadFile_UnknownField(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(path, []byte("data_dri: /x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := config.Default()
+	if err := c.LoadFile(path); err == nil || !strings.Contains(err.Error(), "data_dri") {
+		t.Fatalf("LoadFile = %v, want an error naming data_dri", err)
+	}
+}
+
+func TestConfig_LoadEnv_BadBool(t *testing.T) {
+	c := config.Default()
+	err := c.LoadEnv(func(k string) string {
+		if k == "CASEVAULT_BEHIND_TLS_PROXY" {
+			return "maybe"
+		}
+		return ""
+	})
+	if err == nil || !strings.Contains(err.Error(), "CASEVAULT_BEHIND_TLS_PROXY") {
+		t.Fatalf("LoadEnv = %v, want an error naming the variable", err)
+	}
+}
