@@ -26,7 +26,8 @@ type FieldRef struct {
 // firm's field key.
 type FieldSealer interface {
 	// SealField encrypts plaintext for the cell ref of tenantID.
-	// Errors: not_found (unknown tenant), unavailable, internal.
+	// Errors: not_found (unknown tenant), cannot_decrypt (the firm's keysets
+	// do not unwrap), unavailable, internal.
 	SealField(ctx context.Context, tenantID string, ref FieldRef, plaintext string) ([]byte, error)
 	// OpenField decrypts a sealed field. Errors: cannot_decrypt (tampered,
 	// moved, or keys destroyed), not_found (unknown tenant), internal.
@@ -42,16 +43,17 @@ type RangeFetcher func(ctx context.Context, offset, length int64) (io.ReadCloser
 // it overlaps.
 type DocumentCipher interface {
 	// EncryptDocument reads plaintext from src until EOF and writes the
-	// ciphertext to dst. Errors: not_found (unknown tenant), internal, or
-	// the error of src or dst.
+	// ciphertext to dst. Errors: invalid (bad ref), not_found (unknown
+	// tenant), cannot_decrypt (the firm's keysets do not unwrap), internal,
+	// or the error of src or dst.
 	EncryptDocument(ctx context.Context, ref DocRef, src io.Reader, dst io.Writer) (Sealed, error)
 
 	// DecryptRange returns a reader of plaintext bytes [offset, offset+length)
 	// of the blob described by s, fetching only the ciphertext of the parts
 	// the range overlaps. A part's plaintext is released only after the
-	// whole part authenticates; a failure surfaces as a cannot_decrypt error
-	// from Read. Errors: invalid (range out of bounds), not_found,
-	// cannot_decrypt.
+	// whole part authenticates. Damage in the header or the first part
+	// fails the call itself; damage further on fails Read. Errors: invalid
+	// (range out of bounds), not_found, cannot_decrypt, unavailable (store).
 	DecryptRange(ctx context.Context, ref DocRef, s Sealed, offset, length int64, fetch RangeFetcher) (io.ReadCloser, error)
 }
 

@@ -2,7 +2,6 @@ package vault
 
 import (
 	"crypto/rand"
-	"encoding/base32"
 	"strings"
 	"time"
 )
@@ -128,16 +127,10 @@ const (
 	PrefixBlob     = "blb"
 )
 
-var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
-
 // NewID returns a new random 128-bit identifier with the given prefix,
 // like "doc_mfrggzdfmztwq2lknnwg23tpob".
 func NewID(prefix string) string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return prefix + "_" + strings.ToLower(idEncoding.EncodeToString(b[:]))
+	return prefix + "_" + strings.ToLower(rand.Text())
 }
 
 // ValidID reports whether id looks like an id made by NewID with prefix. It

@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/casevault/casevault/vault"
+)
+
+// errUsage marks an error whose message was already printed with usage.
+var errUsage = errors.New("usage")
+
+const usage = `casevault: an encrypted document vault with access tracking
+
+Usage:
+  casevault serve [--addr HOST:PORT] [--behind-tls-proxy] [--tls-cert F --tls-key F]
+  casevault tenant create --name NAME --region REGION --owner-email EMAIL [--owner-name N] [--json]
+  casevault tenant list [--json]
+  casevault user add --tenant ID --email EMAIL --role owner|admin|lawyer|auditor [--name N] [--json]
+  casevault keys rotate --tenant ID
+  casevault version
+
+Every command takes --config FILE and --data-dir DIR.
+Environment: CASEVAULT_DATA_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
+CASEVAULT_TLS_KEY_FILE, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL,
+CASEVAULT_REGION_<NAME>_ACCESS_KEY, CASEVAULT_REGION_<NAME>_SECRET_KEY.
+`
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+// run dispatches a command line. It is main without the process: tests call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	sub := ""
+	if (cmd == "tenant" || cmd == "user" || cmd == "keys") && len(rest) > 0 {
+		sub, rest = rest[0], rest[1:]
+	}
+	switch cmd + " " + sub {
+	case "serve ":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "tenant create":
+		return cmdTenantCreate(ctx, rest, stdout, stderr)
+	case "tenant list":
+		return cmdTenantList(ctx, rest, stdout, stderr)
+	case "user add":
+		return cmdUserAdd(ctx, rest, stdout, stderr)
+	case "keys rotate":
+		return cmdKeysRotate(ctx, rest, stdout, stderr)
+	case "version ":
+		fmt.Fprintln(stdout, "casevault", Version)
+		return nil
+	case "help ", "-h ", "--help ":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "casevault: unknown command %q\n\n%s", (cmd + " " + sub), usage)
+	return errUsage
+}
+
+// commonFlags are taken by every command.
+type commonFlags struct {
+	configFile string
+	dataDir    string
+}
+
+func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *commonFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cf := &commonFlags{}
+	fs.StringVar(&cf.configFile, "config", "", "YAML configuration `file`")
+	fs.StringVar(&cf.dataDir, "data-dir", "", "data `directory` (default ./casevault-data)")
+	return fs, cf
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errUsage
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}
+
+// load builds a Main from defaults, the config file, the environment and
+// the common flags, in that order.
+func (cf *commonFlags) load(stderr io.Writer) (*Main, error) {
+	m := NewMain()
+	if cf.configFile != "" {
+		if err := m.Config.LoadFile(cf.configFile); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.Config.LoadEnv(os.Getenv); err != nil {
+		return nil, err
+	}
+	if cf.dataDir != "" {
+		m.Config.DataDir = cf.dataDir
+	}
+	absDataDir(&m.Config)
+	m.Log = newLogger(stderr, m.Config.LogLevel)
+	return m, nil
+}
+
+// open loads and opens a Main for an operator command, quietly.
+func (cf *commonFlags) open(ctx context.Context, stderr io.Writer) (*Main, error) {
+	m, err := cf.load(stderr)
+	if err != nil {
+		return nil, err
+	}
+	m.Log = m.Log.Level(zerolog.WarnLevel)
+	if err := m.Open(ctx); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := newFlagSet("serve", stderr)
+	addr := fs.String("addr", "", "listen `address` (default 127.0.0.1:8080)")
+	proxy := fs.Bool("behind-tls-proxy", false, "allow a non-loopback address without TLS: a TLS proxy stands in front")
+	cert := fs.String("tls-cert", "", "TLS certificate `file` (PEM)")
+	key := fs.String("tls-key", "", "TLS key `file` (PEM)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	m, err := cf.load(stderr)
+	if err != nil {
+		return err
+	}
+	if *addr != "" {
+		m.Config.Addr = *addr
+	}
+	if *proxy {
+		m.Config.BehindTLSProxy = true
+	}
+	if *cert != "" || *key != "" {
+		m.Config.TLS.CertFile, m.Config.TLS.KeyFile = *cert, *key
+	}
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "casevault %s serving on %s (data in %s)\n", Version, m.HTTP.URL(), m.Config.DataDir)
+	<-ctx.Done()
+	m.Log.Info().Msg("shutting down")
+	return m.Close()
+}
+
+func cmdTenantCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := newFlagSet("tenant create", stderr)
+	name := fs.String("name", "", "firm `name`")
+	region := fs.String("region", "", "residency `region`, e.g. us or ca")
+	email := fs.String("owner-email", "", "the owner's `email`")
+	ownerName := fs.String("owner-name", "", "the owner's display `name`")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	m, err := cf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	t, owner, password, err := m.Service.CreateTenant(ctx, vault.NewTenant{
+		Name: *name, Region: *region, Owner: vault.NewUser{Email: *email, Name: *ownerName},
+	})
+	if err != nil {
+		return cliError(err)
+	}
+	if *asJSON {
+		return writeJSON(stdout, map[string]string{
+			"tenant_id": t.ID, "region": t.Region, "owner_id": owner.ID, "owner_email": owner.Email, "owner_password": password,
+		})
+	}
+	fmt.Fprintf(stdout, "Created firm %q (%s) in region %s.\nOwner: %s (%s)\nOne-time password: %s\nThe password is shown only now; sign in and change it.\n",
+		t.Name, t.ID, t.Region, owner.Email, owner.ID, password)
+	return nil
+}
+
+func cmdTenantList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := newFlagSet("tenant list", stderr)
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	m, err := cf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	ts, err := m.Service.Tenants(ctx)
+	if err != nil {
+		return cliError(err)
+	}
+	if *asJSON {
+		if ts == nil {
+			ts = []*vault.Tenant{}
+		}
+		return writeJSON(stdout, ts)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tREGION\tCREATED\tNAME")
+	for _, t := range ts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Region, t.CreatedAt.Format(time.RFC3339), t.Name)
+	}
+	return tw.Flush()
+}
+
+func cmdUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := newFlagSet("user add", stderr)
+	tenant := fs.String("tenant", "", "firm `id`")
+	email := fs.String("email", "", "the user's `email`")
+	name := fs.String("name", "", "display `name`")
+	role := fs.String("role", "lawyer", "`role`: owner, admin, lawyer or auditor")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	m, err := cf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	u, password, err := m.Service.AddUser(ctx, *tenant, vault.NewUser{Email: *email, Name: *name, Role: vault.Role(*role)})
+	if err != nil {
+		return cliError(err)
+	}
+	if *asJSON {
+		return writeJSON(stdout, map[string]string{"user_id": u.ID, "tenant_id": u.TenantID, "email": u.Email, "role": string(u.Role), "password": password})
+	}
+	fmt.Fprintf(stdout, "Added %s (%s) as %s.\nOne-time password: %s\n", u.Email, u.ID, u.Role, password)
+	return nil
+}
+
+func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := newFlagSet("keys rotate", stderr)
+	tenant := fs.String("tenant", "", "firm `id`")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	m, err := cf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := m.Service.RotateKeys(ctx, *tenant); err != nil {
+		return cliError(err)
+	}
+	fmt.Fprintf(stdout, "Rotated the keys of %s: new data uses a new primary key; existing data still decrypts.\n", *tenant)
+	return nil
+}
+
+// cliError turns a vault error into its user-safe message.
+func cliError(err error) error {
+	if vault.ErrorCode(err) == vault.EINTERNAL {
+		return err
+	}
+	return errors.New(vault.ErrorMessage(err))
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

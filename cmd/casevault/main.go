@@ -1,0 +1,168 @@
+// Command casevault runs the CaseVault server and its operator commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/casevault/casevault/config"
+	"github.com/casevault/casevault/keys"
+	"github.com/casevault/casevault/vault"
+	"github.com/casevault/casevault/vault/fs"
+	"github.com/casevault/casevault/vault/s3"
+	"github.com/casevault/casevault/vault/sqlite"
+	"github.com/casevault/casevault/web"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=…".
+var Version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "casevault:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// Main is the whole program, wired from a Config. Open builds it; Close
+// releases everything it opened.
+type Main struct {
+	Config config.Config
+	Log    zerolog.Logger
+
+	DB      *sqlite.DB
+	Keys    *keys.Manager
+	Service *vault.Service
+	HTTP    *web.Server
+}
+
+// NewMain returns a Main with the default configuration.
+func NewMain() *Main {
+	return &Main{Config: config.Default(), Log: zerolog.Nop()}
+}
+
+// Open opens the database, the master keys and the region stores and builds
+// the service. It does not listen.
+func (m *Main) Open(ctx context.Context) error {
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	db, err := sqlite.Open(ctx, m.Config.DatabasePath())
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	m.DB = db
+	masters := make(map[string]keys.MasterKey)
+	regions := make(map[string]vault.BlobStore)
+	for _, name := range m.Config.RegionNames() {
+		rc := m.Config.Regions[name]
+		mk, err := keys.LoadOrCreateFileMasterKey(m.Config.MasterKeyPath(name))
+		if err != nil {
+			return fmt.Errorf("region %s: master key: %w", name, err)
+		}
+		masters[name] = mk
+		store, err := openStore(ctx, &m.Config, name, rc)
+		if err != nil {
+			return fmt.Errorf("region %s: store: %w", name, err)
+		}
+		regions[name] = store
+	}
+	if m.Keys, err = keys.NewManager(masters, db); err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	db.Sealer = m.Keys
+	m.Service = vault.NewService(db, m.Keys, regions, m.Log)
+	return nil
+}
+
+func openStore(ctx context.Context, c *config.Config, name string, rc config.RegionConfig) (vault.BlobStore, error) {
+	switch rc.Type {
+	case config.StoreS3:
+		return s3.New(ctx, s3.Config{
+			Endpoint: rc.Endpoint, Bucket: rc.Bucket, AccessKey: rc.AccessKey, SecretKey: rc.SecretKey,
+			Secure: rc.UseTLS(), Region: rc.S3Region, CreateBucket: rc.CreateBucket,
+		})
+	default:
+		return fs.New(c.RegionPath(name))
+	}
+}
+
+// Run opens everything and starts serving HTTP in the background, plus the
+// janitor that removes blobs of uploads that never committed.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	m.HTTP = web.NewServer(m.Service, m.Log)
+	m.HTTP.Addr = m.Config.Addr
+	m.HTTP.TLSCertFile, m.HTTP.TLSKeyFile = m.Config.TLS.CertFile, m.Config.TLS.KeyFile
+	if err := m.HTTP.Open(); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	go m.janitor(ctx)
+	m.Log.Info().Str("url", m.HTTP.URL()).Str("data_dir", m.Config.DataDir).Strs("regions", m.Config.RegionNames()).Msg("casevault serving")
+	return nil
+}
+
+func (m *Main) janitor(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := m.Service.CleanupPending(ctx); err != nil {
+			m.Log.Warn().Err(err).Msg("pending blob cleanup failed")
+		} else if n > 0 {
+			m.Log.Info().Int("removed", n).Msg("removed blobs of unfinished uploads")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close stops the server and closes the database.
+func (m *Main) Close() error {
+	var errs []error
+	if m.HTTP != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		errs = append(errs, m.HTTP.Close(ctx))
+		cancel()
+	}
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// newLogger builds the root logger: JSON lines on w at the configured level.
+func newLogger(w io.Writer, level string) zerolog.Logger {
+	lvl, err := zerolog.ParseLevel(level)
+	if err != nil || level == "" {
+		lvl = zerolog.InfoLevel
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
+}
+
+// absDataDir makes the data dir absolute so logs name it unambiguously.
+func absDataDir(c *config.Config) {
+	if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
+	}
+}

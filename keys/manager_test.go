@@ -1,0 +1,321 @@
+package keys_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/casevault/casevault/keys"
+	"github.com/casevault/casevault/vault"
+)
+
+func TestNewManager(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range []struct {
+		name    string
+		masters map[string]keys.MasterKey
+		store   vault.KeysetStore
+		opts    []keys.Option
+	}{
+		{"NoMasters", nil, f.store, nil},
+		{"NilMaster", map[string]keys.MasterKey{"us": nil}, f.store, nil},
+		{"NilStore", f.masters, nil, nil},
+		{"ZeroPartSize", f.masters, f.store, []keys.Option{keys.WithPartSize(0)}},
+		{"HugePartSize", f.masters, f.store, []keys.Option{keys.WithPartSize(keys.MaxPartSize + 1)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := keys.NewManager(tt.masters, tt.store, tt.opts...)
+			assertCode(t, err, vault.EINVALID)
+		})
+	}
+}
+
+func TestManager_NewTenantKeysets(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+
+	t.Run("ErrUnknownRegion", func(t *testing.T) {
+		_, err := f.m.NewTenantKeysets(ctx, vault.NewID(vault.PrefixTenant), "eu")
+		assertCode(t, err, vault.EINVALID)
+		if got, want := vault.ErrorMessage(err), "configured regions: ca, us"; !strings.Contains(got, want) {
+			t.Errorf("message = %q, want it to contain %q", got, want)
+		}
+	})
+	t.Run("ErrEmptyTenant", func(t *testing.T) {
+		_, err := f.m.NewTenantKeysets(ctx, "", "us")
+		assertCode(t, err, vault.EINVALID)
+	})
+	t.Run("Fresh", func(t *testing.T) {
+		id := vault.NewID(vault.PrefixTenant)
+		a, err := f.m.NewTenantKeysets(ctx, id, "us")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := f.m.NewTenantKeysets(ctx, id, "us")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(a.Document) == 0 || len(a.Field) == 0 {
+			t.Fatalf("empty keysets: %d, %d bytes", len(a.Document), len(a.Field))
+		}
+		if bytes.Equal(a.Document, b.Document) || bytes.Equal(a.Field, b.Field) {
+			t.Fatalf("two calls returned the same keysets")
+		}
+	})
+}
+
+// A wrapped keyset is bound to its firm, region, purpose and master key.
+func TestManager_WrappedKeysetsAreBound(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.newTenant(t, "us")
+	aks := f.store.get(a).ks
+	ref := vault.FieldRef{Table: "matters", Column: "name", RowID: "mat_1"}
+
+	for _, tt := range []struct {
+		name   string
+		region string
+		ks     vault.TenantKeysets
+	}{
+		{"AsOtherFirm", "us", aks},
+		{"UnderOtherRegion", "ca", aks},
+		{"PurposesSwapped", "us", vault.TenantKeysets{Document: aks.Field, Field: aks.Document}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := vault.NewID(vault.PrefixTenant)
+			f.store.put(b, tt.region, tt.ks)
+			_, err := f.m.SealField(ctx, b, ref, "x")
+			assertCode(t, err, vault.ECANNOTDECRYPT)
+			_, err = f.m.EncryptDocument(ctx, newRef(b), strings.NewReader("x"), &bytes.Buffer{})
+			assertCode(t, err, vault.ECANNOTDECRYPT)
+		})
+	}
+	t.Run("UnderOtherMasterKey", func(t *testing.T) {
+		// Same region name, same store, a different "us" master key.
+		other := newFixture(t)
+		m := mustManager(t, map[string]keys.MasterKey{"us": other.masters["us"]}, f.store)
+		_, err := m.SealField(ctx, a, ref, "x")
+		assertCode(t, err, vault.ECANNOTDECRYPT)
+	})
+	t.Run("ErrUnknownTenant", func(t *testing.T) {
+		_, err := f.m.SealField(ctx, "ten_nobody", ref, "x")
+		assertCode(t, err, vault.ENOTFOUND)
+		_, err = f.m.SealField(ctx, "", ref, "x")
+		assertCode(t, err, vault.ENOTFOUND)
+	})
+}
+
+func TestManager_Field(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, b := f.newTenant(t, "us"), f.newTenant(t, "us")
+	ref := vault.FieldRef{Table: "documents", Column: "name", RowID: "doc_1"}
+
+	for _, plain := range []string{"", "Smith v. Jones — settlement draft.pdf", strings.Repeat("x", 10000)} {
+		ct, err := f.m.SealField(ctx, a, ref, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if plain != "" && bytes.Contains(ct, []byte(plain)) {
+			t.Fatalf("ciphertext contains plaintext")
+		}
+		got, err := f.m.OpenField(ctx, a, ref, ct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != plain {
+			t.Fatalf("OpenField = %q, want %q", got, plain)
+		}
+	}
+
+	ct, err := f.m.SealField(ctx, a, ref, "Acme Corp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		tenant string
+		ref    vault.FieldRef
+		ct     []byte
+	}{
+		{"OtherFirm", b, ref, ct},
+		{"OtherTable", a, vault.FieldRef{Table: "matters", Column: ref.Column, RowID: ref.RowID}, ct},
+		{"OtherColumn", a, vault.FieldRef{Table: ref.Table, Column: "client", RowID: ref.RowID}, ct},
+		{"OtherRow", a, vault.FieldRef{Table: ref.Table, Column: ref.Column, RowID: "doc_2"}, ct},
+		// Length prefixes keep "documents"+"name" apart from "document"+"sname".
+		{"ShiftedBoundary", a, vault.FieldRef{Table: "document", Column: "sname", RowID: ref.RowID}, ct},
+		{"Flipped", a, ref, flip(ct, len(ct)-1)},
+		{"Truncated", a, ref, ct[:len(ct)-1]},
+		{"Empty", a, ref, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.m.OpenField(ctx, tt.tenant, tt.ref, tt.ct)
+			assertCode(t, err, vault.ECANNOTDECRYPT)
+		})
+	}
+}
+
+func flip(b []byte, i int) []byte {
+	b = bytes.Clone(b)
+	b[i] ^= 1
+	return b
+}
+
+func TestManager_RotateTenantKeys(t *testing.T) {
+	f := newFixture(t, keys.WithPartSize(512))
+	ctx := context.Background()
+	tenant := f.newTenant(t, "ca")
+	fref := vault.FieldRef{Table: "matters", Column: "client", RowID: "mat_1"}
+
+	type sealed struct {
+		ref   vault.DocRef
+		plain []byte
+		blob  []byte
+		s     vault.Sealed
+		field []byte
+	}
+	seal := func(t *testing.T, seed uint64) sealed {
+		t.Helper()
+		x := sealed{ref: newRef(tenant), plain: randBytes(seed, 2000)}
+		x.blob, x.s = mustEncrypt(t, f.m, x.ref, x.plain)
+		var err error
+		if x.field, err = f.m.SealField(ctx, tenant, fref, string(x.plain[:40])); err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	check := func(t *testing.T, x sealed) {
+		t.Helper()
+		got, err := decrypt(f.m, x.ref, x.s, x.blob, 0, x.s.Size)
+		if err != nil {
+			t.Fatalf("DecryptRange: %v", err)
+		}
+		if !bytes.Equal(got, x.plain) {
+			t.Fatalf("DecryptRange returned the wrong bytes")
+		}
+		field, err := f.m.OpenField(ctx, tenant, fref, x.field)
+		if err != nil {
+			t.Fatalf("OpenField: %v", err)
+		}
+		if field != string(x.plain[:40]) {
+			t.Fatalf("OpenField returned the wrong value")
+		}
+	}
+
+	before := seal(t, 1)
+	if err := f.m.RotateTenantKeys(ctx, tenant); err != nil {
+		t.Fatalf("RotateTenantKeys: %v", err)
+	}
+	after := seal(t, 2)
+	if err := f.m.RotateTenantKeys(ctx, tenant); err != nil {
+		t.Fatalf("RotateTenantKeys: %v", err)
+	}
+	last := seal(t, 3)
+
+	if before.s.KeyID == after.s.KeyID || after.s.KeyID == last.s.KeyID || before.s.KeyID == last.s.KeyID {
+		t.Errorf("KeyIDs = %d, %d, %d, want all different", before.s.KeyID, after.s.KeyID, last.s.KeyID)
+	}
+	if before.field[0] != after.field[0] || bytes.Equal(before.field[1:5], after.field[1:5]) {
+		// Tink's prefix: version byte then the key id.
+		t.Errorf("field key prefix did not change on rotation")
+	}
+	for _, x := range []sealed{before, after, last} {
+		check(t, x)
+	}
+
+	t.Run("ErrNotFound", func(t *testing.T) {
+		assertCode(t, f.m.RotateTenantKeys(ctx, "ten_nobody"), vault.ENOTFOUND)
+	})
+	t.Run("ErrConflict", func(t *testing.T) {
+		other := mustManager(t, f.masters, f.store)
+		f.store.beforeReplace = func() {
+			if err := other.RotateTenantKeys(ctx, tenant); err != nil {
+				t.Errorf("concurrent RotateTenantKeys: %v", err)
+			}
+		}
+		assertCode(t, f.m.RotateTenantKeys(ctx, tenant), vault.ECONFLICT)
+		for _, x := range []sealed{before, after, last, seal(t, 4)} {
+			check(t, x)
+		}
+	})
+}
+
+// A Manager that cached a firm's keys still reads data written under a key
+// another Manager (another process) added since.
+func TestManager_RotationSeenByOtherManager(t *testing.T) {
+	f := newFixture(t, keys.WithPartSize(512))
+	ctx := context.Background()
+	tenant := f.newTenant(t, "us")
+	fref := vault.FieldRef{Table: "matters", Column: "name", RowID: "mat_1"}
+	reader := mustManager(t, f.masters, f.store, keys.WithPartSize(512))
+	if _, err := reader.SealField(ctx, tenant, fref, "warm the cache"); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := f.m.RotateTenantKeys(ctx, tenant); err != nil {
+		t.Fatal(err)
+	}
+	ref := newRef(tenant)
+	plain := randBytes(9, 1500)
+	blob, s := mustEncrypt(t, f.m, ref, plain)
+	ct, err := f.m.SealField(ctx, tenant, fref, "Globex")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if got, err := reader.OpenField(ctx, tenant, fref, ct); err != nil || got != "Globex" {
+		t.Fatalf("OpenField = %q, %v, want %q", got, err, "Globex")
+	}
+	got, err := decrypt(reader, ref, s, blob, 0, s.Size)
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("DecryptRange = %d bytes, %v, want %d equal bytes", len(got), err, len(plain))
+	}
+}
+
+// Concurrent use while keys rotate; run with -race.
+func TestManager_Concurrent(t *testing.T) {
+	f := newFixture(t, keys.WithPartSize(256))
+	ctx := context.Background()
+	tenant := f.newTenant(t, "us")
+	fref := vault.FieldRef{Table: "matters", Column: "name", RowID: "mat_1"}
+
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 10 {
+				plain := randBytes(uint64(g*100+i), 1000)
+				ref := newRef(tenant)
+				var blob bytes.Buffer
+				s, err := f.m.EncryptDocument(ctx, ref, bytes.NewReader(plain), &blob)
+				if err != nil {
+					t.Errorf("EncryptDocument: %v", err)
+					return
+				}
+				if got, err := decrypt(f.m, ref, s, blob.Bytes(), 0, s.Size); err != nil || !bytes.Equal(got, plain) {
+					t.Errorf("DecryptRange: %v", err)
+					return
+				}
+				ct, err := f.m.SealField(ctx, tenant, fref, "v")
+				if err != nil {
+					t.Errorf("SealField: %v", err)
+					return
+				}
+				if _, err := f.m.OpenField(ctx, tenant, fref, ct); err != nil {
+					t.Errorf("OpenField: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 3 {
+			// Conflicts with nobody here: only this goroutine rotates.
+			if err := f.m.RotateTenantKeys(ctx, tenant); err != nil {
+				t.Errorf("RotateTenantKeys: %v", err)
+			}
+		}
+	})
+	wg.Wait()
+}

@@ -1,0 +1,390 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// NewDocument is the input for a document's first upload.
+type NewDocument struct {
+	MatterID    string
+	Name        string
+	ContentType string
+}
+
+// PutDocument streams r through the firm's document key into the firm's
+// region store and commits a new document with it as version 1. size is the
+// plaintext length when the caller knows it (a mismatch is invalid), or -1.
+// Nothing is visible until the ciphertext is stored and the metadata
+// committed; on any failure the blob is deleted (or left to CleanupPending
+// if even that fails). Errors: unauthorized, forbidden, invalid, not_found
+// (matter), unavailable, and the error of r.
+func (s *Service) PutDocument(ctx context.Context, actor *User, nd NewDocument, r io.Reader, size int64) (*Document, error) {
+	if err := checkActor(actor); err != nil {
+		return nil, err
+	}
+	if !canUpload(actor.Role) {
+		return nil, Errorf(EFORBIDDEN, "Your role cannot upload documents.")
+	}
+	name, err := cleanName("Document name", nd.Name, false)
+	if err != nil {
+		return nil, err
+	}
+	ctype, err := cleanContentType(nd.ContentType)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.Matter(ctx, actor, nd.MatterID); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	d := &Document{
+		ID: NewID(PrefixDocument), TenantID: actor.TenantID, MatterID: nd.MatterID, Name: name,
+		ContentType: ctype, CurrentVersion: 1, CreatedBy: actor.ID, CreatedAt: now, UpdatedAt: now,
+	}
+	v := &Version{TenantID: d.TenantID, DocumentID: d.ID, Number: 1, ContentType: ctype, CreatedBy: actor.ID, CreatedAt: now}
+	store, err := s.putBlob(ctx, v, r, size)
+	if err != nil {
+		return nil, err
+	}
+	d.Size = v.Size
+	if err := s.Store.CreateDocument(ctx, d, v); err != nil {
+		s.discardBlob(ctx, store, v.BlobKey)
+		return nil, err
+	}
+	return d, nil
+}
+
+// PutVersion streams r in as the next version of a document. contentType ""
+// keeps the current one. Errors: as PutDocument, plus conflict when another
+// version was committed first or the document is in the trash.
+func (s *Service) PutVersion(ctx context.Context, actor *User, documentID, contentType string, r io.Reader, size int64) (*Document, error) {
+	d, err := s.accessDocument(ctx, actor, documentID, PermEdit)
+	if err != nil {
+		return nil, err
+	}
+	if d.Trashed {
+		return nil, Errorf(ECONFLICT, "Document is in the trash; restore it first.")
+	}
+	ctype := d.ContentType
+	if contentType != "" {
+		if ctype, err = cleanContentType(contentType); err != nil {
+			return nil, err
+		}
+	}
+	v := &Version{TenantID: d.TenantID, DocumentID: d.ID, Number: d.CurrentVersion + 1, ContentType: ctype, CreatedBy: actor.ID, CreatedAt: s.now()}
+	store, err := s.putBlob(ctx, v, r, size)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.AddVersion(ctx, v); err != nil {
+		s.discardBlob(ctx, store, v.BlobKey)
+		return nil, err
+	}
+	return s.Store.Document(ctx, d.TenantID, d.ID)
+}
+
+// errPutReturned stops the encrypter when the store gave up reading.
+var errPutReturned = errors.New("vault: blob store stopped reading")
+
+// putBlob encrypts r into a new blob in the tenant's region store and fills
+// v's blob key and sealed description. It records the blob as pending first,
+// so that a crash anywhere after leaves a trace the janitor cleans up.
+func (s *Service) putBlob(ctx context.Context, v *Version, r io.Reader, size int64) (BlobStore, error) {
+	store, err := s.regionStore(ctx, v.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	region, _ := s.regionOf.Load(v.TenantID)
+	v.BlobKey = v.TenantID + "/" + NewID(PrefixBlob)
+	if err := s.Store.CreatePendingBlob(ctx, PendingBlob{Key: v.BlobKey, TenantID: v.TenantID, Region: region.(string), CreatedAt: s.now()}); err != nil {
+		return nil, err
+	}
+	src := r
+	limit := s.MaxDocumentSize
+	if size >= 0 && (limit == 0 || size < limit) {
+		limit = size
+	}
+	if limit > 0 || size == 0 {
+		src = &limitReader{r: r, n: limit}
+	}
+
+	pr, pw := io.Pipe()
+	type result struct {
+		sealed Sealed
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sealed, err := s.Keys.EncryptDocument(ctx, DocRef{TenantID: v.TenantID, DocumentID: v.DocumentID, Version: v.Number}, src, pw)
+		pw.CloseWithError(err) // nil closes with EOF
+		done <- result{sealed, err}
+	}()
+	n, putErr := store.Put(ctx, v.BlobKey, pr, -1)
+	pr.CloseWithError(errPutReturned)
+	res := <-done
+
+	err = res.err // the source's or the cipher's error explains a failed Put best
+	if err == nil {
+		err = putErr
+	}
+	if err == nil && n != res.sealed.CiphertextSize {
+		err = Errorf(EINTERNAL, "Stored %d ciphertext bytes, sealed %d.", n, res.sealed.CiphertextSize)
+	}
+	if err == nil && size >= 0 && res.sealed.Size != size {
+		err = Errorf(EINVALID, "Received %d bytes but %d were announced.", res.sealed.Size, size)
+	}
+	if err == nil && ctx.Err() != nil {
+		err = WrapError(EINVALID, ctx.Err(), "Upload cancelled.")
+	}
+	if err != nil {
+		s.discardBlob(ctx, store, v.BlobKey)
+		return nil, err
+	}
+	v.Sealed = res.sealed
+	return store, nil
+}
+
+// limitReader fails, rather than truncating, once more than n bytes are read.
+type limitReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	if l.n < 0 {
+		return 0, Errorf(EINVALID, "Document is larger than allowed or announced.")
+	}
+	return n, err
+}
+
+// discardBlob deletes a blob that will never be committed and forgets its
+// pending record. It runs even when ctx is cancelled (the client went away).
+// When the delete fails, the pending record stays for CleanupPending.
+func (s *Service) discardBlob(ctx context.Context, store BlobStore, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := store.Delete(ctx, key); err != nil {
+		s.Log.Warn().Err(err).Str("blob_key", key).Msg("cannot delete discarded blob; left for cleanup")
+		return
+	}
+	if err := s.Store.DeletePendingBlob(ctx, key); err != nil {
+		s.Log.Warn().Err(err).Str("blob_key", key).Msg("cannot clear pending blob record")
+	}
+}
+
+// CleanupPending deletes the blobs of uploads that never committed and are
+// older than PendingGrace: what a crash or a failed delete left behind.
+// It returns how many it removed.
+func (s *Service) CleanupPending(ctx context.Context) (int, error) {
+	pending, err := s.Store.PendingBlobs(ctx, s.now().Add(-s.PendingGrace))
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, p := range pending {
+		store := s.Regions[p.Region]
+		if store == nil {
+			continue
+		}
+		// Claim the record first: a commit that comes later fails instead
+		// of pointing at a blob that is being deleted.
+		if err := s.Store.DeletePendingBlob(ctx, p.Key); err != nil {
+			return removed, err
+		}
+		if err := store.Delete(ctx, p.Key); err != nil {
+			s.Log.Warn().Err(err).Str("blob_key", p.Key).Msg("cleanup: cannot delete blob; will retry")
+			if err := s.Store.CreatePendingBlob(ctx, p); err != nil {
+				s.Log.Error().Err(err).Str("blob_key", p.Key).Msg("cleanup: cannot re-record pending blob")
+			}
+			continue
+		}
+		removed++
+	}
+	return removed, nil
+}
+
+// accessDocument loads a document of the actor's firm and checks perm.
+func (s *Service) accessDocument(ctx context.Context, actor *User, id string, perm Permission) (*Document, error) {
+	if err := checkActor(actor); err != nil {
+		return nil, err
+	}
+	if !ValidID(PrefixDocument, id) {
+		return nil, Errorf(ENOTFOUND, "Document not found.")
+	}
+	d, err := s.Store.Document(ctx, actor.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorize(actor, d, perm); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Document returns a document's metadata. Errors: not_found, forbidden.
+func (s *Service) Document(ctx context.Context, actor *User, id string) (*Document, error) {
+	return s.accessDocument(ctx, actor, id, PermRead)
+}
+
+// Documents lists the documents of a matter (or of the firm, for "") that the
+// actor may read, without trashed ones unless includeTrashed.
+func (s *Service) Documents(ctx context.Context, actor *User, matterID string, includeTrashed bool) ([]*Document, error) {
+	if err := checkActor(actor); err != nil {
+		return nil, err
+	}
+	if matterID != "" {
+		if _, err := s.Matter(ctx, actor, matterID); err != nil {
+			return nil, err
+		}
+	}
+	all, err := s.Store.Documents(ctx, actor.TenantID, DocumentFilter{MatterID: matterID, IncludeTrashed: includeTrashed})
+	if err != nil {
+		return nil, err
+	}
+	visible := all[:0]
+	for _, d := range all {
+		if authorize(actor, d, PermRead) == nil {
+			visible = append(visible, d)
+		}
+	}
+	return visible, nil
+}
+
+// Versions lists a document's versions. Errors: not_found, forbidden.
+func (s *Service) Versions(ctx context.Context, actor *User, id string) ([]*Version, error) {
+	d, err := s.accessDocument(ctx, actor, id, PermRead)
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.Versions(ctx, d.TenantID, d.ID)
+}
+
+// Content is an authorized, opened document version whose bytes can be read
+// by range.
+type Content struct {
+	Document *Document
+	Version  *Version
+
+	keys  DocumentCipher
+	store BlobStore
+}
+
+// Range returns plaintext bytes [offset, offset+length) of the version;
+// length < 0 means to the end. Only the parts the range overlaps are fetched
+// and decrypted. Errors: invalid (out of range), unavailable, and
+// cannot_decrypt from Read when the ciphertext fails authentication.
+func (c *Content) Range(ctx context.Context, offset, length int64) (io.ReadCloser, error) {
+	if length < 0 {
+		length = c.Version.Size - offset
+	}
+	v := c.Version
+	ref := DocRef{TenantID: v.TenantID, DocumentID: v.DocumentID, Version: v.Number}
+	return c.keys.DecryptRange(ctx, ref, v.Sealed, offset, length, func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+		return c.store.Get(ctx, v.BlobKey, off, n)
+	})
+}
+
+// OpenVersion authorizes perm (read for an inline view, download for a
+// file) on version n of a document (0 for the current one) and returns it
+// ready to read. Errors: not_found (also for trashed documents and unknown
+// versions), forbidden, unavailable.
+func (s *Service) OpenVersion(ctx context.Context, actor *User, id string, n int, perm Permission) (*Content, error) {
+	d, err := s.accessDocument(ctx, actor, id, perm)
+	if err != nil {
+		return nil, err
+	}
+	if d.Trashed {
+		return nil, Errorf(ENOTFOUND, "Document is in the trash.")
+	}
+	if n == 0 {
+		n = d.CurrentVersion
+	}
+	if n < 0 || n > d.CurrentVersion {
+		return nil, Errorf(ENOTFOUND, "Version not found.")
+	}
+	v, err := s.Store.Version(ctx, d.TenantID, d.ID, n)
+	if err != nil {
+		return nil, err
+	}
+	store, err := s.regionStore(ctx, d.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	return &Content{Document: d, Version: v, keys: s.Keys, store: store}, nil
+}
+
+// RenameDocument renames a document. Errors: not_found, forbidden, invalid,
+// conflict (trashed).
+func (s *Service) RenameDocument(ctx context.Context, actor *User, id, name string) (*Document, error) {
+	name, err := cleanName("Document name", name, false)
+	if err != nil {
+		return nil, err
+	}
+	return s.updateDocument(ctx, actor, id, func(d *Document) error {
+		if d.Trashed {
+			return Errorf(ECONFLICT, "Document is in the trash; restore it first.")
+		}
+		d.Name = name
+		return nil
+	})
+}
+
+// MoveDocument moves a document to another matter of the same firm.
+// Errors: not_found (document or matter), forbidden, conflict (trashed).
+func (s *Service) MoveDocument(ctx context.Context, actor *User, id, matterID string) (*Document, error) {
+	return s.updateDocument(ctx, actor, id, func(d *Document) error {
+		if d.Trashed {
+			return Errorf(ECONFLICT, "Document is in the trash; restore it first.")
+		}
+		if _, err := s.Matter(ctx, actor, matterID); err != nil {
+			return err
+		}
+		d.MatterID = matterID
+		return nil
+	})
+}
+
+// TrashDocument moves a document to the trash: it leaves listings and its
+// content cannot be opened until restored. Errors: not_found, forbidden.
+func (s *Service) TrashDocument(ctx context.Context, actor *User, id string) (*Document, error) {
+	return s.updateDocument(ctx, actor, id, func(d *Document) error {
+		if !d.Trashed {
+			now := s.now()
+			d.Trashed, d.TrashedAt = true, &now
+		}
+		return nil
+	})
+}
+
+// RestoreDocument takes a document out of the trash. Errors: not_found,
+// forbidden.
+func (s *Service) RestoreDocument(ctx context.Context, actor *User, id string) (*Document, error) {
+	return s.updateDocument(ctx, actor, id, func(d *Document) error {
+		d.Trashed, d.TrashedAt = false, nil
+		return nil
+	})
+}
+
+// updateDocument applies change to a document the actor may edit and saves it.
+func (s *Service) updateDocument(ctx context.Context, actor *User, id string, change func(*Document) error) (*Document, error) {
+	d, err := s.accessDocument(ctx, actor, id, PermEdit)
+	if err != nil {
+		return nil, err
+	}
+	if err := change(d); err != nil {
+		return nil, err
+	}
+	d.UpdatedAt = s.now()
+	if err := s.Store.UpdateDocument(ctx, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}

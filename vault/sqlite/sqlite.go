@@ -1,0 +1,395 @@
+// Package sqlite implements vault.Store on a SQLite database file, using the
+// pure-Go modernc.org/sqlite driver.
+//
+// Confidential fields (matter name and client, document name) are sealed with
+// the firm's field key through DB.Sealer before they are written and opened
+// after they are read; the database holds only their ciphertext. The Sealer is
+// never called while a write transaction is open: the key manager behind it
+// reads keysets from this same database.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/casevault/casevault/vault"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// DB is the metadata store on one SQLite file. It implements vault.Store and
+// is safe for concurrent use.
+type DB struct {
+	db *sql.DB
+
+	// Sealer seals and opens confidential fields with the firm's field key.
+	// It is set by the caller after Open, because the key manager that
+	// implements it reads its keysets from this DB. Operations on sealed
+	// fields fail with an internal error while it is nil.
+	Sealer vault.FieldSealer
+
+	// Now returns the current time; it defaults to time.Now and can be
+	// replaced by tests. Times are stored in UTC.
+	Now func() time.Time
+}
+
+var _ vault.Store = (*DB)(nil)
+
+// Open opens the database at path, creating the file and its directory if
+// needed, and applies any pending migrations.
+// Errors: invalid (unusable path), unavailable, internal.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsAny(path, "?#") {
+		return nil, vault.Errorf(vault.EINVALID, "Invalid database path.")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot create the database directory.")
+	}
+	// Create the file ourselves so that it, and the -wal and -shm files
+	// SQLite derives from it, are private to the service's user.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot open the database file.")
+	}
+	if err := f.Close(); err != nil {
+		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot open the database file.")
+	}
+
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(FULL)")
+	// Write transactions take the write lock at BEGIN, so two writers never
+	// both read under a shared lock and then fail to upgrade with
+	// SQLITE_BUSY. Read-only transactions still begin deferred.
+	q.Set("_txlock", "immediate")
+
+	sdb, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	// WAL lets readers run beside the one writer, so the pool stays
+	// unbounded: the key manager may need a connection to read keysets while
+	// another holds rows or a transaction.
+	sdb.SetMaxIdleConns(8)
+	sdb.SetConnMaxIdleTime(5 * time.Minute)
+
+	db := &DB{db: sdb, Now: time.Now}
+	if err := db.init(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// init checks the connection settings and applies migrations.
+func (db *DB) init(ctx context.Context) error {
+	var mode string
+	if err := db.db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return vault.WrapError(vault.EUNAVAILABLE, formatError(err), "Cannot open the database.")
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return vault.Errorf(vault.EINTERNAL, "Database journal mode is %q, want wal.", mode)
+	}
+	if err := db.migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	return db.db.Close()
+}
+
+// Ping checks that the database answers. Errors: unavailable.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return vault.WrapError(vault.EUNAVAILABLE, err, "Database is unavailable.")
+	}
+	return nil
+}
+
+// migrate applies, in name order, every embedded migration not yet recorded
+// in the migrations table.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.db.ExecContext(ctx, `
+		CREATE TABLE IF NOT EXISTS migrations (
+			name       TEXT PRIMARY KEY,
+			applied_at TEXT NOT NULL
+		)`); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := db.migrateFile(ctx, name); err != nil {
+			return fmt.Errorf("migration %s: %w", path.Base(name), err)
+		}
+	}
+	return nil
+}
+
+// migrateFile runs one migration and records it in the same transaction, so
+// a migration is applied completely and exactly once, even when two
+// processes open the same file at once.
+func (db *DB) migrateFile(ctx context.Context, name string) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+
+	base := path.Base(name)
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM migrations WHERE name = ?`, base).Scan(&n); err != nil {
+		return err
+	} else if n != 0 {
+		return nil
+	}
+	buf, err := fs.ReadFile(migrationFS, name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, base, formatTime(tx.now)); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// tx is a write transaction with the time it began, so every row it writes
+// carries the same timestamp.
+type tx struct {
+	*sql.Tx
+	now time.Time
+}
+
+// begin starts a write transaction (BEGIN IMMEDIATE, from the DSN).
+func (db *DB) begin(ctx context.Context) (*tx, error) {
+	t, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, formatError(err)
+	}
+	return &tx{Tx: t, now: db.now()}, nil
+}
+
+// commit commits the transaction, translating SQLite errors.
+func (t *tx) commit() error {
+	if err := t.Commit(); err != nil {
+		return formatError(err)
+	}
+	return nil
+}
+
+// beginRead starts a read-only transaction, for reads that need a consistent
+// view across several statements. It takes no write lock.
+func (db *DB) beginRead(ctx context.Context) (*sql.Tx, error) {
+	t, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, formatError(err)
+	}
+	return t, nil
+}
+
+// now returns the clock's time in UTC, without a monotonic reading.
+func (db *DB) now() time.Time {
+	if db.Now == nil {
+		return time.Now().UTC()
+	}
+	return db.Now().UTC()
+}
+
+// sealer returns the configured field sealer.
+func (db *DB) sealer() (vault.FieldSealer, error) {
+	if db.Sealer == nil {
+		return nil, vault.Errorf(vault.EINTERNAL, "Field sealer is not configured.")
+	}
+	return db.Sealer, nil
+}
+
+// timeLayout is fixed-width, so stored times sort as text in time order.
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// formatTime renders t in UTC for storage.
+func formatTime(t time.Time) string {
+	return t.UTC().Format(timeLayout)
+}
+
+// parseTime reads a stored time; the result is in UTC.
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("parse stored time: %w", err)
+	}
+	return t.UTC(), nil
+}
+
+// stamp fills a zero time with now and converts any other to UTC.
+func stamp(t *time.Time, now time.Time) {
+	if t.IsZero() {
+		*t = now
+	} else {
+		*t = t.UTC()
+	}
+}
+
+// nullTime scans a nullable stored time.
+type nullTime struct {
+	Time  time.Time
+	Valid bool
+}
+
+// Scan implements sql.Scanner.
+func (n *nullTime) Scan(v any) error {
+	var s sql.NullString
+	if err := s.Scan(v); err != nil {
+		return err
+	}
+	if !s.Valid {
+		*n = nullTime{}
+		return nil
+	}
+	t, err := parseTime(s.String)
+	if err != nil {
+		return err
+	}
+	*n = nullTime{Time: t, Valid: true}
+	return nil
+}
+
+// timeValue scans a non-null stored time.
+type timeValue struct{ t *time.Time }
+
+// Scan implements sql.Scanner.
+func (v timeValue) Scan(src any) error {
+	var n nullTime
+	if err := n.Scan(src); err != nil {
+		return err
+	}
+	if !n.Valid {
+		return errors.New("stored time is NULL")
+	}
+	*v.t = n.Time
+	return nil
+}
+
+// formatNullTime renders an optional time for storage.
+func formatNullTime(t *time.Time) any {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return formatTime(*t)
+}
+
+// boolInt stores a bool as 0 or 1.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// formatError translates SQLite's constraint and locking errors into vault
+// errors. Other errors are returned unchanged (internal). SQLite's messages
+// name tables and columns, never values, and the values in sealed columns are
+// ciphertext anyway.
+func formatError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		msg := se.Error()
+		switch {
+		case strings.Contains(msg, "users.email"):
+			return vault.WrapError(vault.ECONFLICT, err, "Email is already in use.")
+		case strings.Contains(msg, "versions.blob_key"):
+			return vault.WrapError(vault.ECONFLICT, err, "Blob key is already in use.")
+		case strings.Contains(msg, "versions.document_id"):
+			return vault.WrapError(vault.ECONFLICT, err, "Version already exists.")
+		}
+		return vault.WrapError(vault.ECONFLICT, err, "Object already exists.")
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return vault.WrapError(vault.ENOTFOUND, err, "Referenced object not found.")
+	case sqlite3.SQLITE_CONSTRAINT_CHECK, sqlite3.SQLITE_CONSTRAINT_NOTNULL:
+		return vault.WrapError(vault.EINVALID, err, "Invalid value.")
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return vault.WrapError(vault.EUNAVAILABLE, err, "Database is busy.")
+	}
+	return err
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+// queryer is a *sql.DB or *sql.Tx.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// exists reports whether query returns a row.
+func exists(ctx context.Context, q queryer, query string, args ...any) (bool, error) {
+	var one int
+	switch err := q.QueryRowContext(ctx, query, args...).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, formatError(err)
+	}
+	return true, nil
+}
+
+// requireRow returns not_found with msg unless query returns a row.
+func requireRow(ctx context.Context, t *tx, msg, query string, args ...any) error {
+	ok, err := exists(ctx, t, query, args...)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return vault.Errorf(vault.ENOTFOUND, "%s", msg)
+	}
+	return nil
+}
+
+// checkID fills an empty id with a new one and rejects a malformed one.
+func checkID(id *string, prefix, what string) error {
+	if *id == "" {
+		*id = vault.NewID(prefix)
+		return nil
+	}
+	if !vault.ValidID(prefix, *id) {
+		return vault.Errorf(vault.EINVALID, "Invalid %s id.", what)
+	}
+	return nil
+}

@@ -1,0 +1,183 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/casevault/casevault/vault"
+)
+
+// userColumns is the column list scanUser reads.
+const userColumns = `id, tenant_id, email, name, role, password_hash, disabled, created_at, updated_at`
+
+// CreateUser inserts a user. An empty ID is filled in, and a zero CreatedAt
+// is set from the clock. Errors: conflict (email taken), not_found (tenant),
+// invalid.
+func (db *DB) CreateUser(ctx context.Context, u *vault.User) error {
+	if u == nil {
+		return vault.Errorf(vault.EINVALID, "User required.")
+	}
+	if err := validateUser(u); err != nil {
+		return err
+	}
+
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+
+	if err := requireRow(ctx, tx, "Tenant not found.", `SELECT 1 FROM tenants WHERE id = ?`, u.TenantID); err != nil {
+		return err
+	}
+	if err := insertUser(ctx, tx, u); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// validateUser checks the fields every stored user needs and fills in an
+// empty ID.
+func validateUser(u *vault.User) error {
+	if err := checkID(&u.ID, vault.PrefixUser, "user"); err != nil {
+		return err
+	}
+	switch {
+	case u.TenantID == "":
+		return vault.Errorf(vault.EINVALID, "User tenant required.")
+	case strings.TrimSpace(u.Email) == "":
+		return vault.Errorf(vault.EINVALID, "User email required.")
+	case !u.Role.Valid():
+		return vault.Errorf(vault.EINVALID, "Invalid user role.")
+	}
+	return nil
+}
+
+// insertUser inserts u in tx, stamping its times with the transaction's.
+func insertUser(ctx context.Context, tx *tx, u *vault.User) error {
+	stamp(&u.CreatedAt, tx.now)
+	u.UpdatedAt = u.CreatedAt
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO users (`+userColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.TenantID, u.Email, u.Name, string(u.Role), u.PasswordHash, boolInt(u.Disabled),
+		formatTime(u.CreatedAt), formatTime(u.UpdatedAt),
+	); err != nil {
+		return fmt.Errorf("insert user: %w", formatError(err))
+	}
+	return nil
+}
+
+// User returns a user of tenantID. Errors: not_found.
+func (db *DB) User(ctx context.Context, tenantID, id string) (*vault.User, error) {
+	row := db.db.QueryRowContext(ctx, `
+		SELECT `+userColumns+`
+		FROM users
+		WHERE tenant_id = ? AND id = ?`, tenantID, id)
+	return findUser(row)
+}
+
+// UserByEmail returns the user with that email (case-insensitive), in any
+// firm. Errors: not_found.
+func (db *DB) UserByEmail(ctx context.Context, email string) (*vault.User, error) {
+	// The column's NOCASE collation makes the comparison case-insensitive
+	// and lets it use the unique index.
+	row := db.db.QueryRowContext(ctx, `
+		SELECT `+userColumns+`
+		FROM users
+		WHERE email = ?`, email)
+	return findUser(row)
+}
+
+// findUser scans one user, translating no row into not_found.
+func findUser(row *sql.Row) (*vault.User, error) {
+	u, err := scanUser(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, vault.Errorf(vault.ENOTFOUND, "User not found.")
+	} else if err != nil {
+		return nil, fmt.Errorf("user: %w", formatError(err))
+	}
+	return u, nil
+}
+
+// Users returns the users of a firm, oldest first.
+func (db *DB) Users(ctx context.Context, tenantID string) ([]*vault.User, error) {
+	rows, err := db.db.QueryContext(ctx, `
+		SELECT `+userColumns+`
+		FROM users
+		WHERE tenant_id = ?
+		ORDER BY created_at, rowid`, tenantID)
+	if err != nil {
+		return nil, fmt.Errorf("users: %w", formatError(err))
+	}
+	defer rows.Close()
+
+	var a []*vault.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("users: %w", err)
+		}
+		a = append(a, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("users: %w", formatError(err))
+	}
+	return a, nil
+}
+
+// UpdateUser saves name, role, password hash and disabled flag, and sets
+// UpdatedAt from the clock. The email and tenant never change.
+// Errors: not_found, invalid.
+func (db *DB) UpdateUser(ctx context.Context, u *vault.User) error {
+	if u == nil {
+		return vault.Errorf(vault.EINVALID, "User required.")
+	}
+	if !u.Role.Valid() {
+		return vault.Errorf(vault.EINVALID, "Invalid user role.")
+	}
+
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+
+	res, err := tx.ExecContext(ctx, `
+		UPDATE users
+		SET name = ?, role = ?, password_hash = ?, disabled = ?, updated_at = ?
+		WHERE tenant_id = ? AND id = ?`,
+		u.Name, string(u.Role), u.PasswordHash, boolInt(u.Disabled), formatTime(tx.now),
+		u.TenantID, u.ID,
+	)
+	if err != nil {
+		return fmt.Errorf("update user: %w", formatError(err))
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("update user: %w", err)
+	} else if n == 0 {
+		return vault.Errorf(vault.ENOTFOUND, "User not found.")
+	}
+	if err := tx.commit(); err != nil {
+		return fmt.Errorf("update user: %w", err)
+	}
+	u.UpdatedAt = tx.now
+	return nil
+}
+
+// scanUser reads the columns of userColumns.
+func scanUser(s scanner) (*vault.User, error) {
+	var u vault.User
+	var role string
+	var disabled int
+	if err := s.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &role, &u.PasswordHash, &disabled,
+		timeValue{&u.CreatedAt}, timeValue{&u.UpdatedAt}); err != nil {
+		return nil, err
+	}
+	u.Role = vault.Role(role)
+	u.Disabled = disabled != 0
+	return &u, nil
+}
