@@ -98,7 +98,7 @@ regions:
 		t.Fatalf("LoadFile: %v", err)
 	}
 	env := map[string]string{
-		"CASEVAULT_ADDR":                "127.0.0.1:7070",
+		"CASEVAULT_ADDR":                 "127.0.0.1:7070",
 		"CASEVAULT_REGION_CA_ACCESS_KEY": "ak",
 		"CASEVAULT_REGION_CA_SECRET_KEY": "sk",
 	}

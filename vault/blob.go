@@ -15,29 +15,36 @@ type BlobInfo struct {
 
 // BlobStore stores ciphertext objects for one region. Implementations:
 // vault/fs (a local directory) and vault/s3 (any S3-compatible server).
-// Keys are slash-separated and made only of [a-z0-9_/-]; they never carry
-// names. A store never sees plaintext.
+// Keys are slash-separated and made only of [a-z0-9_/-] (ValidBlobKey);
+// they never carry names, and no key is a prefix directory of another (the
+// fs store cannot hold both "a" and "a/b"). A store never sees plaintext.
 type BlobStore interface {
 	// Put stores the bytes read from r under key. size is the exact number of
 	// bytes r yields, or -1 when unknown; memory use stays bounded either
 	// way. The object becomes visible only when complete: a failed or
-	// cancelled Put leaves nothing under key. Returns the bytes stored.
-	// Errors: invalid (bad key, size mismatch), unavailable, internal.
+	// cancelled Put leaves nothing new under key (Put on an existing key
+	// replaces it atomically). Returns the bytes stored.
+	// Errors: invalid (bad key, size mismatch), unavailable (also for a
+	// cancelled ctx), internal.
 	Put(ctx context.Context, key string, r io.Reader, size int64) (int64, error)
 
 	// Get returns length bytes starting at offset; length < 0 reads to the
-	// end. Errors: not_found, invalid (offset beyond the end), unavailable.
+	// end, and a range past the end is cut there (offset == size yields no
+	// bytes). Errors: not_found, invalid (bad key, offset beyond the end),
+	// unavailable.
 	Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
 
-	// Stat returns the object's size. Errors: not_found, unavailable.
+	// Stat returns the object's size. Errors: not_found, invalid (bad key),
+	// unavailable.
 	Stat(ctx context.Context, key string) (BlobInfo, error)
 
 	// Delete removes key. Deleting a missing key is not an error.
-	// Errors: unavailable, internal.
+	// Errors: invalid (bad key), unavailable, internal.
 	Delete(ctx context.Context, key string) error
 
 	// List calls fn for every object whose key starts with prefix, in key
-	// order, stopping at fn's first error. Errors: unavailable, internal.
+	// order, stopping at fn's first error. Errors: invalid (bad prefix),
+	// unavailable, internal.
 	List(ctx context.Context, prefix string, fn func(BlobInfo) error) error
 
 	// Ping checks that the store is reachable and writable.

@@ -1,0 +1,358 @@
+// Package s3 implements vault.BlobStore on any S3-compatible server (AWS S3,
+// MinIO, versitygw, …) through github.com/minio/minio-go/v7. It is the only
+// package that imports minio-go.
+//
+// Plain HTTP is refused unless the endpoint is a loopback address: ciphertext
+// and credentials go to any other endpoint over TLS only.
+package s3
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"math"
+	"net"
+	"strings"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+	"github.com/minio/minio-go/v7/pkg/s3utils"
+
+	"github.com/casevault/casevault/vault"
+)
+
+// Part sizes for multipart uploads. S3 takes parts of 5 MiB to 5 GiB.
+const (
+	DefaultPartSize = 16 << 20
+	minPartSize     = 5 << 20
+	maxPartSize     = 5 << 30
+	maxParts        = 10000
+)
+
+// Config says which bucket to use and how to reach it.
+type Config struct {
+	Endpoint  string // host or host:port, no scheme, e.g. "s3.ca-central-1.amazonaws.com"
+	Bucket    string
+	AccessKey string
+	SecretKey string
+	// Secure selects HTTPS. Plain HTTP is allowed only to a loopback
+	// endpoint (127.0.0.0/8, ::1, localhost).
+	Secure bool
+	Region string // e.g. "ca-central-1"; "" asks the server
+	// CreateBucket creates the bucket when it is missing; otherwise a
+	// missing bucket fails New.
+	CreateBucket bool
+	// PartSize is the multipart part size, and so the memory one Put of
+	// unknown size buffers: 5 MiB to 5 GiB, default 16 MiB.
+	PartSize uint64
+}
+
+// Store is a vault.BlobStore on one S3 bucket. It is safe for concurrent use.
+type Store struct {
+	client   *minio.Client
+	core     minio.Core
+	bucket   string
+	partSize uint64
+}
+
+var _ vault.BlobStore = (*Store)(nil)
+
+// New connects to cfg's server and checks the bucket, creating it when
+// missing and cfg.CreateBucket is set.
+// Errors: invalid (bad config, plain HTTP to a non-loopback endpoint),
+// not_found (bucket missing), unavailable.
+func New(ctx context.Context, cfg Config) (*Store, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	partSize := cfg.PartSize
+	if partSize == 0 {
+		partSize = DefaultPartSize
+	}
+	client, err := minio.New(cfg.Endpoint, &minio.Options{
+		Creds:  credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure: cfg.Secure,
+		Region: cfg.Region,
+	})
+	if err != nil {
+		return nil, vault.WrapError(vault.EINVALID, err, "Invalid S3 configuration.")
+	}
+	s := &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, partSize: partSize}
+
+	ok, err := client.BucketExists(ctx, cfg.Bucket)
+	if err != nil {
+		return nil, mapError(err, "Cannot reach the S3 bucket.")
+	}
+	if ok {
+		return s, nil
+	}
+	if !cfg.CreateBucket {
+		return nil, vault.Errorf(vault.ENOTFOUND, "S3 bucket %q does not exist (set CreateBucket to create it).", cfg.Bucket)
+	}
+	err = client.MakeBucket(ctx, cfg.Bucket, minio.MakeBucketOptions{Region: cfg.Region})
+	if err != nil && s3Code(err) != minio.BucketAlreadyOwnedByYou {
+		return nil, mapError(err, "Cannot create the S3 bucket.")
+	}
+	return s, nil
+}
+
+func (cfg Config) validate() error {
+	switch {
+	case cfg.Endpoint == "":
+		return vault.Errorf(vault.EINVALID, "S3 endpoint is not set.")
+	case strings.Contains(cfg.Endpoint, "://"), strings.Contains(cfg.Endpoint, "/"):
+		return vault.Errorf(vault.EINVALID, "S3 endpoint must be host or host:port, without scheme or path; use Secure for HTTPS.")
+	case cfg.Bucket == "":
+		return vault.Errorf(vault.EINVALID, "S3 bucket is not set.")
+	case s3utils.CheckValidBucketNameStrict(cfg.Bucket) != nil:
+		return vault.WrapError(vault.EINVALID, s3utils.CheckValidBucketNameStrict(cfg.Bucket), "Invalid S3 bucket name.")
+	case cfg.AccessKey == "" || cfg.SecretKey == "":
+		return vault.Errorf(vault.EINVALID, "S3 access key and secret key are required.")
+	case !cfg.Secure && !IsLoopback(cfg.Endpoint):
+		return vault.Errorf(vault.EINVALID, "Refusing plain HTTP to S3 endpoint %q: it is not a loopback address; use Secure (TLS).", cfg.Endpoint)
+	case cfg.PartSize != 0 && (cfg.PartSize < minPartSize || cfg.PartSize > maxPartSize):
+		return vault.Errorf(vault.EINVALID, "S3 part size must be between 5 MiB and 5 GiB.")
+	}
+	return nil
+}
+
+// IsLoopback reports whether endpoint (host or host:port) names the loopback
+// interface: localhost, 127.0.0.0/8 or ::1. Names other than localhost are
+// not resolved.
+func IsLoopback(endpoint string) bool {
+	host := endpoint
+	if h, _, err := net.SplitHostPort(endpoint); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Client returns the underlying minio-go client, for benchmarks and tests
+// that compare against raw S3 calls.
+func (s *Store) Client() *minio.Client { return s.client }
+
+// Bucket returns the name of the store's bucket.
+func (s *Store) Bucket() string { return s.bucket }
+
+// Put stores the bytes of r under key, replacing any object already there
+// atomically. With size known, the object goes up in one PUT (up to the part
+// size) or in parts of the configured size; with size -1, in parts of the
+// configured size. Either way memory use is at most one part. The stream is
+// checked against size before its last byte is sent, so a mismatch fails
+// the upload instead of storing it; a failed multipart upload is aborted
+// (minio-go does this itself, even when ctx is cancelled).
+// Errors: invalid (bad key, size mismatch), unavailable (server, cancelled
+// context), or the code of r's error (internal when it has none).
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (int64, error) {
+	if err := vault.CheckBlobKey(key); err != nil {
+		return 0, err
+	}
+	if size < -1 {
+		return 0, vault.Errorf(vault.EINVALID, "Invalid object size.")
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, ctxError(err)
+	}
+	src := &putReader{ctx: ctx, r: r, size: size}
+	opts := minio.PutObjectOptions{
+		ContentType: "application/octet-stream",
+		PartSize:    s.partSizeFor(size),
+	}
+	if size == 0 {
+		// minio-go sends no body for an empty object and so never reads r.
+		if err := src.probe(); err != nil {
+			return 0, src.error()
+		}
+	}
+	info, err := s.client.PutObject(ctx, s.bucket, key, src, size, opts)
+	if err == nil && size >= 0 && !src.done {
+		// minio-go stopped reading at size without our seeing r's end; it
+		// does not today, but never keep an object of the wrong size.
+		if perr := src.probe(); perr != nil {
+			_ = s.client.RemoveObject(context.WithoutCancel(ctx), s.bucket, key, minio.RemoveObjectOptions{})
+		}
+	}
+	if src.err != nil {
+		// Whatever minio-go made of it, the cause is the source (or ctx).
+		return 0, src.error()
+	}
+	if err != nil {
+		return 0, mapError(err, "Cannot store the object.")
+	}
+	if size >= 0 && info.Size != size {
+		// Cannot happen with the checks in putReader; never keep it if it does.
+		_ = s.client.RemoveObject(context.WithoutCancel(ctx), s.bucket, key, minio.RemoveObjectOptions{})
+		return 0, vault.Errorf(vault.EINTERNAL, "Stored object size %d differs from %d.", info.Size, size)
+	}
+	return src.n, nil
+}
+
+// partSizeFor returns the part size to ask minio-go for: the configured one
+// for an unknown size (minio-go would otherwise buffer parts of ~512 MiB),
+// and for a known size whenever it fits in 10,000 parts; 0 (minio-go's own
+// choice, from the size) for objects too big for that.
+func (s *Store) partSizeFor(size int64) uint64 {
+	if size < 0 {
+		return s.partSize
+	}
+	if uint64(size) <= s.partSize {
+		return 0 // a single PUT; minio-go refuses a part size above the size
+	}
+	if uint64(size) <= s.partSize*maxParts {
+		return s.partSize
+	}
+	return 0
+}
+
+// Get returns length bytes of key from offset, or the rest of the object when
+// length < 0 or the range runs past the end. offset == size yields no bytes.
+// The request is made before Get returns, so a missing key is reported here,
+// not by the first Read. Errors: invalid (bad key, offset < 0 or beyond the
+// end), not_found, unavailable; Read reports unavailable or internal.
+func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
+	if err := vault.CheckBlobKey(key); err != nil {
+		return nil, err
+	}
+	if offset < 0 {
+		return nil, vault.Errorf(vault.EINVALID, "Invalid range.")
+	}
+	if length == 0 {
+		return s.emptyRange(ctx, key, offset)
+	}
+	var opts minio.GetObjectOptions
+	switch {
+	case length > 0 && length <= math.MaxInt64-offset:
+		err := opts.SetRange(offset, offset+length-1)
+		if err != nil {
+			return nil, vault.WrapError(vault.EINVALID, err, "Invalid range.")
+		}
+	case offset > 0:
+		if err := opts.SetRange(offset, 0); err != nil { // bytes=offset-
+			return nil, vault.WrapError(vault.EINVALID, err, "Invalid range.")
+		}
+	}
+	body, _, _, err := s.core.GetObject(ctx, s.bucket, key, opts)
+	if err != nil {
+		if s3Code(err) == minio.InvalidRange {
+			// Either offset == size (no bytes, which S3 cannot express as a
+			// range) or beyond it.
+			return s.emptyRange(ctx, key, offset)
+		}
+		return nil, mapError(err, "Cannot read the object.")
+	}
+	return &objectReader{body: body}, nil
+}
+
+// emptyRange answers a Get that yields no bytes: still not_found for a missing
+// key and invalid for an offset beyond the end.
+func (s *Store) emptyRange(ctx context.Context, key string, offset int64) (io.ReadCloser, error) {
+	info, err := s.Stat(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if offset > info.Size {
+		return nil, vault.Errorf(vault.EINVALID, "The range starts beyond the end of the object.")
+	}
+	return io.NopCloser(strings.NewReader("")), nil
+}
+
+// Stat returns the size and modification time of key.
+// Errors: invalid (bad key), not_found, unavailable.
+func (s *Store) Stat(ctx context.Context, key string) (vault.BlobInfo, error) {
+	if err := vault.CheckBlobKey(key); err != nil {
+		return vault.BlobInfo{}, err
+	}
+	info, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		return vault.BlobInfo{}, mapError(err, "Cannot read the object.")
+	}
+	return vault.BlobInfo{Key: key, Size: info.Size, ModTime: info.LastModified.UTC()}, nil
+}
+
+// Delete removes key; a missing key is not an error.
+// Errors: invalid (bad key), unavailable.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := vault.CheckBlobKey(key); err != nil {
+		return err
+	}
+	err := s.client.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
+	if err != nil && s3Code(err) != minio.NoSuchKey {
+		if vault.IsCode(mapError(err, ""), vault.ENOTFOUND) { // the bucket is gone
+			return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot delete the object.")
+		}
+		return mapError(err, "Cannot delete the object.")
+	}
+	return nil
+}
+
+// List calls fn for each object whose key starts with prefix, in the
+// server's order (byte order of keys on S3), stopping at and returning fn's
+// first error unchanged. Objects whose names are not blob keys (put there by
+// something else) are skipped. Errors: invalid (bad prefix), unavailable.
+func (s *Store) List(ctx context.Context, prefix string, fn func(vault.BlobInfo) error) error {
+	if !vault.ValidBlobPrefix(prefix) {
+		return vault.Errorf(vault.EINVALID, "Invalid blob key prefix.")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops minio-go's listing when fn stops us early
+	for obj := range s.client.ListObjectsIter(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if obj.Err != nil {
+			if vault.IsCode(mapError(obj.Err, ""), vault.ENOTFOUND) {
+				return vault.WrapError(vault.EUNAVAILABLE, obj.Err, "The S3 bucket is missing.")
+			}
+			return mapError(obj.Err, "Cannot list objects.")
+		}
+		if !vault.ValidBlobKey(obj.Key) {
+			continue
+		}
+		if err := fn(vault.BlobInfo{Key: obj.Key, Size: obj.Size, ModTime: obj.LastModified.UTC()}); err != nil {
+			return err
+		}
+	}
+	return ctxErrorOrNil(ctx)
+}
+
+// Ping checks that the bucket exists and takes an object, by writing and
+// deleting one whose name is no blob key, so List never shows it.
+// Errors: unavailable.
+func (s *Store) Ping(ctx context.Context) error {
+	name := ".ping-" + strings.ToLower(rand.Text())
+	_, err := s.client.PutObject(ctx, s.bucket, name, strings.NewReader("ping"), 4, minio.PutObjectOptions{})
+	if err != nil {
+		return vault.WrapError(vault.EUNAVAILABLE, err, "S3 bucket is not writable.")
+	}
+	if err := s.client.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{}); err != nil {
+		return vault.WrapError(vault.EUNAVAILABLE, err, "S3 bucket is not writable.")
+	}
+	return nil
+}
+
+// objectReader maps the errors of a GET body to vault errors.
+type objectReader struct {
+	body io.ReadCloser
+}
+
+func (o *objectReader) Read(p []byte) (int, error) {
+	n, err := o.body.Read(p)
+	if err != nil && err != io.EOF {
+		err = mapError(err, "Cannot read the object.")
+	}
+	return n, err
+}
+
+func (o *objectReader) Close() error { return o.body.Close() }
+
+// ctxErrorOrNil reports a cancelled or expired parent context: minio-go ends
+// a listing early then without an error, and a silently short listing would
+// pass for a complete one.
+func ctxErrorOrNil(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return ctxError(err)
+	}
+	return nil
+}

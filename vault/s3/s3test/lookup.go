@@ -1,0 +1,59 @@
+package s3test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// ErrNotInstalled is wrapped by the error Start and Lookup return when the
+// server binary cannot be found. `make test` builds the binaries into
+// $HOME/.cache/casevault/bin.
+var ErrNotInstalled = errors.New("s3test: server binary not found (run `make test`, which builds it)")
+
+// envVar is the variable that names the full path of each kind's binary.
+var envVar = map[string]string{
+	KindMinIO:   "CASEVAULT_MINIO",
+	KindVersity: "CASEVAULT_VERSITYGW",
+}
+
+// Lookup returns the path of the binary for kind, trying in order: the
+// environment variable CASEVAULT_MINIO or CASEVAULT_VERSITYGW (a full path),
+// the directory $CASEVAULT_TOOLS, $HOME/.cache/casevault/bin, and $PATH. The
+// error wraps ErrNotInstalled when the binary is nowhere; a variable that
+// names a missing file is an error of its own, not a reason to skip.
+func Lookup(kind string) (string, error) {
+	name, ok := binaryName[kind]
+	if !ok {
+		return "", fmt.Errorf("s3test: unknown server kind %q", kind)
+	}
+	if p := os.Getenv(envVar[kind]); p != "" {
+		if !isExecutable(p) {
+			return "", fmt.Errorf("s3test: %s=%s is not an executable file", envVar[kind], p)
+		}
+		return p, nil
+	}
+	var dirs []string
+	if d := os.Getenv("CASEVAULT_TOOLS"); d != "" {
+		dirs = append(dirs, d)
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		dirs = append(dirs, filepath.Join(home, ".cache", "casevault", "bin"))
+	}
+	for _, d := range dirs {
+		if p := filepath.Join(d, name); isExecutable(p) {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("%w: %s (looked in $%s, $CASEVAULT_TOOLS, ~/.cache/casevault/bin, $PATH)", ErrNotInstalled, name, envVar[kind])
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
+}
