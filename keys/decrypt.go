@@ -1,10 +1,12 @@
 package keys
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"math"
+	"sync"
 
 	"github.com/tink-crypto/tink-go/v2/tink"
 
@@ -110,11 +112,10 @@ func (m *Manager) DecryptRange(ctx context.Context, ref vault.DocRef, s vault.Se
 	}
 	start, end := l.cipherOff(first), l.cipherOff(last)+l.cipherLen(last)
 
+	ctx, cancel := context.WithCancel(ctx)
 	r := &rangeReader{
-		ctx: ctx, sa: tk.doc, ref: ref, l: l,
-		next: first, last: last,
+		ctx: ctx, cancel: cancel, sa: tk.doc, ref: ref, l: l,
 		skip: offset - first*l.p, remaining: length,
-		buf: make([]byte, l.p+1),
 	}
 	hdr := make([]byte, headerSize)
 	if first == 0 {
@@ -131,8 +132,9 @@ func (m *Manager) DecryptRange(ctx context.Context, ref vault.DocRef, s vault.Se
 			return nil, err
 		}
 		_, err := io.ReadFull(r.src, hdr)
-		r.Close()
+		r.body.Close()
 		if err != nil {
+			cancel()
 			return nil, r.fetchErr(err)
 		}
 		if err := r.open(fetch, start, end-start); err != nil {
@@ -143,34 +145,55 @@ func (m *Manager) DecryptRange(ctx context.Context, ref vault.DocRef, s vault.Se
 		r.Close()
 		return nil, vault.Errorf(vault.ECANNOTDECRYPT, "Document cannot be decrypted: header does not match.")
 	}
-	if err := r.openNext(); err != nil {
+	r.start(first, last)
+	if err := r.nextPart(); err != nil {
 		r.Close()
 		return nil, err
 	}
 	return r, nil
 }
 
-// rangeReader serves plaintext part by part from one fetched stream.
-type rangeReader struct {
-	ctx  context.Context
-	sa   tink.StreamingAEAD
-	ref  vault.DocRef
-	l    layout
-	body io.ReadCloser
-	src  *errReader
+// pipelineDepth is how many parts each stage may hold ahead of the next:
+// the memory of one range read is about 2 × depth parts, whatever its size.
+const pipelineDepth = 2
 
-	next, last int64  // parts still to decrypt
-	skip       int64  // bytes of the first part before the range
-	remaining  int64  // bytes of the range not yet returned by Read
-	buf        []byte // one part's plaintext plus one byte to detect excess
-	pending    []byte // authenticated plaintext not yet returned
-	err        error  // sticky
+// A chunk is one part's ciphertext (from the fetcher) or plaintext (from the
+// decrypter), or the error that ended the stage.
+type chunk struct {
+	i   int64
+	b   []byte
+	err error
+}
+
+// rangeReader serves plaintext part by part from one fetched stream. Three
+// stages overlap: a fetcher reads ciphertext parts into buffers, a decrypter
+// authenticates them whole, and Read hands out plaintext; each stage holds
+// at most pipelineDepth parts, from fixed free lists.
+type rangeReader struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	sa     tink.StreamingAEAD
+	ref    vault.DocRef
+	l      layout
+	body   io.ReadCloser
+	src    *errReader
+	wg     sync.WaitGroup
+
+	plain     chan chunk  // authenticated parts, in order
+	plainFree chan []byte // plaintext buffers to reuse
+	cur       []byte      // buffer behind pending, returned when drained
+
+	skip      int64  // bytes of the first part before the range
+	remaining int64  // bytes of the range not yet returned by Read
+	pending   []byte // authenticated plaintext not yet returned
+	err       error  // sticky
 }
 
 // open fetches ciphertext bytes [off, off+n) as r's source.
 func (r *rangeReader) open(fetch vault.RangeFetcher, off, n int64) error {
 	body, err := fetch(r.ctx, off, n)
 	if err != nil {
+		r.cancel()
 		return r.fetchErr(err)
 	}
 	r.body, r.src = body, &errReader{r: body}
@@ -194,6 +217,116 @@ func (r *rangeReader) fetchErr(err error) error {
 	return vault.WrapError(vault.EUNAVAILABLE, err, "Document ciphertext cannot be read.")
 }
 
+// start runs the fetcher and the decrypter for parts first..last.
+func (r *rangeReader) start(first, last int64) {
+	cipher := make(chan chunk, pipelineDepth)
+	cipherFree := make(chan []byte, pipelineDepth+1)
+	r.plain = make(chan chunk, pipelineDepth)
+	r.plainFree = make(chan []byte, pipelineDepth+2)
+	for range pipelineDepth + 1 {
+		cipherFree <- nil // allocated on first use, so a one-part range holds one buffer
+	}
+	for range pipelineDepth + 2 {
+		r.plainFree <- nil
+	}
+	r.wg.Add(2)
+	go func() { // fetcher
+		defer r.wg.Done()
+		defer close(cipher)
+		for i := first; i <= last; i++ {
+			var b []byte
+			select {
+			case b = <-cipherFree:
+			case <-r.ctx.Done():
+				return
+			}
+			n := r.l.cipherLen(i)
+			if int64(cap(b)) < n {
+				b = make([]byte, r.l.cipherLen(0))
+			}
+			b = b[:n]
+			c := chunk{i: i, b: b}
+			if _, err := io.ReadFull(r.src, b); err != nil {
+				c = chunk{err: r.fetchErr(err)}
+			}
+			select {
+			case cipher <- c:
+			case <-r.ctx.Done():
+				return
+			}
+			if c.err != nil {
+				return
+			}
+		}
+	}()
+	go func() { // decrypter
+		defer r.wg.Done()
+		defer close(r.plain)
+		for c := range cipher {
+			if c.err == nil {
+				var pb []byte
+				select {
+				case pb = <-r.plainFree:
+				case <-r.ctx.Done():
+					return
+				}
+				if int64(cap(pb)) < r.l.p+1 {
+					pb = make([]byte, r.l.p+1)
+				}
+				c.b, c.err = r.decryptPart(c.i, c.b, pb, cipherFree)
+			}
+			select {
+			case r.plain <- c:
+			case <-r.ctx.Done():
+				return
+			}
+			if c.err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// decryptPart authenticates part i from its whole ciphertext ct into buf,
+// hands ct back to free, and returns the plaintext.
+func (r *rangeReader) decryptPart(i int64, ct, buf []byte, free chan<- []byte) ([]byte, error) {
+	defer func() { free <- ct[:0] }()
+	want := r.l.plainLen(i)
+	src := bytes.NewReader(ct)
+	ad := partAD(r.ref.TenantID, r.ref.DocumentID, r.ref.Version, uint64(i), i == r.l.parts-1)
+	dec, err := r.sa.NewDecryptingReader(src, ad)
+	if err != nil {
+		return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot decrypt document.")
+	}
+	buf = buf[:want+1]
+	var got int64
+	for {
+		if got == int64(len(buf)) {
+			return nil, authErr(i, errors.New("part longer than its size"))
+		}
+		n, err := dec.Read(buf[got:])
+		got += int64(n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, authErr(i, err)
+		}
+	}
+	switch {
+	case got != want:
+		return nil, authErr(i, errors.New("part shorter than its size"))
+	case src.Len() != 0:
+		return nil, authErr(i, errors.New("part ciphertext is long"))
+	}
+	return buf[:got], nil
+}
+
+// authErr reports that part i failed to authenticate.
+func authErr(i int64, err error) error {
+	return vault.WrapError(vault.ECANNOTDECRYPT, err, "Document cannot be decrypted: part %d failed authentication.", i)
+}
+
 // Read returns authenticated plaintext of the range.
 func (r *rangeReader) Read(p []byte) (int, error) {
 	for len(r.pending) == 0 {
@@ -203,7 +336,7 @@ func (r *rangeReader) Read(p []byte) (int, error) {
 		if r.err != nil {
 			return 0, r.err
 		}
-		if err := r.openNext(); err != nil {
+		if err := r.nextPart(); err != nil {
 			return 0, err
 		}
 	}
@@ -213,80 +346,43 @@ func (r *rangeReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// Close releases the fetched stream.
+// Close stops the pipeline and releases the fetched stream.
 func (r *rangeReader) Close() error {
-	if r.body == nil {
-		return nil
+	r.cancel()
+	var err error
+	if r.body != nil {
+		err = r.body.Close()
 	}
-	err := r.body.Close()
+	r.wg.Wait()
 	r.body = nil
 	return err
 }
 
-// openNext decrypts the next part completely into buf and only then makes
+// nextPart takes the next authenticated part from the decrypter and makes
 // the part of it inside the range pending.
-func (r *rangeReader) openNext() (err error) {
-	defer func() {
-		if err != nil {
-			r.err = err
-			r.pending = nil
-		}
-	}()
-	if r.next > r.last {
-		return vault.Errorf(vault.EINTERNAL, "Range reader ran past its last part.")
+func (r *rangeReader) nextPart() error {
+	if r.cur != nil {
+		r.plainFree <- r.cur[:0]
+		r.cur = nil
 	}
-	if err := r.ctx.Err(); err != nil {
-		return err
-	}
-	i := r.next
-	want := r.l.plainLen(i)
-	lr := &io.LimitedReader{R: r.src, N: r.l.cipherLen(i)}
-	ad := partAD(r.ref.TenantID, r.ref.DocumentID, r.ref.Version, uint64(i), i == r.l.parts-1)
-	dec, err := r.sa.NewDecryptingReader(lr, ad)
-	if err != nil {
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot decrypt document.")
-	}
-
-	buf := r.buf[:want+1]
-	var got int64
-	for {
-		if got == int64(len(buf)) {
-			return r.authErr(i, errors.New("part longer than its size"))
-		}
-		n, err := dec.Read(buf[got:])
-		got += int64(n)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return r.authErr(i, err)
-		}
-	}
+	c, ok := <-r.plain
 	switch {
-	case r.src.err != nil:
-		return r.fetchErr(r.src.err)
-	case got != want:
-		return r.authErr(i, errors.New("part shorter than its size"))
-	case lr.N != 0:
-		return r.authErr(i, errors.New("part ciphertext is short"))
+	case !ok && r.ctx.Err() != nil:
+		c.err = r.ctx.Err()
+	case !ok:
+		c.err = vault.Errorf(vault.EINTERNAL, "Range reader ran past its last part.")
 	}
-
-	pt := buf[:got]
+	if c.err != nil {
+		r.err, r.pending = c.err, nil
+		return c.err
+	}
+	r.cur = c.b
+	pt := c.b
 	if r.skip > 0 { // only the first part of the range
 		pt, r.skip = pt[r.skip:], 0
 	}
 	r.pending = pt[:min(int64(len(pt)), r.remaining)]
-	r.next++
 	return nil
-}
-
-// authErr reports that part i failed to authenticate, unless the real cause
-// was the source failing.
-func (r *rangeReader) authErr(i int64, err error) error {
-	if r.src.err != nil {
-		return r.fetchErr(r.src.err)
-	}
-	return vault.WrapError(vault.ECANNOTDECRYPT, err, "Document cannot be decrypted: part %d failed authentication.", i)
 }
 
 // errReader remembers the first error of r other than EOF, so a failing

@@ -17,6 +17,7 @@ import (
 
 	"github.com/casevault/casevault/vault"
 	"github.com/casevault/casevault/vault/fs"
+	"github.com/casevault/casevault/vault/s3"
 	"github.com/casevault/casevault/vault/s3/s3test"
 )
 
@@ -162,7 +163,7 @@ func BenchmarkS3_EncryptVsRaw(b *testing.B) {
 	m := e.matter(b, owner, "M")
 	ctx := context.Background()
 
-	var rawUp, rawDown, svcUp, svcDown time.Duration
+	var rawUp, rawUpStream, rawDown, svcUp, svcDown time.Duration
 	for i := 0; i < b.N; i++ {
 		// Alternate the order so neither side always runs on a warmer server.
 		rawFirst := i%2 == 0
@@ -174,6 +175,16 @@ func BenchmarkS3_EncryptVsRaw(b *testing.B) {
 					b.Fatal(err)
 				}
 				rawUp += time.Since(start)
+				// The same bytes of unknown length, with the part buffers
+				// the S3 store itself uses.
+				start = time.Now()
+				if _, err := client.PutObject(ctx, bucket, key+"s", newGenReader(7, size), -1, minio.PutObjectOptions{
+					PartSize: s3.DefaultPartSize, ConcurrentStreamParts: true, NumThreads: s3.DefaultStreamParts,
+				}); err != nil {
+					b.Fatal(err)
+				}
+				rawUpStream += time.Since(start)
+				client.RemoveObject(ctx, bucket, key+"s", minio.RemoveObjectOptions{})
 				start = time.Now()
 				obj, err := client.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
 				if err != nil {
@@ -210,12 +221,15 @@ func BenchmarkS3_EncryptVsRaw(b *testing.B) {
 		}
 	}
 	mbps := func(d time.Duration) float64 { return float64(size) * float64(b.N) / d.Seconds() / 1e6 }
-	b.ReportMetric(mbps(rawUp), "raw_put_MB/s")
+	// The ratio is against the faster of the two raw uploads.
+	rawUp = min(rawUp, rawUpStream)
+	b.ReportMetric(mbps(rawUpStream), "raw_put_stream_MB/s")
+	b.ReportMetric(mbps(rawUp), "raw_put_best_MB/s")
 	b.ReportMetric(mbps(svcUp), "vault_put_MB/s")
 	b.ReportMetric(rawUp.Seconds()/svcUp.Seconds(), "put_ratio")
 	b.ReportMetric(mbps(rawDown), "raw_get_MB/s")
 	b.ReportMetric(mbps(svcDown), "vault_get_MB/s")
 	b.ReportMetric(rawDown.Seconds()/svcDown.Seconds(), "get_ratio")
-	fmt.Fprintf(os.Stderr, "MinIO %d MiB x%d: put raw %.0f MB/s, vault %.0f MB/s (ratio %.2f); get raw %.0f MB/s, vault %.0f MB/s (ratio %.2f)\n",
+	fmt.Fprintf(os.Stderr, "MinIO %d MiB x%d: put raw (best of known-size and streamed) %.0f MB/s, vault %.0f MB/s (ratio %.2f); get raw %.0f MB/s, vault %.0f MB/s (ratio %.2f)\n",
 		size>>20, b.N, mbps(rawUp), mbps(svcUp), rawUp.Seconds()/svcUp.Seconds(), mbps(rawDown), mbps(svcDown), rawDown.Seconds()/svcDown.Seconds())
 }

@@ -28,6 +28,7 @@ type Server struct {
 	Log zerolog.Logger
 
 	ln     net.Listener
+	https  bool
 	server *http.Server
 	router *gin.Engine
 }
@@ -61,6 +62,7 @@ func (s *Server) Open() error {
 		}
 		s.server.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		s.ln = tls.NewListener(ln, s.server.TLSConfig)
+		s.https = true
 	}
 	go func() {
 		if err := s.server.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -73,7 +75,7 @@ func (s *Server) Open() error {
 // URL returns the base URL the server listens on.
 func (s *Server) URL() string {
 	scheme := "http"
-	if s.server.TLSConfig != nil {
+	if s.https {
 		scheme = "https"
 	}
 	return scheme + "://" + s.ln.Addr().String()

@@ -23,10 +23,14 @@ import (
 
 // Part sizes for multipart uploads. S3 takes parts of 5 MiB to 5 GiB.
 const (
-	DefaultPartSize = 16 << 20
-	minPartSize     = 5 << 20
-	maxPartSize     = 5 << 30
-	maxParts        = 10000
+	DefaultPartSize = 8 << 20
+	// DefaultStreamParts is how many parts of an upload of unknown size are
+	// in memory at once: one filling from the reader while the others go up,
+	// so the producer (the encrypter) never waits on the network.
+	DefaultStreamParts = 3
+	minPartSize        = 5 << 20
+	maxPartSize        = 5 << 30
+	maxParts           = 10000
 )
 
 // Config says which bucket to use and how to reach it.
@@ -43,8 +47,12 @@ type Config struct {
 	// missing bucket fails New.
 	CreateBucket bool
 	// PartSize is the multipart part size, and so the memory one Put of
-	// unknown size buffers: 5 MiB to 5 GiB, default 16 MiB.
+	// unknown size buffers per stream part: 5 MiB to 5 GiB, default 8 MiB
+	// (so an object of unknown size can reach 80 GiB in 10,000 parts).
 	PartSize uint64
+	// StreamParts is the number of part buffers of an upload of unknown
+	// size (default 3); 1 fills and sends one part at a time.
+	StreamParts int
 }
 
 // Store is a vault.BlobStore on one S3 bucket. It is safe for concurrent use.
@@ -53,6 +61,7 @@ type Store struct {
 	core     minio.Core
 	bucket   string
 	partSize uint64
+	streams  int
 }
 
 var _ vault.BlobStore = (*Store)(nil)
@@ -77,7 +86,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, vault.WrapError(vault.EINVALID, err, "Invalid S3 configuration.")
 	}
-	s := &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, partSize: partSize}
+	s := &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, partSize: partSize, streams: cfg.StreamParts}
+	if s.streams <= 0 {
+		s.streams = DefaultStreamParts
+	}
 
 	ok, err := client.BucketExists(ctx, cfg.Bucket)
 	if err != nil {
@@ -162,6 +174,11 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (i
 	opts := minio.PutObjectOptions{
 		ContentType: "application/octet-stream",
 		PartSize:    s.partSizeFor(size),
+	}
+	if size < 0 && s.streams > 1 {
+		// Fixed buffers, filled in turn and uploaded in parallel: memory
+		// stays at streams × part size.
+		opts.ConcurrentStreamParts, opts.NumThreads = true, uint(s.streams)
 	}
 	if size == 0 {
 		// minio-go sends no body for an empty object and so never reads r.
