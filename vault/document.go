@@ -102,13 +102,16 @@ func (s *Service) putBlob(ctx context.Context, v *Version, r io.Reader, size int
 	if err := s.Store.CreatePendingBlob(ctx, PendingBlob{Key: v.BlobKey, TenantID: v.TenantID, Region: region.(string), CreatedAt: s.now()}); err != nil {
 		return nil, err
 	}
-	src := r
-	limit := s.MaxDocumentSize
-	if size >= 0 && (limit == 0 || size < limit) {
-		limit = size
+	if s.MaxDocumentSize > 0 && size > s.MaxDocumentSize {
+		s.discardPending(ctx, v.BlobKey)
+		return nil, Errorf(ETOOLARGE, "Document is larger than the %d bytes allowed.", s.MaxDocumentSize)
 	}
-	if limit > 0 || size == 0 {
-		src = &limitReader{r: r, n: limit}
+	var src io.Reader = r
+	switch {
+	case size >= 0:
+		src = &limitReader{r: r, n: size, err: Errorf(EINVALID, "Document is longer than the %d bytes announced.", size)}
+	case s.MaxDocumentSize > 0:
+		src = &limitReader{r: r, n: s.MaxDocumentSize, err: Errorf(ETOOLARGE, "Document is larger than the %d bytes allowed.", s.MaxDocumentSize)}
 	}
 
 	pr, pw := io.Pipe()
@@ -147,10 +150,12 @@ func (s *Service) putBlob(ctx context.Context, v *Version, r io.Reader, size int
 	return store, nil
 }
 
-// limitReader fails, rather than truncating, once more than n bytes are read.
+// limitReader fails with err, rather than truncating, once more than n bytes
+// are read.
 type limitReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
@@ -160,9 +165,16 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.n -= int64(n)
 	if l.n < 0 {
-		return 0, Errorf(EINVALID, "Document is larger than allowed or announced.")
+		return 0, l.err
 	}
 	return n, err
+}
+
+// discardPending forgets the pending record of a blob never written.
+func (s *Service) discardPending(ctx context.Context, key string) {
+	if err := s.Store.DeletePendingBlob(context.WithoutCancel(ctx), key); err != nil {
+		s.Log.Warn().Err(err).Str("blob_key", key).Msg("cannot clear pending blob record")
+	}
 }
 
 // discardBlob deletes a blob that will never be committed and forgets its

@@ -156,7 +156,10 @@ func TestService_PutDocument_FailureLeavesNothing(t *testing.T) {
 		e.Svc.MaxDocumentSize = 1 << 20
 		defer func() { e.Svc.MaxDocumentSize = 0 }()
 		_, err := e.Svc.PutDocument(ctx, owner, vault.NewDocument{MatterID: m.ID, Name: "x.pdf"}, bytes.NewReader(random(1, 2<<20)), -1)
-		wantCode(t, err, vault.EINVALID)
+		wantCode(t, err, vault.ETOOLARGE)
+		check(t)
+		_, err = e.Svc.PutDocument(ctx, owner, vault.NewDocument{MatterID: m.ID, Name: "x.pdf"}, bytes.NewReader(random(1, 2<<20)), 2<<20)
+		wantCode(t, err, vault.ETOOLARGE)
 		check(t)
 	})
 	t.Run("Cancelled", func(t *testing.T) {

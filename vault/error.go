@@ -13,6 +13,8 @@ const (
 	EFORBIDDEN     = "forbidden"      // authenticated but not allowed
 	ENOTFOUND      = "not_found"      // does not exist, or belongs to another tenant
 	ECONFLICT      = "conflict"       // clashes with existing state
+	ETOOLARGE      = "too_large"      // a body or document exceeds a configured limit
+	ERATELIMITED   = "rate_limited"   // too many attempts; try again later
 	EUNAVAILABLE   = "unavailable"    // a dependency (store, audit log) cannot be reached
 	ECANNOTDECRYPT = "cannot_decrypt" // ciphertext failed authentication: tampered, truncated or misplaced
 	EINTERNAL      = "internal"       // anything else; shown to users as "Internal error."
