@@ -142,29 +142,13 @@ func (db *DB) Documents(ctx context.Context, tenantID string, f vault.DocumentFi
 		where = append(where, "trashed = 0")
 	}
 
-	rows, err := db.db.QueryContext(ctx, `
+	sealed, err := queryAll(ctx, db.db, "documents", scanDocument, `
 		SELECT `+documentColumns+`
 		FROM documents
 		WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY created_at, rowid`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("documents: %w", formatError(err))
-	}
-	defer rows.Close()
-
-	var sealed []*sealedDocument
-	for rows.Next() {
-		sd, err := scanDocument(rows)
-		if err != nil {
-			return nil, fmt.Errorf("documents: %w", err)
-		}
-		sealed = append(sealed, sd)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("documents: %w", formatError(err))
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("documents: %w", err)
+		return nil, err
 	}
 
 	a := make([]*vault.Document, 0, len(sealed))

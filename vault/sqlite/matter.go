@@ -89,29 +89,13 @@ func (db *DB) Matter(ctx context.Context, tenantID, id string) (*vault.Matter, e
 // Matters returns the matters of a firm, oldest first, with their fields
 // opened. Errors: cannot_decrypt, internal (no Sealer).
 func (db *DB) Matters(ctx context.Context, tenantID string) ([]*vault.Matter, error) {
-	rows, err := db.db.QueryContext(ctx, `
+	sealed, err := queryAll(ctx, db.db, "matters", scanMatter, `
 		SELECT id, tenant_id, name, client, created_by, created_at
 		FROM matters
 		WHERE tenant_id = ?
 		ORDER BY created_at, rowid`, tenantID)
 	if err != nil {
-		return nil, fmt.Errorf("matters: %w", formatError(err))
-	}
-	defer rows.Close()
-
-	var sealed []*sealedMatter
-	for rows.Next() {
-		sm, err := scanMatter(rows)
-		if err != nil {
-			return nil, fmt.Errorf("matters: %w", err)
-		}
-		sealed = append(sealed, sm)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("matters: %w", formatError(err))
-	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("matters: %w", err)
+		return nil, err
 	}
 
 	a := make([]*vault.Matter, 0, len(sealed))

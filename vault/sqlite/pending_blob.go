@@ -82,26 +82,13 @@ func deletePendingBlob(ctx context.Context, tx *tx, key string) error {
 
 // PendingBlobs returns pending blobs created before olderThan, oldest first.
 func (db *DB) PendingBlobs(ctx context.Context, olderThan time.Time) ([]vault.PendingBlob, error) {
-	rows, err := db.db.QueryContext(ctx, `
+	return queryAll(ctx, db.db, "pending blobs", func(s scanner) (vault.PendingBlob, error) {
+		var p vault.PendingBlob
+		err := s.Scan(&p.Key, &p.TenantID, &p.Region, timeValue{&p.CreatedAt})
+		return p, err
+	}, `
 		SELECT key, tenant_id, region, created_at
 		FROM pending_blobs
 		WHERE created_at < ?
 		ORDER BY created_at, key`, formatTime(olderThan))
-	if err != nil {
-		return nil, fmt.Errorf("pending blobs: %w", formatError(err))
-	}
-	defer rows.Close()
-
-	var a []vault.PendingBlob
-	for rows.Next() {
-		var p vault.PendingBlob
-		if err := rows.Scan(&p.Key, &p.TenantID, &p.Region, timeValue{&p.CreatedAt}); err != nil {
-			return nil, fmt.Errorf("pending blobs: %w", err)
-		}
-		a = append(a, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("pending blobs: %w", formatError(err))
-	}
-	return a, nil
 }

@@ -79,27 +79,10 @@ func (db *DB) Tenant(ctx context.Context, id string) (*vault.Tenant, error) {
 
 // Tenants returns every firm, oldest first.
 func (db *DB) Tenants(ctx context.Context) ([]*vault.Tenant, error) {
-	rows, err := db.db.QueryContext(ctx, `
+	return queryAll(ctx, db.db, "tenants", scanTenant, `
 		SELECT id, name, region, created_at
 		FROM tenants
 		ORDER BY created_at, rowid`)
-	if err != nil {
-		return nil, fmt.Errorf("tenants: %w", formatError(err))
-	}
-	defer rows.Close()
-
-	var a []*vault.Tenant
-	for rows.Next() {
-		t, err := scanTenant(rows)
-		if err != nil {
-			return nil, fmt.Errorf("tenants: %w", err)
-		}
-		a = append(a, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("tenants: %w", formatError(err))
-	}
-	return a, nil
 }
 
 // TenantKeysets returns the tenant's region and its wrapped keysets.

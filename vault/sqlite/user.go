@@ -105,28 +105,11 @@ func findUser(row *sql.Row) (*vault.User, error) {
 
 // Users returns the users of a firm, oldest first.
 func (db *DB) Users(ctx context.Context, tenantID string) ([]*vault.User, error) {
-	rows, err := db.db.QueryContext(ctx, `
+	return queryAll(ctx, db.db, "users", scanUser, `
 		SELECT `+userColumns+`
 		FROM users
 		WHERE tenant_id = ?
 		ORDER BY created_at, rowid`, tenantID)
-	if err != nil {
-		return nil, fmt.Errorf("users: %w", formatError(err))
-	}
-	defer rows.Close()
-
-	var a []*vault.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("users: %w", err)
-		}
-		a = append(a, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("users: %w", formatError(err))
-	}
-	return a, nil
 }
 
 // UpdateUser saves name, role, password hash and disabled flag, and sets

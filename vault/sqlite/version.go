@@ -131,28 +131,11 @@ func (db *DB) Versions(ctx context.Context, tenantID, documentID string) ([]*vau
 		return nil, vault.Errorf(vault.ENOTFOUND, "Document not found.")
 	}
 
-	rows, err := tx.QueryContext(ctx, `
+	return queryAll(ctx, tx, "versions", scanVersion, `
 		SELECT `+versionColumns+`
 		FROM versions
 		WHERE tenant_id = ? AND document_id = ?
 		ORDER BY number`, tenantID, documentID)
-	if err != nil {
-		return nil, fmt.Errorf("versions: %w", formatError(err))
-	}
-	defer rows.Close()
-
-	var a []*vault.Version
-	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
-			return nil, fmt.Errorf("versions: %w", err)
-		}
-		a = append(a, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("versions: %w", formatError(err))
-	}
-	return a, nil
 }
 
 // validateVersion checks the fields every stored version needs.
