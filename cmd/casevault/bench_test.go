@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/casevault/casevault/vault/s3"
+	"github.com/casevault/casevault/vault/s3/s3test"
+)
+
+// benchSize reads CASEVAULT_BENCH_SIZE (bytes, or with a MiB/GiB suffix).
+func benchSize(tb testing.TB, def int64) int64 {
+	v := os.Getenv("CASEVAULT_BENCH_SIZE")
+	if v == "" {
+		return def
+	}
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"GiB": 1 << 30, "MiB": 1 << 20} {
+		if strings.HasSuffix(v, suffix) {
+			mult, v = m, strings.TrimSuffix(v, suffix)
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		tb.Fatalf("CASEVAULT_BENCH_SIZE: %v", err)
+	}
+	return n * mult
+}
+
+// upload streams size bytes of gen(seed) as a raw upload and returns the
+// document id.
+func (c *client) upload(tb testing.TB, matterID string, seed byte, size int64) string {
+	tb.Helper()
+	resp := c.request(tb, "POST", "/api/v1/matters/"+matterID+"/documents?name=bench-"+strconv.Itoa(int(seed))+".bin",
+		&sizedReader{newGen(seed, size), size}, http.Header{"Content-Type": {"application/octet-stream"}})
+	return decodeDoc(tb, resp, http.StatusCreated).ID
+}
+
+// sizedReader tells net/http its length, so the upload carries a
+// Content-Length like a browser's would.
+type sizedReader struct {
+	io.Reader
+	n int64
+}
+
+func (s *sizedReader) Len() int { return int(s.n) }
+
+// download reads a document whole and returns the bytes read.
+func (c *client) download(tb testing.TB, id string) int64 {
+	tb.Helper()
+	resp := c.request(tb, "GET", "/api/v1/documents/"+id+"/download", nil, nil)
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("download = %d", resp.StatusCode)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// BenchmarkServer_LargeRoundTrip uploads and then downloads a 1 GiB document
+// through the real binary and reports the server's peak RSS over both, with
+// the local default regions and with MinIO.
+func BenchmarkServer_LargeRoundTrip(b *testing.B) {
+	size := benchSize(b, 1<<30)
+	for _, backend := range []string{"fs", "minio"} {
+		b.Run(backend, func(b *testing.B) {
+			var srv *server
+			if backend == "fs" {
+				srv = startServer(b, b.TempDir(), "")
+			} else {
+				srv = startMinIOServer(b)
+			}
+			c, matterID := firstRun(b, srv)
+			for i := 0; i < b.N; i++ {
+				srv.ResetPeakRSS(b)
+				h := sha256.New()
+				start := time.Now()
+				resp := c.request(b, "POST", "/api/v1/matters/"+matterID+"/documents?name=big.bin",
+					io.TeeReader(newGen(9, size), h), http.Header{"Content-Type": {"application/octet-stream"}})
+				id := decodeDoc(b, resp, http.StatusCreated).ID
+				up := time.Since(start)
+				start = time.Now()
+				resp = c.request(b, "GET", "/api/v1/documents/"+id+"/download", nil, nil)
+				h2 := sha256.New()
+				n, err := io.Copy(h2, resp.Body)
+				resp.Body.Close()
+				down := time.Since(start)
+				if err != nil || n != size || string(h.Sum(nil)) != string(h2.Sum(nil)) {
+					b.Fatalf("round trip: %d bytes, %v", n, err)
+				}
+				peak := srv.PeakRSS(b)
+				b.ReportMetric(float64(peak)/(1<<20), "server_peak_rss_MiB")
+				b.ReportMetric(float64(size)/up.Seconds()/1e6, "up_MB/s")
+				b.ReportMetric(float64(size)/down.Seconds()/1e6, "down_MB/s")
+				fmt.Fprintf(os.Stderr, "server %s: %d MiB up %.0f MB/s, down %.0f MB/s, server peak RSS %.1f MiB\n",
+					backend, size>>20, float64(size)/up.Seconds()/1e6, float64(size)/down.Seconds()/1e6, float64(peak)/(1<<20))
+			}
+		})
+	}
+}
+
+// BenchmarkServer_Throughput measures upload and download through the
+// server into MinIO at 1 and 16 concurrent clients, against raw minio-go
+// Put/Get of the same bytes to the same server in the same run.
+func BenchmarkServer_Throughput(b *testing.B) {
+	total := benchSize(b, 512<<20)
+	srv := startMinIOServer(b)
+	c, matterID := firstRun(b, srv)
+	mc := s3test.Shared(b, s3test.KindMinIO)
+	client, err := mc.Client()
+	if err != nil {
+		b.Fatal(err)
+	}
+	bucket := s3test.NewBucketName("raw")
+	ctx := context.Background()
+	if err := client.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	for _, conc := range []int{1, 16} {
+		b.Run(fmt.Sprintf("clients=%d", conc), func(b *testing.B) {
+			each := total / int64(conc)
+			parallel := func(f func(i int)) time.Duration {
+				var wg sync.WaitGroup
+				start := time.Now()
+				for i := range conc {
+					wg.Add(1)
+					go func() { defer wg.Done(); f(i) }()
+				}
+				wg.Wait()
+				return time.Since(start)
+			}
+			var rawUp, rawDown, vUp, vDown time.Duration
+			for n := 0; n < b.N; n++ {
+				ids := make([]string, conc)
+				vUp += parallel(func(i int) { ids[i] = c.upload(b, matterID, byte(i), each) })
+				vDown += parallel(func(i int) {
+					if got := c.download(b, ids[i]); got != each {
+						b.Errorf("download %d bytes, want %d", got, each)
+					}
+				})
+				up1 := parallel(func(i int) {
+					if _, err := client.PutObject(ctx, bucket, fmt.Sprintf("k%d", i), newGen(byte(i), each), each, minio.PutObjectOptions{}); err != nil {
+						b.Error(err)
+					}
+				})
+				up2 := parallel(func(i int) {
+					if _, err := client.PutObject(ctx, bucket, fmt.Sprintf("k%d", i), newGen(byte(i), each), -1, minio.PutObjectOptions{
+						PartSize: s3.DefaultPartSize, ConcurrentStreamParts: true, NumThreads: s3.DefaultStreamParts}); err != nil {
+						b.Error(err)
+					}
+				})
+				rawUp += min(up1, up2)
+				rawDown += parallel(func(i int) {
+					obj, err := client.GetObject(ctx, bucket, fmt.Sprintf("k%d", i), minio.GetObjectOptions{})
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					defer obj.Close()
+					if n, err := io.Copy(io.Discard, obj); err != nil || n != each {
+						b.Errorf("raw get %d bytes, %v", n, err)
+					}
+				})
+			}
+			mbps := func(d time.Duration) float64 { return float64(total) * float64(b.N) / d.Seconds() / 1e6 }
+			b.ReportMetric(mbps(vUp), "vault_up_MB/s")
+			b.ReportMetric(mbps(rawUp), "raw_up_MB/s")
+			b.ReportMetric(rawUp.Seconds()/vUp.Seconds(), "up_ratio")
+			b.ReportMetric(mbps(vDown), "vault_down_MB/s")
+			b.ReportMetric(mbps(rawDown), "raw_down_MB/s")
+			b.ReportMetric(rawDown.Seconds()/vDown.Seconds(), "down_ratio")
+			fmt.Fprintf(os.Stderr, "server+MinIO %d clients x %d MiB: up %.0f vs raw %.0f MB/s (ratio %.2f); down %.0f vs raw %.0f MB/s (ratio %.2f)\n",
+				conc, each>>20, mbps(vUp), mbps(rawUp), rawUp.Seconds()/vUp.Seconds(), mbps(vDown), mbps(rawDown), rawDown.Seconds()/vDown.Seconds())
+		})
+	}
+}
