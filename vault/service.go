@@ -33,8 +33,12 @@ type Service struct {
 	PendingGrace time.Duration
 	// MaxDocumentSize caps one upload's plaintext bytes; 0 means no cap.
 	MaxDocumentSize int64
+	// SessionTTL is how long a session token from Login lasts; 0 means
+	// DefaultSessionTTL.
+	SessionTTL time.Duration
 
-	regionOf sync.Map // tenant id → region name; regions never change
+	regionOf sync.Map  // tenant id → region name; regions never change
+	auth     authState // sign-in rate limits and the dummy password hash
 }
 
 // NewService returns a Service with default settings.
@@ -47,6 +51,7 @@ func NewService(store Store, keys KeyManager, regions map[string]BlobStore, log 
 		Log:            log.With().Str("component", "vault").Logger(),
 		PasswordParams: DefaultPasswordParams,
 		PendingGrace:   DefaultPendingGrace,
+		SessionTTL:     DefaultSessionTTL,
 	}
 }
 
@@ -102,20 +107,7 @@ type NewUser struct {
 // stored only as a hash. Errors: invalid (name, unknown region, owner),
 // conflict (owner email taken).
 func (s *Service) CreateTenant(ctx context.Context, nt NewTenant) (*Tenant, *User, string, error) {
-	name, err := cleanName("Firm name", nt.Name, true)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	if _, ok := s.Regions[nt.Region]; !ok {
-		return nil, nil, "", Errorf(EINVALID, "Unknown region %q; configured regions: %s.", nt.Region, strings.Join(s.RegionNames(), ", "))
-	}
-	t := &Tenant{ID: NewID(PrefixTenant), Name: name, Region: nt.Region, CreatedAt: s.now()}
-	nt.Owner.Role = RoleOwner
-	owner, password, err := s.newUser(t.ID, nt.Owner)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	ks, err := s.Keys.NewTenantKeysets(ctx, t.ID, t.Region)
+	t, owner, password, ks, err := s.newTenant(ctx, nt)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -124,6 +116,30 @@ func (s *Service) CreateTenant(ctx context.Context, nt NewTenant) (*Tenant, *Use
 	}
 	s.Log.Info().Str("tenant_id", t.ID).Str("region", t.Region).Msg("tenant created")
 	return t, owner, password, nil
+}
+
+// newTenant validates nt and builds the firm, its owner (with the owner's
+// password, generated when none was given) and its fresh wrapped keysets.
+// Nothing is stored.
+func (s *Service) newTenant(ctx context.Context, nt NewTenant) (*Tenant, *User, string, TenantKeysets, error) {
+	name, err := cleanName("Firm name", nt.Name, true)
+	if err != nil {
+		return nil, nil, "", TenantKeysets{}, err
+	}
+	if _, ok := s.Regions[nt.Region]; !ok {
+		return nil, nil, "", TenantKeysets{}, Errorf(EINVALID, "Unknown region %q; configured regions: %s.", nt.Region, strings.Join(s.RegionNames(), ", "))
+	}
+	t := &Tenant{ID: NewID(PrefixTenant), Name: name, Region: nt.Region, CreatedAt: s.now()}
+	nt.Owner.Role = RoleOwner
+	owner, password, err := s.newUser(t.ID, nt.Owner)
+	if err != nil {
+		return nil, nil, "", TenantKeysets{}, err
+	}
+	ks, err := s.Keys.NewTenantKeysets(ctx, t.ID, t.Region)
+	if err != nil {
+		return nil, nil, "", TenantKeysets{}, err
+	}
+	return t, owner, password, ks, nil
 }
 
 // Tenant returns one firm. Errors: not_found.

@@ -12,9 +12,10 @@ type DocumentFilter struct {
 	OnlyTrashed    bool
 }
 
-// Store is the metadata store: firms, users, matters, documents and versions.
-// Implemented by vault/sqlite. Every lookup is scoped by tenant: asking for an
-// object of another firm answers not_found, exactly as for a missing one.
+// Store is the metadata store: firms, users, sign-in tokens, matters,
+// documents and versions. Implemented by vault/sqlite. Every lookup is scoped
+// by tenant: asking for an object of another firm answers not_found, exactly
+// as for a missing one.
 // Confidential fields (matter name and client, document name) are sealed with
 // the firm's FieldSealer before they are written and opened when read.
 type Store interface {
@@ -77,6 +78,44 @@ type Store interface {
 	Version(ctx context.Context, tenantID, documentID string, n int) (*Version, error)
 	// Versions returns every version of a document, oldest first.
 	Versions(ctx context.Context, tenantID, documentID string) ([]*Version, error)
+
+	// CreateToken inserts a sign-in token together with the SHA-256 hash
+	// of its secret; the secret itself is never stored. An empty ID is
+	// filled in and a zero CreatedAt is set from the clock. Errors:
+	// not_found (no such user in the token's firm), conflict (hash in use),
+	// invalid.
+	CreateToken(ctx context.Context, t *Token, hash []byte) error
+	// TokenByHash returns the unrevoked token whose secret hashes to hash,
+	// expired or not: the caller judges expiry by its own clock.
+	// Errors: not_found (unknown or revoked).
+	TokenByHash(ctx context.Context, hash []byte) (*Token, error)
+	// Tokens returns a user's tokens that are unrevoked and unexpired at
+	// now, oldest first.
+	Tokens(ctx context.Context, tenantID, userID string, now time.Time) ([]*Token, error)
+	// RevokeToken revokes one of a user's tokens. Errors: not_found
+	// (missing, another user's or firm's, or already revoked).
+	RevokeToken(ctx context.Context, tenantID, userID, id string) error
+	// RevokeUserTokens revokes a user's unrevoked tokens of kind ("" for
+	// every kind), except the one with id keepID ("" for none), and returns
+	// how many it revoked.
+	RevokeUserTokens(ctx context.Context, tenantID, userID, kind, keepID string) (int, error)
+	// TouchToken records that a token was used at at. Errors: not_found.
+	TouchToken(ctx context.Context, tenantID, id string, at time.Time) error
+
+	// HasTenants reports whether any firm exists.
+	HasTenants(ctx context.Context) (bool, error)
+	// SetSetupToken stores the hash of the one-time setup token, replacing
+	// any earlier one. Errors: conflict (a firm already exists).
+	SetSetupToken(ctx context.Context, hash []byte) error
+	// SetupTokenHash returns the stored setup token hash.
+	// Errors: not_found (none issued, or already used).
+	SetupTokenHash(ctx context.Context) ([]byte, error)
+	// SetupTenant creates the first firm exactly as CreateTenant does and
+	// consumes the setup token, in one transaction: the token is used at
+	// most once. Errors: unauthorized (no stored setup token, or hash is not
+	// its hash), conflict (a firm already exists, owner email taken),
+	// invalid.
+	SetupTenant(ctx context.Context, t *Tenant, ks TenantKeysets, owner *User, hash []byte) error
 
 	// Ping checks that the database answers. Errors: unavailable.
 	Ping(ctx context.Context) error

@@ -1,5 +1,6 @@
 // Package web is CaseVault's HTTP server: the gin router, middleware,
-// handlers, one error-to-status table and the embedded UI.
+// handlers, one error-to-status table and the embedded OpenAPI document.
+// It is the only package that imports gin.
 package web
 
 import (
@@ -8,6 +9,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -16,55 +19,164 @@ import (
 	"github.com/casevault/casevault/vault"
 )
 
+// ReadyTimeout bounds each dependency check of /readyz.
+const ReadyTimeout = 5 * time.Second
+
 // Server serves the CaseVault API over HTTP or HTTPS.
 type Server struct {
 	// Addr is the listen address; "127.0.0.1:0" picks a free port.
 	Addr string
 	// TLSCertFile and TLSKeyFile enable HTTPS when both are set.
 	TLSCertFile, TLSKeyFile string
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For is believed when taking a client's address (for login
+	// rate limits and logs). Empty means none: the peer address is used.
+	TrustedProxies []string
 	// Service is the vault the handlers call.
 	Service *vault.Service
 	// Log receives request logs.
 	Log zerolog.Logger
 
-	ln     net.Listener
-	https  bool
-	server *http.Server
-	router *gin.Engine
+	ln      net.Listener
+	https   bool
+	server  *http.Server
+	router  *gin.Engine
+	metrics *metrics
+	served  chan struct{}
+	once    sync.Once
 }
 
-// NewServer returns a Server with its routes registered.
+// NewServer returns a Server with its routes registered. Set its fields,
+// then call Open.
 func NewServer(svc *vault.Service, log zerolog.Logger) *Server {
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{Service: svc, Log: log.With().Str("component", "http").Logger(), router: gin.New()}
-	s.router.Use(gin.Recovery())
-	s.router.GET("/healthz", s.handleHealthz)
+	s := &Server{
+		Service: svc,
+		Log:     log.With().Str("component", "http").Logger(),
+		router:  gin.New(),
+		metrics: newMetrics(),
+		served:  make(chan struct{}),
+	}
+	r := s.router
+	r.HandleMethodNotAllowed = true
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.ContextWithFallback = true // c.Done/c.Err follow the request's context
+	r.SetTrustedProxies(nil)
+	r.Use(s.observe, s.recoverer)
+	r.NoRoute(s.handleNoRoute)
+	r.NoMethod(s.handleNoMethod)
+	s.registerRoutes()
+
 	s.server = &http.Server{
-		Handler:           s.router,
+		Handler:           r,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		// Uploads and downloads may take as long as their size needs, so
+		// there is no overall read or write timeout.
 	}
 	return s
 }
 
-// Open starts listening and serving in the background.
+// registerRoutes is the table of every endpoint. docs/API.md and
+// openapi.json describe each one; a test checks the OpenAPI document
+// against this table.
+func (s *Server) registerRoutes() {
+	r := s.router
+	r.GET("/healthz", s.handleHealthz)
+	r.GET("/readyz", s.handleReadyz)
+	r.GET("/metrics", s.handleMetrics())
+
+	api := r.Group("/api/v1")
+	api.GET("/openapi.json", s.handleOpenAPI)
+	api.POST("/setup", s.handleSetup)
+	api.POST("/auth/login", s.handleLogin)
+
+	auth := api.Group("", s.authenticate)
+	auth.POST("/auth/logout", s.handleLogout)
+	auth.GET("/tokens", s.handleTokenList)
+	auth.POST("/tokens", s.handleTokenCreate)
+	auth.DELETE("/tokens/:id", s.handleTokenDelete)
+
+	auth.GET("/me", s.handleMe)
+	auth.POST("/me/password", s.handlePasswordChange)
+	auth.GET("/users", s.handleUserList)
+	auth.POST("/users", s.handleUserCreate)
+	auth.GET("/users/:id", s.handleUserGet)
+	auth.PATCH("/users/:id", s.handleUserUpdate)
+
+	auth.GET("/matters", s.handleMatterList)
+	auth.POST("/matters", s.handleMatterCreate)
+	auth.GET("/matters/:id", s.handleMatterGet)
+	auth.GET("/matters/:id/documents", s.handleDocumentList)
+	auth.POST("/matters/:id/documents", s.handleDocumentCreate)
+
+	auth.GET("/documents/:id", s.handleDocumentGet)
+	auth.PATCH("/documents/:id", s.handleDocumentUpdate)
+	auth.DELETE("/documents/:id", s.handleDocumentTrash)
+	auth.POST("/documents/:id/restore", s.handleDocumentRestore)
+	auth.GET("/documents/:id/versions", s.handleVersionList)
+	auth.PUT("/documents/:id/content", s.handleVersionCreate)
+	view, download := s.handleContent(vault.PermRead), s.handleContent(vault.PermDownload)
+	auth.GET("/documents/:id/content", view)
+	auth.HEAD("/documents/:id/content", view)
+	auth.GET("/documents/:id/download", download)
+	auth.HEAD("/documents/:id/download", download)
+}
+
+// Route is one registered endpoint: a method and a path template in gin's
+// syntax (/api/v1/documents/:id).
+type Route struct {
+	Method string
+	Path   string
+}
+
+// Routes returns every registered endpoint, sorted by path then method.
+func (s *Server) Routes() []Route {
+	var routes []Route
+	for _, r := range s.router.Routes() {
+		routes = append(routes, Route{Method: r.Method, Path: r.Path})
+	}
+	sort.Slice(routes, func(i, j int) bool {
+		if routes[i].Path != routes[j].Path {
+			return routes[i].Path < routes[j].Path
+		}
+		return routes[i].Method < routes[j].Method
+	})
+	return routes
+}
+
+// UseTLS reports whether the server serves HTTPS (set by Open).
+func (s *Server) UseTLS() bool { return s.https }
+
+// Open applies the settings, starts listening and serves in the
+// background. Listen errors (a port in use, a bad certificate) are
+// returned here, synchronously.
 func (s *Server) Open() error {
+	if err := s.router.SetTrustedProxies(s.TrustedProxies); err != nil {
+		return err
+	}
+	var tlsConfig *tls.Config
+	if s.TLSCertFile != "" || s.TLSKeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.TLSCertFile, s.TLSKeyFile)
+		if err != nil {
+			return err
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {
 		return err
 	}
 	s.ln = ln
-	if s.TLSCertFile != "" && s.TLSKeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(s.TLSCertFile, s.TLSKeyFile)
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		s.server.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		s.ln = tls.NewListener(ln, s.server.TLSConfig)
+	if tlsConfig != nil {
+		s.server.TLSConfig = tlsConfig
+		s.ln = tls.NewListener(ln, tlsConfig)
 		s.https = true
 	}
 	go func() {
+		defer close(s.served)
 		if err := s.server.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.Log.Error().Err(err).Msg("http server stopped")
 		}
@@ -81,15 +193,92 @@ func (s *Server) URL() string {
 	return scheme + "://" + s.ln.Addr().String()
 }
 
-// Close shuts the server down gracefully, waiting for in-flight requests up
-// to ctx's deadline.
+// Close shuts the server down gracefully: it stops accepting, lets
+// in-flight requests finish until ctx is done, then closes the remaining
+// connections (cancelling their uploads, which the vault cleans up).
 func (s *Server) Close(ctx context.Context) error {
 	if s.ln == nil {
 		return nil
 	}
-	return s.server.Shutdown(ctx)
+	var err error
+	s.once.Do(func() {
+		err = s.server.Shutdown(ctx)
+		if err != nil {
+			err = errors.Join(err, s.server.Close())
+		}
+		<-s.served
+	})
+	return err
 }
 
+// handleHealthz answers GET /healthz: the process is alive.
 func (s *Server) handleHealthz(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	writeJSON(c, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyResponse is the body of /readyz: each check's outcome, "ok" or
+// "unavailable", by name ("database", "region:us", …).
+type readyResponse struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+	Error  *ErrorBody        `json:"error,omitempty"`
+}
+
+// handleReadyz answers GET /readyz: 200 when the database and every region
+// store answer, else 503 naming what failed. Causes are logged, not sent.
+func (s *Server) handleReadyz(c *gin.Context) {
+	type check struct {
+		name string
+		ping func(context.Context) error
+	}
+	checks := []check{{"database", s.Service.Store.Ping}}
+	for _, name := range s.Service.RegionNames() {
+		checks = append(checks, check{"region:" + name, s.Service.Regions[name].Ping})
+	}
+	results := make([]error, len(checks))
+	var wg sync.WaitGroup
+	for i, ch := range checks {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(c.Request.Context(), ReadyTimeout)
+			defer cancel()
+			results[i] = ch.ping(ctx)
+		})
+	}
+	wg.Wait()
+
+	resp := readyResponse{Status: "ok", Checks: map[string]string{}}
+	var failed []string
+	for i, ch := range checks {
+		if err := results[i]; err != nil {
+			resp.Checks[ch.name] = "unavailable"
+			failed = append(failed, ch.name)
+			s.Log.Warn().Err(err).Str("request_id", requestID(c)).Str("check", ch.name).Msg("readiness check failed")
+			continue
+		}
+		resp.Checks[ch.name] = "ok"
+	}
+	if len(failed) == 0 {
+		writeJSON(c, http.StatusOK, resp)
+		return
+	}
+	resp.Status = "unavailable"
+	resp.Error = &ErrorBody{Code: vault.EUNAVAILABLE, Message: "Not ready: " + joinNames(failed) + " unavailable."}
+	s.metrics.errors.WithLabelValues(vault.EUNAVAILABLE).Inc()
+	c.Set(ctxErrorCode, vault.EUNAVAILABLE)
+	writeJSON(c, http.StatusServiceUnavailable, resp)
+}
+
+// joinNames joins names as "a, b and c".
+func joinNames(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	out := names[0]
+	for _, n := range names[1 : len(names)-1] {
+		out += ", " + n
+	}
+	return out + " and " + names[len(names)-1]
 }

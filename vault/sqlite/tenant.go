@@ -14,6 +14,25 @@ import (
 // transaction. Empty ids are filled in, and a zero CreatedAt is set from the
 // clock. Errors: conflict (owner email taken), invalid.
 func (db *DB) CreateTenant(ctx context.Context, t *vault.Tenant, ks vault.TenantKeysets, owner *vault.User) error {
+	if err := checkNewTenant(t, ks, owner); err != nil {
+		return err
+	}
+
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+
+	if err := insertTenant(ctx, tx, t, ks, owner); err != nil {
+		return err
+	}
+	return tx.commit()
+}
+
+// checkNewTenant validates a new firm and its owner, filling in empty ids,
+// the owner's tenant and role.
+func checkNewTenant(t *vault.Tenant, ks vault.TenantKeysets, owner *vault.User) error {
 	if t == nil || owner == nil {
 		return vault.Errorf(vault.EINVALID, "Tenant and owner required.")
 	}
@@ -38,16 +57,11 @@ func (db *DB) CreateTenant(ctx context.Context, t *vault.Tenant, ks vault.Tenant
 	} else if owner.Role != vault.RoleOwner {
 		return vault.Errorf(vault.EINVALID, "The first user of a tenant must be its owner.")
 	}
-	if err := validateUser(owner); err != nil {
-		return err
-	}
+	return validateUser(owner)
+}
 
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-
+// insertTenant inserts a firm checked by checkNewTenant and its owner in tx.
+func insertTenant(ctx context.Context, tx *tx, t *vault.Tenant, ks vault.TenantKeysets, owner *vault.User) error {
 	stamp(&t.CreatedAt, tx.now)
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO tenants (id, name, region, doc_keyset, field_keyset, created_at)
@@ -56,10 +70,7 @@ func (db *DB) CreateTenant(ctx context.Context, t *vault.Tenant, ks vault.Tenant
 	); err != nil {
 		return fmt.Errorf("insert tenant: %w", formatError(err))
 	}
-	if err := insertUser(ctx, tx, owner); err != nil {
-		return err
-	}
-	return tx.commit()
+	return insertUser(ctx, tx, owner)
 }
 
 // Tenant returns one firm. Errors: not_found.

@@ -1,0 +1,597 @@
+package vault
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Kinds of sign-in token.
+const (
+	TokenSession = "session" // from Login; expires after Service.SessionTTL (default 12h)
+	TokenAPI     = "api"     // personal API token for scripts; optional expiry
+)
+
+// PrefixToken is the id prefix of sign-in tokens. A token's id names it in
+// lists and revocations; it is not its secret.
+const PrefixToken = "tok"
+
+// DefaultSessionTTL is how long a session from Login lasts unless
+// Service.SessionTTL says otherwise.
+const DefaultSessionTTL = 12 * time.Hour
+
+// Token is a sign-in token: a session from Login or a personal API token.
+// Its secret is shown once, when it is issued, and stored only as a SHA-256
+// hash.
+type Token struct {
+	ID         string     `json:"id"`
+	TenantID   string     `json:"-"`
+	UserID     string     `json:"user_id"`
+	Kind       string     `json:"kind"`
+	Name       string     `json:"name,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+// Secret prefixes say what a secret is, so that a leaked one is recognisable
+// (by people and by secret scanners) and one kind is never accepted as
+// another.
+const (
+	secretPrefixSession = "cvs_"
+	secretPrefixAPI     = "cvt_"
+	secretPrefixSetup   = "cvsetup_"
+)
+
+// secretBytes is the entropy of every secret: 256 bits.
+const secretBytes = 32
+
+// secretEncoding encodes secrets; Strict rejects non-canonical encodings, so
+// each secret has exactly one spelling.
+var secretEncoding = base64.RawURLEncoding.Strict()
+
+// Sign-in limits. Failures are counted per account (normalised email) and
+// per source address over a sliding window.
+const (
+	loginWindow             = 15 * time.Minute
+	loginMaxAccountFailures = 5
+	loginMaxSourceFailures  = 20
+	limiterMaxKeys          = 10000 // per limiter; bounds its memory
+	touchInterval           = time.Minute
+	maxAPITokens            = 100 // live API tokens per user
+)
+
+// User-facing messages that must not vary with the reason, so they reveal
+// nothing about which accounts exist or why a secret was refused.
+const (
+	msgBadLogin    = "Email or password is incorrect."
+	msgSignInAgain = "Your sign-in has expired or was revoked. Sign in again."
+	msgBadSetup    = "The setup token is invalid or has already been used."
+)
+
+// Login checks an email and password and starts a session. source is the
+// client's address, for rate limiting ("" when unknown). An unknown email, a
+// wrong password and a disabled account fail alike, in about the same time.
+// Errors: invalid (empty email or password), unauthorized, rate_limited.
+func (s *Service) Login(ctx context.Context, email, password, source string) (secret string, tok *Token, err error) {
+	account := strings.ToLower(strings.TrimSpace(email))
+	switch {
+	case account == "" || password == "":
+		return "", nil, Errorf(EINVALID, "Email and password are required.")
+	case len(account) > MaxEmailLength:
+		return "", nil, Errorf(EUNAUTHORIZED, msgBadLogin)
+	}
+	source = sourceKey(source)
+	accounts, sources := s.auth.limiters()
+	now := s.now()
+
+	// A limited attempt costs no password check: that is the work the
+	// limit exists to deny.
+	until, blocked := accounts.blockedUntil(account, now)
+	if source != "" {
+		if t, ok := sources.blockedUntil(source, now); ok {
+			blocked = true
+			until = later(until, t)
+		}
+	}
+	if blocked {
+		s.Log.Warn().Str("source", source).Msg("sign-in rate limited")
+		return "", nil, Errorf(ERATELIMITED, "Too many failed sign-in attempts. Try again in %s.", retryIn(until.Sub(now)))
+	}
+
+	u, err := s.Store.UserByEmail(ctx, account)
+	if err != nil && !IsCode(err, ENOTFOUND) {
+		return "", nil, err
+	}
+	// One path whether or not the user exists: a missing user is checked
+	// against a dummy hash of the same cost.
+	hash := s.dummyHash()
+	if u != nil {
+		hash = u.PasswordHash
+	}
+	ok := CheckPassword(hash, password) && u != nil && !u.Disabled
+	if !ok {
+		accounts.fail(account, now)
+		if source != "" {
+			sources.fail(source, now)
+		}
+		ev := s.Log.Info().Str("source", source)
+		if u != nil {
+			ev = ev.Str("tenant_id", u.TenantID).Str("user_id", u.ID)
+		}
+		ev.Msg("sign-in failed")
+		return "", nil, Errorf(EUNAUTHORIZED, msgBadLogin)
+	}
+	accounts.reset(account)
+
+	ttl := s.SessionTTL
+	if ttl <= 0 {
+		ttl = DefaultSessionTTL
+	}
+	exp := now.Add(ttl)
+	secret, tok, err = s.issueToken(ctx, u, TokenSession, "", &exp)
+	if err != nil {
+		return "", nil, err
+	}
+	s.Log.Info().Str("tenant_id", u.TenantID).Str("user_id", u.ID).Str("token_id", tok.ID).Msg("signed in")
+	return secret, tok, nil
+}
+
+// Authenticate returns the user and token a secret stands for. An unknown,
+// malformed, expired or revoked secret, or one whose user is missing or
+// disabled, fails alike. It records the token's use at most once a minute.
+// Errors: unauthorized.
+func (s *Service) Authenticate(ctx context.Context, secret string) (*User, *Token, error) {
+	kind, hash, ok := parseTokenSecret(secret)
+	if !ok {
+		return nil, nil, Errorf(EUNAUTHORIZED, msgSignInAgain)
+	}
+	tok, err := s.Store.TokenByHash(ctx, hash)
+	if IsCode(err, ENOTFOUND) {
+		return nil, nil, Errorf(EUNAUTHORIZED, msgSignInAgain)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	if tok.Kind != kind || (tok.ExpiresAt != nil && !now.Before(*tok.ExpiresAt)) {
+		return nil, nil, Errorf(EUNAUTHORIZED, msgSignInAgain)
+	}
+	u, err := s.Store.User(ctx, tok.TenantID, tok.UserID)
+	if IsCode(err, ENOTFOUND) {
+		return nil, nil, Errorf(EUNAUTHORIZED, msgSignInAgain)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if u.Disabled {
+		return nil, nil, Errorf(EUNAUTHORIZED, msgSignInAgain)
+	}
+	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= touchInterval {
+		// Last use is informational: failing to record it must not
+		// refuse an otherwise valid request.
+		if err := s.Store.TouchToken(ctx, tok.TenantID, tok.ID, now); err != nil {
+			s.Log.Warn().Err(err).Str("token_id", tok.ID).Msg("cannot record token use")
+		} else {
+			tok.LastUsedAt = &now
+		}
+	}
+	return u, tok, nil
+}
+
+// Logout revokes tok, the token the actor signed in with. Logging out twice
+// is not an error. Errors: unauthorized, forbidden, not_found (another
+// user's token).
+func (s *Service) Logout(ctx context.Context, actor *User, tok *Token) error {
+	if err := checkActor(actor); err != nil {
+		return err
+	}
+	if tok == nil || tok.TenantID != actor.TenantID || tok.UserID != actor.ID {
+		return Errorf(ENOTFOUND, "Token not found.")
+	}
+	if err := s.Store.RevokeToken(ctx, actor.TenantID, actor.ID, tok.ID); err != nil && !IsCode(err, ENOTFOUND) {
+		return err
+	}
+	s.Log.Info().Str("tenant_id", actor.TenantID).Str("user_id", actor.ID).Str("token_id", tok.ID).Msg("signed out")
+	return nil
+}
+
+// CreateAPIToken issues a personal API token for the actor, named name
+// (optional), that expires at expiresAt (nil for never). The secret is
+// returned once. Errors: unauthorized, forbidden, invalid (name, expiry not
+// in the future), conflict (too many live API tokens).
+func (s *Service) CreateAPIToken(ctx context.Context, actor *User, name string, expiresAt *time.Time) (secret string, tok *Token, err error) {
+	if err := checkActor(actor); err != nil {
+		return "", nil, err
+	}
+	if name = strings.TrimSpace(name); name != "" {
+		if name, err = cleanName("Token name", name, true); err != nil {
+			return "", nil, err
+		}
+	}
+	now := s.now()
+	if expiresAt != nil {
+		exp := expiresAt.UTC()
+		if !exp.After(now) {
+			return "", nil, Errorf(EINVALID, "Token expiry must be in the future.")
+		}
+		expiresAt = &exp
+	}
+	live, err := s.Store.Tokens(ctx, actor.TenantID, actor.ID, now)
+	if err != nil {
+		return "", nil, err
+	}
+	n := 0
+	for _, t := range live {
+		if t.Kind == TokenAPI {
+			n++
+		}
+	}
+	if n >= maxAPITokens {
+		return "", nil, Errorf(ECONFLICT, "You already have %d API tokens; revoke one first.", n)
+	}
+	secret, tok, err = s.issueToken(ctx, actor, TokenAPI, name, expiresAt)
+	if err != nil {
+		return "", nil, err
+	}
+	s.Log.Info().Str("tenant_id", actor.TenantID).Str("user_id", actor.ID).Str("token_id", tok.ID).Msg("api token created")
+	return secret, tok, nil
+}
+
+// Tokens returns the actor's own tokens, sessions and API tokens, that are
+// neither expired nor revoked, oldest first. Errors: unauthorized, forbidden.
+func (s *Service) Tokens(ctx context.Context, actor *User) ([]*Token, error) {
+	if err := checkActor(actor); err != nil {
+		return nil, err
+	}
+	toks, err := s.Store.Tokens(ctx, actor.TenantID, actor.ID, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if toks == nil {
+		toks = []*Token{}
+	}
+	return toks, nil
+}
+
+// RevokeToken revokes one of the actor's own tokens. Another user's token is
+// not_found, as is a missing or already revoked one.
+// Errors: unauthorized, forbidden, not_found.
+func (s *Service) RevokeToken(ctx context.Context, actor *User, id string) error {
+	if err := checkActor(actor); err != nil {
+		return err
+	}
+	if !ValidID(PrefixToken, id) {
+		return Errorf(ENOTFOUND, "Token not found.")
+	}
+	if err := s.Store.RevokeToken(ctx, actor.TenantID, actor.ID, id); err != nil {
+		return err
+	}
+	s.Log.Info().Str("tenant_id", actor.TenantID).Str("user_id", actor.ID).Str("token_id", id).Msg("token revoked")
+	return nil
+}
+
+// NeedsSetup reports whether the service still waits for its first firm,
+// which Setup creates.
+func (s *Service) NeedsSetup(ctx context.Context) (bool, error) {
+	has, err := s.Store.HasTenants(ctx)
+	if err != nil {
+		return false, err
+	}
+	return !has, nil
+}
+
+// IssueSetupToken returns a new one-time setup token while no firm exists.
+// Only its hash is stored, and it replaces any token issued before. The
+// caller shows it to the operator (it is how the first firm proves it was
+// created by whoever runs the server). Errors: conflict (a firm exists).
+func (s *Service) IssueSetupToken(ctx context.Context) (string, error) {
+	needs, err := s.NeedsSetup(ctx)
+	if err != nil {
+		return "", err
+	}
+	if !needs {
+		return "", Errorf(ECONFLICT, "A firm already exists; setup is closed.")
+	}
+	secret, hash := newSecret(secretPrefixSetup)
+	if err := s.Store.SetSetupToken(ctx, hash); err != nil {
+		return "", err
+	}
+	s.Log.Info().Msg("setup token issued")
+	return secret, nil
+}
+
+// Setup creates the first firm and its owner with the one-time setup token,
+// which it consumes in the same transaction. The owner's password is
+// required and must meet the password policy. Errors: unauthorized (wrong or
+// used token), conflict (a firm exists), invalid.
+func (s *Service) Setup(ctx context.Context, secret string, nt NewTenant) (*Tenant, *User, error) {
+	hash, ok := hashSecret(secretPrefixSetup, secret)
+	if !ok {
+		return nil, nil, Errorf(EUNAUTHORIZED, msgBadSetup)
+	}
+	// Check the token before the costly work (keysets, password hash), so
+	// that guesses are cheap to refuse; SetupTenant checks it again,
+	// atomically with its use.
+	stored, err := s.Store.SetupTokenHash(ctx)
+	if IsCode(err, ENOTFOUND) {
+		return nil, nil, Errorf(EUNAUTHORIZED, msgBadSetup)
+	} else if err != nil {
+		return nil, nil, err
+	}
+	if subtle.ConstantTimeCompare(stored, hash) != 1 {
+		return nil, nil, Errorf(EUNAUTHORIZED, msgBadSetup)
+	}
+	if needs, err := s.NeedsSetup(ctx); err != nil {
+		return nil, nil, err
+	} else if !needs {
+		return nil, nil, Errorf(ECONFLICT, "A firm already exists; setup is closed.")
+	}
+	if nt.Owner.Password == "" {
+		return nil, nil, Errorf(EINVALID, "Owner password is required.")
+	}
+	t, owner, _, ks, err := s.newTenant(ctx, nt)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := s.Store.SetupTenant(ctx, t, ks, owner, hash); err != nil {
+		return nil, nil, err
+	}
+	s.Log.Info().Str("tenant_id", t.ID).Str("region", t.Region).Msg("first tenant created by setup")
+	return t, owner, nil
+}
+
+// tokenContextKey is the context key of the request's token.
+type tokenContextKey struct{}
+
+// ContextWithToken returns a copy of ctx carrying tok, the token the current
+// request was authenticated with. The HTTP layer sets it after Authenticate,
+// so that ChangePassword can keep the caller's own session while it signs
+// out the others.
+func ContextWithToken(ctx context.Context, tok *Token) context.Context {
+	return context.WithValue(ctx, tokenContextKey{}, tok)
+}
+
+// TokenFromContext returns the token ContextWithToken put in ctx, or nil.
+func TokenFromContext(ctx context.Context) *Token {
+	tok, _ := ctx.Value(tokenContextKey{}).(*Token)
+	return tok
+}
+
+// issueToken creates and stores a new token of kind for u.
+func (s *Service) issueToken(ctx context.Context, u *User, kind, name string, expiresAt *time.Time) (string, *Token, error) {
+	prefix := secretPrefixSession
+	if kind == TokenAPI {
+		prefix = secretPrefixAPI
+	}
+	secret, hash := newSecret(prefix)
+	tok := &Token{
+		ID: NewID(PrefixToken), TenantID: u.TenantID, UserID: u.ID, Kind: kind, Name: name,
+		CreatedAt: s.now(), ExpiresAt: expiresAt,
+	}
+	if err := s.Store.CreateToken(ctx, tok, hash); err != nil {
+		return "", nil, err
+	}
+	return secret, tok, nil
+}
+
+// newSecret returns a new random secret with prefix and its SHA-256 hash.
+func newSecret(prefix string) (secret string, hash []byte) {
+	b := make([]byte, secretBytes)
+	rand.Read(b) // never fails; it crashes the program instead
+	secret = prefix + secretEncoding.EncodeToString(b)
+	sum := sha256.Sum256([]byte(secret))
+	return secret, sum[:]
+}
+
+// hashSecret returns the SHA-256 hash of secret if it is well formed and
+// carries prefix. A 256-bit random secret needs no slow hash: the hash only
+// keeps a copy of the database from being a list of valid secrets.
+func hashSecret(prefix, secret string) ([]byte, bool) {
+	rest, ok := strings.CutPrefix(secret, prefix)
+	if !ok || len(rest) != secretEncoding.EncodedLen(secretBytes) {
+		return nil, false
+	}
+	if _, err := secretEncoding.DecodeString(rest); err != nil {
+		return nil, false
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:], true
+}
+
+// parseTokenSecret returns the kind and hash of a session or API secret.
+func parseTokenSecret(secret string) (kind string, hash []byte, ok bool) {
+	if hash, ok := hashSecret(secretPrefixSession, secret); ok {
+		return TokenSession, hash, true
+	}
+	if hash, ok := hashSecret(secretPrefixAPI, secret); ok {
+		return TokenAPI, hash, true
+	}
+	return "", nil, false
+}
+
+// sourceKey normalises a client address for rate limiting: a port is
+// dropped, an IPv4-mapped address becomes IPv4, and IPv6 addresses are
+// grouped by /64, the block one client typically controls.
+func sourceKey(source string) string {
+	source = strings.TrimSpace(source)
+	addr, err := netip.ParseAddr(source)
+	if err != nil {
+		ap, err := netip.ParseAddrPort(source)
+		if err != nil {
+			if len(source) > 64 {
+				source = source[:64]
+			}
+			return source
+		}
+		addr = ap.Addr()
+	}
+	addr = addr.Unmap().WithZone("")
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
+}
+
+// retryIn renders a wait for a message, rounded up to whole minutes.
+func retryIn(d time.Duration) string {
+	m := int((d + time.Minute - 1) / time.Minute)
+	if m <= 1 {
+		return "1 minute"
+	}
+	return fmt.Sprintf("%d minutes", m)
+}
+
+// later returns the later of two times.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// authState is the Service's in-memory sign-in state. Its zero value is
+// ready to use.
+type authState struct {
+	once     sync.Once
+	accounts *limiter // failures per normalised email
+	sources  *limiter // failures per source address
+
+	dummyMu     sync.Mutex
+	dummyParams PasswordParams
+	dummy       string // hash of a random password, made with dummyParams
+
+	// usersMu serialises changes to users' roles, status and passwords, so
+	// that the last-owner check and the write after it cannot interleave
+	// with another change in this process.
+	usersMu sync.Mutex
+}
+
+// limiters returns the account and source limiters.
+func (a *authState) limiters() (accounts, sources *limiter) {
+	a.once.Do(func() {
+		a.accounts = newLimiter(loginMaxAccountFailures, loginWindow, limiterMaxKeys)
+		a.sources = newLimiter(loginMaxSourceFailures, loginWindow, limiterMaxKeys)
+	})
+	return a.accounts, a.sources
+}
+
+// dummyHash returns a password hash made with the current PasswordParams,
+// for checking a password when there is no user, so that an unknown email
+// costs as much as a known one.
+func (s *Service) dummyHash() string {
+	a := &s.auth
+	a.dummyMu.Lock()
+	defer a.dummyMu.Unlock()
+	if a.dummy == "" || a.dummyParams != s.PasswordParams {
+		h, err := HashPassword(GeneratePassword(), s.PasswordParams)
+		if err != nil {
+			// CheckPassword fails on "" as it would on a mismatch.
+			return ""
+		}
+		a.dummy, a.dummyParams = h, s.PasswordParams
+	}
+	return a.dummy
+}
+
+// limiter counts failures per key over a sliding window and blocks a key
+// that has max failures within it. It is in memory: a restart forgets it,
+// which gives an attacker no more than waiting out the window would. It
+// keeps at most maxKeys keys, dropping stale ones first and then those whose
+// last failure is oldest.
+type limiter struct {
+	max     int
+	window  time.Duration
+	maxKeys int
+
+	mu    sync.Mutex
+	fails map[string][]time.Time // per key, oldest first, at most max
+}
+
+func newLimiter(max int, window time.Duration, maxKeys int) *limiter {
+	return &limiter{max: max, window: window, maxKeys: maxKeys, fails: make(map[string][]time.Time)}
+}
+
+// blockedUntil reports whether key is blocked at now, and until when.
+func (l *limiter) blockedUntil(key string, now time.Time) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.recent(key, now)
+	if len(f) < l.max {
+		return time.Time{}, false
+	}
+	// Blocked until the oldest of the last max failures leaves the window.
+	return f[len(f)-l.max].Add(l.window), true
+}
+
+// fail records a failure of key at now.
+func (l *limiter) fail(key string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := append(l.recent(key, now), now)
+	if len(f) > l.max {
+		f = append([]time.Time(nil), f[len(f)-l.max:]...)
+	}
+	l.fails[key] = f
+	if len(l.fails) > l.maxKeys {
+		l.prune(key, now)
+	}
+}
+
+// reset forgets key's failures.
+func (l *limiter) reset(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.fails, key)
+}
+
+// recent drops key's failures that have left the window at now and returns
+// the rest. Called with mu held.
+func (l *limiter) recent(key string, now time.Time) []time.Time {
+	f, ok := l.fails[key]
+	if !ok {
+		return nil
+	}
+	cutoff := now.Add(-l.window)
+	i := 0
+	for i < len(f) && !f[i].After(cutoff) {
+		i++
+	}
+	if i == len(f) {
+		delete(l.fails, key)
+		return nil
+	}
+	if i > 0 {
+		f = f[i:]
+		l.fails[key] = f
+	}
+	return f
+}
+
+// prune brings the number of keys down to maxKeys, never dropping keep, the
+// key that just failed. Called with mu held.
+func (l *limiter) prune(keep string, now time.Time) {
+	for k := range l.fails {
+		l.recent(k, now)
+	}
+	for len(l.fails) > l.maxKeys {
+		var oldest string
+		var at time.Time
+		found := false
+		for k, f := range l.fails {
+			if last := f[len(f)-1]; k != keep && (!found || last.Before(at)) {
+				oldest, at, found = k, last, true
+			}
+		}
+		if !found {
+			return
+		}
+		delete(l.fails, oldest)
+	}
+}

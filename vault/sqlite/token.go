@@ -1,0 +1,168 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/casevault/casevault/vault"
+)
+
+// tokenColumns is the column list scanToken reads.
+const tokenColumns = `id, tenant_id, user_id, kind, name, created_at, expires_at, last_used_at`
+
+// CreateToken inserts a token with the SHA-256 hash of its secret. An empty
+// ID is filled in and a zero CreatedAt is set from the clock. The user must
+// belong to the token's firm. Errors: not_found (user), conflict (hash in
+// use), invalid.
+func (db *DB) CreateToken(ctx context.Context, t *vault.Token, hash []byte) error {
+	if t == nil {
+		return vault.Errorf(vault.EINVALID, "Token required.")
+	}
+	if err := checkID(&t.ID, vault.PrefixToken, "token"); err != nil {
+		return err
+	}
+	switch {
+	case t.TenantID == "" || t.UserID == "":
+		return vault.Errorf(vault.EINVALID, "Token tenant and user required.")
+	case t.Kind != vault.TokenSession && t.Kind != vault.TokenAPI:
+		return vault.Errorf(vault.EINVALID, "Invalid token kind.")
+	case len(hash) != 32:
+		return vault.Errorf(vault.EINVALID, "Token hash must be 32 bytes.")
+	}
+
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+
+	// Checked here rather than left to the foreign key, so a user of another
+	// firm reads as not_found with the same message as a missing one.
+	if err := requireRow(ctx, tx, "User not found.", `SELECT 1 FROM users WHERE tenant_id = ? AND id = ?`, t.TenantID, t.UserID); err != nil {
+		return err
+	}
+	stamp(&t.CreatedAt, tx.now)
+	if t.ExpiresAt != nil {
+		exp := t.ExpiresAt.UTC()
+		t.ExpiresAt = &exp
+	}
+	t.LastUsedAt = nil
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO tokens (id, tenant_id, user_id, kind, name, hash, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.TenantID, t.UserID, t.Kind, t.Name, hash, formatTime(t.CreatedAt), formatNullTime(t.ExpiresAt),
+	); err != nil {
+		return fmt.Errorf("create token: %w", formatError(err))
+	}
+	if err := tx.commit(); err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	return nil
+}
+
+// TokenByHash returns the unrevoked token whose secret hashes to hash,
+// expired or not. The lookup goes through the unique index on the hash, so
+// its timing depends on the hash, never on how much of a secret matched.
+// Errors: not_found (unknown or revoked).
+func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*vault.Token, error) {
+	row := db.db.QueryRowContext(ctx, `
+		SELECT `+tokenColumns+`
+		FROM tokens
+		WHERE hash = ? AND revoked_at IS NULL`, hash)
+	t, err := scanToken(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, vault.Errorf(vault.ENOTFOUND, "Token not found.")
+	} else if err != nil {
+		return nil, fmt.Errorf("token: %w", formatError(err))
+	}
+	return t, nil
+}
+
+// Tokens returns a user's tokens that are unrevoked and unexpired at now,
+// oldest first.
+func (db *DB) Tokens(ctx context.Context, tenantID, userID string, now time.Time) ([]*vault.Token, error) {
+	// Stored times are fixed-width UTC text, so they compare in time order.
+	return queryAll(ctx, db.db, "tokens", scanToken, `
+		SELECT `+tokenColumns+`
+		FROM tokens
+		WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL
+			AND (expires_at IS NULL OR expires_at > ?)
+		ORDER BY created_at, rowid`, tenantID, userID, formatTime(now))
+}
+
+// RevokeToken revokes one of a user's tokens. Errors: not_found (missing,
+// another user's or firm's, or already revoked).
+func (db *DB) RevokeToken(ctx context.Context, tenantID, userID, id string) error {
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE tokens
+		SET revoked_at = ?
+		WHERE tenant_id = ? AND user_id = ? AND id = ? AND revoked_at IS NULL`,
+		formatTime(db.now()), tenantID, userID, id)
+	if err != nil {
+		return fmt.Errorf("revoke token: %w", formatError(err))
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	} else if n == 0 {
+		return vault.Errorf(vault.ENOTFOUND, "Token not found.")
+	}
+	return nil
+}
+
+// RevokeUserTokens revokes a user's unrevoked tokens of kind ("" for every
+// kind), except the one with id keepID ("" for none), and returns how many
+// it revoked.
+func (db *DB) RevokeUserTokens(ctx context.Context, tenantID, userID, kind, keepID string) (int, error) {
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE tokens
+		SET revoked_at = ?
+		WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL
+			AND (? = '' OR kind = ?) AND id <> ?`,
+		formatTime(db.now()), tenantID, userID, kind, kind, keepID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke user tokens: %w", formatError(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("revoke user tokens: %w", err)
+	}
+	return int(n), nil
+}
+
+// TouchToken records that a token was used at at. Errors: not_found.
+func (db *DB) TouchToken(ctx context.Context, tenantID, id string, at time.Time) error {
+	res, err := db.db.ExecContext(ctx, `
+		UPDATE tokens
+		SET last_used_at = ?
+		WHERE tenant_id = ? AND id = ?`,
+		formatTime(at), tenantID, id)
+	if err != nil {
+		return fmt.Errorf("touch token: %w", formatError(err))
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("touch token: %w", err)
+	} else if n == 0 {
+		return vault.Errorf(vault.ENOTFOUND, "Token not found.")
+	}
+	return nil
+}
+
+// scanToken reads the columns of tokenColumns.
+func scanToken(s scanner) (*vault.Token, error) {
+	var t vault.Token
+	var expires, used nullTime
+	if err := s.Scan(&t.ID, &t.TenantID, &t.UserID, &t.Kind, &t.Name,
+		timeValue{&t.CreatedAt}, &expires, &used); err != nil {
+		return nil, err
+	}
+	if expires.Valid {
+		t.ExpiresAt = &expires.Time
+	}
+	if used.Valid {
+		t.LastUsedAt = &used.Time
+	}
+	return &t, nil
+}

@@ -1,0 +1,232 @@
+package vault
+
+import (
+	"context"
+	"strings"
+)
+
+// UserUpdate is a change to a user made by a firm's owner or admin. Nil
+// fields stay as they are.
+type UserUpdate struct {
+	Name     *string
+	Role     *Role
+	Disabled *bool
+}
+
+// canManageUsers reports whether the role may add users, list them and
+// change their role or status.
+func canManageUsers(r Role) bool { return r == RoleOwner || r == RoleAdmin }
+
+// CreateUser adds a user to the actor's firm. Owners and admins may; only an
+// owner may add another owner. It returns the user's password when it was
+// generated (nu.Password == ""), to be shown once, and "" otherwise.
+// Errors: unauthorized, forbidden, invalid, conflict (email taken anywhere
+// in the service).
+func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*User, string, error) {
+	if err := checkActor(actor); err != nil {
+		return nil, "", err
+	}
+	if !canManageUsers(actor.Role) {
+		return nil, "", Errorf(EFORBIDDEN, "Your role cannot manage users.")
+	}
+	if nu.Role == RoleOwner && actor.Role != RoleOwner {
+		return nil, "", Errorf(EFORBIDDEN, "Only an owner can add or promote owners.")
+	}
+	u, password, err := s.newUser(actor.TenantID, nu)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.Store.CreateUser(ctx, u); err != nil {
+		return nil, "", err
+	}
+	s.Log.Info().Str("tenant_id", u.TenantID).Str("user_id", u.ID).Str("role", string(u.Role)).
+		Str("actor_id", actor.ID).Msg("user created")
+	if nu.Password != "" {
+		password = ""
+	}
+	return u, password, nil
+}
+
+// Users returns the users of the actor's firm, oldest first. Owners and
+// admins may. Errors: unauthorized, forbidden.
+func (s *Service) Users(ctx context.Context, actor *User) ([]*User, error) {
+	if err := checkActor(actor); err != nil {
+		return nil, err
+	}
+	if !canManageUsers(actor.Role) {
+		return nil, Errorf(EFORBIDDEN, "Your role cannot manage users.")
+	}
+	return s.Store.Users(ctx, actor.TenantID)
+}
+
+// User returns a user of the actor's firm. Owners and admins may look up
+// anyone; every user may look up themselves. A user of another firm is
+// not_found. Errors: unauthorized, forbidden, not_found.
+func (s *Service) User(ctx context.Context, actor *User, id string) (*User, error) {
+	if err := checkActor(actor); err != nil {
+		return nil, err
+	}
+	if id != actor.ID && !canManageUsers(actor.Role) {
+		return nil, Errorf(EFORBIDDEN, "Your role cannot manage users.")
+	}
+	if !ValidID(PrefixUser, id) {
+		return nil, Errorf(ENOTFOUND, "User not found.")
+	}
+	return s.Store.User(ctx, actor.TenantID, id)
+}
+
+// UpdateUser changes a user's name, role or status. Owners and admins may;
+// only an owner may change an owner or make someone an owner. Nobody may
+// disable themselves, and a firm always keeps an enabled owner. Disabling a
+// user revokes all their tokens. A user of another firm is not_found.
+// Errors: unauthorized, forbidden, not_found, invalid, conflict.
+func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, up UserUpdate) (*User, error) {
+	if err := checkActor(actor); err != nil {
+		return nil, err
+	}
+	if !canManageUsers(actor.Role) {
+		return nil, Errorf(EFORBIDDEN, "Your role cannot manage users.")
+	}
+	if !ValidID(PrefixUser, id) {
+		return nil, Errorf(ENOTFOUND, "User not found.")
+	}
+	var name string
+	if up.Name != nil {
+		var err error
+		if name, err = cleanName("Name", *up.Name, true); err != nil {
+			return nil, err
+		}
+	}
+	if up.Role != nil && !up.Role.Valid() {
+		return nil, Errorf(EINVALID, "Role %q is not one of owner, admin, lawyer, auditor.", *up.Role)
+	}
+
+	s.auth.usersMu.Lock()
+	defer s.auth.usersMu.Unlock()
+
+	u, err := s.Store.User(ctx, actor.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUserUpdate(actor, u, up); err != nil {
+		return nil, err
+	}
+	next := *u
+	if up.Name != nil {
+		next.Name = name
+	}
+	if up.Role != nil {
+		next.Role = *up.Role
+	}
+	if up.Disabled != nil {
+		next.Disabled = *up.Disabled
+	}
+	if next == *u {
+		return u, nil
+	}
+	if isEnabledOwner(u) && !isEnabledOwner(&next) {
+		if err := s.requireAnotherOwner(ctx, u); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.Store.UpdateUser(ctx, &next); err != nil {
+		return nil, err
+	}
+	if next.Disabled && !u.Disabled {
+		// Authenticate refuses a disabled user's tokens anyway; revoking
+		// them keeps re-enabling the account from reviving old sessions.
+		if _, err := s.Store.RevokeUserTokens(ctx, next.TenantID, next.ID, "", ""); err != nil {
+			return nil, err
+		}
+	}
+	s.Log.Info().Str("tenant_id", next.TenantID).Str("user_id", next.ID).Str("role", string(next.Role)).
+		Bool("disabled", next.Disabled).Str("actor_id", actor.ID).Msg("user updated")
+	return &next, nil
+}
+
+// checkUserUpdate applies the rules on who may change whom.
+func checkUserUpdate(actor, target *User, up UserUpdate) error {
+	switch {
+	case target.Role == RoleOwner && actor.Role != RoleOwner:
+		return Errorf(EFORBIDDEN, "Only an owner can change an owner.")
+	case up.Role != nil && *up.Role == RoleOwner && target.Role != RoleOwner && actor.Role != RoleOwner:
+		return Errorf(EFORBIDDEN, "Only an owner can add or promote owners.")
+	case up.Disabled != nil && *up.Disabled && target.ID == actor.ID:
+		return Errorf(ECONFLICT, "You cannot disable your own account.")
+	}
+	return nil
+}
+
+// isEnabledOwner reports whether u can act as the firm's owner.
+func isEnabledOwner(u *User) bool { return u.Role == RoleOwner && !u.Disabled }
+
+// requireAnotherOwner fails with conflict unless u's firm has an enabled
+// owner besides u. Called with usersMu held.
+func (s *Service) requireAnotherOwner(ctx context.Context, u *User) error {
+	users, err := s.Store.Users(ctx, u.TenantID)
+	if err != nil {
+		return err
+	}
+	for _, o := range users {
+		if o.ID != u.ID && isEnabledOwner(o) {
+			return nil
+		}
+	}
+	return Errorf(ECONFLICT, "A firm needs at least one enabled owner.")
+}
+
+// ChangePassword replaces the actor's password after checking the current
+// one, and signs out the actor's other sessions: every session except the
+// one in ctx (see ContextWithToken), or every session when ctx carries none.
+// API tokens stay valid. Wrong current passwords count towards the account's
+// sign-in limit. Errors: unauthorized, forbidden (wrong current password),
+// invalid (policy), rate_limited.
+func (s *Service) ChangePassword(ctx context.Context, actor *User, oldPassword, newPassword string) error {
+	if err := checkActor(actor); err != nil {
+		return err
+	}
+	accounts, _ := s.auth.limiters()
+	account := strings.ToLower(actor.Email)
+	now := s.now()
+	if until, blocked := accounts.blockedUntil(account, now); blocked {
+		return Errorf(ERATELIMITED, "Too many failed attempts. Try again in %s.", retryIn(until.Sub(now)))
+	}
+
+	s.auth.usersMu.Lock()
+	defer s.auth.usersMu.Unlock()
+
+	u, err := s.Store.User(ctx, actor.TenantID, actor.ID)
+	if IsCode(err, ENOTFOUND) {
+		return Errorf(EUNAUTHORIZED, msgSignInAgain)
+	} else if err != nil {
+		return err
+	}
+	if !CheckPassword(u.PasswordHash, oldPassword) {
+		accounts.fail(account, now)
+		return Errorf(EFORBIDDEN, "Current password is incorrect.")
+	}
+	if err := checkPassword(newPassword); err != nil {
+		return err
+	}
+	if newPassword == oldPassword {
+		return Errorf(EINVALID, "New password must differ from the current one.")
+	}
+	hash, err := HashPassword(newPassword, s.PasswordParams)
+	if err != nil {
+		return WrapError(EINTERNAL, err, "Cannot hash password.")
+	}
+	u.PasswordHash = hash
+	if err := s.Store.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	keep := ""
+	if tok := TokenFromContext(ctx); tok != nil && tok.TenantID == u.TenantID && tok.UserID == u.ID {
+		keep = tok.ID
+	}
+	n, err := s.Store.RevokeUserTokens(ctx, u.TenantID, u.ID, TokenSession, keep)
+	if err != nil {
+		return err
+	}
+	s.Log.Info().Str("tenant_id", u.TenantID).Str("user_id", u.ID).Int("sessions_revoked", n).Msg("password changed")
+	return nil
+}

@@ -1,0 +1,304 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/casevault/casevault/vault"
+)
+
+// ContentSecurityPolicy is sent with document bytes. It forbids every
+// fetch, script and form, allows only inline styles, and sandboxes the
+// document into an opaque origin, so a hostile upload viewed inline cannot
+// act as the vault's origin.
+const ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+// copyBufferSize is the one buffer a download streams through: memory per
+// download is constant whatever the document's size.
+const copyBufferSize = 256 << 10
+
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
+
+// activeTypes are media types a browser would execute or render as a page
+// with script. Inline views serve them as text/plain instead.
+var activeTypes = map[string]bool{
+	"text/html":                true,
+	"application/xhtml+xml":    true,
+	"image/svg+xml":            true,
+	"text/xml":                 true,
+	"application/xml":          true,
+	"text/xsl":                 true,
+	"text/javascript":          true,
+	"application/javascript":   true,
+	"application/x-javascript": true,
+	"text/ecmascript":          true,
+	"application/ecmascript":   true,
+	"text/jscript":             true,
+	"application/wasm":         true,
+}
+
+// isActive reports whether the media type ct may run script when rendered.
+// Every XML type counts (an XML document can carry XHTML and script).
+func isActive(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return true // unknown is treated as dangerous
+	}
+	return activeTypes[mt] || strings.HasSuffix(mt, "+xml")
+}
+
+// ETag returns the strong entity tag of a document version. A version's
+// bytes never change, so its identity is a sufficient validator; it is
+// derived from ids, not content, so it reveals nothing about the bytes.
+func ETag(documentID string, version int) string {
+	return `"` + documentID + ".v" + strconv.Itoa(version) + `"`
+}
+
+// handleContent returns the handler of GET and HEAD
+// /api/v1/documents/{id}/content (perm read: an inline view) and
+// /api/v1/documents/{id}/download (perm download: an attachment).
+//
+// Ranges: one range (bytes=a-b, bytes=a-, bytes=-n) answers 206 with
+// Content-Range; an unsatisfiable or malformed one answers 416 with
+// "Content-Range: bytes */size" and an invalid error; several ranges, or a
+// unit other than bytes, are ignored and the whole document is sent with
+// 200 (RFC 9110 §14.2 allows this). If-Range is honoured for an entity tag
+// (strong comparison); a date in If-Range, or a tag that does not match,
+// sends the whole document. If-None-Match answers 304 for a matching tag.
+//
+// Bytes are streamed from the vault through one fixed buffer. An error
+// before the first byte is a JSON error; after it, the connection is
+// aborted so the client sees a truncated response, never a complete one.
+func (s *Server) handleContent(perm vault.Permission) gin.HandlerFunc {
+	attachment := perm == vault.PermDownload
+	return func(c *gin.Context) {
+		n, err := versionParam(c)
+		if err != nil {
+			s.Error(c, err)
+			return
+		}
+		ctx := c.Request.Context()
+		content, err := s.Service.OpenVersion(ctx, actorOf(c), c.Param("id"), n, perm)
+		if err != nil {
+			s.Error(c, err)
+			return
+		}
+		v := content.Version
+		size, etag := v.Size, ETag(v.DocumentID, v.Number)
+		h := c.Writer.Header()
+		h.Set("ETag", etag)
+		h.Set("Accept-Ranges", "bytes")
+		h.Set("Last-Modified", v.CreatedAt.UTC().Format(http.TimeFormat))
+
+		if inm := c.GetHeader("If-None-Match"); inm != "" && etagListMatches(inm, etag) {
+			c.Status(http.StatusNotModified)
+			return
+		}
+
+		status, off, length := http.StatusOK, int64(0), size
+		if rng := c.GetHeader("Range"); rng != "" && ifRangeAllows(c.GetHeader("If-Range"), etag) {
+			start, n, err := parseRange(rng, size)
+			switch {
+			case errors.Is(err, errIgnoreRange):
+			case err != nil:
+				h.Set("Content-Range", fmt.Sprintf("bytes */%d", size))
+				code, message := publicError(err)
+				s.writeError(c, http.StatusRequestedRangeNotSatisfiable, code, message, err)
+				return
+			default:
+				status, off, length = http.StatusPartialContent, start, n
+			}
+		}
+
+		// Open the range and read its first bytes before any header is
+		// sent, so that a store or decryption failure can still be a
+		// proper JSON error.
+		var (
+			body  io.ReadCloser
+			first int
+			bufp  = copyBuffers.Get().(*[]byte)
+			buf   = *bufp
+		)
+		defer copyBuffers.Put(bufp)
+		if c.Request.Method != http.MethodHead && length > 0 {
+			if body, err = content.Range(ctx, off, length); err != nil {
+				s.Error(c, err)
+				return
+			}
+			defer body.Close()
+			if first, err = io.ReadAtLeast(body, buf, 1); err != nil {
+				if errors.Is(err, io.EOF) {
+					err = vault.Errorf(vault.EINTERNAL, "Document version yielded no bytes.")
+				}
+				s.Error(c, err)
+				return
+			}
+		}
+
+		s.contentHeaders(c, v.ContentType, content.Document.Name, attachment)
+		h.Set("Content-Length", strconv.FormatInt(length, 10))
+		if status == http.StatusPartialContent {
+			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+length-1, size))
+		}
+		c.Status(status)
+		if body == nil {
+			c.Writer.WriteHeaderNow()
+			return
+		}
+		if _, err := c.Writer.Write(buf[:first]); err != nil {
+			abortResponse(c) // the client went away
+		}
+		written, err := io.CopyBuffer(struct{ io.Writer }{c.Writer}, body, buf)
+		if err == nil && int64(first)+written != length {
+			err = vault.Errorf(vault.EINTERNAL, "Sent %d of %d bytes.", int64(first)+written, length)
+		}
+		if err != nil {
+			s.streamFailed(c, err)
+		}
+	}
+}
+
+// streamFailed logs a download that broke after its first byte and aborts
+// the connection. Decryption failures are security events, logged as
+// errors; a client that went away is routine.
+func (s *Server) streamFailed(c *gin.Context, err error) {
+	code := vault.ErrorCode(err)
+	c.Set(ctxErrorCode, code)
+	s.metrics.errors.WithLabelValues(code).Inc()
+	ev := s.Log.Info()
+	if code == vault.ECANNOTDECRYPT || code == vault.EUNAVAILABLE {
+		ev = s.Log.Error()
+	}
+	ev.Err(err).Str("request_id", requestID(c)).Str("route", routeOf(c)).Msg("download aborted mid-stream")
+	abortResponse(c)
+}
+
+// contentHeaders sets the type and disposition of document bytes. Inline
+// views of active types (HTML, SVG, XML, script) are served as text/plain,
+// so they show as source and never run, even without the CSP sandbox.
+func (s *Server) contentHeaders(c *gin.Context, contentType, name string, attachment bool) {
+	h := c.Writer.Header()
+	kind := "inline"
+	if attachment {
+		kind = "attachment"
+	} else if isActive(contentType) {
+		contentType = "text/plain; charset=utf-8"
+	}
+	if contentType == "" {
+		contentType = "application/octet-stream"
+	}
+	h.Set("Content-Type", contentType)
+	// FormatMediaType quotes and escapes an ASCII name and encodes any
+	// other as RFC 2231/6266 filename*=utf-8''…; it returns "" for a name
+	// it cannot encode, which then goes unnamed.
+	disposition := mime.FormatMediaType(kind, map[string]string{"filename": name})
+	if disposition == "" {
+		disposition = kind
+	}
+	h.Set("Content-Disposition", disposition)
+	h.Set("Content-Security-Policy", ContentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// versionParam reads ?version=N (1 or more); absent means the current
+// version, 0.
+func versionParam(c *gin.Context) (int, error) {
+	v, ok := c.GetQuery("version")
+	if !ok {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, vault.Errorf(vault.EINVALID, "Query parameter version must be a version number, 1 or more.")
+	}
+	return n, nil
+}
+
+// errIgnoreRange marks a Range header that is valid but not served as a
+// range (several ranges, another unit): the whole document is sent.
+var errIgnoreRange = errors.New("range ignored")
+
+// parseRange parses a Range header for a body of size bytes into the first
+// byte and the length of the one range it names. Errors: errIgnoreRange;
+// invalid for a malformed or unsatisfiable range.
+func parseRange(header string, size int64) (start, length int64, err error) {
+	unit, set, ok := strings.Cut(header, "=")
+	if !ok {
+		return 0, 0, vault.Errorf(vault.EINVALID, "Range header is malformed; use bytes=first-last.")
+	}
+	if !strings.EqualFold(strings.TrimSpace(unit), "bytes") {
+		return 0, 0, errIgnoreRange
+	}
+	if strings.Contains(set, ",") {
+		return 0, 0, errIgnoreRange
+	}
+	first, last, ok := strings.Cut(strings.TrimSpace(set), "-")
+	if !ok {
+		return 0, 0, vault.Errorf(vault.EINVALID, "Range header is malformed; use bytes=first-last.")
+	}
+	unsatisfiable := vault.Errorf(vault.EINVALID, "Range is not satisfiable: the document has %d bytes.", size)
+	if first == "" {
+		n, ok := parseDigits(last)
+		switch {
+		case !ok:
+			return 0, 0, vault.Errorf(vault.EINVALID, "Range header is malformed; use bytes=-length for a suffix.")
+		case n == 0 || size == 0:
+			return 0, 0, unsatisfiable
+		}
+		n = min(n, size)
+		return size - n, n, nil
+	}
+	a, ok := parseDigits(first)
+	if !ok {
+		return 0, 0, vault.Errorf(vault.EINVALID, "Range header is malformed; use bytes=first-last.")
+	}
+	end := size - 1
+	if last != "" {
+		b, ok := parseDigits(last)
+		if !ok || b < a {
+			return 0, 0, vault.Errorf(vault.EINVALID, "Range header is malformed; use bytes=first-last with first ≤ last.")
+		}
+		end = min(b, size-1)
+	}
+	if a >= size {
+		return 0, 0, unsatisfiable
+	}
+	return a, end - a + 1, nil
+}
+
+// parseDigits parses a non-empty string of ASCII digits that fits int64.
+func parseDigits(s string) (int64, bool) {
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
+
+// etagListMatches reports whether an If-None-Match list matches etag,
+// with the weak comparison RFC 9110 prescribes for it.
+func etagListMatches(list, etag string) bool {
+	for _, t := range strings.Split(list, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// ifRangeAllows reports whether a Range header may be honoured under an
+// If-Range value: absent, or an entity tag equal to etag (strong
+// comparison). A date is not trusted as a validator here.
+func ifRangeAllows(ifRange, etag string) bool {
+	ifRange = strings.TrimSpace(ifRange)
+	return ifRange == "" || ifRange == etag
+}

@@ -1,0 +1,75 @@
+package web
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus collectors, in a registry of its own
+// so that two Servers in one process (tests) never collide. Labels are route
+// templates, never raw paths, so their number stays bounded.
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	bytesIn  *prometheus.CounterVec
+	bytesOut *prometheus.CounterVec
+	errors   *prometheus.CounterVec
+	aborted  *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "casevault_http_requests_total",
+			Help: "HTTP requests answered, by route template, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "casevault_http_request_duration_seconds",
+			Help:    "Time from request to the last byte of the response, by route template and method.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
+		}, []string{"route", "method"}),
+		bytesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "casevault_http_request_bytes_total",
+			Help: "Request body bytes read, by route template.",
+		}, []string{"route"}),
+		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "casevault_http_response_bytes_total",
+			Help: "Response body bytes written, by route template.",
+		}, []string{"route"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "casevault_http_errors_total",
+			Help: "Error responses, by error code.",
+		}, []string{"code"}),
+		aborted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "casevault_http_aborted_total",
+			Help: "Responses cut off after their first byte (failed streams, panics), by route template.",
+		}, []string{"route"}),
+	}
+	m.registry.MustRegister(m.requests, m.duration, m.bytesIn, m.bytesOut, m.errors, m.aborted,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// observe records one finished (or aborted) request.
+func (m *metrics) observe(route, method string, status int, in, out int64, d time.Duration, aborted bool) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+	m.bytesIn.WithLabelValues(route).Add(float64(in))
+	m.bytesOut.WithLabelValues(route).Add(float64(out))
+	if aborted {
+		m.aborted.WithLabelValues(route).Inc()
+	}
+}
+
+// handleMetrics serves GET /metrics in the Prometheus text format.
+func (s *Server) handleMetrics() gin.HandlerFunc {
+	h := promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
+	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
+}
