@@ -49,6 +49,10 @@ type Config struct {
 	// BehindTLSProxy allows a non-loopback listen address without TLS
 	// because a TLS-terminating proxy stands in front.
 	BehindTLSProxy bool `yaml:"behind_tls_proxy"`
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For is believed for the client address (rate limits,
+	// logs). Empty: none.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 	// LogLevel is a zerolog level: debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
 	// Regions maps a region name (e.g. "us", "ca") to where its ciphertext
@@ -138,6 +142,9 @@ func (c *Config) LoadFile(path string) error {
 	}
 	if fc.BehindTLSProxy {
 		c.BehindTLSProxy = true
+	}
+	if fc.TrustedProxies != nil {
+		c.TrustedProxies = fc.TrustedProxies
 	}
 	if fc.LogLevel != "" {
 		c.LogLevel = fc.LogLevel

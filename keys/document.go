@@ -63,6 +63,7 @@ func (m *Manager) EncryptDocument(ctx context.Context, ref vault.DocRef, src io.
 	// exactly when that byte does not arrive.
 	buf := make([]byte, p+1)
 	have := 0
+	src = &sourceReader{r: src}
 	var size int64
 	for index := uint64(0); ; index++ {
 		if err := ctx.Err(); err != nil {
@@ -71,7 +72,12 @@ func (m *Manager) EncryptDocument(ctx context.Context, ref vault.DocRef, src io.
 		n, err := io.ReadFull(src, buf[have:])
 		have += n
 		final := false
+		var se *sourceError
 		switch {
+		case errors.As(err, &se):
+			// The source failed (even with io.ErrUnexpectedEOF, as a cut
+			// connection does): never mistake that for the end of input.
+			return vault.Sealed{}, se.err
 		case err == nil:
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 			final = true
@@ -177,3 +183,21 @@ func checkHeader(b []byte, s vault.Sealed) bool {
 	want := header{partSize: uint32(s.PartSize), partCipherSize: uint32(s.PartCipherSize)}.marshal()
 	return bytes.Equal(b, want)
 }
+
+// sourceReader marks the errors of the plaintext source, so that io.ReadFull's
+// own io.ErrUnexpectedEOF (a short final part) is told apart from a source
+// that itself failed with io.ErrUnexpectedEOF.
+type sourceReader struct{ r io.Reader }
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &sourceError{err}
+	}
+	return n, err
+}
+
+// sourceError is an error of the plaintext source.
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return e.err.Error() }

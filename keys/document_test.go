@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"testing/iotest"
 
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/vault"
@@ -227,3 +228,15 @@ func (r iotestErrReader) Read([]byte) (int, error) { return 0, r.err }
 type failWriter struct{ err error }
 
 func (w failWriter) Write([]byte) (int, error) { return 0, w.err }
+
+// A source that fails with io.ErrUnexpectedEOF (a cut connection) must fail
+// the encryption, not end the document early.
+func TestEncryptDocument_SourceUnexpectedEOF(t *testing.T) {
+	f := newFixture(t, keys.WithPartSize(1000))
+	ref := newRef(f.newTenant(t, "us"))
+	src := io.MultiReader(bytes.NewReader(make([]byte, 1500)), iotest.ErrReader(io.ErrUnexpectedEOF))
+	_, err := f.m.EncryptDocument(context.Background(), ref, src, io.Discard)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("EncryptDocument = %v, want the source's io.ErrUnexpectedEOF", err)
+	}
+}

@@ -17,9 +17,22 @@ type PasswordParams struct {
 	Threads uint8
 }
 
-// DefaultPasswordParams follow RFC 9106's second recommended option scaled
-// to a small server: 64 MiB, 2 passes, 2 lanes.
-var DefaultPasswordParams = PasswordParams{Memory: 64 * 1024, Time: 2, Threads: 2}
+// DefaultPasswordParams are OWASP's recommended argon2id minimum: 19 MiB,
+// 2 passes, 1 lane. At most maxConcurrentHashes run at once, so parallel
+// sign-ins cannot exhaust the server's memory.
+var DefaultPasswordParams = PasswordParams{Memory: 19 * 1024, Time: 2, Threads: 1}
+
+// maxConcurrentHashes bounds the argon2id computations in flight.
+const maxConcurrentHashes = 2
+
+var hashSlots = make(chan struct{}, maxConcurrentHashes)
+
+// argon2id runs one bounded argon2id computation.
+func argon2id(password, salt []byte, p PasswordParams, n uint32) []byte {
+	hashSlots <- struct{}{}
+	defer func() { <-hashSlots }()
+	return argon2.IDKey(password, salt, p.Time, p.Memory, p.Threads, n)
+}
 
 // MinPasswordLength is the shortest password accepted.
 const MinPasswordLength = 12
@@ -31,7 +44,7 @@ func HashPassword(password string, p PasswordParams) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	sum := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, 32)
+	sum := argon2id([]byte(password), salt, p, 32)
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, p.Memory, p.Time, p.Threads, enc.EncodeToString(salt), enc.EncodeToString(sum)), nil
@@ -54,7 +67,7 @@ func CheckPassword(hash, password string) bool {
 	if err1 != nil || err2 != nil || len(want) == 0 {
 		return false
 	}
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	got := argon2id([]byte(password), salt, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
 }
 

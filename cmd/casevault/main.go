@@ -112,11 +112,31 @@ func (m *Main) Run(ctx context.Context) error {
 	m.HTTP = web.NewServer(m.Service, m.Log)
 	m.HTTP.Addr = m.Config.Addr
 	m.HTTP.TLSCertFile, m.HTTP.TLSKeyFile = m.Config.TLS.CertFile, m.Config.TLS.KeyFile
+	m.HTTP.TrustedProxies = m.Config.TrustedProxies
 	if err := m.HTTP.Open(); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	go m.janitor(ctx)
+	if err := m.logSetupToken(ctx); err != nil {
+		return err
+	}
 	m.Log.Info().Str("url", m.HTTP.URL()).Str("data_dir", m.Config.DataDir).Strs("regions", m.Config.RegionNames()).Msg("casevault serving")
+	return nil
+}
+
+// logSetupToken issues and logs a one-time setup token while no firm
+// exists, so the first firm can be created over the API (POST /api/v1/setup).
+// Each start issues a new one; the previous one stops working.
+func (m *Main) logSetupToken(ctx context.Context) error {
+	need, err := m.Service.NeedsSetup(ctx)
+	if err != nil || !need {
+		return err
+	}
+	token, err := m.Service.IssueSetupToken(ctx)
+	if err != nil {
+		return err
+	}
+	m.Log.Warn().Str("setup_token", token).Msg("no firm exists yet: POST /api/v1/setup with this one-time token to create the first firm and its owner")
 	return nil
 }
 
