@@ -157,6 +157,9 @@ func (m *Manager) DecryptRange(ctx context.Context, ref vault.DocRef, s vault.Se
 // the memory of one range read is about 2 × depth parts, whatever its size.
 const pipelineDepth = 2
 
+// decryptWorkers is how many parts of one range are authenticated at once.
+const decryptWorkers = 2
+
 // A chunk is one part's ciphertext (from the fetcher) or plaintext (from the
 // decrypter), or the error that ended the stage.
 type chunk struct {
@@ -179,9 +182,9 @@ type rangeReader struct {
 	src    *errReader
 	wg     sync.WaitGroup
 
-	plain     chan chunk  // authenticated parts, in order
-	plainFree chan []byte // plaintext buffers to reuse
-	cur       []byte      // buffer behind pending, returned when drained
+	order     chan chan chunk // each part's result, in part order
+	plainFree chan []byte     // plaintext buffers to reuse
+	cur       []byte          // buffer behind pending, returned when drained
 
 	skip      int64  // bytes of the first part before the range
 	remaining int64  // bytes of the range not yet returned by Read
@@ -219,20 +222,26 @@ func (r *rangeReader) fetchErr(err error) error {
 
 // start runs the fetcher and the decrypter for parts first..last.
 func (r *rangeReader) start(first, last int64) {
-	cipher := make(chan chunk, pipelineDepth)
-	cipherFree := make(chan []byte, pipelineDepth+1)
-	r.plain = make(chan chunk, pipelineDepth)
-	r.plainFree = make(chan []byte, pipelineDepth+2)
-	for range pipelineDepth + 1 {
+	type job struct {
+		c   chunk
+		res chan chunk
+	}
+	workers := int64(min(decryptWorkers, int(last-first+1)))
+	work := make(chan job, pipelineDepth)
+	cipherFree := make(chan []byte, pipelineDepth+workers+1)
+	r.order = make(chan chan chunk, pipelineDepth+workers)
+	r.plainFree = make(chan []byte, pipelineDepth+workers+2)
+	for range cap(cipherFree) {
 		cipherFree <- nil // allocated on first use, so a one-part range holds one buffer
 	}
-	for range pipelineDepth + 2 {
+	for range cap(r.plainFree) {
 		r.plainFree <- nil
 	}
-	r.wg.Add(2)
-	go func() { // fetcher
+	r.wg.Add(1 + int(workers))
+	go func() { // fetcher: reads parts in order and queues their results in order
 		defer r.wg.Done()
-		defer close(cipher)
+		defer close(work)
+		defer close(r.order)
 		for i := first; i <= last; i++ {
 			var b []byte
 			select {
@@ -245,25 +254,29 @@ func (r *rangeReader) start(first, last int64) {
 				b = make([]byte, r.l.cipherLen(0))
 			}
 			b = b[:n]
-			c := chunk{i: i, b: b}
+			j := job{c: chunk{i: i, b: b}, res: make(chan chunk, 1)}
 			if _, err := io.ReadFull(r.src, b); err != nil {
-				c = chunk{err: r.fetchErr(err)}
+				j.res <- chunk{err: r.fetchErr(err)}
 			}
 			select {
-			case cipher <- c:
+			case r.order <- j.res:
 			case <-r.ctx.Done():
 				return
 			}
-			if c.err != nil {
+			if len(j.res) > 0 { // the fetch failed: nothing after it
+				return
+			}
+			select {
+			case work <- j:
+			case <-r.ctx.Done():
 				return
 			}
 		}
 	}()
-	go func() { // decrypter
-		defer r.wg.Done()
-		defer close(r.plain)
-		for c := range cipher {
-			if c.err == nil {
+	for range workers { // decrypters: authenticate whole parts in parallel
+		go func() {
+			defer r.wg.Done()
+			for j := range work {
 				var pb []byte
 				select {
 				case pb = <-r.plainFree:
@@ -273,18 +286,15 @@ func (r *rangeReader) start(first, last int64) {
 				if int64(cap(pb)) < r.l.p+1 {
 					pb = make([]byte, r.l.p+1)
 				}
+				c := j.c
 				c.b, c.err = r.decryptPart(c.i, c.b, pb, cipherFree)
+				if c.err != nil {
+					r.plainFree <- pb[:0]
+				}
+				j.res <- c
 			}
-			select {
-			case r.plain <- c:
-			case <-r.ctx.Done():
-				return
-			}
-			if c.err != nil {
-				return
-			}
-		}
-	}()
+		}()
+	}
 }
 
 // decryptPart authenticates part i from its whole ciphertext ct into buf,
@@ -346,6 +356,32 @@ func (r *rangeReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// WriteTo writes the rest of the range to w straight from the authenticated
+// part buffers, saving io.Copy a copy per byte.
+func (r *rangeReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		for len(r.pending) == 0 {
+			if r.remaining == 0 {
+				return total, nil
+			}
+			if r.err != nil {
+				return total, r.err
+			}
+			if err := r.nextPart(); err != nil {
+				return total, err
+			}
+		}
+		n, err := w.Write(r.pending)
+		r.pending = r.pending[n:]
+		r.remaining -= int64(n)
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
 // Close stops the pipeline and releases the fetched stream.
 func (r *rangeReader) Close() error {
 	r.cancel()
@@ -365,7 +401,15 @@ func (r *rangeReader) nextPart() error {
 		r.plainFree <- r.cur[:0]
 		r.cur = nil
 	}
-	c, ok := <-r.plain
+	var c chunk
+	res, ok := <-r.order
+	if ok {
+		select {
+		case c = <-res:
+		case <-r.ctx.Done():
+			ok = false
+		}
+	}
 	switch {
 	case !ok && r.ctx.Err() != nil:
 		c.err = r.ctx.Err()
