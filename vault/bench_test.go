@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,51 +18,8 @@ import (
 	"github.com/casevault/casevault/vault/fs"
 	"github.com/casevault/casevault/vault/s3"
 	"github.com/casevault/casevault/vault/s3/s3test"
+	"github.com/casevault/casevault/vault/vaulttest"
 )
-
-// benchSize is the document size for the large-document benchmarks:
-// CASEVAULT_BENCH_SIZE bytes (with an optional MiB or GiB suffix), 1 GiB by
-// default.
-func benchSize(tb testing.TB, def int64) int64 {
-	v := os.Getenv("CASEVAULT_BENCH_SIZE")
-	if v == "" {
-		return def
-	}
-	mult := int64(1)
-	switch {
-	case strings.HasSuffix(v, "GiB"):
-		mult, v = 1<<30, strings.TrimSuffix(v, "GiB")
-	case strings.HasSuffix(v, "MiB"):
-		mult, v = 1<<20, strings.TrimSuffix(v, "MiB")
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		tb.Fatalf("CASEVAULT_BENCH_SIZE=%q: %v", os.Getenv("CASEVAULT_BENCH_SIZE"), err)
-	}
-	return n * mult
-}
-
-// resetPeakRSS clears the kernel's high-water mark of this process's
-// resident set (Linux: /proc/self/clear_refs, value 5).
-func resetPeakRSS() {
-	runtime.GC()
-	os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-}
-
-// peakRSS returns VmHWM, the peak resident set since the last reset, in bytes.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return -1
-}
 
 // BenchmarkService_LargeDocument streams a 1 GiB document through the
 // service into the fs store and into MinIO, reads it back whole and checks
@@ -71,7 +27,7 @@ func peakRSS() int64 {
 // the ciphertext fetched. It reports throughput, the process's peak RSS
 // during the round trip, and the range's fetched bytes and parts.
 func BenchmarkService_LargeDocument(b *testing.B) {
-	size := benchSize(b, 1<<30)
+	size := vaulttest.BenchSize(b, 1<<30)
 	b.Run("fs", func(b *testing.B) {
 		st, err := fs.New(filepath.Join(b.TempDir(), "us"))
 		if err != nil {
@@ -92,9 +48,10 @@ func benchLargeDocument(b *testing.B, store vault.BlobStore, size int64) {
 	m := e.matter(b, owner, "M")
 	ctx := context.Background()
 	for i := 0; i < b.N; i++ {
-		resetPeakRSS()
+		runtime.GC()
+		vaulttest.ResetPeakRSS(0)
 		h := sha256.New()
-		src := io.TeeReader(newGenReader(42, size), h)
+		src := io.TeeReader(vaulttest.NewGen(42, size), h)
 		start := time.Now()
 		d, err := e.Svc.PutDocument(ctx, owner, vault.NewDocument{MatterID: m.ID, Name: "big.bin"}, src, -1)
 		if err != nil {
@@ -118,7 +75,10 @@ func benchLargeDocument(b *testing.B, store vault.BlobStore, size int64) {
 		if n != size || string(got[:]) != string(want) {
 			b.Fatalf("round trip of %d bytes: read %d bytes, hash match %v", size, n, string(got[:]) == string(want))
 		}
-		peak := peakRSS()
+		peak, err := vaulttest.PeakRSS(0)
+		if err != nil {
+			b.Fatal(err)
+		}
 
 		// 1 MiB at offset 900/1024 of the size (900 MiB for 1 GiB).
 		off := size / 1024 * 900
@@ -153,7 +113,7 @@ func benchLargeDocument(b *testing.B, store vault.BlobStore, size int64) {
 // the same bytes, and decrypt-and-read with a raw GetObject. It reports both
 // throughputs and their ratio.
 func BenchmarkS3_EncryptVsRaw(b *testing.B) {
-	size := benchSize(b, 256<<20)
+	size := vaulttest.BenchSize(b, 256<<20)
 	srv := s3test.Shared(b, s3test.KindMinIO)
 	store := srv.NewStore(b, "ratio")
 	client := store.Client()
@@ -171,14 +131,14 @@ func BenchmarkS3_EncryptVsRaw(b *testing.B) {
 			if raw {
 				key := "raw/" + strconv.Itoa(i)
 				start := time.Now()
-				if _, err := client.PutObject(ctx, bucket, key, newGenReader(7, size), size, minio.PutObjectOptions{}); err != nil {
+				if _, err := client.PutObject(ctx, bucket, key, vaulttest.NewGen(7, size), size, minio.PutObjectOptions{}); err != nil {
 					b.Fatal(err)
 				}
 				rawUp += time.Since(start)
 				// The same bytes of unknown length, with the part buffers
 				// the S3 store itself uses.
 				start = time.Now()
-				if _, err := client.PutObject(ctx, bucket, key+"s", newGenReader(7, size), -1, minio.PutObjectOptions{
+				if _, err := client.PutObject(ctx, bucket, key+"s", vaulttest.NewGen(7, size), -1, minio.PutObjectOptions{
 					PartSize: s3.DefaultPartSize, ConcurrentStreamParts: true, NumThreads: s3.DefaultStreamParts,
 				}); err != nil {
 					b.Fatal(err)
@@ -199,7 +159,7 @@ func BenchmarkS3_EncryptVsRaw(b *testing.B) {
 				continue
 			}
 			start := time.Now()
-			d, err := e.Svc.PutDocument(ctx, owner, vault.NewDocument{MatterID: m.ID, Name: "b.bin"}, newGenReader(7, size), size)
+			d, err := e.Svc.PutDocument(ctx, owner, vault.NewDocument{MatterID: m.ID, Name: "b.bin"}, vaulttest.NewGen(7, size), size)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -6,17 +6,14 @@ import (
 	"crypto/sha256"
 	"io"
 	"math/rand/v2"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/vault"
-	"github.com/casevault/casevault/vault/fs"
 	"github.com/casevault/casevault/vault/sqlite"
+	"github.com/casevault/casevault/vault/vaulttest"
 )
 
 // env is a whole vault over real parts: a SQLite file, Tink keys wrapped by
@@ -54,41 +51,11 @@ func newEnv(tb testing.TB, stores map[string]vault.BlobStore) *env {
 
 func openEnv(tb testing.TB, dir string, stores map[string]vault.BlobStore) *env {
 	tb.Helper()
-	ctx := context.Background()
-	if stores == nil {
-		stores = map[string]vault.BlobStore{}
-		for _, r := range []string{"us", "ca"} {
-			s, err := fs.New(filepath.Join(dir, "regions", r))
-			if err != nil {
-				tb.Fatal(err)
-			}
-			stores[r] = s
-		}
-	}
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "casevault.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	masters := map[string]keys.MasterKey{}
-	for r := range stores {
-		mk, err := keys.LoadOrCreateFileMasterKey(filepath.Join(dir, "keys", r+"-master.json"))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		masters[r] = mk
-	}
-	km, err := keys.NewManager(masters, db)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	db.Sealer = km
+	v := vaulttest.Open(tb, dir, stores)
 	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
-	svc := vault.NewService(db, km, stores, zerolog.Nop())
-	svc.Now = clk.Now
-	db.Now = clk.Now
-	svc.PasswordParams = vault.PasswordParams{Memory: 1024, Time: 1, Threads: 1}
-	return &env{Dir: dir, DB: db, Keys: km, Svc: svc, Stores: stores, Masters: masters, clock: clk}
+	v.Svc.Now = clk.Now
+	v.DB.Now = clk.Now
+	return &env{Dir: dir, DB: v.DB, Keys: v.Keys, Svc: v.Svc, Stores: v.Stores, Masters: v.Masters, clock: clk}
 }
 
 // firm creates a firm in region and returns its owner.
@@ -156,28 +123,6 @@ func random(seed uint64, n int) []byte {
 		b[i] = byte(r.Uint32())
 	}
 	return b
-}
-
-// genReader streams n deterministic pseudo-random bytes without holding them.
-type genReader struct {
-	r *rand.ChaCha8
-	n int64
-}
-
-func newGenReader(seed byte, n int64) *genReader {
-	return &genReader{r: rand.NewChaCha8([32]byte{seed}), n: n}
-}
-
-func (g *genReader) Read(p []byte) (int, error) {
-	if g.n <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > g.n {
-		p = p[:g.n]
-	}
-	n, _ := g.r.Read(p)
-	g.n -= int64(n)
-	return n, nil
 }
 
 // hashOf returns the SHA-256 of everything r yields.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/casevault/casevault/vault"
+	"github.com/casevault/casevault/vault/vaulttest"
 )
 
 // countingStore counts the ciphertext bytes read from a store.
@@ -46,7 +47,7 @@ func TestService_RangeFetchesOnlyItsParts(t *testing.T) {
 	tenant, owner := e.firm(t, "Firm", "us")
 	m := e.matter(t, owner, "M")
 	const size = 40 << 20
-	d, err := e.Svc.PutDocument(context.Background(), owner, vault.NewDocument{MatterID: m.ID, Name: "big.bin"}, newGenReader(1, size), size)
+	d, err := e.Svc.PutDocument(context.Background(), owner, vault.NewDocument{MatterID: m.ID, Name: "big.bin"}, vaulttest.NewGen(1, size), size)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestService_RangeFetchesOnlyItsParts(t *testing.T) {
 			t.Fatalf("range at %d: %d bytes, %v", off, len(got), err)
 		}
 		// Compare with the generator's bytes at that offset.
-		g := newGenReader(1, size)
+		g := vaulttest.NewGen(1, size)
 		io.CopyN(io.Discard, g, off)
 		exp := make([]byte, 1<<20)
 		io.ReadFull(g, exp)

@@ -22,12 +22,13 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/casevault/casevault/vault/vaulttest"
 	"github.com/casevault/casevault/web"
 )
 
 func TestServer_Panics(t *testing.T) {
 	e := newEnv(t)
-	logs := &syncWriter{}
+	logs := &vaulttest.SyncBuffer{}
 	srv := web.NewServer(e.Svc, zerolog.New(logs))
 	srv.Addr = "127.0.0.1:0"
 	srv.HandleTest("GET", "/boom", func(w http.ResponseWriter, r *http.Request) { panic("kaboom") })

@@ -10,16 +10,14 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/vault"
-	vaultfs "github.com/casevault/casevault/vault/fs"
 	"github.com/casevault/casevault/vault/sqlite"
+	"github.com/casevault/casevault/vault/vaulttest"
 	"github.com/casevault/casevault/web"
 )
 
@@ -31,42 +29,17 @@ type env struct {
 	DB     *sqlite.DB
 	Svc    *vault.Service
 	Server *web.Server
-	Log    *syncWriter // the server's log lines
+	Log    *vaulttest.SyncBuffer // the server's log lines
 }
 
 // newEnv starts a server on 127.0.0.1:0; it is closed by tb.Cleanup.
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	ctx := context.Background()
 	dir := tb.TempDir()
-	stores := map[string]vault.BlobStore{}
-	masters := map[string]keys.MasterKey{}
-	for _, r := range []string{"us", "ca"} {
-		s, err := vaultfs.New(filepath.Join(dir, "regions", r))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		stores[r] = s
-		mk, err := keys.LoadOrCreateFileMasterKey(filepath.Join(dir, "keys", r+"-master.json"))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		masters[r] = mk
-	}
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "casevault.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	km, err := keys.NewManager(masters, db)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	db.Sealer = km
-	svc := vault.NewService(db, km, stores, zerolog.Nop())
-	svc.PasswordParams = vault.PasswordParams{Memory: 1024, Time: 1, Threads: 1}
+	v := vaulttest.Open(tb, dir, nil)
+	db, svc := v.DB, v.Svc
 
-	logs := &syncWriter{}
+	logs := &vaulttest.SyncBuffer{}
 	srv := web.NewServer(svc, zerolog.New(logs))
 	srv.Addr = "127.0.0.1:0"
 	if err := srv.Open(); err != nil {
@@ -80,25 +53,6 @@ func newEnv(tb testing.TB) *env {
 		}
 	})
 	return &env{Dir: dir, DB: db, Svc: svc, Server: srv, Log: logs}
-}
-
-// syncWriter serialises log writes from concurrent requests.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// String returns everything logged so far.
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // firm creates a firm in region and returns a client signed in as its

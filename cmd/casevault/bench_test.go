@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,33 +16,15 @@ import (
 
 	"github.com/casevault/casevault/vault/s3"
 	"github.com/casevault/casevault/vault/s3/s3test"
+	"github.com/casevault/casevault/vault/vaulttest"
 )
-
-// benchSize reads CASEVAULT_BENCH_SIZE (bytes, or with a MiB/GiB suffix).
-func benchSize(tb testing.TB, def int64) int64 {
-	v := os.Getenv("CASEVAULT_BENCH_SIZE")
-	if v == "" {
-		return def
-	}
-	mult := int64(1)
-	for suffix, m := range map[string]int64{"GiB": 1 << 30, "MiB": 1 << 20} {
-		if strings.HasSuffix(v, suffix) {
-			mult, v = m, strings.TrimSuffix(v, suffix)
-		}
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		tb.Fatalf("CASEVAULT_BENCH_SIZE: %v", err)
-	}
-	return n * mult
-}
 
 // upload streams size bytes of gen(seed) as a raw upload and returns the
 // document id.
 func (c *client) upload(tb testing.TB, matterID string, seed byte, size int64) string {
 	tb.Helper()
 	resp := c.request(tb, "POST", "/api/v1/matters/"+matterID+"/documents?name=bench-"+strconv.Itoa(int(seed))+".bin",
-		&sizedReader{newGen(seed, size), size}, http.Header{"Content-Type": {"application/octet-stream"}})
+		&sizedReader{vaulttest.NewGen(seed, size), size}, http.Header{"Content-Type": {"application/octet-stream"}})
 	return decodeDoc(tb, resp, http.StatusCreated).ID
 }
 
@@ -75,7 +56,7 @@ func (c *client) download(tb testing.TB, id string) int64 {
 // through the real binary and reports the server's peak RSS over both, with
 // the local default regions and with MinIO.
 func BenchmarkServer_LargeRoundTrip(b *testing.B) {
-	size := benchSize(b, 1<<30)
+	size := vaulttest.BenchSize(b, 1<<30)
 	for _, backend := range []string{"fs", "minio"} {
 		b.Run(backend, func(b *testing.B) {
 			var srv *server
@@ -90,7 +71,7 @@ func BenchmarkServer_LargeRoundTrip(b *testing.B) {
 				h := sha256.New()
 				start := time.Now()
 				resp := c.request(b, "POST", "/api/v1/matters/"+matterID+"/documents?name=big.bin",
-					io.TeeReader(newGen(9, size), h), http.Header{"Content-Type": {"application/octet-stream"}})
+					io.TeeReader(vaulttest.NewGen(9, size), h), http.Header{"Content-Type": {"application/octet-stream"}})
 				id := decodeDoc(b, resp, http.StatusCreated).ID
 				up := time.Since(start)
 				start = time.Now()
@@ -117,7 +98,7 @@ func BenchmarkServer_LargeRoundTrip(b *testing.B) {
 // server into MinIO at 1 and 16 concurrent clients, against raw minio-go
 // Put/Get of the same bytes to the same server in the same run.
 func BenchmarkServer_Throughput(b *testing.B) {
-	total := benchSize(b, 512<<20)
+	total := vaulttest.BenchSize(b, 512<<20)
 	srv := startMinIOServer(b)
 	c, matterID := firstRun(b, srv)
 	mc := s3test.Shared(b, s3test.KindMinIO)
@@ -153,12 +134,12 @@ func BenchmarkServer_Throughput(b *testing.B) {
 					}
 				})
 				up1 := parallel(func(i int) {
-					if _, err := client.PutObject(ctx, bucket, fmt.Sprintf("k%d", i), newGen(byte(i), each), each, minio.PutObjectOptions{}); err != nil {
+					if _, err := client.PutObject(ctx, bucket, fmt.Sprintf("k%d", i), vaulttest.NewGen(byte(i), each), each, minio.PutObjectOptions{}); err != nil {
 						b.Error(err)
 					}
 				})
 				up2 := parallel(func(i int) {
-					if _, err := client.PutObject(ctx, bucket, fmt.Sprintf("k%d", i), newGen(byte(i), each), -1, minio.PutObjectOptions{
+					if _, err := client.PutObject(ctx, bucket, fmt.Sprintf("k%d", i), vaulttest.NewGen(byte(i), each), -1, minio.PutObjectOptions{
 						PartSize: s3.DefaultPartSize, ConcurrentStreamParts: true, NumThreads: s3.DefaultStreamParts}); err != nil {
 						b.Error(err)
 					}

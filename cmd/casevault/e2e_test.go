@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/casevault/casevault/vault/s3/s3test"
+	"github.com/casevault/casevault/vault/vaulttest"
 )
 
 // docJSON is a document as the API returns it.
@@ -86,7 +87,7 @@ func e2eWalk(t *testing.T, srv *server) {
 	// Raw upload with a known length.
 	h := sha256.New()
 	resp := c.request(t, "POST", "/api/v1/matters/"+matter.ID+"/documents?name=raw.bin",
-		&sizedReader{io.TeeReader(newGen(1, size), h), size}, http.Header{"Content-Type": {"application/octet-stream"}})
+		&sizedReader{io.TeeReader(vaulttest.NewGen(1, size), h), size}, http.Header{"Content-Type": {"application/octet-stream"}})
 	raw := decodeDoc(t, resp, http.StatusCreated)
 	rawSum := h.Sum(nil)
 	if raw.Size != size || raw.Version != 1 || raw.Region != "ca" || raw.Name != "raw.bin" {
@@ -100,7 +101,7 @@ func e2eWalk(t *testing.T, srv *server) {
 	go func() {
 		part, err := mw.CreateFormFile("file", "Scan – déjà vu.pdf")
 		if err == nil {
-			_, err = io.Copy(part, io.TeeReader(newGen(2, size), h2))
+			_, err = io.Copy(part, io.TeeReader(vaulttest.NewGen(2, size), h2))
 		}
 		if err == nil {
 			err = mw.Close()
@@ -137,8 +138,8 @@ func e2eWalk(t *testing.T, srv *server) {
 			http.Header{"Range": {fmt.Sprintf("bytes=%d-%d", r[0], r[0]+r[1]-1)}})
 		got, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(got, genSlice(1, r[0], r[1])) {
-			t.Fatalf("range %v: status %d, %d bytes, match %v", r, resp.StatusCode, len(got), bytes.Equal(got, genSlice(1, r[0], r[1])))
+		if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(got, vaulttest.GenBytes(1, r[0], r[1])) {
+			t.Fatalf("range %v: status %d, %d bytes, match %v", r, resp.StatusCode, len(got), bytes.Equal(got, vaulttest.GenBytes(1, r[0], r[1])))
 		}
 	}
 
@@ -152,7 +153,7 @@ func e2eWalk(t *testing.T, srv *server) {
 	if got := fetch(t, c, "/api/v1/documents/"+raw.ID+"/download", ""); got != "version two" {
 		t.Fatalf("current version reads %q", got)
 	}
-	if got := fetch(t, c, "/api/v1/documents/"+raw.ID+"/download?version=1", "bytes=0-99"); got != string(genSlice(1, 0, 100)) {
+	if got := fetch(t, c, "/api/v1/documents/"+raw.ID+"/download?version=1", "bytes=0-99"); got != string(vaulttest.GenBytes(1, 0, 100)) {
 		t.Fatal("version 1 no longer reads back")
 	}
 

@@ -7,12 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +18,7 @@ import (
 	"time"
 
 	"github.com/casevault/casevault/vault/s3/s3test"
+	"github.com/casevault/casevault/vault/vaulttest"
 )
 
 func TestMain(m *testing.M) {
@@ -57,29 +56,11 @@ func binary(tb testing.TB) string {
 	return binPath
 }
 
-// lockedBuffer is a bytes.Buffer safe for one writer and many readers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // server is a running casevault binary.
 type server struct {
 	cmd    *exec.Cmd
 	URL    string
-	Stderr *lockedBuffer
+	Stderr *vaulttest.SyncBuffer
 	done   chan error
 }
 
@@ -98,7 +79,7 @@ func startServer(tb testing.TB, dataDir, configFile string, env ...string) *serv
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &server{cmd: cmd, Stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	s := &server{cmd: cmd, Stderr: &vaulttest.SyncBuffer{}, done: make(chan error, 1)}
 	cmd.Stderr = s.Stderr
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
@@ -150,27 +131,20 @@ func (s *server) Stop(tb testing.TB) {
 	}
 }
 
-// PeakRSS returns the server process's peak resident set (VmHWM) in bytes.
+// PeakRSS returns the server process's peak resident set in bytes.
 func (s *server) PeakRSS(tb testing.TB) int64 {
 	tb.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	n, err := vaulttest.PeakRSS(s.cmd.Process.Pid)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	tb.Fatal("no VmHWM")
-	return 0
+	return n
 }
 
-// ResetPeakRSS clears the server's peak-RSS mark (Linux clear_refs 5).
+// ResetPeakRSS clears the server's peak-RSS mark.
 func (s *server) ResetPeakRSS(tb testing.TB) {
 	tb.Helper()
-	if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", s.cmd.Process.Pid), []byte("5"), 0); err != nil {
+	if err := vaulttest.ResetPeakRSS(s.cmd.Process.Pid); err != nil {
 		tb.Logf("cannot reset peak RSS: %v", err)
 	}
 }
@@ -253,34 +227,4 @@ func (c *client) json(tb testing.TB, method, path string, in any, status int, ou
 			tb.Fatalf("%s %s: decoding %s: %v", method, path, b, err)
 		}
 	}
-}
-
-// gen streams n deterministic pseudo-random bytes for seed without holding
-// them, so 256 MiB and 1 GiB documents cost no memory in the test.
-type gen struct {
-	r *rand.ChaCha8
-	n int64
-}
-
-func newGen(seed byte, n int64) *gen { return &gen{r: rand.NewChaCha8([32]byte{seed}), n: n} }
-
-func (g *gen) Read(p []byte) (int, error) {
-	if g.n <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > g.n {
-		p = p[:g.n]
-	}
-	n, _ := g.r.Read(p)
-	g.n -= int64(n)
-	return n, nil
-}
-
-// genSlice returns bytes [off, off+n) of gen(seed).
-func genSlice(seed byte, off, n int64) []byte {
-	g := newGen(seed, off+n)
-	io.CopyN(io.Discard, g, off)
-	b := make([]byte, n)
-	io.ReadFull(g, b)
-	return b
 }
