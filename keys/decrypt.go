@@ -97,12 +97,20 @@ func (m *Manager) DecryptRange(ctx context.Context, ref vault.DocRef, s vault.Se
 	if err != nil {
 		return nil, err
 	}
-	if !tk.docKeys[s.KeyID] {
+	if _, ok := tk.docKeys[s.KeyID]; !ok {
 		// Possibly written by another process after a rotation this one
-		// has not seen. KeyID is a hint only: Tink tries every key anyway.
+		// has not seen.
 		if tk, _, err = m.refresh(ctx, ref.TenantID, tk); err != nil {
 			return nil, err
 		}
+	}
+	// The key the blob names decrypts it directly. A key unknown even after
+	// the refresh, or of a type without its own primitive, goes through the
+	// keyset, which tries every key: a wrong KeyID then fails to
+	// authenticate like any other damage.
+	sa := tk.docKeys[s.KeyID]
+	if sa == nil {
+		sa = tk.doc
 	}
 
 	first := min(offset/l.p, l.parts-1)
@@ -114,7 +122,7 @@ func (m *Manager) DecryptRange(ctx context.Context, ref vault.DocRef, s vault.Se
 
 	ctx, cancel := context.WithCancel(ctx)
 	r := &rangeReader{
-		ctx: ctx, cancel: cancel, sa: tk.doc, ref: ref, l: l,
+		ctx: ctx, cancel: cancel, sa: sa, ref: ref, l: l,
 		skip: offset - first*l.p, remaining: length,
 	}
 	hdr := make([]byte, headerSize)
@@ -306,7 +314,9 @@ func (r *rangeReader) decryptPart(i int64, ct, buf []byte, free chan<- []byte) (
 	ad := partAD(r.ref.TenantID, r.ref.DocumentID, r.ref.Version, uint64(i), i == r.l.parts-1)
 	dec, err := r.sa.NewDecryptingReader(src, ad)
 	if err != nil {
-		return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot decrypt document.")
+		// A key's own primitive reads and checks the part's Tink header
+		// here; the source is in memory, so any failure is the part's.
+		return nil, authErr(i, err)
 	}
 	buf = buf[:want+1]
 	var got int64

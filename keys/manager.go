@@ -8,15 +8,20 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/insecuresecretdataaccess"
+	"github.com/tink-crypto/tink-go/v2/key"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
 	"github.com/tink-crypto/tink-go/v2/streamingaead"
+	"github.com/tink-crypto/tink-go/v2/streamingaead/aesgcmhkdf"
+	"github.com/tink-crypto/tink-go/v2/streamingaead/subtle"
 	"github.com/tink-crypto/tink-go/v2/tink"
 
 	"github.com/casevault/casevault/vault"
@@ -67,7 +72,10 @@ type tenantKeys struct {
 	wrapped  vault.TenantKeysets
 	doc      tink.StreamingAEAD
 	docKeyID uint32 // primary key of the document keyset
-	docKeys  map[uint32]bool
+	// docKeys holds one primitive per enabled key of the document keyset.
+	// Decrypting with the key a blob names skips the keyset wrapper's
+	// trial decryption, which buffers and copies every part once more.
+	docKeys map[uint32]tink.StreamingAEAD
 	field    tink.AEAD
 
 	cipherOnce sync.Once
@@ -218,7 +226,7 @@ func (m *Manager) reload(ctx context.Context, tenantID string, gen uint64) (*ten
 	if err != nil {
 		return nil, err
 	}
-	tk := &tenantKeys{region: region, wrapped: ks, docKeys: make(map[uint32]bool)}
+	tk := &tenantKeys{region: region, wrapped: ks, docKeys: make(map[uint32]tink.StreamingAEAD)}
 	if tk.doc, err = streamingaead.New(docH); err != nil {
 		return nil, vault.WrapError(vault.EINTERNAL, err, "Document keyset of this firm is unusable.")
 	}
@@ -235,7 +243,14 @@ func (m *Manager) reload(ctx context.Context, tenantID string, gen uint64) (*ten
 		if err != nil {
 			return nil, vault.WrapError(vault.EINTERNAL, err, "Document keyset of this firm is unusable.")
 		}
-		tk.docKeys[e.KeyID()] = true
+		if e.KeyStatus() != keyset.Enabled {
+			continue
+		}
+		sa, err := keyPrimitive(e.Key())
+		if err != nil {
+			return nil, vault.WrapError(vault.EINTERNAL, err, "Document keyset of this firm is unusable.")
+		}
+		tk.docKeys[e.KeyID()] = sa
 	}
 
 	m.mu.Lock()
@@ -320,4 +335,20 @@ func unwrap(b []byte, kek tink.AEAD, ad []byte) (*keyset.Handle, error) {
 		return nil, vault.WrapError(vault.ECANNOTDECRYPT, err, "Keys of this firm cannot be unwrapped.")
 	}
 	return h, nil
+}
+
+// keyPrimitive is the streaming AEAD of one AES-GCM-HKDF key, built the way
+// Tink's own key manager builds it, so its ciphertexts are the keyset's. A
+// key of another type gets nil: the keyset wrapper serves it.
+func keyPrimitive(k key.Key) (tink.StreamingAEAD, error) {
+	gk, ok := k.(*aesgcmhkdf.Key)
+	if !ok {
+		return nil, nil
+	}
+	p, ok := gk.Parameters().(*aesgcmhkdf.Parameters)
+	if !ok {
+		return nil, fmt.Errorf("key parameters are %T", gk.Parameters())
+	}
+	return subtle.NewAESGCMHKDF(gk.KeyBytes().Data(insecuresecretdataaccess.Token{}),
+		p.HKDFHashType().String(), p.DerivedKeySizeInBytes(), int(p.SegmentSizeInBytes()), 0)
 }
