@@ -223,7 +223,8 @@ func (s *Service) CleanupPending(ctx context.Context) (int, error) {
 	return removed, nil
 }
 
-// accessDocument loads a document of the actor's firm and checks perm.
+// accessDocument loads a document of the actor's firm and checks perm, or
+// for perm "" that the actor may see it at all.
 func (s *Service) accessDocument(ctx context.Context, actor *User, id string, perm Permission) (*Document, error) {
 	if err := checkActor(actor); err != nil {
 		return nil, err
@@ -235,19 +236,41 @@ func (s *Service) accessDocument(ctx context.Context, actor *User, id string, pe
 	if err != nil {
 		return nil, err
 	}
-	if err := authorize(actor, d, perm); err != nil {
+	if perm == "" {
+		err = s.authorizeAny(ctx, actor, d)
+	} else {
+		err = s.authorize(ctx, actor, d, perm)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// Document returns a document's metadata. Errors: not_found, forbidden.
+// Document returns a document's metadata to a user holding any permission
+// on it. Errors: not_found, forbidden.
 func (s *Service) Document(ctx context.Context, actor *User, id string) (*Document, error) {
-	return s.accessDocument(ctx, actor, id, PermRead)
+	return s.accessDocument(ctx, actor, id, "")
 }
 
-// Documents lists the documents of a matter (or of the firm, for "") that the
-// actor may read, without trashed ones unless includeTrashed.
+// DocumentPermissions returns the permissions actor holds on a document
+// now, for a user holding any. Errors: not_found, forbidden.
+func (s *Service) DocumentPermissions(ctx context.Context, actor *User, id string) ([]Permission, error) {
+	d, err := s.accessDocument(ctx, actor, id, "")
+	if err != nil {
+		return nil, err
+	}
+	set, err := s.permissions(ctx, actor, d)
+	if err != nil {
+		return nil, err
+	}
+	return set.list(), nil
+}
+
+// Documents lists the documents of a matter (or of the firm, for "") on
+// which the actor holds any permission, without trashed ones unless
+// includeTrashed. Errors: unauthorized, forbidden (walled off the matter),
+// not_found (matter).
 func (s *Service) Documents(ctx context.Context, actor *User, matterID string, includeTrashed bool) ([]*Document, error) {
 	if err := checkActor(actor); err != nil {
 		return nil, err
@@ -257,22 +280,27 @@ func (s *Service) Documents(ctx context.Context, actor *User, matterID string, i
 			return nil, err
 		}
 	}
+	vis, err := s.newVisibility(ctx, actor, s.now())
+	if err != nil {
+		return nil, err
+	}
 	all, err := s.Store.Documents(ctx, actor.TenantID, DocumentFilter{MatterID: matterID, IncludeTrashed: includeTrashed})
 	if err != nil {
 		return nil, err
 	}
 	visible := all[:0]
 	for _, d := range all {
-		if authorize(actor, d, PermRead) == nil {
+		if vis.document(d) {
 			visible = append(visible, d)
 		}
 	}
 	return visible, nil
 }
 
-// Versions lists a document's versions. Errors: not_found, forbidden.
+// Versions lists a document's versions to a user holding any permission on
+// it. Errors: not_found, forbidden.
 func (s *Service) Versions(ctx context.Context, actor *User, id string) ([]*Version, error) {
-	d, err := s.accessDocument(ctx, actor, id, PermRead)
+	d, err := s.accessDocument(ctx, actor, id, "")
 	if err != nil {
 		return nil, err
 	}

@@ -125,6 +125,7 @@ const (
 	PrefixMatter   = "mat"
 	PrefixDocument = "doc"
 	PrefixBlob     = "blb"
+	PrefixGrant    = "grt"
 )
 
 // NewID returns a new random 128-bit identifier with the given prefix,

@@ -1,5 +1,10 @@
 package vault
 
+import (
+	"context"
+	"time"
+)
+
 // Permission is one right on a document: view it inline, download it, or
 // edit it (new version, rename, move, trash, restore).
 type Permission string
@@ -20,6 +25,43 @@ func (p Permission) Valid() bool {
 	return false
 }
 
+// permSet is a set of permissions.
+type permSet uint8
+
+// permAll is every permission: what an uploader holds.
+const permAll permSet = 1<<3 - 1
+
+// bit is p's member of a permSet; 0 for an unknown permission.
+func (p Permission) bit() permSet {
+	for i, q := range permissionOrder {
+		if p == q {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+func setOf(ps []Permission) permSet {
+	var s permSet
+	for _, p := range ps {
+		s |= p.bit()
+	}
+	return s
+}
+
+func (s permSet) has(p Permission) bool { b := p.bit(); return b != 0 && s&b == b }
+
+// list returns the permissions in s in canonical order.
+func (s permSet) list() []Permission {
+	out := []Permission{}
+	for _, p := range permissionOrder {
+		if s.has(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // checkActor fails unless actor is a signed-in, enabled user.
 func checkActor(actor *User) error {
 	switch {
@@ -31,28 +73,150 @@ func checkActor(actor *User) error {
 	return nil
 }
 
-// authorize decides whether actor may exercise perm on d. It is the one
-// place where document access is decided; everything that reads or changes a
-// document goes through it. Until explicit grants exist, a document is
-// accessible to its uploader only. The caller has already scoped d to the
-// actor's firm, so another firm's document never reaches here.
-func authorize(actor *User, d *Document, perm Permission) error {
+// The rules of access, in one place (docs/PERMISSIONS.md is their
+// plain-language form):
+//
+//  1. Another firm's objects do not exist for the actor (not_found).
+//  2. Disabled users and auditors hold no permission on any document.
+//  3. A wall between the actor and the document's matter removes every
+//     permission, whatever the actor's ownership or grants.
+//  4. The uploader holds read, download and edit.
+//  5. Each active (unrevoked, unexpired) grant to the actor on the document
+//     or on its matter adds its permissions.
+//
+// Nothing else gives access: owners and admins hold only what ownership and
+// grants give them, like anyone else.
+
+// permissions returns what actor may do with d now. d must be of the
+// actor's firm. Errors: unavailable.
+func (s *Service) permissions(ctx context.Context, actor *User, d *Document) (permSet, error) {
+	if actor.Disabled || actor.Role == RoleAuditor || actor.TenantID != d.TenantID {
+		return 0, nil
+	}
+	walled, err := s.walled(ctx, actor.TenantID, d.MatterID, actor.ID)
+	if err != nil || walled {
+		return 0, err
+	}
+	if d.CreatedBy == actor.ID {
+		return permAll, nil
+	}
+	grants, err := s.Store.AccessGrants(ctx, actor.TenantID, actor.ID, d.ID, d.MatterID, s.now())
+	if err != nil {
+		return 0, err
+	}
+	var set permSet
+	for _, g := range grants {
+		set |= setOf(g.Permissions)
+	}
+	return set, nil
+}
+
+// walled reports whether a wall bars userID from matterID.
+func (s *Service) walled(ctx context.Context, tenantID, matterID, userID string) (bool, error) {
+	ws, err := s.Store.Walls(ctx, tenantID, WallFilter{MatterID: matterID, UserID: userID})
+	return len(ws) > 0, err
+}
+
+// authorize fails unless actor holds perm on d: the one place where access
+// to a document is decided. Everything that reads or changes a document goes
+// through it. Errors: unauthorized, forbidden, not_found (another firm),
+// unavailable.
+func (s *Service) authorize(ctx context.Context, actor *User, d *Document, perm Permission) error {
 	if err := checkActor(actor); err != nil {
 		return err
-	}
-	if !perm.Valid() {
-		return Errorf(EINTERNAL, "Unknown permission.")
 	}
 	if actor.TenantID != d.TenantID {
 		return Errorf(ENOTFOUND, "Document not found.")
 	}
-	if actor.Role == RoleAuditor {
-		return Errorf(EFORBIDDEN, "Auditors cannot open document contents.")
+	if !perm.Valid() {
+		return Errorf(EINTERNAL, "Unknown permission.")
 	}
-	if d.CreatedBy == actor.ID {
-		return nil
+	set, err := s.permissions(ctx, actor, d)
+	if err != nil {
+		return err
 	}
+	if !set.has(perm) {
+		return denied(perm)
+	}
+	return nil
+}
+
+// authorizeAny fails unless actor holds some permission on d: seeing a
+// document (listing, metadata, versions) needs no more than that.
+func (s *Service) authorizeAny(ctx context.Context, actor *User, d *Document) error {
+	if err := checkActor(actor); err != nil {
+		return err
+	}
+	if actor.TenantID != d.TenantID {
+		return Errorf(ENOTFOUND, "Document not found.")
+	}
+	set, err := s.permissions(ctx, actor, d)
+	if err != nil {
+		return err
+	}
+	if set == 0 {
+		return Errorf(EFORBIDDEN, "You do not have access to this document.")
+	}
+	return nil
+}
+
+// denied is the error for a missing permission. It is the same whether the
+// reason is a wall, an expired grant or no grant at all: the reason is for
+// admins (DocumentAccess), not for the person refused.
+func denied(perm Permission) error {
 	return Errorf(EFORBIDDEN, "You do not have %s permission on this document.", perm)
+}
+
+// visibility answers "may actor see d?" for many documents of one firm with
+// two queries: the actor's walls and active grants, loaded once.
+type visibility struct {
+	actor   *User
+	walled  map[string]bool // matter ids
+	docs    map[string]bool // document ids with a grant
+	matters map[string]bool // matter ids with a grant
+}
+
+// newVisibility loads what actor's listings depend on at now.
+func (s *Service) newVisibility(ctx context.Context, actor *User, now time.Time) (*visibility, error) {
+	v := &visibility{actor: actor, walled: map[string]bool{}, docs: map[string]bool{}, matters: map[string]bool{}}
+	if actor.Disabled || actor.Role == RoleAuditor {
+		return v, nil
+	}
+	walls, err := s.Store.Walls(ctx, actor.TenantID, WallFilter{UserID: actor.ID})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range walls {
+		v.walled[w.MatterID] = true
+	}
+	grants, err := s.Store.Grants(ctx, actor.TenantID, GrantFilter{UserID: actor.ID, ActiveAt: now})
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range grants {
+		if len(g.Permissions) == 0 {
+			continue
+		}
+		if g.DocumentID != "" {
+			v.docs[g.DocumentID] = true
+		} else {
+			v.matters[g.MatterID] = true
+		}
+	}
+	return v, nil
+}
+
+// document reports whether the actor holds any permission on d: the same
+// answer authorizeAny gives, from the preloaded facts.
+func (v *visibility) document(d *Document) bool {
+	a := v.actor
+	switch {
+	case a.Disabled || a.Role == RoleAuditor || a.TenantID != d.TenantID || v.walled[d.MatterID]:
+		return false
+	case d.CreatedBy == a.ID:
+		return true
+	}
+	return v.docs[d.ID] || v.matters[d.MatterID]
 }
 
 // canCreateMatter reports whether the role may open matters.
@@ -60,3 +224,7 @@ func canCreateMatter(r Role) bool { return r == RoleOwner || r == RoleAdmin || r
 
 // canUpload reports whether the role may upload documents.
 func canUpload(r Role) bool { return r == RoleOwner || r == RoleAdmin || r == RoleLawyer }
+
+// canAdminister reports whether the role may grant anything in its firm and
+// manage walls.
+func canAdminister(r Role) bool { return r == RoleOwner || r == RoleAdmin }

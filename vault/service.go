@@ -232,7 +232,8 @@ func (s *Service) CreateMatter(ctx context.Context, actor *User, name, client st
 	return m, nil
 }
 
-// Matter returns a matter of the actor's firm. Errors: not_found.
+// Matter returns a matter of the actor's firm that no wall bars the actor
+// from. Errors: not_found, forbidden (walled).
 func (s *Service) Matter(ctx context.Context, actor *User, id string) (*Matter, error) {
 	if err := checkActor(actor); err != nil {
 		return nil, err
@@ -240,13 +241,43 @@ func (s *Service) Matter(ctx context.Context, actor *User, id string) (*Matter, 
 	if !ValidID(PrefixMatter, id) {
 		return nil, Errorf(ENOTFOUND, "Matter not found.")
 	}
-	return s.Store.Matter(ctx, actor.TenantID, id)
+	m, err := s.Store.Matter(ctx, actor.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	walled, err := s.walled(ctx, actor.TenantID, id, actor.ID)
+	if err != nil {
+		return nil, err
+	}
+	if walled {
+		return nil, Errorf(EFORBIDDEN, "You do not have access to this matter.")
+	}
+	return m, nil
 }
 
-// Matters returns the matters of the actor's firm.
+// Matters returns the matters of the actor's firm, without those a wall
+// bars the actor from.
 func (s *Service) Matters(ctx context.Context, actor *User) ([]*Matter, error) {
 	if err := checkActor(actor); err != nil {
 		return nil, err
 	}
-	return s.Store.Matters(ctx, actor.TenantID)
+	walls, err := s.Store.Walls(ctx, actor.TenantID, WallFilter{UserID: actor.ID})
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.Store.Matters(ctx, actor.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	walled := make(map[string]bool, len(walls))
+	for _, w := range walls {
+		walled[w.MatterID] = true
+	}
+	visible := all[:0]
+	for _, m := range all {
+		if !walled[m.ID] {
+			visible = append(visible, m)
+		}
+	}
+	return visible, nil
 }

@@ -117,6 +117,38 @@ type Store interface {
 	// invalid.
 	SetupTenant(ctx context.Context, t *Tenant, ks TenantKeysets, owner *User, hash []byte) error
 
+	// CreateGrant inserts a grant (ID, TenantID, UserID, exactly one of
+	// DocumentID and MatterID, canonical Permissions, CreatedBy required;
+	// a zero CreatedAt is set from the clock). The user, the creator and the
+	// document or matter must all belong to the grant's firm.
+	// Errors: invalid, not_found (tenant, user, creator, document or matter
+	// of another firm or missing), conflict (an unrevoked grant with the
+	// same user, object, permissions and expiry exists: the caller fetches
+	// it with Grants).
+	CreateGrant(ctx context.Context, g *Grant) error
+	// Grant returns one grant of tenantID, in any state. Errors: not_found.
+	Grant(ctx context.Context, tenantID, id string) (*Grant, error)
+	// Grants returns the grants of tenantID matching f, oldest first.
+	Grants(ctx context.Context, tenantID string, f GrantFilter) ([]*Grant, error)
+	// AccessGrants returns userID's grants active at at on documentID or on
+	// matterID (either may be ""): the facts one authorization check needs,
+	// in one indexed query.
+	AccessGrants(ctx context.Context, tenantID, userID, documentID, matterID string, at time.Time) ([]*Grant, error)
+	// RevokeGrant marks a grant revoked by the user by at time at.
+	// Errors: not_found (missing or another firm's), conflict (already
+	// revoked).
+	RevokeGrant(ctx context.Context, tenantID, id, by string, at time.Time) error
+
+	// CreateWall inserts a wall (TenantID, MatterID, UserID, CreatedBy
+	// required; a zero CreatedAt is set from the clock). Errors: invalid,
+	// not_found (matter, user or creator missing or of another firm),
+	// conflict (the wall exists).
+	CreateWall(ctx context.Context, w *Wall) error
+	// DeleteWall removes a wall. Errors: not_found.
+	DeleteWall(ctx context.Context, tenantID, matterID, userID string) error
+	// Walls returns the walls of tenantID matching f, oldest first.
+	Walls(ctx context.Context, tenantID string, f WallFilter) ([]*Wall, error)
+
 	// Ping checks that the database answers. Errors: unavailable.
 	Ping(ctx context.Context) error
 }

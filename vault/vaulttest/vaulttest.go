@@ -15,7 +15,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -33,7 +35,19 @@ type Vault struct {
 	Svc     *vault.Service
 	Stores  map[string]vault.BlobStore
 	Masters map[string]keys.MasterKey
+	// Clock is the service's clock; tests move it instead of sleeping.
+	Clock *Clock
 }
+
+// Clock is real time plus an offset that tests move forward, safe for
+// concurrent use by a running server.
+type Clock struct{ offset atomic.Int64 }
+
+// Now is the clock's time, in UTC.
+func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())).UTC() }
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // FastPasswords are argon2id costs small enough for tests.
 var FastPasswords = vault.PasswordParams{Memory: 1024, Time: 1, Threads: 1}
@@ -74,7 +88,9 @@ func Open(tb testing.TB, dir string, stores map[string]vault.BlobStore) *Vault {
 	db.Sealer = km
 	svc := vault.NewService(db, km, stores, zerolog.Nop())
 	svc.PasswordParams = FastPasswords
-	return &Vault{Dir: dir, DB: db, Keys: km, Svc: svc, Stores: stores, Masters: masters}
+	clock := &Clock{}
+	svc.Now = clock.Now
+	return &Vault{Dir: dir, DB: db, Keys: km, Svc: svc, Stores: stores, Masters: masters, Clock: clock}
 }
 
 // Gen streams n deterministic pseudo-random bytes for a seed without

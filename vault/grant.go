@@ -1,0 +1,365 @@
+package vault
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Grant gives one user explicit permissions on one document, or on one
+// matter and so on every document in it, present and future. Grants are
+// never edited: a revoked or expired grant stays on record.
+type Grant struct {
+	ID          string       `json:"id"`
+	TenantID    string       `json:"-"`
+	UserID      string       `json:"user_id"`
+	DocumentID  string       `json:"document_id,omitempty"` // exactly one of DocumentID
+	MatterID    string       `json:"matter_id,omitempty"`   // and MatterID is set
+	Permissions []Permission `json:"permissions"`           // canonical: see CanonicalPermissions
+	ExpiresAt   *time.Time   `json:"expires_at,omitempty"`
+	CreatedBy   string       `json:"created_by"`
+	CreatedAt   time.Time    `json:"created_at"`
+	RevokedAt   *time.Time   `json:"revoked_at,omitempty"`
+	RevokedBy   string       `json:"revoked_by,omitempty"`
+}
+
+// Grant states, as reported by Grant.Status.
+const (
+	GrantActive  = "active"
+	GrantExpired = "expired"
+	GrantRevoked = "revoked"
+)
+
+// ActiveAt reports whether g is neither revoked nor expired at t. A grant
+// expires at its ExpiresAt instant: from then on it gives nothing.
+func (g *Grant) ActiveAt(t time.Time) bool {
+	return g.RevokedAt == nil && (g.ExpiresAt == nil || t.Before(*g.ExpiresAt))
+}
+
+// Status is GrantActive, GrantExpired or GrantRevoked at t.
+func (g *Grant) Status(t time.Time) string {
+	switch {
+	case g.RevokedAt != nil:
+		return GrantRevoked
+	case !g.ActiveAt(t):
+		return GrantExpired
+	}
+	return GrantActive
+}
+
+// Has reports whether g lists p.
+func (g *Grant) Has(p Permission) bool { return slices.Contains(g.Permissions, p) }
+
+// GrantFilter selects grants of one firm; set fields are ANDed. DocumentID
+// selects grants on that document (not grants on its matter); MatterID
+// selects grants on that matter (not grants on documents in it).
+type GrantFilter struct {
+	UserID     string
+	DocumentID string
+	MatterID   string
+	CreatedBy  string
+	// ActiveAt, when not zero, keeps only grants neither revoked nor
+	// expired at that time.
+	ActiveAt time.Time
+}
+
+// permissionOrder is the canonical order of permissions.
+var permissionOrder = []Permission{PermRead, PermDownload, PermEdit}
+
+// CanonicalPermissions returns ps without duplicates in the order read,
+// download, edit. Errors: invalid (empty, or an unknown permission).
+func CanonicalPermissions(ps []Permission) ([]Permission, error) {
+	if len(ps) == 0 {
+		return nil, Errorf(EINVALID, "Permissions required: any of read, download, edit.")
+	}
+	for _, p := range ps {
+		if !p.Valid() {
+			return nil, Errorf(EINVALID, "Unknown permission %q: use read, download or edit.", truncate(string(p), 20))
+		}
+	}
+	var out []Permission
+	for _, p := range permissionOrder {
+		if slices.Contains(ps, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// FormatPermissions joins canonical permissions with commas, as stored.
+func FormatPermissions(ps []Permission) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = string(p)
+	}
+	return strings.Join(s, ",")
+}
+
+// ParsePermissions reads what FormatPermissions wrote.
+// Errors: invalid.
+func ParsePermissions(s string) ([]Permission, error) {
+	var ps []Permission
+	for p := range strings.SplitSeq(s, ",") {
+		ps = append(ps, Permission(p))
+	}
+	return CanonicalPermissions(ps)
+}
+
+// truncate shortens s for an error message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// NewGrant is the input for CreateGrant: exactly one of DocumentID and
+// MatterID.
+type NewGrant struct {
+	UserID      string
+	DocumentID  string
+	MatterID    string
+	Permissions []Permission
+	ExpiresAt   *time.Time
+}
+
+// grantObject is what a grant is on, loaded and checked for the actor.
+type grantObject struct {
+	matterID string    // the matter, or the document's matter
+	doc      *Document // nil for a matter grant
+}
+
+// loadGrantObject finds the document or matter ng names in the actor's firm.
+func (s *Service) loadGrantObject(ctx context.Context, actor *User, documentID, matterID string) (grantObject, error) {
+	switch {
+	case (documentID == "") == (matterID == ""):
+		return grantObject{}, Errorf(EINVALID, "Give exactly one of document_id and matter_id.")
+	case documentID != "":
+		if !ValidID(PrefixDocument, documentID) {
+			return grantObject{}, Errorf(ENOTFOUND, "Document not found.")
+		}
+		d, err := s.Store.Document(ctx, actor.TenantID, documentID)
+		if err != nil {
+			return grantObject{}, err
+		}
+		return grantObject{matterID: d.MatterID, doc: d}, nil
+	}
+	if !ValidID(PrefixMatter, matterID) {
+		return grantObject{}, Errorf(ENOTFOUND, "Matter not found.")
+	}
+	if _, err := s.Store.Matter(ctx, actor.TenantID, matterID); err != nil {
+		return grantObject{}, err
+	}
+	return grantObject{matterID: matterID}, nil
+}
+
+// mayManageGrants decides whether actor may give perms on obj, or with
+// perms 0 revoke a grant created by createdBy. Owners and admins may do
+// anything in their firm; a lawyer may share documents they uploaded, with
+// permissions they hold themselves, and revoke the grants they made.
+// Nobody may while walled off the object's matter.
+func (s *Service) mayManageGrants(ctx context.Context, actor *User, obj grantObject, perms permSet, createdBy string) error {
+	walled, err := s.walled(ctx, actor.TenantID, obj.matterID, actor.ID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case walled:
+		return Errorf(EFORBIDDEN, "You do not have access to this matter.")
+	case canAdminister(actor.Role):
+		return nil
+	case actor.Role != RoleLawyer:
+		return Errorf(EFORBIDDEN, "Your role cannot grant or revoke access.")
+	case obj.doc == nil:
+		return Errorf(EFORBIDDEN, "Only owners and admins can grant access to a whole matter.")
+	case obj.doc.CreatedBy != actor.ID:
+		return Errorf(EFORBIDDEN, "You can share only documents you uploaded.")
+	case perms == 0 && createdBy != actor.ID:
+		return Errorf(EFORBIDDEN, "You can revoke only grants you made.")
+	}
+	held, err := s.permissions(ctx, actor, obj.doc)
+	if err != nil {
+		return err
+	}
+	if perms&^held != 0 {
+		return Errorf(EFORBIDDEN, "You can grant only permissions you hold yourself.")
+	}
+	return nil
+}
+
+// CreateGrant gives a user permissions on a document or a matter, see
+// mayManageGrants for who may. Granting what an active grant of the same
+// user on the same object already gives (the same or more permissions, an
+// expiry no earlier) creates nothing and returns that grant with created
+// false. Grants go only to enabled lawyers, admins and owners of the firm
+// who are not walled off the matter: auditors never get content.
+// Errors: unauthorized, forbidden, invalid, not_found (user, document or
+// matter; also of another firm), conflict (user disabled or walled).
+func (s *Service) CreateGrant(ctx context.Context, actor *User, ng NewGrant) (g *Grant, created bool, err error) {
+	if err := checkActor(actor); err != nil {
+		return nil, false, err
+	}
+	perms, err := CanonicalPermissions(ng.Permissions)
+	if err != nil {
+		return nil, false, err
+	}
+	now := s.now()
+	if ng.ExpiresAt != nil {
+		at := ng.ExpiresAt.UTC()
+		if !at.After(now) {
+			return nil, false, Errorf(EINVALID, "Expiry must be in the future.")
+		}
+		ng.ExpiresAt = &at
+	}
+	obj, err := s.loadGrantObject(ctx, actor, ng.DocumentID, ng.MatterID)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := s.mayManageGrants(ctx, actor, obj, setOf(perms), ""); err != nil {
+		return nil, false, err
+	}
+	grantee, err := s.grantee(ctx, actor.TenantID, ng.UserID, obj.matterID)
+	if err != nil {
+		return nil, false, err
+	}
+
+	same := GrantFilter{UserID: grantee.ID, DocumentID: ng.DocumentID, MatterID: ng.MatterID, ActiveAt: now}
+	if g, err := s.coveringGrant(ctx, actor.TenantID, same, perms, ng.ExpiresAt); g != nil || err != nil {
+		return g, false, err
+	}
+	g = &Grant{
+		ID: NewID(PrefixGrant), TenantID: actor.TenantID, UserID: grantee.ID,
+		DocumentID: ng.DocumentID, MatterID: ng.MatterID, Permissions: perms,
+		ExpiresAt: ng.ExpiresAt, CreatedBy: actor.ID, CreatedAt: now,
+	}
+	if err := s.Store.CreateGrant(ctx, g); err != nil {
+		if IsCode(err, ECONFLICT) {
+			// The same grant was made at the same moment: it is this one.
+			if g, err2 := s.coveringGrant(ctx, actor.TenantID, same, perms, ng.ExpiresAt); g != nil || err2 != nil {
+				return g, false, err2
+			}
+		}
+		return nil, false, err
+	}
+	return g, true, nil
+}
+
+// grantee loads the user a grant is for and checks they may hold one.
+func (s *Service) grantee(ctx context.Context, tenantID, userID, matterID string) (*User, error) {
+	if !ValidID(PrefixUser, userID) {
+		return nil, Errorf(ENOTFOUND, "User not found.")
+	}
+	u, err := s.Store.User(ctx, tenantID, userID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case u.Role == RoleAuditor:
+		return nil, Errorf(EINVALID, "Auditors cannot be given access to documents.")
+	case u.Disabled:
+		return nil, Errorf(ECONFLICT, "The user is disabled.")
+	}
+	walled, err := s.walled(ctx, tenantID, matterID, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	if walled {
+		return nil, Errorf(ECONFLICT, "The user is walled off this matter; remove the wall first.")
+	}
+	return u, nil
+}
+
+// coveringGrant returns an active grant matching f that gives at least
+// perms until at least expires (nil: never), or nil.
+func (s *Service) coveringGrant(ctx context.Context, tenantID string, f GrantFilter, perms []Permission, expires *time.Time) (*Grant, error) {
+	gs, err := s.Store.Grants(ctx, tenantID, f)
+	if err != nil {
+		return nil, err
+	}
+	want := setOf(perms)
+	for _, g := range gs {
+		if g.DocumentID != f.DocumentID || g.MatterID != f.MatterID || setOf(g.Permissions)&want != want {
+			continue
+		}
+		if g.ExpiresAt == nil || (expires != nil && !g.ExpiresAt.Before(*expires)) {
+			return g, nil
+		}
+	}
+	return nil, nil
+}
+
+// RevokeGrant revokes a grant: owners and admins any in their firm, a
+// lawyer those they made. It returns the revoked grant. Errors:
+// unauthorized, forbidden, not_found (also another firm's), conflict
+// (already revoked).
+func (s *Service) RevokeGrant(ctx context.Context, actor *User, id string) (*Grant, error) {
+	if err := checkActor(actor); err != nil {
+		return nil, err
+	}
+	if !ValidID(PrefixGrant, id) {
+		return nil, Errorf(ENOTFOUND, "Grant not found.")
+	}
+	g, err := s.Store.Grant(ctx, actor.TenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := s.loadGrantObject(ctx, actor, g.DocumentID, g.MatterID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.mayManageGrants(ctx, actor, obj, 0, g.CreatedBy); err != nil {
+		return nil, err
+	}
+	if g.RevokedAt != nil {
+		return nil, Errorf(ECONFLICT, "Grant is already revoked.")
+	}
+	now := s.now()
+	if err := s.Store.RevokeGrant(ctx, actor.TenantID, id, actor.ID, now); err != nil {
+		return nil, err
+	}
+	g.RevokedAt, g.RevokedBy = &now, actor.ID
+	return g, nil
+}
+
+// Grants lists grants of the actor's firm matching f, in every state.
+// Owners, admins and auditors see all; lawyers see the grants they made and
+// those made to them. Ids in f must name objects of the actor's firm.
+// Errors: unauthorized, forbidden, not_found (an id in f).
+func (s *Service) Grants(ctx context.Context, actor *User, f GrantFilter) ([]*Grant, error) {
+	if err := checkActor(actor); err != nil {
+		return nil, err
+	}
+	if actor.Role != RoleLawyer && !canAdminister(actor.Role) && actor.Role != RoleAuditor {
+		return nil, Errorf(EFORBIDDEN, "Your role cannot list grants.")
+	}
+	if f.UserID != "" {
+		if !ValidID(PrefixUser, f.UserID) {
+			return nil, Errorf(ENOTFOUND, "User not found.")
+		}
+		if _, err := s.Store.User(ctx, actor.TenantID, f.UserID); err != nil {
+			return nil, err
+		}
+	}
+	if f.DocumentID != "" {
+		if _, err := s.loadGrantObject(ctx, actor, f.DocumentID, ""); err != nil {
+			return nil, err
+		}
+	}
+	if f.MatterID != "" {
+		if _, err := s.loadGrantObject(ctx, actor, "", f.MatterID); err != nil {
+			return nil, err
+		}
+	}
+	gs, err := s.Store.Grants(ctx, actor.TenantID, f)
+	if err != nil || actor.Role != RoleLawyer {
+		return gs, err
+	}
+	mine := gs[:0]
+	for _, g := range gs {
+		if g.UserID == actor.ID || g.CreatedBy == actor.ID {
+			mine = append(mine, g)
+		}
+	}
+	return mine, nil
+}

@@ -1,0 +1,104 @@
+package vault
+
+import (
+	"context"
+	"time"
+)
+
+// Wall bars one user from one matter: the matter and its documents vanish
+// from the user's listings and every access is denied, whatever grants or
+// ownership the user has.
+type Wall struct {
+	TenantID  string    `json:"-"`
+	MatterID  string    `json:"matter_id"`
+	UserID    string    `json:"user_id"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// WallFilter selects walls of one firm; set fields are ANDed.
+type WallFilter struct {
+	MatterID string
+	UserID   string
+}
+
+// wallAdmin checks that actor may manage the walls of matterID (an owner or
+// admin not walled off it), or with read only also an auditor may list
+// them, and that the matter is of the actor's firm.
+func (s *Service) wallAdmin(ctx context.Context, actor *User, matterID string, read bool) error {
+	if err := checkActor(actor); err != nil {
+		return err
+	}
+	if _, err := s.loadGrantObject(ctx, actor, "", matterID); err != nil {
+		return err
+	}
+	if !canAdminister(actor.Role) && (!read || actor.Role != RoleAuditor) {
+		return Errorf(EFORBIDDEN, "Only owners and admins can manage ethical walls.")
+	}
+	walled, err := s.walled(ctx, actor.TenantID, matterID, actor.ID)
+	if err != nil {
+		return err
+	}
+	if walled {
+		return Errorf(EFORBIDDEN, "You do not have access to this matter.")
+	}
+	return nil
+}
+
+// AddWall bars a user of the firm from a matter. Walling someone already
+// walled returns the existing wall with created false. The user's grants
+// stay on record but give nothing while the wall stands.
+// Errors: unauthorized, forbidden, not_found (matter or user; also of
+// another firm).
+func (s *Service) AddWall(ctx context.Context, actor *User, matterID, userID string) (w *Wall, created bool, err error) {
+	if err := s.wallAdmin(ctx, actor, matterID, false); err != nil {
+		return nil, false, err
+	}
+	if !ValidID(PrefixUser, userID) {
+		return nil, false, Errorf(ENOTFOUND, "User not found.")
+	}
+	if _, err := s.Store.User(ctx, actor.TenantID, userID); err != nil {
+		return nil, false, err
+	}
+	existing := func() (*Wall, error) {
+		ws, err := s.Store.Walls(ctx, actor.TenantID, WallFilter{MatterID: matterID, UserID: userID})
+		if err != nil || len(ws) == 0 {
+			return nil, err
+		}
+		return ws[0], nil
+	}
+	if w, err := existing(); w != nil || err != nil {
+		return w, false, err
+	}
+	w = &Wall{TenantID: actor.TenantID, MatterID: matterID, UserID: userID, CreatedBy: actor.ID, CreatedAt: s.now()}
+	if err := s.Store.CreateWall(ctx, w); err != nil {
+		if IsCode(err, ECONFLICT) {
+			if w, err2 := existing(); w != nil || err2 != nil {
+				return w, false, err2
+			}
+		}
+		return nil, false, err
+	}
+	return w, true, nil
+}
+
+// RemoveWall lifts a wall. Errors: unauthorized, forbidden, not_found
+// (matter, or no such wall).
+func (s *Service) RemoveWall(ctx context.Context, actor *User, matterID, userID string) error {
+	if err := s.wallAdmin(ctx, actor, matterID, false); err != nil {
+		return err
+	}
+	if !ValidID(PrefixUser, userID) {
+		return Errorf(ENOTFOUND, "Wall not found.")
+	}
+	return s.Store.DeleteWall(ctx, actor.TenantID, matterID, userID)
+}
+
+// Walls lists the walls of a matter to owners, admins and auditors who are
+// not walled off it themselves. Errors: unauthorized, forbidden, not_found.
+func (s *Service) Walls(ctx context.Context, actor *User, matterID string) ([]*Wall, error) {
+	if err := s.wallAdmin(ctx, actor, matterID, true); err != nil {
+		return nil, err
+	}
+	return s.Store.Walls(ctx, actor.TenantID, WallFilter{MatterID: matterID})
+}
