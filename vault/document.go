@@ -253,18 +253,28 @@ func (s *Service) Document(ctx context.Context, actor *User, id string) (*Docume
 	return s.accessDocument(ctx, actor, id, "")
 }
 
-// DocumentPermissions returns the permissions actor holds on a document
-// now, for a user holding any. Errors: not_found, forbidden.
-func (s *Service) DocumentPermissions(ctx context.Context, actor *User, id string) ([]Permission, error) {
-	d, err := s.accessDocument(ctx, actor, id, "")
+// DocumentPermissions returns a document's metadata with the permissions
+// actor holds on it now, to a user holding any, from one authorization
+// check. Errors: not_found, forbidden.
+func (s *Service) DocumentPermissions(ctx context.Context, actor *User, id string) (*Document, []Permission, error) {
+	if err := checkActor(actor); err != nil {
+		return nil, nil, err
+	}
+	if !ValidID(PrefixDocument, id) {
+		return nil, nil, Errorf(ENOTFOUND, "Document not found.")
+	}
+	d, err := s.Store.Document(ctx, actor.TenantID, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	set, err := s.permissions(ctx, actor, d)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return set.list(), nil
+	if set == 0 {
+		return nil, nil, Errorf(EFORBIDDEN, "You do not have access to this document.")
+	}
+	return d, set.list(), nil
 }
 
 // Documents lists the documents of a matter (or of the firm, for "") on

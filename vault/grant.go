@@ -247,6 +247,9 @@ func (s *Service) CreateGrant(ctx context.Context, actor *User, ng NewGrant) (g 
 
 // grantee loads the user a grant is for and checks they may hold one.
 func (s *Service) grantee(ctx context.Context, tenantID, userID, matterID string) (*User, error) {
+	if userID == "" {
+		return nil, Errorf(EINVALID, "user_id required.")
+	}
 	if !ValidID(PrefixUser, userID) {
 		return nil, Errorf(ENOTFOUND, "User not found.")
 	}
@@ -324,8 +327,10 @@ func (s *Service) RevokeGrant(ctx context.Context, actor *User, id string) (*Gra
 
 // Grants lists grants of the actor's firm matching f, in every state.
 // Owners, admins and auditors see all; lawyers see the grants they made and
-// those made to them. Ids in f must name objects of the actor's firm.
-// Errors: unauthorized, forbidden, not_found (an id in f).
+// those made to them. Nobody sees grants on a matter they are walled off,
+// or on its documents. Ids in f must name objects of the actor's firm.
+// Errors: unauthorized, forbidden (role, or f names an object behind the
+// actor's wall), not_found (an id in f).
 func (s *Service) Grants(ctx context.Context, actor *User, f GrantFilter) ([]*Grant, error) {
 	if err := checkActor(actor); err != nil {
 		return nil, err
@@ -341,25 +346,57 @@ func (s *Service) Grants(ctx context.Context, actor *User, f GrantFilter) ([]*Gr
 			return nil, err
 		}
 	}
-	if f.DocumentID != "" {
-		if _, err := s.loadGrantObject(ctx, actor, f.DocumentID, ""); err != nil {
+	hidden, err := s.walledObjects(ctx, actor)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range []struct{ doc, matter string }{{f.DocumentID, ""}, {"", f.MatterID}} {
+		if o.doc == "" && o.matter == "" {
+			continue
+		}
+		obj, err := s.loadGrantObject(ctx, actor, o.doc, o.matter)
+		if err != nil {
 			return nil, err
 		}
-	}
-	if f.MatterID != "" {
-		if _, err := s.loadGrantObject(ctx, actor, "", f.MatterID); err != nil {
-			return nil, err
+		if hidden[obj.matterID] {
+			return nil, Errorf(EFORBIDDEN, "You do not have access to this matter.")
 		}
 	}
 	gs, err := s.Store.Grants(ctx, actor.TenantID, f)
-	if err != nil || actor.Role != RoleLawyer {
-		return gs, err
+	if err != nil {
+		return nil, err
 	}
-	mine := gs[:0]
+	visible := gs[:0]
 	for _, g := range gs {
-		if g.UserID == actor.ID || g.CreatedBy == actor.ID {
-			mine = append(mine, g)
+		if hidden[g.MatterID] || hidden[g.DocumentID] {
+			continue
+		}
+		if actor.Role == RoleLawyer && g.UserID != actor.ID && g.CreatedBy != actor.ID {
+			continue
+		}
+		visible = append(visible, g)
+	}
+	return visible, nil
+}
+
+// walledObjects returns the ids of the matters a wall bars actor from and
+// of every document in them: what the actor's grant listings must not
+// show. Walls per user are few, so this is usually empty and one query.
+func (s *Service) walledObjects(ctx context.Context, actor *User) (map[string]bool, error) {
+	walls, err := s.Store.Walls(ctx, actor.TenantID, WallFilter{UserID: actor.ID})
+	if err != nil {
+		return nil, err
+	}
+	hidden := map[string]bool{}
+	for _, w := range walls {
+		hidden[w.MatterID] = true
+		docs, err := s.Store.Documents(ctx, actor.TenantID, DocumentFilter{MatterID: w.MatterID, IncludeTrashed: true})
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range docs {
+			hidden[d.ID] = true
 		}
 	}
-	return mine, nil
+	return hidden, nil
 }

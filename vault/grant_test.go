@@ -275,6 +275,24 @@ func TestService_Walls(t *testing.T) {
 	wantCode(t, err, vault.EFORBIDDEN)
 	_, err = e.Svc.DocumentAccess(ctx, admin, given.ID)
 	wantCode(t, err, vault.EFORBIDDEN)
+	// ... and sees no grants behind the wall, neither asked for nor listed.
+	_, err = e.Svc.Grants(ctx, admin, vault.GrantFilter{DocumentID: given.ID})
+	wantCode(t, err, vault.EFORBIDDEN)
+	_, err = e.Svc.Grants(ctx, admin, vault.GrantFilter{MatterID: m.ID})
+	wantCode(t, err, vault.EFORBIDDEN)
+	if gs, err := e.Svc.Grants(ctx, admin, vault.GrantFilter{}); err != nil || len(gs) != 0 {
+		t.Fatalf("walled admin lists %d grants, %v", len(gs), err)
+	}
+	if gs, err := e.Svc.Grants(ctx, owner, vault.GrantFilter{}); err != nil || len(gs) != 2 {
+		t.Fatalf("owner lists %d grants, %v", len(gs), err)
+	}
+	// Nobody walls themselves (nobody could lift it); a user id is required.
+	_, _, err = e.Svc.AddWall(ctx, owner, other.ID, owner.ID)
+	wantCode(t, err, vault.EINVALID)
+	_, _, err = e.Svc.AddWall(ctx, owner, other.ID, "")
+	wantCode(t, err, vault.EINVALID)
+	_, _, err = e.Svc.CreateGrant(ctx, owner, vault.NewGrant{DocumentID: own.ID, Permissions: read})
+	wantCode(t, err, vault.EINVALID)
 	if e.can(t, admin, given.ID, vault.PermRead) {
 		t.Error("walled uploader (admin) may read")
 	}

@@ -32,7 +32,10 @@ func (s *Service) wallAdmin(ctx context.Context, actor *User, matterID string, r
 	if _, err := s.loadGrantObject(ctx, actor, "", matterID); err != nil {
 		return err
 	}
-	if !canAdminister(actor.Role) && (!read || actor.Role != RoleAuditor) {
+	switch {
+	case read && !canAdminister(actor.Role) && actor.Role != RoleAuditor:
+		return Errorf(EFORBIDDEN, "Only owners, admins and auditors can see ethical walls.")
+	case !read && !canAdminister(actor.Role):
 		return Errorf(EFORBIDDEN, "Only owners and admins can manage ethical walls.")
 	}
 	walled, err := s.walled(ctx, actor.TenantID, matterID, actor.ID)
@@ -45,7 +48,7 @@ func (s *Service) wallAdmin(ctx context.Context, actor *User, matterID string, r
 	return nil
 }
 
-// AddWall bars a user of the firm from a matter. Walling someone already
+// AddWall bars a user of the firm from a matter. Nobody walls themselves. Walling someone already
 // walled returns the existing wall with created false. The user's grants
 // stay on record but give nothing while the wall stands.
 // Errors: unauthorized, forbidden, not_found (matter or user; also of
@@ -54,7 +57,14 @@ func (s *Service) AddWall(ctx context.Context, actor *User, matterID, userID str
 	if err := s.wallAdmin(ctx, actor, matterID, false); err != nil {
 		return nil, false, err
 	}
-	if !ValidID(PrefixUser, userID) {
+	switch {
+	case userID == "":
+		return nil, false, Errorf(EINVALID, "user_id required.")
+	case userID == actor.ID:
+		// Nobody could lift it: a walled owner or admin manages nothing on
+		// the matter, and a firm must never lock out its last unwalled one.
+		return nil, false, Errorf(EINVALID, "You cannot wall yourself off a matter; ask another owner or admin.")
+	case !ValidID(PrefixUser, userID):
 		return nil, false, Errorf(ENOTFOUND, "User not found.")
 	}
 	if _, err := s.Store.User(ctx, actor.TenantID, userID); err != nil {

@@ -104,14 +104,31 @@ func (s *Server) handleDocumentList(c *gin.Context) {
 	writeJSON(c, http.StatusOK, out)
 }
 
-// handleDocumentGet answers GET /api/v1/documents/{id}.
+// documentDetail is the answer of GET /api/v1/documents/{id}: the document
+// plus what the caller may do with it, so a UI can offer only those actions.
+type documentDetail struct {
+	documentResponse
+	Permissions []vault.Permission `json:"permissions"`
+}
+
+// handleDocumentGet answers GET /api/v1/documents/{id} with the document and
+// the caller's permissions on it.
 func (s *Server) handleDocumentGet(c *gin.Context) {
-	d, err := s.Service.Document(c.Request.Context(), actorOf(c), c.Param("id"))
+	ctx, actor, id := c.Request.Context(), actorOf(c), c.Param("id")
+	d, perms, err := s.Service.DocumentPermissions(ctx, actor, id)
 	if err != nil {
 		s.Error(c, err)
 		return
 	}
-	s.writeDocument(c, http.StatusOK, d)
+	region, err := s.regionOf(ctx, actor)
+	if err != nil {
+		s.Error(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, documentDetail{
+		documentResponse: documentResponse{Document: d, Region: region},
+		Permissions:      nonNil(perms),
+	})
 }
 
 // handleVersionList answers GET /api/v1/documents/{id}/versions, oldest

@@ -30,6 +30,7 @@ type env struct {
 	Svc    *vault.Service
 	Server *web.Server
 	Log    *vaulttest.SyncBuffer // the server's log lines
+	Clock  *vaulttest.Clock      // the service's clock
 }
 
 // newEnv starts a server on 127.0.0.1:0; it is closed by tb.Cleanup.
@@ -52,7 +53,7 @@ func newEnv(tb testing.TB) *env {
 			tb.Errorf("Close: %v", err)
 		}
 	})
-	return &env{Dir: dir, DB: db, Svc: svc, Server: srv, Log: logs}
+	return &env{Dir: dir, DB: db, Svc: svc, Server: srv, Log: logs, Clock: v.Clock}
 }
 
 // firm creates a firm in region and returns a client signed in as its

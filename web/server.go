@@ -111,18 +111,26 @@ func (s *Server) registerRoutes() {
 	auth.GET("/matters/:id", s.handleMatterGet)
 	auth.GET("/matters/:id/documents", s.handleDocumentList)
 	auth.POST("/matters/:id/documents", s.handleDocumentCreate)
+	auth.GET("/matters/:id/walls", s.handleWallList)
+	auth.POST("/matters/:id/walls", s.handleWallCreate)
+	auth.DELETE("/matters/:id/walls/:user_id", s.handleWallDelete)
 
 	auth.GET("/documents/:id", s.handleDocumentGet)
 	auth.PATCH("/documents/:id", s.handleDocumentUpdate)
 	auth.DELETE("/documents/:id", s.handleDocumentTrash)
 	auth.POST("/documents/:id/restore", s.handleDocumentRestore)
 	auth.GET("/documents/:id/versions", s.handleVersionList)
+	auth.GET("/documents/:id/access", s.handleDocumentAccess)
 	auth.PUT("/documents/:id/content", s.handleVersionCreate)
 	view, download := s.handleContent(vault.PermRead), s.handleContent(vault.PermDownload)
 	auth.GET("/documents/:id/content", view)
 	auth.HEAD("/documents/:id/content", view)
 	auth.GET("/documents/:id/download", download)
 	auth.HEAD("/documents/:id/download", download)
+
+	auth.GET("/grants", s.handleGrantList)
+	auth.POST("/grants", s.handleGrantCreate)
+	auth.DELETE("/grants/:id", s.handleGrantRevoke)
 }
 
 // Route is one registered endpoint: a method and a path template in gin's
