@@ -116,39 +116,49 @@ func createFileMasterKey(path string) (err error) {
 		return vault.WrapError(vault.EINTERNAL, err, "Cannot serialize master key.")
 	}
 
+	return publishFile(path, buf.Bytes(), "master key file")
+}
+
+// publishFile writes data to path atomically with mode 0600: to a temporary
+// file in the same directory, synced, then linked into place, which fails
+// with an error wrapping fs.ErrExist rather than replace an existing file.
+// what names the file in errors.
+func publishFile(path string, data []byte, what string) error {
+	dir := filepath.Dir(path)
 	// CreateTemp opens with O_CREATE|O_EXCL and mode 0600.
-	tmp, err := os.CreateTemp(dir, ".masterkey-*.tmp")
+	tmp, err := os.CreateTemp(dir, ".key-*.tmp")
 	if err != nil {
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot create master key file %s.", path)
+		return vault.WrapError(vault.EINTERNAL, err, "Cannot create %s %s.", what, path)
 	}
 	defer os.Remove(tmp.Name()) // on failure; after the link only the temporary name goes
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot create master key file %s.", path)
+		return vault.WrapError(vault.EINTERNAL, err, "Cannot create %s %s.", what, path)
 	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot write master key file %s.", path)
+		return vault.WrapError(vault.EINTERNAL, err, "Cannot write %s %s.", what, path)
 	}
 	if err := tmp.Sync(); err != nil {
 		tmp.Close()
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot sync master key file %s.", path)
+		return vault.WrapError(vault.EINTERNAL, err, "Cannot sync %s %s.", what, path)
 	}
 	if err := tmp.Close(); err != nil {
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot write master key file %s.", path)
+		return vault.WrapError(vault.EINTERNAL, err, "Cannot write %s %s.", what, path)
 	}
 
 	// A rename would silently replace a key created concurrently, orphaning
-	// every keyset wrapped by it; a hard link is atomic and exclusive.
+	// everything wrapped or signed by it; a hard link is atomic and
+	// exclusive.
 	if err := os.Link(tmp.Name(), path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return err
 		}
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot publish master key file %s.", path)
+		return vault.WrapError(vault.EINTERNAL, err, "Cannot publish %s %s.", what, path)
 	}
 	_ = os.Remove(tmp.Name())
 	if err := syncDir(dir); err != nil {
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot sync directory of master key file %s.", path)
+		return vault.WrapError(vault.EINTERNAL, err, "Cannot sync directory of %s %s.", what, path)
 	}
 	return nil
 }
