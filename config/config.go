@@ -200,6 +200,21 @@ func (c *Config) RegionNames() []string {
 // DatabasePath is the SQLite metadata database.
 func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "casevault.db") }
 
+// AuditPath is the SQLite audit log, kept apart from the metadata so it can
+// live on its own volume and be copied for auditors as one file.
+func (c *Config) AuditPath() string { return filepath.Join(c.DataDir, "audit.db") }
+
+// AuditSignerPath returns the file of the audit checkpoint signing key of a
+// region ("service" for the service-wide log), next to the region's master
+// key.
+func (c *Config) AuditSignerPath(name string) string {
+	dir := filepath.Join(c.DataDir, "keys")
+	if name != "service" {
+		dir = filepath.Dir(c.MasterKeyPath(name))
+	}
+	return filepath.Join(dir, name+"-audit-signer.json")
+}
+
 // RegionPath returns the directory of an fs region store.
 func (c *Config) RegionPath(name string) string {
 	if p := c.Regions[name].Path; p != "" {

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"io"
 	"time"
 )
 
@@ -54,4 +55,79 @@ func WithRequestMeta(ctx context.Context, m RequestMeta) context.Context {
 func RequestMetaFrom(ctx context.Context) RequestMeta {
 	m, _ := ctx.Value(requestMetaKey{}).(RequestMeta)
 	return m
+}
+
+// AuditFilter selects events of one firm's log; set fields are ANDed.
+// MatterID selects events about the matter and about documents that were
+// in it at the time. From is inclusive, To exclusive. AfterSeq is the
+// cursor of a paged listing.
+type AuditFilter struct {
+	ActorID    string
+	ObjectType string
+	ObjectID   string
+	MatterID   string
+	Action     string
+	Outcome    string
+	From, To   time.Time
+	AfterSeq   int64
+	Limit      int
+}
+
+// AuditRecord is one stored event as an auditor reads it. Private is the
+// opened private part; nil with Sealed true when it cannot be opened (the
+// firm's keys were destroyed).
+type AuditRecord struct {
+	Seq        int64             `json:"seq"`
+	ID         string            `json:"id"`
+	Time       time.Time         `json:"time"`
+	ActorID    string            `json:"actor_id"`
+	ActorEmail string            `json:"actor_email"`
+	Source     string            `json:"source"`
+	UserAgent  string            `json:"user_agent"`
+	Action     string            `json:"action"`
+	ObjectType string            `json:"object_type"`
+	ObjectID   string            `json:"object_id"`
+	Outcome    string            `json:"outcome"`
+	Details    map[string]string `json:"details"`
+	Private    map[string]string `json:"private,omitempty"`
+	Sealed     bool              `json:"sealed,omitempty"`
+}
+
+// AuditCheckpoint is a signed tree head of a firm's log.
+type AuditCheckpoint struct {
+	Size        int64  `json:"size"`
+	Root        string `json:"root"`         // base64
+	Note        string `json:"note"`         // the signed note text
+	VerifierKey string `json:"verifier_key"` // checks Note
+}
+
+// AuditProof proves that one event is in a firm's log.
+type AuditProof struct {
+	Seq        int64           `json:"seq"`
+	Leaf       string          `json:"leaf"`  // base64 of the exact leaf bytes
+	Proof      []string        `json:"proof"` // base64 hashes, RFC 6962 inclusion proof
+	Checkpoint AuditCheckpoint `json:"checkpoint"`
+}
+
+// Audit export formats.
+const (
+	AuditFormatJSONL = "jsonl"
+	AuditFormatCSV   = "csv"
+	AuditFormatPDF   = "pdf"
+)
+
+// AuditReader reads a firm's audit log for auditors. Implemented by
+// audit.Reader.
+type AuditReader interface {
+	// Events calls fn with each event of tenantID matching f, in order.
+	Events(ctx context.Context, tenantID string, f AuditFilter, fn func(*AuditRecord) error) error
+	// Export writes the events of tenantID matching f to w in format,
+	// streaming. Errors: invalid (format), unavailable.
+	Export(ctx context.Context, tenantID, format string, f AuditFilter, w io.Writer) error
+	// Checkpoint signs (if the log grew) and returns the latest checkpoint.
+	// Errors: not_found (empty log), unavailable.
+	Checkpoint(ctx context.Context, tenantID string) (*AuditCheckpoint, error)
+	// Prove returns the inclusion proof of event seq against the latest
+	// checkpoint. Errors: not_found (no such event), unavailable.
+	Prove(ctx context.Context, tenantID string, seq int64) (*AuditProof, error)
 }

@@ -103,6 +103,11 @@ func (s *Service) Login(ctx context.Context, email, password, source string) (se
 	}
 	if blocked {
 		s.Log.Warn().Str("source", source).Msg("sign-in rate limited")
+		// Recorded in the service log: looking the account up would cost
+		// the work the limit exists to deny.
+		if err := s.recordLoginFailure(ctx, nil, account, source, "rate_limited"); err != nil {
+			return "", nil, err
+		}
 		return "", nil, Errorf(ERATELIMITED, "Too many failed sign-in attempts. Try again in %s.", retryIn(until.Sub(now)))
 	}
 
@@ -122,11 +127,14 @@ func (s *Service) Login(ctx context.Context, email, password, source string) (se
 		if source != "" {
 			sources.fail(source, now)
 		}
-		ev := s.Log.Info().Str("source", source)
+		lev := s.Log.Info().Str("source", source)
 		if u != nil {
-			ev = ev.Str("tenant_id", u.TenantID).Str("user_id", u.ID)
+			lev = lev.Str("tenant_id", u.TenantID).Str("user_id", u.ID)
 		}
-		ev.Msg("sign-in failed")
+		lev.Msg("sign-in failed")
+		if err := s.recordLoginFailure(ctx, u, account, source, "bad_credentials"); err != nil {
+			return "", nil, err
+		}
 		return "", nil, Errorf(EUNAUTHORIZED, msgBadLogin)
 	}
 	accounts.reset(account)
@@ -142,6 +150,20 @@ func (s *Service) Login(ctx context.Context, email, password, source string) (se
 	}
 	s.Log.Info().Str("tenant_id", u.TenantID).Str("user_id", u.ID).Str("token_id", tok.ID).Msg("signed in")
 	return secret, tok, nil
+}
+
+// recordLoginFailure records a failed sign-in: in the firm's log when the
+// account exists (u), else in the service log.
+func (s *Service) recordLoginFailure(ctx context.Context, u *User, account, source, reason string) error {
+	ev := event(nil, ActLoginFailed, "user", "")
+	if u != nil {
+		ev.TenantID, ev.ObjectID, ev.ActorEmail = u.TenantID, u.ID, u.Email
+	} else {
+		ev.Details["email"] = account
+	}
+	ev.Outcome, ev.Source, ev.Details["reason"] = OutcomeDenied, source, reason
+	_, err := s.record(ctx, ev)
+	return err
 }
 
 // Authenticate returns the user and token a secret stands for. An unknown,
@@ -193,6 +215,9 @@ func (s *Service) Logout(ctx context.Context, actor *User, tok *Token) error {
 	}
 	if tok == nil || tok.TenantID != actor.TenantID || tok.UserID != actor.ID {
 		return Errorf(ENOTFOUND, "Token not found.")
+	}
+	if _, err := s.record(ctx, event(actor, ActLogout, "token", tok.ID)); err != nil {
+		return err
 	}
 	if err := s.Store.RevokeToken(ctx, actor.TenantID, actor.ID, tok.ID); err != nil && !IsCode(err, ENOTFOUND) {
 		return err
@@ -269,7 +294,13 @@ func (s *Service) RevokeToken(ctx context.Context, actor *User, id string) error
 	if !ValidID(PrefixToken, id) {
 		return Errorf(ENOTFOUND, "Token not found.")
 	}
+	ev := event(actor, ActTokenRevoke, "token", id)
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return err
+	}
 	if err := s.Store.RevokeToken(ctx, actor.TenantID, actor.ID, id); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
 		return err
 	}
 	s.Log.Info().Str("tenant_id", actor.TenantID).Str("user_id", actor.ID).Str("token_id", id).Msg("token revoked")
@@ -339,7 +370,14 @@ func (s *Service) Setup(ctx context.Context, secret string, nt NewTenant) (*Tena
 	if err != nil {
 		return nil, nil, err
 	}
+	ev := event(owner, ActSetup, "tenant", t.ID)
+	ev.Details["region"] = t.Region
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := s.Store.SetupTenant(ctx, t, ks, owner, hash); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
 		return nil, nil, err
 	}
 	s.Log.Info().Str("tenant_id", t.ID).Str("region", t.Region).Msg("first tenant created by setup")
@@ -374,7 +412,24 @@ func (s *Service) issueToken(ctx context.Context, u *User, kind, name string, ex
 		ID: NewID(PrefixToken), TenantID: u.TenantID, UserID: u.ID, Kind: kind, Name: name,
 		CreatedAt: s.now(), ExpiresAt: expiresAt,
 	}
+	action := ActLogin
+	if kind == TokenAPI {
+		action = ActTokenCreate
+	}
+	ev := event(u, action, "token", tok.ID)
+	ev.Details["kind"] = kind
+	if expiresAt != nil {
+		ev.Details["expires_at"] = expiresAt.UTC().Format(time.RFC3339)
+	}
+	if name != "" {
+		ev.Private["name"] = name
+	}
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return "", nil, err
+	}
 	if err := s.Store.CreateToken(ctx, tok, hash); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
 		return "", nil, err
 	}
 	return secret, tok, nil

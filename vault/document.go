@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
 	"time"
 )
 
@@ -50,8 +51,18 @@ func (s *Service) PutDocument(ctx context.Context, actor *User, nd NewDocument, 
 		return nil, err
 	}
 	d.Size = v.Size
+	ev := event(actor, ActDocumentUpload, "document", d.ID)
+	ev.Details["matter_id"], ev.Details["version"], ev.Details["size"] = d.MatterID, "1", strconv.FormatInt(v.Size, 10)
+	ev.Details["content_type"] = ctype
+	ev.Private["name"] = d.Name
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		s.discardBlob(ctx, store, v.BlobKey)
+		return nil, err
+	}
 	if err := s.Store.CreateDocument(ctx, d, v); err != nil {
 		s.discardBlob(ctx, store, v.BlobKey)
+		s.recordFailure(ctx, ev, seq, err)
 		return nil, err
 	}
 	return d, nil
@@ -79,8 +90,18 @@ func (s *Service) PutVersion(ctx context.Context, actor *User, documentID, conte
 	if err != nil {
 		return nil, err
 	}
+	ev := event(actor, ActDocumentVersion, "document", d.ID)
+	ev.Details["matter_id"], ev.Details["version"] = d.MatterID, strconv.Itoa(v.Number)
+	ev.Details["size"], ev.Details["content_type"] = strconv.FormatInt(v.Size, 10), ctype
+	ev.Private["name"] = d.Name
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		s.discardBlob(ctx, store, v.BlobKey)
+		return nil, err
+	}
 	if err := s.Store.AddVersion(ctx, v); err != nil {
 		s.discardBlob(ctx, store, v.BlobKey)
+		s.recordFailure(ctx, ev, seq, err)
 		return nil, err
 	}
 	return s.Store.Document(ctx, d.TenantID, d.ID)
@@ -272,7 +293,7 @@ func (s *Service) DocumentPermissions(ctx context.Context, actor *User, id strin
 		return nil, nil, err
 	}
 	if set == 0 {
-		return nil, nil, Errorf(EFORBIDDEN, "You do not have access to this document.")
+		return nil, nil, s.denial(ctx, actor, "document", d.ID, "", Errorf(EFORBIDDEN, "You do not have access to this document."))
 	}
 	return d, set.list(), nil
 }
@@ -325,6 +346,9 @@ type Content struct {
 
 	keys  DocumentCipher
 	store BlobStore
+	svc   *Service
+	actor *User
+	perm  Permission
 }
 
 // Range returns plaintext bytes [offset, offset+length) of the version;
@@ -368,7 +392,40 @@ func (s *Service) OpenVersion(ctx context.Context, actor *User, id string, n int
 	if err != nil {
 		return nil, err
 	}
-	return &Content{Document: d, Version: v, keys: s.Keys, store: store}, nil
+	return &Content{Document: d, Version: v, keys: s.Keys, store: store, svc: s, actor: actor, perm: perm}, nil
+}
+
+// Opened records, before the first byte is served, that the actor is
+// reading bytes [offset, offset+length) of c (a view or a download), and
+// returns a Finish to call when serving ends with the bytes sent and the
+// error that ended it, if any. Errors: unavailable (the read must not
+// start).
+func (c *Content) Opened(ctx context.Context, offset, length int64) (finish func(sent int64, err error), err error) {
+	action := ActDocumentDownload
+	if c.perm == PermRead {
+		action = ActDocumentView
+	}
+	ev := event(c.actor, action, "document", c.Document.ID)
+	ev.Details["matter_id"], ev.Details["version"] = c.Document.MatterID, strconv.Itoa(c.Version.Number)
+	ev.Details["offset"], ev.Details["length"] = strconv.FormatInt(offset, 10), strconv.FormatInt(length, 10)
+	ev.Private["name"] = c.Document.Name
+	seq, err := c.svc.record(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	return func(sent int64, err error) {
+		done := event(c.actor, ActReadComplete, "document", c.Document.ID)
+		done.Details["matter_id"], done.Details["opened_seq"] = c.Document.MatterID, strconv.FormatInt(seq, 10)
+		done.Details["bytes_sent"] = strconv.FormatInt(sent, 10)
+		if err != nil || sent != length {
+			done.Action, done.Outcome = ActReadAbort, OutcomeError
+		}
+		// The read is over; a failure here can only be logged. Recorded
+		// with a context of its own, since the request's may be gone.
+		if _, rerr := c.svc.record(context.WithoutCancel(ctx), done); rerr != nil {
+			c.svc.Log.Error().Err(rerr).Str("document_id", c.Document.ID).Msg("cannot record the end of a read")
+		}
+	}, nil
 }
 
 // RenameDocument renames a document. Errors: not_found, forbidden, invalid,
@@ -378,10 +435,11 @@ func (s *Service) RenameDocument(ctx context.Context, actor *User, id, name stri
 	if err != nil {
 		return nil, err
 	}
-	return s.updateDocument(ctx, actor, id, func(d *Document) error {
+	return s.updateDocument(ctx, actor, id, ActDocumentRename, func(d *Document, ev *AuditEvent) error {
 		if d.Trashed {
 			return Errorf(ECONFLICT, "Document is in the trash; restore it first.")
 		}
+		ev.Private["old_name"], ev.Private["name"] = d.Name, name
 		d.Name = name
 		return nil
 	})
@@ -390,13 +448,14 @@ func (s *Service) RenameDocument(ctx context.Context, actor *User, id, name stri
 // MoveDocument moves a document to another matter of the same firm.
 // Errors: not_found (document or matter), forbidden, conflict (trashed).
 func (s *Service) MoveDocument(ctx context.Context, actor *User, id, matterID string) (*Document, error) {
-	return s.updateDocument(ctx, actor, id, func(d *Document) error {
+	return s.updateDocument(ctx, actor, id, ActDocumentMove, func(d *Document, ev *AuditEvent) error {
 		if d.Trashed {
 			return Errorf(ECONFLICT, "Document is in the trash; restore it first.")
 		}
 		if _, err := s.Matter(ctx, actor, matterID); err != nil {
 			return err
 		}
+		ev.Details["to_matter_id"] = matterID
 		d.MatterID = matterID
 		return nil
 	})
@@ -405,7 +464,7 @@ func (s *Service) MoveDocument(ctx context.Context, actor *User, id, matterID st
 // TrashDocument moves a document to the trash: it leaves listings and its
 // content cannot be opened until restored. Errors: not_found, forbidden.
 func (s *Service) TrashDocument(ctx context.Context, actor *User, id string) (*Document, error) {
-	return s.updateDocument(ctx, actor, id, func(d *Document) error {
+	return s.updateDocument(ctx, actor, id, ActDocumentTrash, func(d *Document, _ *AuditEvent) error {
 		if !d.Trashed {
 			now := s.now()
 			d.Trashed, d.TrashedAt = true, &now
@@ -417,23 +476,32 @@ func (s *Service) TrashDocument(ctx context.Context, actor *User, id string) (*D
 // RestoreDocument takes a document out of the trash. Errors: not_found,
 // forbidden.
 func (s *Service) RestoreDocument(ctx context.Context, actor *User, id string) (*Document, error) {
-	return s.updateDocument(ctx, actor, id, func(d *Document) error {
+	return s.updateDocument(ctx, actor, id, ActDocumentRestore, func(d *Document, _ *AuditEvent) error {
 		d.Trashed, d.TrashedAt = false, nil
 		return nil
 	})
 }
 
-// updateDocument applies change to a document the actor may edit and saves it.
-func (s *Service) updateDocument(ctx context.Context, actor *User, id string, change func(*Document) error) (*Document, error) {
+// updateDocument applies change to a document the actor may edit, records
+// the action, and saves it.
+func (s *Service) updateDocument(ctx context.Context, actor *User, id, action string, change func(*Document, *AuditEvent) error) (*Document, error) {
 	d, err := s.accessDocument(ctx, actor, id, PermEdit)
 	if err != nil {
 		return nil, err
 	}
-	if err := change(d); err != nil {
+	ev := event(actor, action, "document", d.ID)
+	ev.Details["matter_id"] = d.MatterID
+	ev.Private["name"] = d.Name
+	if err := change(d, &ev); err != nil {
 		return nil, err
 	}
 	d.UpdatedAt = s.now()
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.Store.UpdateDocument(ctx, d); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
 		return nil, err
 	}
 	return d, nil

@@ -233,7 +233,13 @@ func (s *Service) CreateGrant(ctx context.Context, actor *User, ng NewGrant) (g 
 		DocumentID: ng.DocumentID, MatterID: ng.MatterID, Permissions: perms,
 		ExpiresAt: ng.ExpiresAt, CreatedBy: actor.ID, CreatedAt: now,
 	}
+	ev := grantEvent(actor, ActGrantCreate, g, obj.matterID)
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return nil, false, err
+	}
 	if err := s.Store.CreateGrant(ctx, g); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
 		if IsCode(err, ECONFLICT) {
 			// The same grant was made at the same moment: it is this one.
 			if g, err2 := s.coveringGrant(ctx, actor.TenantID, same, perms, ng.ExpiresAt); g != nil || err2 != nil {
@@ -243,6 +249,20 @@ func (s *Service) CreateGrant(ctx context.Context, actor *User, ng NewGrant) (g 
 		return nil, false, err
 	}
 	return g, true, nil
+}
+
+// grantEvent describes g for the audit log.
+func grantEvent(actor *User, action string, g *Grant, matterID string) AuditEvent {
+	ev := event(actor, action, "grant", g.ID)
+	ev.Details["user_id"], ev.Details["permissions"] = g.UserID, FormatPermissions(g.Permissions)
+	ev.Details["matter_id"] = matterID
+	if g.DocumentID != "" {
+		ev.Details["document_id"] = g.DocumentID
+	}
+	if g.ExpiresAt != nil {
+		ev.Details["expires_at"] = g.ExpiresAt.UTC().Format(time.RFC3339Nano)
+	}
+	return ev
 }
 
 // grantee loads the user a grant is for and checks they may hold one.
@@ -318,7 +338,13 @@ func (s *Service) RevokeGrant(ctx context.Context, actor *User, id string) (*Gra
 		return nil, Errorf(ECONFLICT, "Grant is already revoked.")
 	}
 	now := s.now()
+	ev := grantEvent(actor, ActGrantRevoke, g, obj.matterID)
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.Store.RevokeGrant(ctx, actor.TenantID, id, actor.ID, now); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
 		return nil, err
 	}
 	g.RevokedAt, g.RevokedBy = &now, actor.ID

@@ -136,7 +136,7 @@ func (s *Service) authorize(ctx context.Context, actor *User, d *Document, perm 
 		return err
 	}
 	if !set.has(perm) {
-		return denied(perm)
+		return s.denial(ctx, actor, "document", d.ID, perm, denied(perm))
 	}
 	return nil
 }
@@ -155,7 +155,7 @@ func (s *Service) authorizeAny(ctx context.Context, actor *User, d *Document) er
 		return err
 	}
 	if set == 0 {
-		return Errorf(EFORBIDDEN, "You do not have access to this document.")
+		return s.denial(ctx, actor, "document", d.ID, "", Errorf(EFORBIDDEN, "You do not have access to this document."))
 	}
 	return nil
 }

@@ -21,6 +21,11 @@ type Service struct {
 	Store   Store
 	Keys    KeyManager
 	Regions map[string]BlobStore // region name → its one blob store
+	// Audit is the append-only audit log. Every access and change is
+	// recorded there before it takes effect; without it nothing happens.
+	Audit AuditLog
+	// AuditReader reads the audit log for owners, admins and auditors.
+	AuditReader AuditReader
 
 	// Now is the clock; tests replace it.
 	Now func() time.Time
@@ -111,7 +116,14 @@ func (s *Service) CreateTenant(ctx context.Context, nt NewTenant) (*Tenant, *Use
 	if err != nil {
 		return nil, nil, "", err
 	}
+	ev := operatorEvent(t.ID, ActTenantCreate, "tenant", t.ID)
+	ev.Details["region"], ev.Details["owner_id"], ev.Details["owner_email"] = t.Region, owner.ID, owner.Email
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return nil, nil, "", err
+	}
 	if err := s.Store.CreateTenant(ctx, t, ks, owner); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
 		return nil, nil, "", err
 	}
 	s.Log.Info().Str("tenant_id", t.ID).Str("region", t.Region).Msg("tenant created")
@@ -160,7 +172,14 @@ func (s *Service) AddUser(ctx context.Context, tenantID string, nu NewUser) (*Us
 	if err != nil {
 		return nil, "", err
 	}
+	ev := operatorEvent(tenantID, ActUserCreate, "user", u.ID)
+	ev.Details["email"], ev.Details["role"] = u.Email, string(u.Role)
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return nil, "", err
+	}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
 		return nil, "", err
 	}
 	return u, password, nil
@@ -202,7 +221,16 @@ func (s *Service) newUser(tenantID string, nu NewUser) (*User, string, error) {
 // RotateKeys adds a new primary key to a firm's keysets; everything written
 // before still decrypts. Errors: not_found, conflict.
 func (s *Service) RotateKeys(ctx context.Context, tenantID string) error {
+	if _, err := s.Store.Tenant(ctx, tenantID); err != nil {
+		return err
+	}
+	ev := operatorEvent(tenantID, ActKeysRotate, "tenant", tenantID)
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return err
+	}
 	if err := s.Keys.RotateTenantKeys(ctx, tenantID); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
 		return err
 	}
 	s.Log.Info().Str("tenant_id", tenantID).Msg("tenant keys rotated")
@@ -226,7 +254,15 @@ func (s *Service) CreateMatter(ctx context.Context, actor *User, name, client st
 		return nil, err
 	}
 	m := &Matter{ID: NewID(PrefixMatter), TenantID: actor.TenantID, Name: name, Client: client, CreatedBy: actor.ID, CreatedAt: s.now()}
+	ev := event(actor, ActMatterCreate, "matter", m.ID)
+	ev.Details["matter_id"] = m.ID
+	ev.Private["name"], ev.Private["client"] = name, client
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.Store.CreateMatter(ctx, m); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
 		return nil, err
 	}
 	return m, nil
@@ -250,7 +286,7 @@ func (s *Service) Matter(ctx context.Context, actor *User, id string) (*Matter, 
 		return nil, err
 	}
 	if walled {
-		return nil, Errorf(EFORBIDDEN, "You do not have access to this matter.")
+		return nil, s.denial(ctx, actor, "matter", id, "", Errorf(EFORBIDDEN, "You do not have access to this matter."))
 	}
 	return m, nil
 }

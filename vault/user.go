@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"strconv"
 	"strings"
 )
 
@@ -36,7 +37,14 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*Use
 	if err != nil {
 		return nil, "", err
 	}
+	ev := event(actor, ActUserCreate, "user", u.ID)
+	ev.Details["email"], ev.Details["role"] = u.Email, string(u.Role)
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return nil, "", err
+	}
 	if err := s.Store.CreateUser(ctx, u); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
 		return nil, "", err
 	}
 	s.Log.Info().Str("tenant_id", u.TenantID).Str("user_id", u.ID).Str("role", string(u.Role)).
@@ -129,7 +137,31 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, up Use
 			return nil, err
 		}
 	}
+	ev := event(actor, ActUserUpdate, "user", u.ID)
+	switch {
+	case next.Disabled && !u.Disabled:
+		ev.Action = ActUserDisable
+	case !next.Disabled && u.Disabled:
+		ev.Action = ActUserEnable
+	case next.Role != u.Role:
+		ev.Action = ActUserRoleChange
+	}
+	ev.Details["email"] = u.Email
+	if next.Role != u.Role {
+		ev.Details["old_role"], ev.Details["role"] = string(u.Role), string(next.Role)
+	}
+	if next.Disabled != u.Disabled {
+		ev.Details["disabled"] = strconv.FormatBool(next.Disabled)
+	}
+	if next.Name != u.Name {
+		ev.Details["name_changed"] = "true"
+	}
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.Store.UpdateUser(ctx, &next); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
 		return nil, err
 	}
 	if next.Disabled && !u.Disabled {
@@ -216,7 +248,13 @@ func (s *Service) ChangePassword(ctx context.Context, actor *User, oldPassword, 
 		return WrapError(EINTERNAL, err, "Cannot hash password.")
 	}
 	u.PasswordHash = hash
+	ev := event(u, ActUserPassword, "user", u.ID)
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return err
+	}
 	if err := s.Store.UpdateUser(ctx, u); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
 		return err
 	}
 	keep := ""

@@ -81,7 +81,14 @@ func (s *Service) AddWall(ctx context.Context, actor *User, matterID, userID str
 		return w, false, err
 	}
 	w = &Wall{TenantID: actor.TenantID, MatterID: matterID, UserID: userID, CreatedBy: actor.ID, CreatedAt: s.now()}
+	ev := event(actor, ActWallAdd, "matter", matterID)
+	ev.Details["matter_id"], ev.Details["user_id"] = matterID, userID
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return nil, false, err
+	}
 	if err := s.Store.CreateWall(ctx, w); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
 		if IsCode(err, ECONFLICT) {
 			if w, err2 := existing(); w != nil || err2 != nil {
 				return w, false, err2
@@ -101,7 +108,22 @@ func (s *Service) RemoveWall(ctx context.Context, actor *User, matterID, userID 
 	if !ValidID(PrefixUser, userID) {
 		return Errorf(ENOTFOUND, "Wall not found.")
 	}
-	return s.Store.DeleteWall(ctx, actor.TenantID, matterID, userID)
+	if ws, err := s.Store.Walls(ctx, actor.TenantID, WallFilter{MatterID: matterID, UserID: userID}); err != nil {
+		return err
+	} else if len(ws) == 0 {
+		return Errorf(ENOTFOUND, "Wall not found.")
+	}
+	ev := event(actor, ActWallRemove, "matter", matterID)
+	ev.Details["matter_id"], ev.Details["user_id"] = matterID, userID
+	seq, err := s.record(ctx, ev)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.DeleteWall(ctx, actor.TenantID, matterID, userID); err != nil {
+		s.recordFailure(ctx, ev, seq, err)
+		return err
+	}
+	return nil
 }
 
 // Walls lists the walls of a matter to owners, admins and auditors who are

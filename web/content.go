@@ -143,6 +143,16 @@ func (s *Server) handleContent(perm vault.Permission) gin.HandlerFunc {
 			}
 		}
 
+		// The read is on record before its first byte leaves, or it does
+		// not happen (503).
+		var finish func(int64, error)
+		if c.Request.Method != http.MethodHead {
+			if finish, err = content.Opened(ctx, off, length); err != nil {
+				s.Error(c, err)
+				return
+			}
+		}
+
 		s.contentHeaders(c, v.ContentType, content.Document.Name, attachment)
 		h.Set("Content-Length", strconv.FormatInt(length, 10))
 		if status == http.StatusPartialContent {
@@ -151,15 +161,20 @@ func (s *Server) handleContent(perm vault.Permission) gin.HandlerFunc {
 		c.Status(status)
 		if body == nil {
 			c.Writer.WriteHeaderNow()
+			if finish != nil {
+				finish(0, nil)
+			}
 			return
 		}
-		if _, err := c.Writer.Write(buf[:first]); err != nil {
-			abortResponse(c) // the client went away
+		var written int64
+		if _, err = c.Writer.Write(buf[:first]); err == nil {
+			written, err = io.CopyBuffer(struct{ io.Writer }{c.Writer}, body, buf)
+			written += int64(first)
 		}
-		written, err := io.CopyBuffer(struct{ io.Writer }{c.Writer}, body, buf)
-		if err == nil && int64(first)+written != length {
-			err = vault.Errorf(vault.EINTERNAL, "Sent %d of %d bytes.", int64(first)+written, length)
+		if err == nil && written != length {
+			err = vault.Errorf(vault.EINTERNAL, "Sent %d of %d bytes.", written, length)
 		}
+		finish(written, err)
 		if err != nil {
 			s.streamFailed(c, err)
 		}

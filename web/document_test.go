@@ -183,8 +183,17 @@ func wantNothingStored(t testing.TB, e *env, c *client, matterID string) {
 	t.Helper()
 	// The vault deletes a failed upload's blob as the request ends; allow
 	// the server a moment after a client hung up.
+	pendingLeft := func() []vault.PendingBlob {
+		pending, err := e.DB.PendingBlobs(context.Background(), time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pending
+	}
+	// An upload cut off mid-stream may still be writing when the client is
+	// gone: wait until both its blob and its pending record are.
 	deadline := time.Now().Add(5 * time.Second)
-	for e.blobCount(t) != 0 && time.Now().Before(deadline) {
+	for (e.blobCount(t) != 0 || len(pendingLeft()) != 0) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if n := e.blobCount(t); n != 0 {
@@ -195,11 +204,7 @@ func wantNothingStored(t testing.TB, e *env, c *client, matterID string) {
 	if len(list) != 0 {
 		t.Errorf("documents left: %+v", list)
 	}
-	pending, err := e.DB.PendingBlobs(context.Background(), time.Now().Add(time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(pending) != 0 {
+	if pending := pendingLeft(); len(pending) != 0 {
 		t.Errorf("pending blob records left: %+v", pending)
 	}
 }

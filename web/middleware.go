@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -76,6 +77,9 @@ func (b *countingBody) Read(p []byte) (int, error) {
 // writes one log line and the metrics. The log line carries ids, the route
 // template, sizes and timings only: never names, tokens, query strings or
 // content.
+// maxUserAgent bounds the User-Agent the audit log records.
+const maxUserAgent = 256
+
 func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
 	id := c.GetHeader(RequestIDHeader)
@@ -87,6 +91,13 @@ func (s *Server) observe(c *gin.Context) {
 	s.secureHeaders(c)
 	body := &countingBody{ReadCloser: c.Request.Body}
 	c.Request.Body = body
+	// Where the request came from, for the audit log.
+	ua := c.Request.UserAgent()
+	if len(ua) > maxUserAgent {
+		ua = strings.ToValidUTF8(ua[:maxUserAgent], "")
+	}
+	c.Request = c.Request.WithContext(vault.WithRequestMeta(c.Request.Context(),
+		vault.RequestMeta{Source: c.ClientIP(), UserAgent: ua}))
 
 	defer func() {
 		d := time.Since(start)

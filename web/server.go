@@ -128,6 +128,13 @@ func (s *Server) registerRoutes() {
 	auth.GET("/documents/:id/download", download)
 	auth.HEAD("/documents/:id/download", download)
 
+	auth.GET("/audit/events", s.handleAuditEvents)
+	auth.GET("/audit/export", s.handleAuditExport)
+	auth.GET("/audit/checkpoint", s.handleAuditCheckpoint)
+	auth.GET("/audit/proof", s.handleAuditProof)
+	auth.GET("/audit/documents/:id", s.handleAuditDocument)
+	auth.GET("/audit/users/:id", s.handleAuditUser)
+
 	auth.GET("/grants", s.handleGrantList)
 	auth.POST("/grants", s.handleGrantCreate)
 	auth.DELETE("/grants/:id", s.handleGrantRevoke)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/config"
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/vault"
@@ -44,6 +45,7 @@ type Main struct {
 	Log    zerolog.Logger
 
 	DB      *sqlite.DB
+	Audit   *audit.Log
 	Keys    *keys.Manager
 	Service *vault.Service
 	HTTP    *web.Server
@@ -88,7 +90,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	db.Sealer = m.Keys
 	m.Service = vault.NewService(db, m.Keys, regions, m.Log)
-	return nil
+	return m.openAudit(ctx, masters)
 }
 
 func openStore(ctx context.Context, c *config.Config, name string, rc config.RegionConfig) (vault.BlobStore, error) {
@@ -164,6 +166,9 @@ func (m *Main) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		errs = append(errs, m.HTTP.Close(ctx))
 		cancel()
+	}
+	if m.Audit != nil {
+		errs = append(errs, m.Audit.Close())
 	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())

@@ -37,6 +37,8 @@ type Vault struct {
 	Masters map[string]keys.MasterKey
 	// Clock is the service's clock; tests move it instead of sleeping.
 	Clock *Clock
+	// Audit is the service's audit log.
+	Audit *MemAudit
 }
 
 // Clock is real time plus an offset that tests move forward, safe for
@@ -90,7 +92,9 @@ func Open(tb testing.TB, dir string, stores map[string]vault.BlobStore) *Vault {
 	svc.PasswordParams = FastPasswords
 	clock := &Clock{}
 	svc.Now = clock.Now
-	return &Vault{Dir: dir, DB: db, Keys: km, Svc: svc, Stores: stores, Masters: masters, Clock: clock}
+	al := &MemAudit{}
+	svc.Audit = al
+	return &Vault{Dir: dir, DB: db, Keys: km, Svc: svc, Stores: stores, Masters: masters, Clock: clock, Audit: al}
 }
 
 // Gen streams n deterministic pseudo-random bytes for a seed without

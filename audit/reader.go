@@ -1,0 +1,158 @@
+package audit
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/casevault/casevault/vault"
+)
+
+// Compile-time checks that Log and Reader are the vault's audit seams.
+var (
+	_ vault.AuditLog    = (*Log)(nil)
+	_ vault.AuditReader = (*Reader)(nil)
+)
+
+// PrivateRef is the sealed-field reference of an event's private part: it
+// binds the ciphertext to the event id, so it opens nowhere else.
+func PrivateRef(eventID string) vault.FieldRef {
+	return vault.FieldRef{Table: "audit_events", Column: "private", RowID: eventID}
+}
+
+// SealerOpener opens private parts with the firms' field keys.
+type SealerOpener struct{ Sealer vault.FieldSealer }
+
+// OpenPrivate decrypts a sealed private part.
+func (o SealerOpener) OpenPrivate(ctx context.Context, tenant, eventID string, sealed []byte) (string, error) {
+	return o.Sealer.OpenField(ctx, tenant, PrivateRef(eventID), sealed)
+}
+
+// Reader serves a Log to the vault's audit readers: listings, exports,
+// checkpoints and proofs.
+type Reader struct {
+	Log    *Log
+	Opener Opener
+	Now    func() time.Time
+}
+
+func filterOf(f vault.AuditFilter) Filter {
+	return Filter{
+		ActorID: f.ActorID, ObjectType: f.ObjectType, ObjectID: f.ObjectID, MatterID: f.MatterID,
+		Action: f.Action, Outcome: f.Outcome, From: f.From, To: f.To, AfterSeq: f.AfterSeq, Limit: f.Limit,
+	}
+}
+
+// Events calls fn with each event of tenant matching f, its private part
+// opened when the firm's keys allow.
+func (r *Reader) Events(ctx context.Context, tenant string, f vault.AuditFilter, fn func(*vault.AuditRecord) error) error {
+	return r.Log.Records(ctx, tenant, filterOf(f), func(rec *Record) error {
+		e := rec.Entry
+		t, _ := time.Parse(TimeLayout, e.Time)
+		out := &vault.AuditRecord{
+			Seq: rec.Seq, ID: e.ID, Time: t, ActorID: e.ActorID, ActorEmail: e.ActorEmail, Source: e.Source,
+			UserAgent: e.UserAgent, Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID,
+			Outcome: e.Outcome, Details: e.Details,
+		}
+		if e.Sealed != "" {
+			out.Private, out.Sealed = r.open(ctx, tenant, e), true
+			if out.Private != nil {
+				out.Sealed = false
+			}
+		}
+		return fn(out)
+	})
+}
+
+// open returns e's private part, or nil when it cannot be opened.
+func (r *Reader) open(ctx context.Context, tenant string, e *Entry) map[string]string {
+	if r.Opener == nil {
+		return nil
+	}
+	sealed, err := base64.StdEncoding.DecodeString(e.Sealed)
+	if err != nil {
+		return nil
+	}
+	pt, err := r.Opener.OpenPrivate(ctx, tenant, e.ID, sealed)
+	if err != nil {
+		return nil
+	}
+	nonce, p, err := SplitSealedPlaintext(pt)
+	if err != nil || CommitTo(nonce, p) != e.Commit {
+		return nil
+	}
+	var m map[string]string
+	if json.Unmarshal(p, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// Export writes tenant's events matching f in format.
+func (r *Reader) Export(ctx context.Context, tenant, format string, f vault.AuditFilter, w io.Writer) error {
+	now := time.Now().UTC()
+	if r.Now != nil {
+		now = r.Now().UTC()
+	}
+	switch format {
+	case vault.AuditFormatJSONL:
+		return WriteBundle(ctx, w, r.Log, r.Opener, tenant, filterOf(f), now)
+	case vault.AuditFormatCSV:
+		return WriteCSV(ctx, w, r.Log, r.Opener, tenant, filterOf(f))
+	case vault.AuditFormatPDF:
+		return WritePDF(ctx, w, r.Log, r.Opener, tenant, filterOf(f), now)
+	}
+	return vault.Errorf(vault.EINVALID, "Unknown export format %q.", format)
+}
+
+// Checkpoint signs (when the tree grew) and returns tenant's latest
+// checkpoint.
+func (r *Reader) Checkpoint(ctx context.Context, tenant string) (*vault.AuditCheckpoint, error) {
+	cp, err := r.Log.Checkpoint(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	vkey, err := r.Log.VerifierKey(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	return &vault.AuditCheckpoint{
+		Size: cp.Size, Root: base64.StdEncoding.EncodeToString(cp.Root[:]), Note: string(cp.Note), VerifierKey: vkey,
+	}, nil
+}
+
+// Prove returns the inclusion proof of event seq against a fresh
+// checkpoint.
+func (r *Reader) Prove(ctx context.Context, tenant string, seq int64) (*vault.AuditProof, error) {
+	cp, err := r.Checkpoint(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if seq > cp.Size {
+		return nil, vault.Errorf(vault.ENOTFOUND, "Event not found.")
+	}
+	var leaf []byte
+	err = r.Log.Records(ctx, tenant, Filter{AfterSeq: seq - 1, Limit: 1}, func(rec *Record) error {
+		if rec.Seq == seq {
+			leaf = rec.Leaf
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if leaf == nil {
+		return nil, vault.Errorf(vault.ENOTFOUND, "Event not found.")
+	}
+	proof, err := r.Log.Prove(ctx, tenant, seq, cp.Size)
+	if err != nil {
+		return nil, err
+	}
+	out := &vault.AuditProof{Seq: seq, Leaf: base64.StdEncoding.EncodeToString(leaf), Checkpoint: *cp, Proof: []string{}}
+	for _, h := range proof {
+		out.Proof = append(out.Proof, base64.StdEncoding.EncodeToString(h[:]))
+	}
+	return out, nil
+}

@@ -1,0 +1,123 @@
+package vault
+
+import (
+	"context"
+	"strconv"
+)
+
+// Audit actions. docs/AUDIT-FORMAT.md lists them with their details.
+const (
+	ActSetup            = "setup"
+	ActLogin            = "login"
+	ActLoginFailed      = "login_failed"
+	ActLogout           = "logout"
+	ActTokenCreate      = "token.create"
+	ActTokenRevoke      = "token.revoke"
+	ActTenantCreate     = "tenant.create"
+	ActUserCreate       = "user.create"
+	ActUserUpdate       = "user.update"
+	ActUserRoleChange   = "user.role_change"
+	ActUserDisable      = "user.disable"
+	ActUserEnable       = "user.enable"
+	ActUserPassword     = "user.password_change"
+	ActMatterCreate     = "matter.create"
+	ActDocumentUpload   = "document.upload"
+	ActDocumentVersion  = "document.version"
+	ActDocumentView     = "document.view"
+	ActDocumentDownload = "document.download"
+	ActReadComplete     = "document.read_complete"
+	ActReadAbort        = "document.read_abort"
+	ActDocumentRename   = "document.rename"
+	ActDocumentMove     = "document.move"
+	ActDocumentTrash    = "document.trash"
+	ActDocumentRestore  = "document.restore"
+	ActGrantCreate      = "grant.create"
+	ActGrantRevoke      = "grant.revoke"
+	ActGrantExpire      = "grant.expire"
+	ActWallAdd          = "wall.add"
+	ActWallRemove       = "wall.remove"
+	ActAccessDenied     = "access.denied"
+	ActAuditRead        = "audit.read"
+	ActAuditExport      = "audit.export"
+	ActKeysRotate       = "keys.rotate"
+)
+
+// Audit outcomes.
+const (
+	OutcomeOK     = "ok"
+	OutcomeDenied = "denied"
+	OutcomeError  = "error"
+)
+
+// event starts an audit event caused by actor (nil: anonymous).
+func event(actor *User, action, objectType, objectID string) AuditEvent {
+	ev := AuditEvent{Action: action, ObjectType: objectType, ObjectID: objectID, Outcome: OutcomeOK,
+		Details: map[string]string{}, Private: map[string]string{}}
+	if actor != nil {
+		ev.TenantID, ev.ActorID, ev.ActorEmail = actor.TenantID, actor.ID, actor.Email
+	}
+	return ev
+}
+
+// operatorEvent starts an audit event caused from the command line.
+func operatorEvent(tenantID, action, objectType, objectID string) AuditEvent {
+	ev := event(nil, action, objectType, objectID)
+	ev.TenantID, ev.ActorID = tenantID, ActorOperator
+	return ev
+}
+
+// record appends ev to the audit log before the action it describes takes
+// effect. When the log cannot be written the action must not happen: the
+// error is unavailable and says so.
+func (s *Service) record(ctx context.Context, ev AuditEvent) (int64, error) {
+	if s.Audit == nil {
+		return 0, Errorf(EUNAVAILABLE, "The audit log is not configured, so nothing was done.")
+	}
+	m := RequestMetaFrom(ctx)
+	if ev.Source == "" {
+		ev.Source = m.Source
+	}
+	ev.UserAgent = m.UserAgent
+	if ev.Time.IsZero() {
+		ev.Time = s.now()
+	}
+	if len(ev.Private) == 0 {
+		ev.Private = nil
+	}
+	seq, err := s.Audit.Append(ctx, &ev)
+	if err != nil {
+		s.Log.Error().Err(err).Str("action", ev.Action).Str("tenant_id", ev.TenantID).Msg("audit log unavailable")
+		return 0, WrapError(EUNAVAILABLE, err, "The audit log cannot be written, so nothing was done. Try again later.")
+	}
+	return seq, nil
+}
+
+// recordFailure notes that the action of the event recorded as seq failed
+// after all, so the log never claims an effect that did not happen. It is
+// best effort: the action has already failed with err.
+func (s *Service) recordFailure(ctx context.Context, ev AuditEvent, seq int64, err error) {
+	ev.Outcome = OutcomeError
+	ev.Time = s.now()
+	if ev.Details == nil {
+		ev.Details = map[string]string{}
+	}
+	ev.Details["failed_seq"] = strconv.FormatInt(seq, 10)
+	ev.Details["error"] = ErrorCode(err)
+	if _, rerr := s.record(ctx, ev); rerr != nil {
+		s.Log.Error().Err(rerr).Str("action", ev.Action).Msg("cannot record a failed action")
+	}
+}
+
+// denial records that actor was refused perm on an object and returns err,
+// the refusal, or unavailable when even the refusal cannot be recorded.
+func (s *Service) denial(ctx context.Context, actor *User, objectType, objectID string, perm Permission, err error) error {
+	ev := event(actor, ActAccessDenied, objectType, objectID)
+	ev.Outcome = OutcomeDenied
+	if perm != "" {
+		ev.Details["permission"] = string(perm)
+	}
+	if _, rerr := s.record(ctx, ev); rerr != nil {
+		return rerr
+	}
+	return err
+}
