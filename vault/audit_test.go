@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -268,5 +269,66 @@ func TestService_AuditFailClosed(t *testing.T) {
 	got, err := e.read(t, lawyer, d.ID, 0, 0, -1)
 	if err != nil || !bytes.Equal(got, []byte("last will")) {
 		t.Fatalf("document after: %q, %v", got, err)
+	}
+}
+
+// TestService_RecordExpiries checks that each expired grant is recorded
+// once, after its expiry, and revoked ones never.
+func TestService_RecordExpiries(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	al := e.audit(t)
+	_, owner := e.firm(t, "Harbour LLP", "us")
+	lawyer := e.user(t, owner.TenantID, vault.RoleLawyer)
+	m := e.matter(t, owner, "Estate")
+	d := e.put(t, owner, m.ID, "will.pdf", []byte("will"))
+	soon, later := e.clock.Now().Add(time.Minute), e.clock.Now().Add(time.Hour)
+	g1 := e.grant(t, owner, vault.NewGrant{UserID: lawyer.ID, DocumentID: d.ID, Permissions: read, ExpiresAt: &soon})
+	g2 := e.grant(t, owner, vault.NewGrant{UserID: lawyer.ID, MatterID: m.ID, Permissions: read, ExpiresAt: &soon})
+	g3 := e.grant(t, owner, vault.NewGrant{UserID: lawyer.ID, DocumentID: d.ID, Permissions: rde, ExpiresAt: &later})
+	other := e.user(t, owner.TenantID, vault.RoleLawyer)
+	revoked := e.grant(t, owner, vault.NewGrant{UserID: other.ID, DocumentID: d.ID, Permissions: read, ExpiresAt: &soon})
+	if _, err := e.Svc.RevokeGrant(ctx, owner, revoked.ID); err != nil {
+		t.Fatal(err)
+	}
+	expired := func() []string {
+		var ids []string
+		for _, ev := range al.Events() {
+			if ev.Action == vault.ActGrantExpire {
+				ids = append(ids, ev.ObjectID)
+				if ev.Details["matter_id"] != m.ID || ev.Details["expires_at"] == "" || ev.TenantID != owner.TenantID {
+					t.Errorf("expiry event %+v", ev)
+				}
+			}
+		}
+		return ids
+	}
+	if n, err := e.Svc.RecordExpiries(ctx); err != nil || n != 0 {
+		t.Fatalf("before expiry: %d, %v", n, err)
+	}
+	e.clock.Add(time.Minute)
+	if n, err := e.Svc.RecordExpiries(ctx); err != nil || n != 2 {
+		t.Fatalf("at expiry: %d, %v", n, err)
+	}
+	if n, err := e.Svc.RecordExpiries(ctx); err != nil || n != 0 {
+		t.Fatalf("again: %d, %v", n, err)
+	}
+	if got := expired(); len(got) != 2 || !slices.Contains(got, g1.ID) || !slices.Contains(got, g2.ID) {
+		t.Fatalf("expired = %v, want %s %s", got, g1.ID, g2.ID)
+	}
+	e.clock.Add(time.Hour)
+	if n, err := e.Svc.RecordExpiries(ctx); err != nil || n != 1 || expired()[2] != g3.ID {
+		t.Fatalf("later: %d, %v", n, err)
+	}
+	// With the log down, nothing is marked: the expiry is recorded later.
+	exp := e.clock.Now().Add(time.Second)
+	g4 := e.grant(t, owner, vault.NewGrant{UserID: lawyer.ID, DocumentID: d.ID, Permissions: read, ExpiresAt: &exp})
+	e.clock.Add(time.Second)
+	al.Fail(errors.New("disk full"))
+	_, err := e.Svc.RecordExpiries(ctx)
+	wantCode(t, err, vault.EUNAVAILABLE)
+	al.Fail(nil)
+	if n, err := e.Svc.RecordExpiries(ctx); err != nil || n != 1 || expired()[3] != g4.ID {
+		t.Fatalf("after the log healed: %d, %v", n, err)
 	}
 }

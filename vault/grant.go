@@ -426,3 +426,35 @@ func (s *Service) walledObjects(ctx context.Context, actor *User) (map[string]bo
 	}
 	return hidden, nil
 }
+
+// RecordExpiries writes a grant.expire event for every grant whose expiry
+// has passed and is not yet on record, and returns how many it recorded.
+// Expiry takes effect on the clock by itself, whether or not this has run;
+// the janitor calls it every minute so the log shows when access ended. An
+// expiry recorded but not marked (a crash in between) is recorded again.
+func (s *Service) RecordExpiries(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		gs, err := s.Store.UnrecordedExpiries(ctx, s.now(), 100)
+		if err != nil || len(gs) == 0 {
+			return n, err
+		}
+		for _, g := range gs {
+			matterID := g.MatterID
+			if g.DocumentID != "" {
+				if d, err := s.Store.Document(ctx, g.TenantID, g.DocumentID); err == nil {
+					matterID = d.MatterID
+				}
+			}
+			ev := grantEvent(nil, ActGrantExpire, g, matterID)
+			ev.TenantID = g.TenantID
+			if _, err := s.record(ctx, ev); err != nil {
+				return n, err
+			}
+			if err := s.Store.MarkExpiryRecorded(ctx, g.TenantID, g.ID, s.now()); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+}

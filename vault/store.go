@@ -139,6 +139,14 @@ type Store interface {
 	// revoked).
 	RevokeGrant(ctx context.Context, tenantID, id, by string, at time.Time) error
 
+	// UnrecordedExpiries returns up to limit unrevoked grants of any firm
+	// that expired at or before at and whose expiry is not yet marked
+	// recorded, oldest expiry first.
+	UnrecordedExpiries(ctx context.Context, at time.Time, limit int) ([]*Grant, error)
+	// MarkExpiryRecorded notes that a grant's expiry is in the audit log.
+	// Errors: not_found.
+	MarkExpiryRecorded(ctx context.Context, tenantID, id string, at time.Time) error
+
 	// CreateWall inserts a wall (TenantID, MatterID, UserID, CreatedBy
 	// required; a zero CreatedAt is set from the clock). Errors: invalid,
 	// not_found (matter, user or creator missing or of another firm),

@@ -143,13 +143,22 @@ func (m *Main) logSetupToken(ctx context.Context) error {
 }
 
 func (m *Main) janitor(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
+	t := time.NewTicker(time.Minute)
 	defer t.Stop()
-	for {
-		if n, err := m.Service.CleanupPending(ctx); err != nil {
-			m.Log.Warn().Err(err).Msg("pending blob cleanup failed")
+	for i := 0; ; i++ {
+		// Expired grants go on record within a minute; unfinished uploads
+		// are swept hourly.
+		if n, err := m.Service.RecordExpiries(ctx); err != nil {
+			m.Log.Warn().Err(err).Msg("recording grant expiries failed")
 		} else if n > 0 {
-			m.Log.Info().Int("removed", n).Msg("removed blobs of unfinished uploads")
+			m.Log.Info().Int("recorded", n).Msg("recorded grant expiries")
+		}
+		if i%60 == 0 {
+			if n, err := m.Service.CleanupPending(ctx); err != nil {
+				m.Log.Warn().Err(err).Msg("pending blob cleanup failed")
+			} else if n > 0 {
+				m.Log.Info().Int("removed", n).Msg("removed blobs of unfinished uploads")
+			}
 		}
 		select {
 		case <-ctx.Done():
