@@ -14,7 +14,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 export CASEVAULT_TOOLS := $(TOOLS)
 
-.PHONY: run build test tools vet staticcheck gotest bench clean
+.PHONY: run build test tools debs vet staticcheck gotest bench clean
 
 run:
 	$(GO) run ./cmd/casevault serve
@@ -22,7 +22,14 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.Version=$(VERSION)" -o bin/casevault ./cmd/casevault
 
-tools: $(TOOLS)/minio $(TOOLS)/versitygw $(TOOLS)/staticcheck
+tools: $(TOOLS)/minio $(TOOLS)/versitygw $(TOOLS)/staticcheck debs
+
+# Debian packages the tests use: pdftotext reads the audit PDF reports.
+debs:
+	@command -v pdftotext >/dev/null || { \
+		echo "installing poppler-utils (pdftotext) from Debian packages"; \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
 
 $(TOOLS)/minio:
 	@mkdir -p $(TOOLS)

@@ -76,7 +76,7 @@ type tenantKeys struct {
 	// Decrypting with the key a blob names skips the keyset wrapper's
 	// trial decryption, which buffers and copies every part once more.
 	docKeys map[uint32]tink.StreamingAEAD
-	field    tink.AEAD
+	field   tink.AEAD
 
 	cipherOnce sync.Once
 	cipherSize int // ciphertext bytes of a full part of the manager's part size

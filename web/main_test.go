@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/vault"
 	"github.com/casevault/casevault/vault/sqlite"
 	"github.com/casevault/casevault/vault/vaulttest"
@@ -31,14 +32,19 @@ type env struct {
 	Server *web.Server
 	Log    *vaulttest.SyncBuffer // the server's log lines
 	Clock  *vaulttest.Clock      // the service's clock
+	Audit  *audit.Log            // the real audit log, in Dir/audit.db
 }
 
 // newEnv starts a server on 127.0.0.1:0; it is closed by tb.Cleanup.
-func newEnv(tb testing.TB) *env {
+func newEnv(tb testing.TB) *env { return newEnvAudit(tb, nil) }
+
+// newEnvAudit is newEnv with the audit log's options adjusted by mod.
+func newEnvAudit(tb testing.TB, mod func(*audit.Options)) *env {
 	tb.Helper()
 	dir := tb.TempDir()
 	v := vaulttest.Open(tb, dir, nil)
 	db, svc := v.DB, v.Svc
+	al := vaulttest.UseAuditLog(tb, v, mod)
 
 	logs := &vaulttest.SyncBuffer{}
 	srv := web.NewServer(svc, zerolog.New(logs))
@@ -53,7 +59,7 @@ func newEnv(tb testing.TB) *env {
 			tb.Errorf("Close: %v", err)
 		}
 	})
-	return &env{Dir: dir, DB: db, Svc: svc, Server: srv, Log: logs, Clock: v.Clock}
+	return &env{Dir: dir, DB: db, Svc: svc, Server: srv, Log: logs, Clock: v.Clock, Audit: al}
 }
 
 // firm creates a firm in region and returns a client signed in as its

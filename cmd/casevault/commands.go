@@ -19,6 +19,9 @@ import (
 // errUsage marks an error whose message was already printed with usage.
 var errUsage = errors.New("usage")
 
+// errReported marks a failure the command already reported (exit code 1).
+var errReported = errors.New("reported")
+
 const usage = `casevault: an encrypted document vault with access tracking
 
 Usage:
@@ -27,9 +30,10 @@ Usage:
   casevault tenant list [--json]
   casevault user add --tenant ID --email EMAIL --role owner|admin|lawyer|auditor [--name N] [--json]
   casevault keys rotate --tenant ID
+  casevault audit verify [--key VERIFIER_KEY] FILE   check an audit export offline
   casevault version
 
-Every command takes --config FILE and --data-dir DIR.
+Every command but audit verify takes --config FILE and --data-dir DIR.
 Environment: CASEVAULT_DATA_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
 CASEVAULT_TLS_KEY_FILE, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL,
 CASEVAULT_REGION_<NAME>_ACCESS_KEY, CASEVAULT_REGION_<NAME>_SECRET_KEY.
@@ -50,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cmd, rest := args[0], args[1:]
 	sub := ""
-	if (cmd == "tenant" || cmd == "user" || cmd == "keys") && len(rest) > 0 {
+	if (cmd == "tenant" || cmd == "user" || cmd == "keys" || cmd == "audit") && len(rest) > 0 {
 		sub, rest = rest[0], rest[1:]
 	}
 	switch cmd + " " + sub {
@@ -64,6 +68,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdUserAdd(ctx, rest, stdout, stderr)
 	case "keys rotate":
 		return cmdKeysRotate(ctx, rest, stdout, stderr)
+	case "audit verify":
+		switch auditVerifyCommand(rest, stdout, stderr) {
+		case 0:
+			return nil
+		case 2:
+			return errUsage
+		}
+		return errReported
 	case "version ":
 		fmt.Fprintln(stdout, "casevault", Version)
 		return nil

@@ -1,0 +1,696 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/casevault/casevault/vault"
+)
+
+// BundleFormat names the format of a bundle in its header line. The format
+// is specified in docs/AUDIT-FORMAT.md.
+const BundleFormat = "casevault-audit-bundle/1"
+
+// RawSource is implemented by a Source that can hand out every stored leaf
+// of a firm verbatim, in Seq order, without decoding it. Complete bundles use
+// it when the Source has it, so that a row altered until it no longer
+// decodes is still exported, byte for byte, for the verifier to name.
+type RawSource interface {
+	// RawRecords calls fn with the sequence number and the stored leaf
+	// bytes of each event of tenant, in Seq order, stopping at the first
+	// error fn returns. leaf is valid only during the call.
+	RawRecords(ctx context.Context, tenant string, fn func(seq int64, leaf []byte) error) error
+}
+
+// Bundle lines. Field order is the order in which they are written. Event
+// lines are written by appendEventLine.
+type (
+	bundleHeader struct {
+		Type        string       `json:"type"`
+		Format      string       `json:"format"`
+		Tenant      string       `json:"tenant"`
+		Origin      string       `json:"origin"`
+		VerifierKey string       `json:"verifier_key"`
+		ExportedAt  string       `json:"exported_at"`
+		Filter      bundleFilter `json:"filter"`
+		Complete    bool         `json:"complete"`
+	}
+	bundleCheckpoint struct {
+		Type string `json:"type"`
+		Note string `json:"note"`
+	}
+	bundleEnd struct {
+		Type   string `json:"type"`
+		Events int64  `json:"events"`
+	}
+)
+
+// bundleFilter is a Filter as a bundle header states it.
+type bundleFilter struct {
+	ActorID    string `json:"actor_id,omitempty"`
+	ObjectType string `json:"object_type,omitempty"`
+	ObjectID   string `json:"object_id,omitempty"`
+	MatterID   string `json:"matter_id,omitempty"`
+	Action     string `json:"action,omitempty"`
+	Outcome    string `json:"outcome,omitempty"`
+	From       string `json:"from,omitempty"` // TimeLayout
+	To         string `json:"to,omitempty"`   // TimeLayout
+	AfterSeq   int64  `json:"after_seq,omitempty"`
+	Limit      int    `json:"limit,omitempty"`
+}
+
+func toBundleFilter(f Filter) bundleFilter {
+	bf := bundleFilter{
+		ActorID: f.ActorID, ObjectType: f.ObjectType, ObjectID: f.ObjectID, MatterID: f.MatterID,
+		Action: f.Action, Outcome: f.Outcome, AfterSeq: f.AfterSeq, Limit: f.Limit,
+	}
+	if !f.From.IsZero() {
+		bf.From = f.From.UTC().Format(TimeLayout)
+	}
+	if !f.To.IsZero() {
+		bf.To = f.To.UTC().Format(TimeLayout)
+	}
+	return bf
+}
+
+// errExportDone stops an iteration that has read all it needs.
+var errExportDone = errors.New("export done")
+
+// WriteBundle writes tenant's events selected by f to w as a JSON Lines
+// bundle that Verify checks offline (docs/AUDIT-FORMAT.md): a header, the
+// checkpoint src.Checkpoint signs at the start (tree size S; the bundle
+// covers events 1..S only), the events, and an end line with their count.
+//
+// When f is empty the bundle is complete: every event 1..S in order, each
+// stored checkpoint of size at most S right after the event whose Seq is its
+// size, so that a verifier recomputes every root. Otherwise it holds the
+// matching events up to S, each with its inclusion proof in the tree of the
+// header's checkpoint.
+//
+// Leaves are written byte for byte as stored; for complete bundles they come
+// from RawRecords when src is a RawSource. The private part of an event goes
+// along with its commitment nonce when opener (which may be nil) opens it;
+// when it cannot, as after crypto-shredding, it is left out and the event
+// still verifies.
+//
+// WriteBundle streams: its memory does not grow with the number of events
+// or checkpoints. It reads src's checkpoints while it iterates its records,
+// and asks for proofs from inside the record iteration, so src must allow
+// concurrent calls (audit.Log does: its reads do not share a connection).
+func WriteBundle(ctx context.Context, w io.Writer, src Source, opener Opener, tenant string, f Filter, now time.Time) error {
+	key, err := src.VerifierKey(ctx, tenant)
+	if err != nil {
+		return fmt.Errorf("export bundle: verifier key: %w", err)
+	}
+	ck, err := src.Checkpoint(ctx, tenant)
+	if err != nil && !vault.IsCode(err, vault.ENOTFOUND) {
+		// The tree cannot be signed as it stands (a row was added behind
+		// the log's back, without its hashes): export up to the latest
+		// checkpoint signed before, so the verifier can name the damage
+		// instead of there being no export at all.
+		var latest *Checkpoint
+		if lerr := src.Checkpoints(ctx, tenant, math.MaxInt64, func(c *Checkpoint) error {
+			latest = c
+			return nil
+		}); lerr == nil && latest != nil {
+			ck, err = latest, nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("export bundle: checkpoint: %w", err)
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	complete := f.Empty()
+	if err := enc.Encode(bundleHeader{
+		Type: "header", Format: BundleFormat, Tenant: tenant, Origin: Origin(tenant), VerifierKey: key,
+		ExportedAt: now.UTC().Format(TimeLayout), Filter: toBundleFilter(f), Complete: complete,
+	}); err != nil {
+		return err
+	}
+	if err := enc.Encode(bundleCheckpoint{Type: "checkpoint", Note: string(ck.Note)}); err != nil {
+		return err
+	}
+	bx := &bundleExport{ctx: ctx, w: bw, enc: enc, src: src, opener: opener, tenant: tenant, size: ck.Size}
+	if complete {
+		err = bx.complete()
+	} else {
+		err = bx.filtered(f)
+	}
+	if err != nil {
+		return fmt.Errorf("export bundle: %w", err)
+	}
+	if err := enc.Encode(bundleEnd{Type: "end", Events: bx.events}); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// bundleExport is one WriteBundle in progress.
+type bundleExport struct {
+	ctx    context.Context
+	w      *bufio.Writer
+	enc    *json.Encoder // on w
+	line   []byte        // scratch for event lines
+	src    Source
+	opener Opener
+	tenant string
+	size   int64 // of the header's checkpoint
+	events int64 // written so far
+}
+
+// complete writes every event 1..size with the stored checkpoints between
+// them. Checkpoints are pulled one at a time beside the record iteration,
+// rather than read into memory first: a busy firm has about as many of them
+// as events.
+func (bx *bundleExport) complete() error {
+	var cpErr error
+	next, stop := iter.Pull(bx.checkpoints(&cpErr))
+	defer stop()
+	cp, more := next()
+	// flush writes the checkpoints of size at most upTo that are due.
+	flush := func(upTo int64) error {
+		for more && cp.Size <= upTo {
+			if err := bx.enc.Encode(bundleCheckpoint{Type: "checkpoint", Note: string(cp.Note)}); err != nil {
+				return err
+			}
+			cp, more = next()
+		}
+		return nil
+	}
+	emit := func(seq int64, leaf []byte, e *Entry) error {
+		if seq > bx.size {
+			return errExportDone
+		}
+		// A checkpoint whose event is missing goes where the event would.
+		if err := flush(seq - 1); err != nil {
+			return err
+		}
+		if err := bx.event(seq, leaf, e, nil, false); err != nil {
+			return err
+		}
+		return flush(seq)
+	}
+	if err := flush(0); err != nil {
+		return err
+	}
+	var err error
+	if raw, ok := bx.src.(RawSource); ok {
+		err = raw.RawRecords(bx.ctx, bx.tenant, func(seq int64, leaf []byte) error {
+			return emit(seq, leaf, nil)
+		})
+	} else {
+		err = bx.src.Records(bx.ctx, bx.tenant, Filter{}, func(r *Record) error {
+			return emit(r.Seq, r.Leaf, r.Entry)
+		})
+	}
+	if err != nil && !errors.Is(err, errExportDone) {
+		return err
+	}
+	if err := flush(bx.size); err != nil {
+		return err
+	}
+	stop()
+	return cpErr
+}
+
+// checkpoints iterates the stored checkpoints of size at most bx.size,
+// setting *errp when the Source fails.
+func (bx *bundleExport) checkpoints(errp *error) iter.Seq[*Checkpoint] {
+	return func(yield func(*Checkpoint) bool) {
+		err := bx.src.Checkpoints(bx.ctx, bx.tenant, bx.size, func(c *Checkpoint) error {
+			if !yield(c) {
+				return errExportDone
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errExportDone) {
+			*errp = fmt.Errorf("checkpoints: %w", err)
+		}
+	}
+}
+
+// filtered writes the events matching f up to bx.size with their proofs.
+func (bx *bundleExport) filtered(f Filter) error {
+	err := bx.src.Records(bx.ctx, bx.tenant, f, func(r *Record) error {
+		if r.Seq > bx.size {
+			return errExportDone
+		}
+		p, err := bx.src.Prove(bx.ctx, bx.tenant, r.Seq, bx.size)
+		if err != nil {
+			return fmt.Errorf("prove event %d: %w", r.Seq, err)
+		}
+		return bx.event(r.Seq, r.Leaf, r.Entry, p, true)
+	})
+	if errors.Is(err, errExportDone) {
+		return nil
+	}
+	return err
+}
+
+// event writes one event line. e is the decoded leaf when the caller has
+// it; proofs are in filtered bundles only.
+func (bx *bundleExport) event(seq int64, leaf []byte, e *Entry, proof tlog.RecordProof, withProof bool) error {
+	var nonce, private []byte
+	if bx.opener != nil {
+		id, sealed := sealedOf(leaf, e)
+		var err error
+		if nonce, private, err = openPrivate(bx.ctx, bx.opener, bx.tenant, id, sealed); err != nil {
+			return err
+		}
+		// A JSON string carries only valid UTF-8; what EncodePrivate wrote
+		// always is. Anything else is left out rather than altered.
+		if !utf8.Valid(private) {
+			nonce, private = nil, nil
+		}
+	}
+	bx.line = appendEventLine(bx.line[:0], seq, leaf, private, nonce, proof, withProof)
+	bx.events++
+	_, err := bx.w.Write(bx.line)
+	return err
+}
+
+// sealedOf returns the event id and the sealed private part of a leaf,
+// reading only those two fields when the leaf was not decoded already (a
+// tampered leaf that is no longer canonical still has them).
+func sealedOf(leaf []byte, e *Entry) (id, sealed string) {
+	if e != nil {
+		return e.ID, e.Sealed
+	}
+	var ce Entry
+	if canonicalLeaf(leaf, &ce, fieldID|fieldSealed) {
+		return ce.ID, ce.Sealed
+	}
+	var s struct {
+		ID     string `json:"id"`
+		Sealed string `json:"sealed"`
+	}
+	if json.Unmarshal(leaf, &s) != nil {
+		return "", ""
+	}
+	return s.ID, s.Sealed
+}
+
+// openPrivate opens a sealed private part. It returns nil, nil, nil when
+// there is none or it cannot be opened (keys destroyed, or the sealed text
+// altered): exports then leave it out. Only a cancelled ctx is an error.
+func openPrivate(ctx context.Context, opener Opener, tenant, id, sealed string) (nonce, private []byte, err error) {
+	if sealed == "" || opener == nil {
+		return nil, nil, nil
+	}
+	ct, err := base64.StdEncoding.DecodeString(sealed)
+	if err != nil {
+		return nil, nil, nil
+	}
+	pt, err := opener.OpenPrivate(ctx, tenant, id, ct)
+	if err != nil {
+		return nil, nil, ctx.Err()
+	}
+	nonce, private, err = SplitSealedPlaintext(pt)
+	if err != nil {
+		return nil, nil, nil
+	}
+	return nonce, private, nil
+}
+
+// privateFields opens the private part of e for the readable exports. It
+// returns sealed = true when e has one that cannot be opened.
+func privateFields(ctx context.Context, opener Opener, tenant string, e *Entry) (p Private, sealed bool, err error) {
+	if e.Sealed == "" {
+		return nil, false, nil
+	}
+	_, private, err := openPrivate(ctx, opener, tenant, e.ID, e.Sealed)
+	if err != nil {
+		return nil, false, err
+	}
+	if private == nil || json.Unmarshal(private, &p) != nil {
+		return nil, true, nil
+	}
+	return p, false, nil
+}
+
+// recordEntry returns the decoded entry of r.
+func recordEntry(r *Record) (*Entry, error) {
+	if r.Entry != nil {
+		return r.Entry, nil
+	}
+	e, err := Decode(r.Leaf)
+	if err != nil {
+		return nil, fmt.Errorf("event %d: %w", r.Seq, err)
+	}
+	return e, nil
+}
+
+// sealedMark stands in readable exports for a private value that cannot be
+// opened.
+const sealedMark = "[sealed]"
+
+// Fast paths. encoding/json needs about 10µs to Decode a leaf here, which
+// would make a million events take longer to verify than the one minute an
+// auditor expects; nearly every leaf and event line, though, is in one
+// exact shape that a scan of its bytes reads in a fraction of that. These
+// parsers accept only that shape and report false for anything else, which
+// the callers then hand to encoding/json: they never accept what the
+// general path rejects, and they return what it would.
+
+// jsonScan is a cursor over JSON text.
+type jsonScan struct {
+	b []byte
+	i int
+}
+
+// lit consumes s.
+func (p *jsonScan) lit(s string) bool {
+	if len(p.b)-p.i < len(s) || string(p.b[p.i:p.i+len(s)]) != s {
+		return false
+	}
+	p.i += len(s)
+	return true
+}
+
+func (p *jsonScan) peek(c byte) bool { return p.i < len(p.b) && p.b[p.i] == c }
+
+// canonicalString consumes a JSON string that encoding/json writes (with
+// SetEscapeHTML(false)) without any escape: only bytes from 0x20 on but '"'
+// and '\\', in valid UTF-8, without U+2028 and U+2029. Its value goes to
+// dst unless dst is nil, and is returned without a copy.
+func (p *jsonScan) canonicalString(dst *string) ([]byte, bool) {
+	if !p.peek('"') {
+		return nil, false
+	}
+	start := p.i + 1
+	for i := start; i < len(p.b); {
+		c := p.b[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"':
+				v := p.b[start:i]
+				if dst != nil {
+					*dst = string(v)
+				}
+				p.i = i + 1
+				return v, true
+			case c < 0x20 || c == '\\':
+				return nil, false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(p.b[i:])
+		if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+			return nil, false
+		}
+		i += size
+	}
+	return nil, false
+}
+
+// str is canonicalString for && chains.
+func (p *jsonScan) str(dst *string) bool {
+	_, ok := p.canonicalString(dst)
+	return ok
+}
+
+// canonicalInt consumes an integer as strconv.FormatInt writes it.
+func (p *jsonScan) canonicalInt(dst *int64) bool {
+	start := p.i
+	if p.peek('-') {
+		p.i++
+	}
+	digits := p.i
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		p.i++
+	}
+	s := string(p.b[start:p.i])
+	n, err := strconv.ParseInt(s, 10, 64)
+	if p.i == digits || err != nil || strconv.FormatInt(n, 10) != s {
+		return false
+	}
+	*dst = n
+	return true
+}
+
+// base64String consumes a JSON string of standard base64 characters.
+func (p *jsonScan) base64String() ([]byte, bool) {
+	if !p.peek('"') {
+		return nil, false
+	}
+	start := p.i + 1
+	i := start
+	for i < len(p.b) && isBase64Char(p.b[i]) {
+		i++
+	}
+	if i == len(p.b) || p.b[i] != '"' {
+		return nil, false
+	}
+	p.i = i + 1
+	return p.b[start:i], true
+}
+
+func isBase64Char(c byte) bool { return base64Chars[c] }
+
+var base64Chars = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") {
+		t[c] = true
+	}
+	return t
+}()
+
+// leafPrefix is how every canonical leaf of this FormatVersion begins.
+var leafPrefix = `{"v":` + strconv.Itoa(FormatVersion) + `,"tenant":`
+
+// canonicalLeaf parses leaf when it is exactly Encode's output for an entry
+// whose strings need no escaping. Otherwise it reports false, and only
+// Decode can tell. It sets the fields of e named by want, leaving the
+// others (checked all the same) unset, which spares their allocation.
+func canonicalLeaf(leaf []byte, e *Entry, want leafFields) bool {
+	p := jsonScan{b: leaf}
+	pick := func(f leafFields, dst *string) *string {
+		if want&f != 0 {
+			return dst
+		}
+		return nil
+	}
+	e.V = FormatVersion
+	if want&fieldDetails != 0 {
+		e.Details = map[string]string{}
+	}
+	return p.lit(leafPrefix) && p.str(pick(fieldTenant, &e.Tenant)) &&
+		p.lit(`,"seq":`) && p.canonicalInt(&e.Seq) &&
+		p.lit(`,"id":`) && p.str(pick(fieldID, &e.ID)) &&
+		p.lit(`,"time":`) && p.str(pick(fieldRest, &e.Time)) &&
+		p.lit(`,"prev":`) && p.str(pick(fieldPrev, &e.Prev)) &&
+		p.lit(`,"actor_id":`) && p.str(pick(fieldRest, &e.ActorID)) &&
+		p.lit(`,"actor_email":`) && p.str(pick(fieldRest, &e.ActorEmail)) &&
+		p.lit(`,"source":`) && p.str(pick(fieldRest, &e.Source)) &&
+		p.lit(`,"user_agent":`) && p.str(pick(fieldRest, &e.UserAgent)) &&
+		p.lit(`,"action":`) && p.str(pick(fieldRest, &e.Action)) &&
+		p.lit(`,"object_type":`) && p.str(pick(fieldRest, &e.ObjectType)) &&
+		p.lit(`,"object_id":`) && p.str(pick(fieldRest, &e.ObjectID)) &&
+		p.lit(`,"outcome":`) && p.str(pick(fieldRest, &e.Outcome)) &&
+		p.lit(`,"details":{`) && p.canonicalDetails(e.Details) &&
+		p.lit(`,"sealed":`) && p.str(pick(fieldSealed, &e.Sealed)) &&
+		p.lit(`,"commit":`) && p.str(pick(fieldCommit, &e.Commit)) &&
+		p.lit(`}`) && p.i == len(p.b)
+}
+
+// leafFields selects fields of an Entry for canonicalLeaf.
+type leafFields uint
+
+const (
+	fieldTenant leafFields = 1 << iota
+	fieldID
+	fieldPrev
+	fieldSealed
+	fieldCommit
+	fieldDetails
+	fieldRest            // the others
+	fieldAll  leafFields = 1<<iota - 1
+)
+
+// canonicalDetails consumes the members and closing brace of a map with
+// keys in strictly increasing order, as encoding/json sorts them, and puts
+// them in m unless m is nil.
+func (p *jsonScan) canonicalDetails(m map[string]string) bool {
+	if p.lit("}") {
+		return true
+	}
+	var last []byte
+	for first := true; ; first = false {
+		k, ok := p.canonicalString(nil)
+		if !ok || !first && bytes.Compare(k, last) <= 0 || !p.lit(":") {
+			return false
+		}
+		v, ok := p.canonicalString(nil)
+		if !ok {
+			return false
+		}
+		if m != nil {
+			m[string(k)] = string(v)
+		}
+		last = k
+		if p.lit("}") {
+			return true
+		}
+		if !p.lit(",") {
+			return false
+		}
+	}
+}
+
+// verifyFields are the fields of a leaf that Verify reads.
+const verifyFields = fieldTenant | fieldPrev | fieldCommit
+
+// decodeLeaf is Decode, faster for canonical leaves; only the fields named
+// by want are sure to be set.
+func decodeLeaf(leaf []byte, want leafFields) (*Entry, error) {
+	e := new(Entry)
+	if canonicalLeaf(leaf, e, want) {
+		return e, nil
+	}
+	return Decode(leaf)
+}
+
+// appendEventLine appends the line of an event, as encoding/json would
+// write a bundleEvent but faster: private (valid UTF-8) is the only value
+// that may need escaping.
+func appendEventLine(dst []byte, seq int64, leaf []byte, private, nonce []byte, proof tlog.RecordProof, withProof bool) []byte {
+	dst = append(dst, `{"type":"event","seq":`...)
+	dst = strconv.AppendInt(dst, seq, 10)
+	dst = append(dst, `,"leaf":"`...)
+	dst = base64.StdEncoding.AppendEncode(dst, leaf)
+	dst = append(dst, '"')
+	if nonce != nil {
+		dst = append(dst, `,"private":`...)
+		dst = appendJSONString(dst, private)
+		dst = append(dst, `,"nonce":"`...)
+		dst = base64.StdEncoding.AppendEncode(dst, nonce)
+		dst = append(dst, '"')
+	}
+	if withProof {
+		dst = append(dst, `,"proof":[`...)
+		for i, h := range proof {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '"')
+			dst = base64.StdEncoding.AppendEncode(dst, h[:])
+			dst = append(dst, '"')
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, "}\n"...)
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// does with SetEscapeHTML(false).
+func appendJSONString(dst, s []byte) []byte {
+	simple := true
+	for _, c := range s {
+		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			simple = false
+			break
+		}
+	}
+	if simple {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(string(s))
+	return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+}
+
+// parseEventLine reads an event line in the exact shape appendEventLine
+// writes: no spaces, fields in order, leaf and nonce and proof hashes in
+// plain base64, the private string with no escapes but \" and \\.
+func parseEventLine(raw []byte) (*bundleLine, bool) {
+	p := jsonScan{b: raw}
+	var seq int64
+	if !p.lit(`{"type":"event","seq":`) || !p.canonicalInt(&seq) || !p.lit(`,"leaf":`) {
+		return nil, false
+	}
+	leaf, ok := p.base64String()
+	if !ok {
+		return nil, false
+	}
+	l := &bundleLine{Type: "event", Seq: &seq}
+	s := string(leaf)
+	l.Leaf = &s
+	if p.lit(`,"private":`) {
+		private, ok := p.simpleEscapedString()
+		if !ok || !p.lit(`,"nonce":`) {
+			return nil, false
+		}
+		nonce, ok := p.base64String()
+		if !ok {
+			return nil, false
+		}
+		n := string(nonce)
+		l.Private, l.Nonce = &private, &n
+	}
+	if p.lit(`,"proof":[`) {
+		proof := []string{}
+		for !p.lit("]") {
+			if len(proof) > 0 && !p.lit(",") {
+				return nil, false
+			}
+			h, ok := p.base64String()
+			if !ok {
+				return nil, false
+			}
+			proof = append(proof, string(h))
+		}
+		l.Proof = &proof
+	}
+	return l, p.lit("}") && p.i == len(p.b)
+}
+
+// simpleEscapedString consumes a JSON string whose only escapes are \" and
+// \\, in valid UTF-8 without control characters, and returns its value.
+func (p *jsonScan) simpleEscapedString() (string, bool) {
+	if !p.peek('"') {
+		return "", false
+	}
+	var out []byte
+	for i := p.i + 1; i < len(p.b); {
+		c := p.b[i]
+		switch {
+		case c == '"':
+			if !utf8.Valid(out) {
+				return "", false
+			}
+			p.i = i + 1
+			return string(out), true
+		case c < 0x20:
+			return "", false
+		case c == '\\':
+			if i+1 == len(p.b) || p.b[i+1] != '"' && p.b[i+1] != '\\' {
+				return "", false
+			}
+			out = append(out, p.b[i+1])
+			i += 2
+		default:
+			out = append(out, c)
+			i++
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,580 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"github.com/casevault/casevault/vault"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Defaults of Options.
+const (
+	DefaultCheckpointEvery    = 1000
+	DefaultCheckpointInterval = 10 * time.Second
+	DefaultBusyTimeout        = 10 * time.Second
+)
+
+// maxBatch is the most events one group commit writes. It bounds the time
+// the write lock is held and the memory of one batch.
+const maxBatch = 512
+
+// maxEventSize bounds the text of one event (all its strings together), so
+// that one caller cannot make a huge leaf.
+const maxEventSize = 64 << 10
+
+// Options configure a Log. Signer is required; Sealer is required for
+// events with private parts.
+type Options struct {
+	// Sealer seals the private part of each event with the firm's field
+	// key, for the cell FieldRef{Table: "audit_events", Column: "private",
+	// RowID: <event id>}.
+	Sealer vault.FieldSealer
+
+	// Signer returns the note signer of the firm's region and the verifier
+	// key that checks its signatures. The service log is tenant "".
+	Signer func(ctx context.Context, tenant string) (signer note.Signer, verifierKey string, err error)
+
+	// Now returns the current time; it defaults to time.Now. Times are
+	// stored in UTC.
+	Now func() time.Time
+
+	// CheckpointEvery is the number of events of a firm after which a
+	// checkpoint is signed (default DefaultCheckpointEvery).
+	CheckpointEvery int
+
+	// CheckpointInterval is the longest a firm's tree stays grown without a
+	// signed checkpoint (default DefaultCheckpointInterval).
+	CheckpointInterval time.Duration
+
+	// BusyTimeout is how long a write waits for a lock held by another
+	// connection to the file before the append fails unavailable (default
+	// DefaultBusyTimeout).
+	BusyTimeout time.Duration
+
+	// MaxSize, when positive, caps the database file at about that many
+	// bytes: an append that would grow it further fails unavailable, as on
+	// a full disk.
+	MaxSize int64
+
+	// Log receives the log's own operational messages; it never gets event
+	// contents. The zero value logs nothing.
+	Log zerolog.Logger
+}
+
+// Log is the audit log on its own SQLite file: one Merkle tree per firm
+// (tenant "" is the service log), with signed checkpoints. It implements
+// vault.AuditLog and Source and is safe for concurrent use.
+//
+// All writes go through one goroutine that commits queued events in groups,
+// one transaction and one sync for all of them. Only one process may write
+// a file at a time: the next sequence number of each firm is kept in memory.
+type Log struct {
+	db   *sql.DB
+	opts Options
+	log  zerolog.Logger
+
+	// mu guards closed and sends on reqs, so that Close never closes reqs
+	// under a sender.
+	mu     sync.RWMutex
+	closed bool
+	reqs   chan *request
+
+	writerDone chan struct{}
+	// tips is each firm's last sequence number and the Prev of its next
+	// event, loaded lazily. Only the writer goroutine touches it.
+	tips map[string]tip
+
+	// Checkpoint state; see tree.go.
+	ckMu    sync.Mutex          // serialises Checkpoint, so a size is signed once
+	stMu    sync.Mutex          // guards the four maps below
+	signed  map[string]int64    // size of each firm's latest checkpoint, once known
+	grown   map[string]struct{} // firms appended to since the last timer pass
+	urgent  map[string]struct{} // firms CheckpointEvery events past their checkpoint
+	failing map[string]struct{} // firms whose last signing failed
+	kick    chan struct{}
+	stop    chan struct{}
+	ckDone  chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var (
+	_ vault.AuditLog = (*Log)(nil)
+	_ Source         = (*Log)(nil)
+)
+
+// errClosed is the cause of appends to a closed log.
+var errClosed = errors.New("audit log is closed")
+
+// tip is where a firm's tree ends.
+type tip struct {
+	seq  int64  // last sequence number; 0 for an empty tree
+	prev string // PrevOf(leaf of seq); "" for an empty tree
+}
+
+// request is one item of work for the writer: an event to append or a
+// signed checkpoint to store.
+type request struct {
+	ctx    context.Context
+	entry  *Entry // complete but for Seq and Prev, which the writer assigns
+	matter string // the matter_id column
+	ck     *Checkpoint
+	done   chan result
+}
+
+type result struct {
+	seq int64
+	err error
+}
+
+// unavailable is the error of every append that cannot be written.
+func unavailable(err error) error {
+	return vault.WrapError(vault.EUNAVAILABLE, err, "Audit log unavailable.")
+}
+
+// Open opens the audit log at path, creating the file and its directory if
+// needed, applies pending migrations, and starts the writer and the
+// checkpoint signer. Errors: invalid (unusable path or options),
+// unavailable, internal.
+func Open(ctx context.Context, path string, opts Options) (*Log, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsAny(path, "?#") {
+		return nil, vault.Errorf(vault.EINVALID, "Invalid audit log path.")
+	}
+	if opts.Signer == nil {
+		return nil, vault.Errorf(vault.EINVALID, "Audit log needs a checkpoint signer.")
+	}
+	if opts.CheckpointEvery < 0 || opts.CheckpointInterval < 0 || opts.BusyTimeout < 0 || opts.MaxSize < 0 {
+		return nil, vault.Errorf(vault.EINVALID, "Invalid audit log options.")
+	}
+	if opts.CheckpointEvery == 0 {
+		opts.CheckpointEvery = DefaultCheckpointEvery
+	}
+	if opts.CheckpointInterval == 0 {
+		opts.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if opts.BusyTimeout == 0 {
+		opts.BusyTimeout = DefaultBusyTimeout
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot create the audit log directory.")
+	}
+	// Create the file ourselves so that it, and the -wal and -shm files
+	// SQLite derives from it, are private to the service's user.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot open the audit log file.")
+	}
+	if err := f.Close(); err != nil {
+		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot open the audit log file.")
+	}
+
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)+")")
+	q.Add("_pragma", "journal_mode(WAL)")
+	// FULL syncs the WAL at every commit: an append that returned survives
+	// a power loss (DESIGN.md invariant 4).
+	q.Add("_pragma", "synchronous(FULL)")
+	// The append-only triggers make every insert keep a statement journal;
+	// in memory it costs a copy, in a temp file a write per page.
+	q.Add("_pragma", "temp_store(MEMORY)")
+	if opts.MaxSize > 0 {
+		// The default page size; the cap is per connection, so every
+		// connection of the pool sets it.
+		q.Add("_pragma", "max_page_count("+strconv.FormatInt(max(opts.MaxSize/4096, 1), 10)+")")
+	}
+	// Write transactions take the write lock at BEGIN, so the writer never
+	// reads under a shared lock and then fails to upgrade.
+	q.Set("_txlock", "immediate")
+	sdb, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open audit log: %w", err)
+	}
+	// WAL lets readers (exports, proofs) run beside the one writer.
+	sdb.SetMaxIdleConns(4)
+	sdb.SetConnMaxIdleTime(5 * time.Minute)
+
+	l := &Log{
+		db:         sdb,
+		opts:       opts,
+		log:        opts.Log.With().Str("component", "audit").Logger(),
+		reqs:       make(chan *request, 4*maxBatch),
+		writerDone: make(chan struct{}),
+		tips:       map[string]tip{},
+		signed:     map[string]int64{},
+		grown:      map[string]struct{}{},
+		urgent:     map[string]struct{}{},
+		failing:    map[string]struct{}{},
+		kick:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		ckDone:     make(chan struct{}),
+	}
+	if err := l.init(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	go l.write()
+	go l.checkpointer()
+	return l, nil
+}
+
+// init checks the connection settings and applies migrations.
+func (l *Log) init(ctx context.Context) error {
+	var mode string
+	if err := l.db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return unavailable(err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		return vault.Errorf(vault.EINTERNAL, "Audit log journal mode is %q, want wal.", mode)
+	}
+	var sync int
+	if err := l.db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil {
+		return unavailable(err)
+	}
+	if sync != 2 {
+		return vault.Errorf(vault.EINTERNAL, "Audit log synchronous mode is %d, want 2 (FULL).", sync)
+	}
+	if err := l.migrate(ctx); err != nil {
+		return unavailable(fmt.Errorf("migrate audit log: %w", err))
+	}
+	return nil
+}
+
+// migrate applies, in name order, every embedded migration not yet
+// recorded, each in its own transaction together with its record.
+func (l *Log) migrate(ctx context.Context) error {
+	if _, err := l.db.ExecContext(ctx, `
+		CREATE TABLE IF NOT EXISTS migrations (
+			name       TEXT PRIMARY KEY,
+			applied_at TEXT NOT NULL
+		)`); err != nil {
+		return fmt.Errorf("create migrations table: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := l.migrateFile(ctx, name); err != nil {
+			return fmt.Errorf("migration %s: %w", path.Base(name), err)
+		}
+	}
+	return nil
+}
+
+func (l *Log) migrateFile(ctx context.Context, name string) error {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	base := path.Base(name)
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM migrations WHERE name = ?`, base).Scan(&n); err != nil {
+		return err
+	} else if n != 0 {
+		return nil
+	}
+	buf, err := fs.ReadFile(migrationFS, name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, base, l.now().Format(TimeLayout)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Close signs a last checkpoint of every firm whose tree grew, waits for
+// queued appends to be written, and closes the file. Appends after Close
+// fail unavailable.
+func (l *Log) Close() error {
+	l.closeOnce.Do(func() {
+		close(l.stop)
+		<-l.ckDone
+		l.mu.Lock()
+		l.closed = true
+		close(l.reqs)
+		l.mu.Unlock()
+		<-l.writerDone
+		l.closeErr = l.db.Close()
+	})
+	return l.closeErr
+}
+
+// now returns the clock's time in UTC.
+func (l *Log) now() time.Time {
+	if l.opts.Now == nil {
+		return time.Now().UTC()
+	}
+	return l.opts.Now().UTC()
+}
+
+// Append records e durably and returns its sequence number in its firm's
+// log. It seals e.Private in the caller's goroutine, then waits for the
+// writer to commit the event with others queued beside it. A zero e.Time is
+// the clock's time; an empty Source or UserAgent is taken from the
+// vault.RequestMeta of ctx. Errors: invalid (malformed event, or a private
+// part in the service log), unavailable (the event cannot be sealed or
+// written; the action must not happen). When ctx ends while the event is
+// queued, Append returns unavailable, though the event may still be written.
+func (l *Log) Append(ctx context.Context, e *vault.AuditEvent) (int64, error) {
+	ent, matter, err := l.newEntry(ctx, e)
+	if err != nil {
+		return 0, err
+	}
+	req := &request{ctx: ctx, entry: ent, matter: matter, done: make(chan result, 1)}
+	if err := l.send(ctx, req); err != nil {
+		return 0, err
+	}
+	select {
+	case r := <-req.done:
+		return r.seq, r.err
+	case <-ctx.Done():
+		return 0, unavailable(ctx.Err())
+	}
+}
+
+// send queues req for the writer.
+func (l *Log) send(ctx context.Context, req *request) error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return unavailable(errClosed)
+	}
+	select {
+	case l.reqs <- req:
+		return nil
+	case <-ctx.Done():
+		return unavailable(ctx.Err())
+	}
+}
+
+// write is the writer goroutine: it takes every queued request, writes them
+// in one transaction, and answers them, until reqs is closed and drained.
+//
+// A transaction costs about the same for one event as for dozens (the pages
+// it dirties and the sync), so batches should be as large as the callers
+// allow. The callers answered by one commit are usually about to append
+// again; if fewer than that are queued when the next batch starts, the
+// writer lingers a moment (at most maxLinger) for them. A lone caller
+// (a batch of one) never waits.
+func (l *Log) write() {
+	defer close(l.writerDone)
+	batch := make([]*request, 0, maxBatch)
+	linger := time.NewTimer(maxLinger)
+	linger.Stop()
+	prev := 0
+	for req := range l.reqs {
+		batch = append(batch[:0], req)
+		open := l.fill(&batch)
+		if open && prev > 1 && len(batch) < prev {
+			linger.Reset(maxLinger)
+		wait:
+			for len(batch) < min(prev, maxBatch) {
+				select {
+				case r, ok := <-l.reqs:
+					if !ok {
+						break wait
+					}
+					batch = append(batch, r)
+				case <-linger.C:
+					break wait
+				}
+			}
+			linger.Stop() // since Go 1.23, no stale tick survives Stop
+			l.fill(&batch)
+		}
+		prev = len(batch)
+		l.commit(batch)
+		clear(batch)
+	}
+}
+
+// maxLinger bounds how long the writer waits for a batch to fill.
+const maxLinger = 500 * time.Microsecond
+
+// fill adds queued requests to batch without waiting. It reports whether
+// reqs is still open.
+func (l *Log) fill(batch *[]*request) bool {
+	for len(*batch) < maxBatch {
+		select {
+		case r, ok := <-l.reqs:
+			if !ok {
+				return false
+			}
+			*batch = append(*batch, r)
+		default:
+			return true
+		}
+	}
+	return true
+}
+
+// commit writes a batch and answers every request in it. On failure every
+// request gets unavailable and the in-memory tips of the batch's firms are
+// forgotten, to be reloaded from what was durably committed.
+func (l *Log) commit(batch []*request) {
+	live := make([]*request, 0, len(batch))
+	for _, r := range batch {
+		if r.ctx.Err() != nil {
+			// The caller has given up and will not act: do not record it.
+			r.done <- result{err: unavailable(r.ctx.Err())}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	seqs, tips, err := l.writeBatch(live)
+	if err != nil {
+		for _, r := range live {
+			if r.entry != nil {
+				delete(l.tips, r.entry.Tenant)
+			}
+		}
+		l.log.Error().Err(err).Int("batch", len(live)).Msg("audit batch not written")
+		err = unavailable(err)
+		for _, r := range live {
+			r.done <- result{err: err}
+		}
+		return
+	}
+	for t, tp := range tips {
+		l.tips[t] = tp
+	}
+	for i, r := range live {
+		r.done <- result{seq: seqs[i]}
+	}
+	l.grew(tips)
+}
+
+// writeBatch appends the batch's events and stores its checkpoints in one
+// transaction. It returns each request's sequence number and the new tips
+// of the firms it appended to.
+func (l *Log) writeBatch(batch []*request) ([]int64, map[string]tip, error) {
+	ctx := context.Background()
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer tx.Rollback()
+	insEvent, err := tx.PrepareContext(ctx, `
+		INSERT INTO audit_events (tenant_id, seq, leaf, time, actor_id, action, object_type, object_id, matter_id, outcome)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer insEvent.Close()
+	insHash, err := tx.PrepareContext(ctx, `INSERT INTO audit_hashes (tenant_id, idx, hash) VALUES (?, ?, ?)`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer insHash.Close()
+
+	seqs := make([]int64, len(batch))
+	tips := map[string]tip{}
+	// fresh holds the hashes written earlier in this batch, which the
+	// transaction would also return; reading them from memory is cheaper.
+	fresh := map[string]map[int64]tlog.Hash{}
+	for i, r := range batch {
+		if r.ck != nil {
+			if err := storeCheckpoint(ctx, tx, r.ck); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		e := *r.entry
+		tp, ok := tips[e.Tenant]
+		if !ok {
+			if tp, err = l.tip(ctx, tx, e.Tenant); err != nil {
+				return nil, nil, err
+			}
+		}
+		e.Seq, e.Prev = tp.seq+1, tp.prev
+		leaf, err := Encode(&e)
+		if err != nil {
+			return nil, nil, fmt.Errorf("encode event: %w", err)
+		}
+		if fresh[e.Tenant] == nil {
+			fresh[e.Tenant] = map[int64]tlog.Hash{}
+		}
+		hashes, err := tlog.StoredHashes(e.Seq-1, leaf, hashReader(ctx, tx, e.Tenant, fresh[e.Tenant]))
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := insEvent.ExecContext(ctx, e.Tenant, e.Seq, leaf, e.Time, e.ActorID, e.Action, e.ObjectType, e.ObjectID, r.matter, e.Outcome); err != nil {
+			return nil, nil, err
+		}
+		idx := tlog.StoredHashIndex(0, e.Seq-1)
+		for j, h := range hashes {
+			if _, err := insHash.ExecContext(ctx, e.Tenant, idx+int64(j), h[:]); err != nil {
+				return nil, nil, err
+			}
+			fresh[e.Tenant][idx+int64(j)] = h
+		}
+		tips[e.Tenant] = tip{seq: e.Seq, prev: PrevOf(leaf)}
+		seqs[i] = e.Seq
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, nil, err
+	}
+	return seqs, tips, nil
+}
+
+// tip returns where tenant's tree ends. The last sequence number is read
+// inside the write transaction every time (one primary-key lookup per firm
+// per batch), so another process appending to the same file — an operator
+// command while the server runs — never makes this one reuse a number; the
+// Prev of the next event comes from memory unless the tree moved.
+func (l *Log) tip(ctx context.Context, tx *sql.Tx, tenant string) (tip, error) {
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_events WHERE tenant_id = ?`, tenant).Scan(&last); err != nil {
+		return tip{}, err
+	}
+	if tp, ok := l.tips[tenant]; ok && tp.seq == last {
+		return tp, nil
+	}
+	var tp tip
+	var leaf []byte
+	err := tx.QueryRowContext(ctx, `SELECT seq, leaf FROM audit_events WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1`, tenant).Scan(&tp.seq, &leaf)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return tip{}, err
+	default:
+		tp.prev = PrevOf(leaf)
+	}
+	var signed int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(size), 0) FROM audit_checkpoints WHERE tenant_id = ?`, tenant).Scan(&signed); err != nil {
+		return tip{}, err
+	}
+	l.noteSigned(tenant, signed)
+	return tp, nil
+}

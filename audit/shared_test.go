@@ -1,0 +1,27 @@
+package audit_test
+
+import (
+	"testing"
+)
+
+// TestLog_TwoWritersOneFile checks that two Logs on one file — the server
+// and an operator command running at the same time — interleave appends
+// without reusing a sequence number or breaking the chain.
+func TestLog_TwoWritersOneFile(t *testing.T) {
+	e := newTestEnv(t)
+	a := e.open(t, nil)
+	b := e.open(t, nil)
+	const tenant = "ten_aaaaaaaaaaaaaaaaaaaaaaaaaa"
+	var want int64
+	for i := range 20 {
+		l := a
+		if i%3 == 0 {
+			l = b
+		}
+		want++
+		if seq := mustAppend(t, l, sampleEvent(tenant, i)); seq != want {
+			t.Fatalf("append %d got seq %d, want %d", i, seq, want)
+		}
+	}
+	checkChain(t, a, tenant, want)
+}

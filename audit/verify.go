@@ -1,0 +1,681 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// VerifyOptions configure Verify.
+type VerifyOptions struct {
+	// TrustedKey, when set, is the firm's note verifier key as the auditor
+	// got it out of band. The bundle's own key must be exactly this one;
+	// without it Verify proves only that the bundle is consistent with the
+	// key it names.
+	TrustedKey string
+}
+
+// VerifyResult describes a bundle that verified.
+type VerifyResult struct {
+	Tenant      string
+	Complete    bool      // every event of the tree, not a filtered selection
+	Events      int64     // event lines checked
+	Checkpoints int       // checkpoint lines checked, the header's included
+	TreeSize    int64     // size of the header's checkpoint
+	Root        tlog.Hash // its root hash
+}
+
+// VerifyError is the first check a bundle fails.
+type VerifyError struct {
+	Seq    int64 // the event at fault, 0 when the failure is not about one event
+	Reason string
+}
+
+func (e *VerifyError) Error() string {
+	if e.Seq == 0 {
+		return "audit bundle: " + e.Reason
+	}
+	return fmt.Sprintf("audit bundle: seq %d: %s", e.Seq, e.Reason)
+}
+
+// maxBundleLine bounds one line of a bundle; leaves are at most tens of KiB.
+const maxBundleLine = 4 << 20
+
+// Verify checks a bundle written by WriteBundle, with no server and no
+// database: the header; each checkpoint's signature, with the header's key
+// (which must be opts.TrustedKey when that is set), and origin; each event's
+// leaf (canonical encoding, sequence number, firm, link to the previous leaf,
+// commitment of the private part when present); for complete bundles, that
+// events run 1..S without gap and that the tree of the first n leaves has
+// the root of every checkpoint of size n; for filtered bundles, each event's
+// inclusion proof in the header's checkpoint; and the end line. The first
+// failure is returned as a *VerifyError; other errors are read errors.
+//
+// A complete bundle is verified in constant memory: the root is computed as
+// the leaves stream by, from a stack of at most 64 subtree hashes. Verify
+// reads r from a goroutine, up to 1 MiB ahead of the checks; when it
+// returns early, that goroutine ends once its read in progress returns.
+//
+// When one event was altered, removed, moved or inserted, the error names
+// that event's sequence number (docs/AUDIT-FORMAT.md, "What verify reports").
+func Verify(r io.Reader, opts VerifyOptions) (*VerifyResult, error) {
+	if opts.TrustedKey != "" {
+		if _, err := note.NewVerifier(opts.TrustedKey); err != nil {
+			return nil, fmt.Errorf("trusted key: %w", err)
+		}
+	}
+	ra := newReadAhead(r)
+	defer ra.stop()
+	v := &verifier{opts: opts, br: bufio.NewReaderSize(ra, 64<<10)}
+	if err := v.run(); err != nil {
+		return nil, err
+	}
+	return &VerifyResult{
+		Tenant: v.tenant, Complete: v.complete, Events: v.events, Checkpoints: v.checkpoints,
+		TreeSize: v.size, Root: v.root,
+	}, nil
+}
+
+// readAhead reads its source in a goroutine, up to a few chunks ahead of
+// the verifier, so that reading (from a pipe, say, whose writer waits for
+// each write to be consumed) and checking overlap. Its memory is fixed.
+type readAhead struct {
+	full chan []byte // chunks read, in order
+	free chan []byte // chunks to read into
+	done chan struct{}
+	cur  []byte // unread part of the chunk being consumed
+	last []byte // that chunk, to be freed once consumed
+	err  error  // of the source, once full is drained
+	errc chan error
+}
+
+const (
+	readAheadChunk  = 128 << 10
+	readAheadChunks = 8
+)
+
+func newReadAhead(r io.Reader) *readAhead {
+	ra := &readAhead{
+		full: make(chan []byte, readAheadChunks), free: make(chan []byte, readAheadChunks),
+		done: make(chan struct{}), errc: make(chan error, 1),
+	}
+	for range readAheadChunks {
+		ra.free <- make([]byte, readAheadChunk)
+	}
+	go func() {
+		defer close(ra.full)
+		for {
+			var buf []byte
+			select {
+			case <-ra.done:
+				return
+			default:
+			}
+			select {
+			case buf = <-ra.free:
+			case <-ra.done:
+				return
+			}
+			n, err := io.ReadAtLeast(r, buf, 1)
+			if n > 0 {
+				ra.full <- buf[:n] // never blocks: there are as many slots as chunks
+			}
+			if err != nil {
+				ra.errc <- err
+				return
+			}
+		}
+	}()
+	return ra
+}
+
+func (ra *readAhead) Read(p []byte) (int, error) {
+	for len(ra.cur) == 0 {
+		if ra.last != nil {
+			ra.free <- ra.last[:cap(ra.last)]
+			ra.last = nil
+		}
+		if ra.err != nil {
+			return 0, ra.err
+		}
+		buf, ok := <-ra.full
+		if !ok {
+			ra.err = <-ra.errc
+			if ra.err == io.ErrUnexpectedEOF {
+				ra.err = io.EOF
+			}
+			continue
+		}
+		ra.cur, ra.last = buf, buf
+	}
+	n := copy(p, ra.cur)
+	ra.cur = ra.cur[n:]
+	return n, nil
+}
+
+// stop ends the reading goroutine once its current read returns.
+func (ra *readAhead) stop() { close(ra.done) }
+
+// bundleLine is any line of a bundle; which fields a line must have
+// depends on its type.
+type bundleLine struct {
+	Type string `json:"type"`
+	// header
+	Format      *string       `json:"format"`
+	Tenant      *string       `json:"tenant"`
+	Origin      *string       `json:"origin"`
+	VerifierKey *string       `json:"verifier_key"`
+	ExportedAt  *string       `json:"exported_at"`
+	Filter      *bundleFilter `json:"filter"`
+	Complete    *bool         `json:"complete"`
+	// checkpoint
+	Note *string `json:"note"`
+	// event
+	// Base64 fields are decoded after the line parses, so that a bad one
+	// is reported against its event.
+	Seq     *int64    `json:"seq"`
+	Leaf    *string   `json:"leaf"`
+	Private *string   `json:"private"`
+	Nonce   *string   `json:"nonce"`
+	Proof   *[]string `json:"proof"`
+	// end
+	Events *int64 `json:"events"`
+}
+
+// treeStack computes the RFC 6962 root of a growing list of leaf hashes:
+// it holds the roots of the perfect subtrees that the binary digits of the
+// count decompose the list into, largest first.
+type treeStack struct {
+	n int64 // leaves pushed
+	k int   // subtree roots held
+	h [64]tlog.Hash
+}
+
+func (t *treeStack) push(leafHash tlog.Hash) {
+	h := leafHash
+	for i := t.n; i&1 == 1; i >>= 1 {
+		t.k--
+		h = tlog.NodeHash(t.h[t.k], h)
+	}
+	t.h[t.k] = h
+	t.k++
+	t.n++
+}
+
+func (t *treeStack) root() tlog.Hash {
+	if t.k == 0 {
+		h, _ := tlog.TreeHash(0, nil) // the empty tree: SHA-256 of nothing
+		return h
+	}
+	h := t.h[t.k-1]
+	for i := t.k - 2; i >= 0; i-- {
+		h = tlog.NodeHash(t.h[i], h)
+	}
+	return h
+}
+
+func (t *treeStack) copyFrom(o *treeStack) {
+	t.n, t.k = o.n, o.k
+	copy(t.h[:o.k], o.h[:o.k])
+}
+
+// chainBreak is an event whose Prev does not match the leaf before it. On
+// its own that says only that one of the two was altered; the event after
+// it, or the next checkpoint, tells which.
+type chainBreak struct {
+	seq       int64
+	claimed   tlog.Hash // its Prev: the hash of the original leaf seq-1, if seq is genuine
+	claimedOK bool
+	hash      tlog.Hash // its leaf hash
+	before    treeStack // the tree before leaf seq-1
+}
+
+// verifier is one Verify in progress.
+type verifier struct {
+	opts VerifyOptions
+	br   *bufio.Reader
+	line int64
+
+	tenant   string
+	complete bool
+	key      note.Verifiers
+	size     int64 // the header's checkpoint
+	root     tlog.Hash
+
+	events      int64 // event lines checked
+	checkpoints int
+	lastSeq     int64 // sequence number of the last event line
+
+	// complete bundles
+	tree, before treeStack // before: the tree without its last leaf
+	link         string    // the Prev the next event must have: PrevOf(leaf lastSeq)
+	link2        string    // the Prev event lastSeq had to have
+	pending      *chainBreak
+}
+
+func (v *verifier) fail(seq int64, format string, args ...any) error {
+	return &VerifyError{Seq: seq, Reason: fmt.Sprintf(format, args...)}
+}
+
+// failAt reports a failure, unless an unresolved chain break comes first:
+// it is reported instead, as an alteration of the leaf before the break.
+func (v *verifier) failAt(seq int64, format string, args ...any) error {
+	if v.pending != nil && seq != v.pending.seq {
+		return v.resolve(true)
+	}
+	return v.fail(seq, format, args...)
+}
+
+// resolve reports the pending chain break at N as an alteration of leaf
+// N-1 (when N itself links on correctly) or of N (when it does not).
+func (v *verifier) resolve(earlier bool) error {
+	n := v.pending.seq
+	if earlier {
+		return v.fail(n-1, "event %d was altered: event %d links to a different leaf %d", n-1, n, n-1)
+	}
+	return v.fail(n, "event %d does not link to event %d (its prev is not the hash of leaf %d)", n, n-1, n-1)
+}
+
+func (v *verifier) run() error {
+	for {
+		raw, final, err := v.readLine()
+		if err == io.EOF {
+			return v.eof()
+		}
+		if err != nil {
+			return err
+		}
+		if v.line > 2 {
+			if l, ok := parseEventLine(raw); ok {
+				if err := v.event(l); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		var l bundleLine
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&l)
+		if err == nil {
+			if _, tail := dec.Token(); tail != io.EOF {
+				err = fmt.Errorf("more than one JSON value")
+			}
+		}
+		if err != nil {
+			if final && v.line > 2 {
+				// A last line without its newline that does not parse:
+				// the file was cut short in the middle of a line.
+				return v.eof()
+			}
+			return v.failAt(0, "line %d is not a JSON object of the bundle format: %v", v.line, err)
+		}
+		if v.line == 1 {
+			if err := v.header(&l); err != nil {
+				return err
+			}
+			continue
+		}
+		if v.line == 2 {
+			if l.Type != "checkpoint" {
+				return v.fail(0, "line 2 is not the bundle's checkpoint")
+			}
+			if err := v.headCheckpoint(&l); err != nil {
+				return err
+			}
+			continue
+		}
+		switch l.Type {
+		case "event":
+			err = v.event(&l)
+		case "checkpoint":
+			err = v.checkpoint(&l)
+		case "end":
+			err = v.end(&l)
+			if err == nil {
+				if _, _, err := v.readLine(); err != io.EOF {
+					if err != nil {
+						return err
+					}
+					return v.fail(0, "line %d follows the end line", v.line)
+				}
+				return nil
+			}
+		case "header":
+			err = v.failAt(0, "line %d is a second header", v.line)
+		default:
+			err = v.failAt(0, "line %d has unknown type %q", v.line, l.Type)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// readLine returns the next line without its newline; final is set when it
+// was the last bytes of the input and had no newline.
+func (v *verifier) readLine() (line []byte, final bool, err error) {
+	line, err = v.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		buf := append([]byte(nil), line...)
+		for err == bufio.ErrBufferFull {
+			if len(buf) > maxBundleLine {
+				return nil, false, v.fail(0, "line %d is longer than %d bytes", v.line+1, maxBundleLine)
+			}
+			line, err = v.br.ReadSlice('\n')
+			buf = append(buf, line...)
+		}
+		line = buf
+	}
+	if err == io.EOF {
+		if len(line) == 0 {
+			return nil, false, io.EOF
+		}
+		v.line++
+		return line, true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read audit bundle: %w", err)
+	}
+	v.line++
+	return line[:len(line)-1], false, nil
+}
+
+func (v *verifier) header(l *bundleLine) error {
+	if l.Type != "header" {
+		return v.fail(0, "line 1 is not a bundle header")
+	}
+	if l.Format == nil || *l.Format != BundleFormat {
+		return v.fail(0, "header format is not %q", BundleFormat)
+	}
+	if l.Tenant == nil || l.Origin == nil || l.VerifierKey == nil || l.ExportedAt == nil || l.Filter == nil || l.Complete == nil {
+		return v.fail(0, "header lacks a field")
+	}
+	v.tenant, v.complete = *l.Tenant, *l.Complete
+	if *l.Origin != Origin(v.tenant) {
+		return v.fail(0, "header origin %q is not %q", *l.Origin, Origin(v.tenant))
+	}
+	if v.complete != (*l.Filter == bundleFilter{}) {
+		return v.fail(0, "header says complete=%t with a filter that says otherwise", v.complete)
+	}
+	if v.opts.TrustedKey != "" && *l.VerifierKey != v.opts.TrustedKey {
+		return v.fail(0, "the bundle's verifier key %q is not the trusted key", *l.VerifierKey)
+	}
+	nv, err := note.NewVerifier(*l.VerifierKey)
+	if err != nil {
+		return v.fail(0, "header verifier key is malformed: %v", err)
+	}
+	v.key = note.VerifierList(nv)
+	return nil
+}
+
+// openCheckpoint checks a checkpoint's signature and origin.
+func (v *verifier) openCheckpoint(l *bundleLine) (size int64, root tlog.Hash, err error) {
+	if l.Note == nil {
+		return 0, root, v.failAt(0, "checkpoint on line %d has no note", v.line)
+	}
+	n, err := note.Open([]byte(*l.Note), v.key)
+	if err != nil {
+		return 0, root, v.failAt(0, "checkpoint on line %d is not signed by the verifier key: %v", v.line, err)
+	}
+	origin, size, root, err := ParseCheckpointText(n.Text)
+	if err != nil {
+		return 0, root, v.failAt(0, "checkpoint on line %d: %v", v.line, err)
+	}
+	if origin != Origin(v.tenant) {
+		return 0, root, v.failAt(0, "checkpoint on line %d is of log %q, not %q", v.line, origin, Origin(v.tenant))
+	}
+	v.checkpoints++
+	return size, root, nil
+}
+
+func (v *verifier) headCheckpoint(l *bundleLine) error {
+	size, root, err := v.openCheckpoint(l)
+	if err != nil {
+		return err
+	}
+	v.size, v.root = size, root
+	if v.complete && size == 0 {
+		return v.checkRoot(0, root)
+	}
+	return nil
+}
+
+func (v *verifier) checkpoint(l *bundleLine) error {
+	size, root, err := v.openCheckpoint(l)
+	if err != nil {
+		return err
+	}
+	if !v.complete {
+		return v.fail(0, "checkpoint on line %d: a filtered bundle has only its header's checkpoint", v.line)
+	}
+	switch {
+	case size > v.size:
+		return v.failAt(0, "checkpoint on line %d has size %d, beyond the bundle's tree size %d", v.line, size, v.size)
+	case size > v.lastSeq:
+		return v.failAt(v.lastSeq+1, "event %d is missing (a checkpoint of size %d follows event %d)", v.lastSeq+1, size, v.lastSeq)
+	case size < v.lastSeq:
+		return v.failAt(0, "checkpoint on line %d, of size %d, is out of place after event %d", v.line, size, v.lastSeq)
+	}
+	return v.checkRoot(size, root)
+}
+
+// checkRoot checks the tree of the events so far against a checkpoint's
+// root; their number is size.
+func (v *verifier) checkRoot(size int64, root tlog.Hash) error {
+	got := v.tree.root()
+	p := v.pending
+	if p == nil {
+		if got != root {
+			return v.fail(size, "the first %d events do not hash to the root signed for tree size %d: event %d, or the chain of events before it, was altered", size, size, size)
+		}
+		return nil
+	}
+	// The break is at the last event. If leaf N-1 alone was altered,
+	// putting back the hash N links to restores the signed root.
+	if got != root && p.claimedOK {
+		alt := p.before
+		alt.push(p.claimed)
+		alt.push(p.hash)
+		if alt.root() == root {
+			return v.resolve(true)
+		}
+	}
+	return v.resolve(false)
+}
+
+func (v *verifier) event(l *bundleLine) error {
+	if l.Seq == nil || l.Leaf == nil {
+		return v.failAt(0, "event on line %d lacks seq or leaf", v.line)
+	}
+	seq := *l.Seq
+	if err := v.sequence(seq); err != nil {
+		return err
+	}
+	leaf, err := base64.StdEncoding.DecodeString(*l.Leaf)
+	if err != nil {
+		if v.pending != nil {
+			return v.resolve(false)
+		}
+		return v.fail(seq, "leaf of event %d is not base64: %v", seq, err)
+	}
+	e, err := decodeLeaf(leaf, verifyFields)
+	if err != nil {
+		if v.pending != nil {
+			return v.resolve(false)
+		}
+		return v.fail(seq, "leaf does not decode: %v", err)
+	}
+	h := LeafHash(leaf)
+	if v.complete {
+		if err := v.checkLink(seq, e, h); err != nil {
+			return err
+		}
+	}
+	if e.Seq != seq {
+		return v.fail(seq, "leaf of event %d says seq %d", seq, e.Seq)
+	}
+	if e.Tenant != v.tenant {
+		return v.fail(seq, "leaf of event %d is of firm %q, not %q", seq, e.Tenant, v.tenant)
+	}
+	if err := v.private(seq, e, l); err != nil {
+		return err
+	}
+	if !v.complete {
+		if err := v.proof(seq, h, l); err != nil {
+			return err
+		}
+		v.lastSeq = seq
+		v.events++
+		return nil
+	}
+	v.before.copyFrom(&v.tree)
+	v.tree.push(h)
+	v.link2, v.link = v.link, base64.StdEncoding.EncodeToString(h[:])
+	v.lastSeq = seq
+	v.events++
+	if seq == v.size {
+		return v.checkRoot(seq, v.root)
+	}
+	return nil
+}
+
+// sequence checks the sequence number of an event line against the last.
+func (v *verifier) sequence(seq int64) error {
+	if v.complete {
+		want := v.lastSeq + 1
+		switch {
+		case seq == want:
+		case v.pending != nil:
+			// The event after a break is not its successor: the event at
+			// the break is the odd one (an inserted duplicate, say).
+			return v.resolve(false)
+		case seq <= v.lastSeq:
+			return v.repeated(seq)
+		case want > v.size:
+			return v.fail(seq, "event %d is beyond the bundle's tree size %d", seq, v.size)
+		default:
+			return v.fail(want, "event %d is missing (event %d follows event %d)", want, seq, v.lastSeq)
+		}
+	} else if seq <= v.lastSeq {
+		return v.repeated(seq)
+	}
+	if seq < 1 || seq > v.size {
+		return v.failAt(seq, "event %d is beyond the bundle's tree size %d", seq, v.size)
+	}
+	return nil
+}
+
+func (v *verifier) repeated(seq int64) error {
+	if seq == v.lastSeq {
+		return v.fail(seq, "event %d appears twice", seq)
+	}
+	return v.fail(seq, "event %d is out of order: it follows event %d", seq, v.lastSeq)
+}
+
+// private checks an event's private part, when the bundle has it, against
+// the leaf's commitment.
+func (v *verifier) private(seq int64, e *Entry, l *bundleLine) error {
+	if l.Private == nil && l.Nonce == nil {
+		return nil
+	}
+	if l.Private == nil || l.Nonce == nil {
+		return v.fail(seq, "event %d has a private part without its nonce, or a nonce without a private part", seq)
+	}
+	nonce, err := base64.StdEncoding.DecodeString(*l.Nonce)
+	switch {
+	case err != nil || len(nonce) != NonceSize:
+		return v.fail(seq, "event %d has a nonce that is not %d bytes in base64", seq, NonceSize)
+	case e.Commit == "":
+		return v.fail(seq, "event %d has a private part but its leaf commits to none", seq)
+	case CommitTo(nonce, []byte(*l.Private)) != e.Commit:
+		return v.fail(seq, "private part of event %d does not match the leaf's commitment", seq)
+	}
+	return nil
+}
+
+// proof checks the inclusion proof of an event of a filtered bundle in the
+// tree of the header's checkpoint.
+func (v *verifier) proof(seq int64, h tlog.Hash, l *bundleLine) error {
+	if l.Proof == nil {
+		return v.fail(seq, "event %d has no inclusion proof", seq)
+	}
+	p := make(tlog.RecordProof, len(*l.Proof))
+	for i, s := range *l.Proof {
+		var err error
+		if p[i], err = tlog.ParseHash(s); err != nil {
+			return v.fail(seq, "inclusion proof of event %d: hash %d is malformed", seq, i)
+		}
+	}
+	if err := tlog.CheckRecord(p, v.size, v.root, seq-1, h); err != nil {
+		return v.fail(seq, "inclusion proof of event %d in the tree of size %d does not verify: %v", seq, v.size, err)
+	}
+	return nil
+}
+
+// checkLink checks that event seq's Prev is the hash of the leaf before it. A
+// mismatch is left pending until the next event or checkpoint tells whether
+// this leaf or the one before it is at fault.
+func (v *verifier) checkLink(seq int64, e *Entry, h tlog.Hash) error {
+	if seq == 1 {
+		if e.Prev != "" {
+			return v.fail(1, "event 1 has a prev; the first event links to none")
+		}
+		return nil
+	}
+	if e.Prev == v.link {
+		if v.pending != nil {
+			// This event links on to the one at the break, so that one is
+			// genuine and the leaf before it was altered.
+			return v.resolve(true)
+		}
+		return nil
+	}
+	if v.pending != nil {
+		return v.resolve(false)
+	}
+	if e.Prev == v.link2 {
+		return v.fail(seq-1, "event %d was inserted: event %d links to the leaf before it", seq-1, seq)
+	}
+	p := &chainBreak{seq: seq, hash: h}
+	if c, err := tlog.ParseHash(e.Prev); err == nil {
+		p.claimed, p.claimedOK = c, true
+	}
+	p.before.copyFrom(&v.before)
+	v.pending = p
+	return nil
+}
+
+func (v *verifier) end(l *bundleLine) error {
+	if l.Events == nil {
+		return v.failAt(0, "end line has no event count")
+	}
+	if v.complete && v.lastSeq < v.size {
+		return v.failAt(v.lastSeq+1, "event %d is missing: the bundle ends at event %d of %d", v.lastSeq+1, v.lastSeq, v.size)
+	}
+	if *l.Events != v.events {
+		return v.failAt(0, "end line counts %d events, the bundle has %d", *l.Events, v.events)
+	}
+	if v.pending != nil {
+		return v.resolve(true)
+	}
+	return nil
+}
+
+func (v *verifier) eof() error {
+	switch {
+	case v.line == 0:
+		return v.fail(0, "the bundle is empty")
+	case v.line == 1:
+		return v.fail(0, "the bundle has no checkpoint")
+	case v.complete && v.lastSeq < v.size:
+		return v.failAt(v.lastSeq+1, "event %d is missing: the bundle is cut short after event %d of %d", v.lastSeq+1, v.lastSeq, v.size)
+	}
+	return v.failAt(0, "the bundle has no end line: it is cut short")
+}
