@@ -332,3 +332,24 @@ func TestService_RecordExpiries(t *testing.T) {
 		t.Fatalf("after the log healed: %d, %v", n, err)
 	}
 }
+
+// TestService_AuditServiceLog checks that sign-in failures of accounts that
+// do not exist go to the service log (no firm), with the email tried.
+func TestService_AuditServiceLog(t *testing.T) {
+	e := newEnv(t, nil)
+	al := e.audit(t)
+	ctx := vault.WithRequestMeta(context.Background(), vault.RequestMeta{Source: "198.51.100.9"})
+	_, _, err := e.Svc.Login(ctx, "Nobody@Example.com", "whatever it is", "198.51.100.9")
+	wantCode(t, err, vault.EUNAUTHORIZED)
+	evs := al.Events()
+	ev := evs[len(evs)-1]
+	if ev.Action != vault.ActLoginFailed || ev.TenantID != "" || ev.Outcome != vault.OutcomeDenied ||
+		ev.Details["email"] != "nobody@example.com" || ev.Details["reason"] != "bad_credentials" || ev.Source != "198.51.100.9" {
+		t.Fatalf("failed sign-in event = %+v", ev)
+	}
+	// With the log down, a sign-in attempt is refused rather than
+	// unrecorded.
+	al.Fail(errors.New("disk full"))
+	_, _, err = e.Svc.Login(ctx, "nobody@example.com", "whatever it is", "198.51.100.9")
+	wantCode(t, err, vault.EUNAVAILABLE)
+}

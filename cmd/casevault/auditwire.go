@@ -29,6 +29,10 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 	if err != nil {
 		return fmt.Errorf("service audit signer: %w", err)
 	}
+	m.AuditKeys = map[string]string{"service": svc.VerifierKey}
+	for name, s := range signers {
+		m.AuditKeys[name] = s.VerifierKey
+	}
 	var regionOf sync.Map // tenant id → region; a firm's region never changes
 	signerOf := func(ctx context.Context, tenant string) (note.Signer, string, error) {
 		if tenant == "" {

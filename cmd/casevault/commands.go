@@ -30,6 +30,7 @@ Usage:
   casevault tenant list [--json]
   casevault user add --tenant ID --email EMAIL --role owner|admin|lawyer|auditor [--name N] [--json]
   casevault keys rotate --tenant ID
+  casevault audit keys [--json]        print the audit checkpoint verifier keys to publish
   casevault audit verify [--key VERIFIER_KEY] FILE   check an audit export offline
   casevault version
 
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdUserAdd(ctx, rest, stdout, stderr)
 	case "keys rotate":
 		return cmdKeysRotate(ctx, rest, stdout, stderr)
+	case "audit keys":
+		return cmdAuditKeys(ctx, rest, stdout, stderr)
 	case "audit verify":
 		switch auditVerifyCommand(rest, stdout, stderr) {
 		case 0:
@@ -283,6 +286,29 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return cliError(err)
 	}
 	fmt.Fprintf(stdout, "Rotated the keys of %s: new data uses a new primary key; existing data still decrypts.\n", *tenant)
+	return nil
+}
+
+// cmdAuditKeys prints the note verifier key of each region's audit
+// checkpoints, which the operator publishes so that auditors can pin it
+// (casevault audit verify --key).
+func cmdAuditKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := newFlagSet("audit keys", stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	m, err := cf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if *asJSON {
+		return writeJSON(stdout, m.AuditKeys)
+	}
+	for _, name := range append(m.Config.RegionNames(), "service") {
+		fmt.Fprintf(stdout, "%s\t%s\n", name, m.AuditKeys[name])
+	}
 	return nil
 }
 

@@ -44,11 +44,15 @@ type Main struct {
 	Config config.Config
 	Log    zerolog.Logger
 
-	DB      *sqlite.DB
-	Audit   *audit.Log
-	Keys    *keys.Manager
-	Service *vault.Service
-	HTTP    *web.Server
+	DB    *sqlite.DB
+	Audit *audit.Log
+	// AuditKeys are the note verifier keys of the audit checkpoints, by
+	// region ("service" for the service-wide log): what the operator
+	// publishes for auditors.
+	AuditKeys map[string]string
+	Keys      *keys.Manager
+	Service   *vault.Service
+	HTTP      *web.Server
 }
 
 // NewMain returns a Main with the default configuration.

@@ -166,3 +166,21 @@ func forge(t *testing.T, db *sql.DB, tenant string, k int64) []byte {
 	}
 	return leaf
 }
+
+func TestCLI_AuditKeys(t *testing.T) {
+	dir := t.TempDir()
+	out, errOut, err := cli(t, dir, "audit", "keys")
+	if err != nil {
+		t.Fatalf("audit keys: %v\n%s", err, errOut)
+	}
+	for _, region := range []string{"us", "ca", "service"} {
+		if !strings.Contains(out, region+"\tcasevault-audit-"+region+"+") {
+			t.Errorf("audit keys printed %q, no key for %s", out, region)
+		}
+	}
+	// The keys stay the same across runs: what was published stays valid.
+	again, _, err := cli(t, dir, "audit", "keys")
+	if err != nil || again != out {
+		t.Fatalf("second run printed %q, %v", again, err)
+	}
+}
