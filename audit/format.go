@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -48,7 +49,7 @@ type Entry struct {
 	ActorEmail string            `json:"actor_email"` // as it was at the time
 	Source     string            `json:"source"`      // client address
 	UserAgent  string            `json:"user_agent"`
-	Action     string            `json:"action"` // see Actions
+	Action     string            `json:"action"` // the actions are listed in docs/AUDIT-FORMAT.md
 	ObjectType string            `json:"object_type"`
 	ObjectID   string            `json:"object_id"`
 	Outcome    string            `json:"outcome"`
@@ -58,10 +59,13 @@ type Entry struct {
 }
 
 // Encode returns the canonical bytes of e: compact JSON in field order,
-// map keys sorted, no HTML escaping, no trailing newline.
+// map keys sorted, no HTML escaping, no trailing newline. It refuses text
+// that is not valid UTF-8, which would not decode back to the same bytes.
 func Encode(e *Entry) ([]byte, error) {
 	if e.Details == nil {
-		e.Details = map[string]string{}
+		c := *e // e itself is left alone: it may be shared
+		c.Details = map[string]string{}
+		e = &c
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -69,7 +73,30 @@ func Encode(e *Entry) ([]byte, error) {
 	if err := enc.Encode(e); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	if bytes.Contains(b, []byte("\ufffd")) || !utf8.Valid(b) {
+		// encoding/json replaces invalid UTF-8 with U+FFFD silently.
+		if !validEntryText(e) {
+			return nil, errors.New("entry text is not valid UTF-8")
+		}
+	}
+	return b, nil
+}
+
+// validEntryText reports whether every string of e is valid UTF-8.
+func validEntryText(e *Entry) bool {
+	for _, s := range []string{e.Tenant, e.ID, e.Time, e.Prev, e.ActorID, e.ActorEmail, e.Source, e.UserAgent,
+		e.Action, e.ObjectType, e.ObjectID, e.Outcome, e.Sealed, e.Commit} {
+		if !utf8.ValidString(s) {
+			return false
+		}
+	}
+	for k, v := range e.Details {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return false
+		}
+	}
+	return true
 }
 
 // Decode parses leaf bytes. It checks the version and that the bytes are

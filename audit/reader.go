@@ -57,9 +57,14 @@ func (r *Reader) Events(ctx context.Context, tenant string, f vault.AuditFilter,
 			Outcome: e.Outcome, Details: e.Details,
 		}
 		if e.Sealed != "" {
-			out.Private, out.Sealed = r.open(ctx, tenant, e), true
-			if out.Private != nil {
-				out.Sealed = false
+			out.Sealed = true
+			switch {
+			case f.Withhold[e.Details["matter_id"]] || f.Withhold[e.ObjectID]:
+				out.Withheld = true
+			default:
+				if out.Private = r.open(ctx, tenant, e); out.Private != nil {
+					out.Sealed = false
+				}
 			}
 		}
 		return fn(out)
@@ -96,13 +101,17 @@ func (r *Reader) Export(ctx context.Context, tenant, format string, f vault.Audi
 	if r.Now != nil {
 		now = r.Now().UTC()
 	}
+	opener := r.Opener
+	if len(f.Withhold) > 0 {
+		opener = nil // names are withheld from a walled reader altogether
+	}
 	switch format {
 	case vault.AuditFormatJSONL:
-		return WriteBundle(ctx, w, r.Log, r.Opener, tenant, filterOf(f), now)
+		return WriteBundle(ctx, w, r.Log, opener, tenant, filterOf(f), now)
 	case vault.AuditFormatCSV:
-		return WriteCSV(ctx, w, r.Log, r.Opener, tenant, filterOf(f))
+		return WriteCSV(ctx, w, r.Log, opener, tenant, filterOf(f))
 	case vault.AuditFormatPDF:
-		return WritePDF(ctx, w, r.Log, r.Opener, tenant, filterOf(f), now)
+		return WritePDF(ctx, w, r.Log, opener, tenant, filterOf(f), now)
 	}
 	return vault.Errorf(vault.EINVALID, "Unknown export format %q.", format)
 }

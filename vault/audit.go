@@ -71,6 +71,11 @@ type AuditFilter struct {
 	From, To   time.Time
 	AfterSeq   int64
 	Limit      int
+	// Withhold names matters whose events' private parts (names) must not
+	// be opened for this reader: the matters a wall bars them from. When
+	// set, exports carry no private parts at all, since they stream without
+	// looking events up by matter.
+	Withhold map[string]bool
 }
 
 // AuditRecord is one stored event as an auditor reads it. Private is the
@@ -90,7 +95,8 @@ type AuditRecord struct {
 	Outcome    string            `json:"outcome"`
 	Details    map[string]string `json:"details"`
 	Private    map[string]string `json:"private,omitempty"`
-	Sealed     bool              `json:"sealed,omitempty"`
+	Sealed     bool              `json:"sealed,omitempty"`   // has a private part that was not opened
+	Withheld   bool              `json:"withheld,omitempty"` // not opened because a wall bars the reader
 }
 
 // AuditCheckpoint is a signed tree head of a firm's log.

@@ -51,6 +51,20 @@ func (s *Service) checkAuditFilter(ctx context.Context, actor *User, f AuditFilt
 	return nil
 }
 
+// withhold returns the matters a wall bars actor from, whose names the
+// audit must not show them.
+func (s *Service) withhold(ctx context.Context, actor *User) (map[string]bool, error) {
+	walls, err := s.Store.Walls(ctx, actor.TenantID, WallFilter{UserID: actor.ID})
+	if err != nil || len(walls) == 0 {
+		return nil, err
+	}
+	m := make(map[string]bool, len(walls))
+	for _, w := range walls {
+		m[w.MatterID] = true
+	}
+	return m, nil
+}
+
 // filterDetails describes f for the audit.read and audit.export events.
 func filterDetails(ev *AuditEvent, f AuditFilter) {
 	for k, v := range map[string]string{
@@ -87,6 +101,10 @@ func (s *Service) AuditEvents(ctx context.Context, actor *User, f AuditFilter) (
 	if f.Limit <= 0 || f.Limit > MaxAuditPage {
 		f.Limit = MaxAuditPage
 	}
+	var err error
+	if f.Withhold, err = s.withhold(ctx, actor); err != nil {
+		return nil, 0, err
+	}
 	ev := event(actor, ActAuditRead, "audit", actor.TenantID)
 	filterDetails(&ev, f)
 	if _, err := s.record(ctx, ev); err != nil {
@@ -95,7 +113,7 @@ func (s *Service) AuditEvents(ctx context.Context, actor *User, f AuditFilter) (
 	want := f.Limit
 	f.Limit++ // one more tells whether there is a next page
 	var out []*AuditRecord
-	err := s.AuditReader.Events(ctx, actor.TenantID, f, func(r *AuditRecord) error {
+	err = s.AuditReader.Events(ctx, actor.TenantID, f, func(r *AuditRecord) error {
 		out = append(out, r)
 		return nil
 	})
@@ -130,6 +148,10 @@ func (s *Service) ExportAudit(ctx context.Context, actor *User, format string, f
 		return err
 	}
 	f.AfterSeq, f.Limit = 0, 0
+	var err error
+	if f.Withhold, err = s.withhold(ctx, actor); err != nil {
+		return err
+	}
 	ev := event(actor, ActAuditExport, "audit", actor.TenantID)
 	ev.Details["format"] = format
 	filterDetails(&ev, f)

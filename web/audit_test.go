@@ -404,3 +404,49 @@ func TestAudit_FailClosed(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// TestAudit_WalledReader checks that names of a matter a reader is walled
+// off never reach them through the audit: withheld in listings, left out of
+// exports.
+func TestAudit_WalledReader(t *testing.T) {
+	e := newEnv(t)
+	owner, ou := e.firm(t, "us")
+	admin, au := e.user(t, ou.TenantID, vault.RoleAdmin)
+	secret := owner.matter(t, "Walled-Matter-Name")
+	open := owner.matter(t, "Open-Matter-Name")
+	owner.upload(t, secret, "Walled-Doc-Name.pdf", "application/pdf", []byte("x"))
+	owner.upload(t, open, "Open-Doc-Name.pdf", "application/pdf", []byte("x"))
+	owner.json(t, "POST", "/api/v1/matters/"+secret+"/walls", map[string]string{"user_id": au.ID}, http.StatusCreated, nil)
+
+	for _, ev := range auditEvents(t, admin, "action=document.upload") {
+		switch ev.Details["matter_id"] {
+		case secret:
+			if ev.Private != nil || !ev.Withheld {
+				t.Errorf("walled matter's upload shown to the walled admin: %+v", ev)
+			}
+		case open:
+			if ev.Private["name"] != "Open-Doc-Name.pdf" || ev.Withheld {
+				t.Errorf("open matter's upload: %+v", ev)
+			}
+		}
+	}
+	for _, format := range []string{"csv", "jsonl", "pdf"} {
+		resp, b := admin.read(t, "GET", "/api/v1/audit/export?format="+format, nil, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s export = %d", format, resp.StatusCode)
+		}
+		if bytes.Contains(b, []byte("Walled-")) {
+			t.Errorf("%s export shows a walled name to the walled admin", format)
+		}
+		if format == "jsonl" {
+			if _, err := audit.Verify(bytes.NewReader(b), audit.VerifyOptions{}); err != nil {
+				t.Errorf("a bundle without names does not verify: %v", err)
+			}
+		}
+	}
+	// The owner, not walled, sees the names.
+	resp, b := owner.read(t, "GET", "/api/v1/audit/export?format=csv", nil, nil)
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(b, []byte("Walled-Doc-Name.pdf")) {
+		t.Errorf("owner's export lacks the name: %d", resp.StatusCode)
+	}
+}
