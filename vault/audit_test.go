@@ -191,6 +191,23 @@ func TestService_AuditEvents(t *testing.T) {
 	}
 	step("disable", want{vault.ActUserDisable, "user", u.ID, "ok", nil, nil})
 
+	if _, err := e.Svc.UpdateUser(ctx, owner, u.ID, vault.UserUpdate{Disabled: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	step("enable", want{vault.ActUserEnable, "user", u.ID, "ok", nil, nil})
+	if _, err := e.Svc.UpdateUser(ctx, owner, u.ID, vault.UserUpdate{Name: ptr("Clerk Two")}); err != nil {
+		t.Fatal(err)
+	}
+	step("rename user", want{vault.ActUserUpdate, "user", u.ID, "ok", map[string]string{"name_changed": "true"}, nil})
+	if err := e.Svc.ChangePassword(ctx, lawyer, "wrong current", "a brand new passphrase"); vault.ErrorCode(err) != vault.EFORBIDDEN {
+		t.Fatalf("ChangePassword with a wrong current password: %v", err)
+	}
+	step("refused password change", want{vault.ActUserPassword, "user", lawyer.ID, "denied", map[string]string{"reason": "bad_current_password"}, nil})
+	if err := e.Svc.ChangePassword(ctx, other, "", "another new passphrase"); err == nil {
+		t.Fatal("ChangePassword with no current password succeeded")
+	}
+	seen = len(al.Events())
+
 	_, tok, err := e.Svc.Login(ctx, lawyer.Email, "wrong password", "203.0.113.7")
 	wantCode(t, err, vault.EUNAUTHORIZED)
 	_ = tok
@@ -202,6 +219,20 @@ func TestService_AuditEvents(t *testing.T) {
 	step("rotate", want{vault.ActKeysRotate, "tenant", owner.TenantID, "ok", nil, nil})
 	if evs := al.Events(); evs[len(evs)-1].ActorID != vault.ActorOperator {
 		t.Errorf("rotation actor = %q", evs[len(evs)-1].ActorID)
+	}
+	// Operator commands: a user added from the command line, a firm created.
+	added, _, err := e.Svc.AddUser(ctx, owner.TenantID, vault.NewUser{Email: "cli@harbour.example", Role: vault.RoleLawyer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("operator user", want{vault.ActUserCreate, "user", added.ID, "ok", map[string]string{"email": "cli@harbour.example"}, nil})
+	t2, o2, _, err := e.Svc.CreateTenant(ctx, vault.NewTenant{Name: "North LLP", Region: "ca", Owner: vault.NewUser{Email: "owner@north.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := al.Events()
+	if ev := evs[len(evs)-1]; ev.Action != vault.ActTenantCreate || ev.TenantID != t2.ID || ev.ActorID != vault.ActorOperator || ev.Details["owner_id"] != o2.ID {
+		t.Errorf("tenant.create event = %+v", ev)
 	}
 }
 

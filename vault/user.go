@@ -235,6 +235,11 @@ func (s *Service) ChangePassword(ctx context.Context, actor *User, oldPassword, 
 	}
 	if !CheckPassword(u.PasswordHash, oldPassword) {
 		accounts.fail(account, now)
+		ev := event(u, ActUserPassword, "user", u.ID)
+		ev.Outcome, ev.Details["reason"] = OutcomeDenied, "bad_current_password"
+		if _, err := s.record(ctx, ev); err != nil {
+			return err
+		}
 		return Errorf(EFORBIDDEN, "Current password is incorrect.")
 	}
 	if err := checkPassword(newPassword); err != nil {
