@@ -131,14 +131,39 @@ func BenchmarkServer_Throughput(b *testing.B) {
 			// are the medians of the per-round ratios.
 			var rawUp, rawDown, vUp, vDown time.Duration
 			var upRatios, downRatios []float64
+			// CPU seconds of the client (this process), the server and
+			// MinIO, per phase: where two shared cores go.
+			cpu := func() [3]float64 {
+				var c [3]float64
+				for i, pid := range []int{0, srv.Pid(), mc.Pid()} {
+					v, err := vaulttest.CPUSeconds(pid)
+					if err != nil {
+						b.Fatal(err)
+					}
+					c[i] = v
+				}
+				return c
+			}
+			var vDownCPU, rawDownCPU, vUpCPU, rawUpCPU [3]float64
+			addCPU := func(acc *[3]float64, before [3]float64) {
+				after := cpu()
+				for i := range acc {
+					acc[i] += after[i] - before[i]
+				}
+			}
 			for n := 0; n < b.N*throughputRounds; n++ {
 				ids := make([]string, conc)
+				c0 := cpu()
 				vu := parallel(func(i int) { ids[i] = c.upload(b, matterID, byte(i), each) })
+				addCPU(&vUpCPU, c0)
+				c0 = cpu()
 				vd := parallel(func(i int) {
 					if got := c.download(b, ids[i]); got != each {
 						b.Errorf("download %d bytes, want %d", got, each)
 					}
 				})
+				addCPU(&vDownCPU, c0)
+				c0 = cpu()
 				up1 := parallel(func(i int) {
 					if _, err := client.PutObject(ctx, bucket, fmt.Sprintf("k%d", i), vaulttest.NewGen(byte(i), each), each, minio.PutObjectOptions{}); err != nil {
 						b.Error(err)
@@ -151,6 +176,8 @@ func BenchmarkServer_Throughput(b *testing.B) {
 					}
 				})
 				ru := min(up1, up2)
+				addCPU(&rawUpCPU, c0) // both raw uploads: halved below
+				c0 = cpu()
 				rd := parallel(func(i int) {
 					obj, err := client.GetObject(ctx, bucket, fmt.Sprintf("k%d", i), minio.GetObjectOptions{})
 					if err != nil {
@@ -162,6 +189,7 @@ func BenchmarkServer_Throughput(b *testing.B) {
 						b.Errorf("raw get %d bytes, %v", n, err)
 					}
 				})
+				addCPU(&rawDownCPU, c0)
 				vUp, vDown, rawUp, rawDown = vUp+vu, vDown+vd, rawUp+ru, rawDown+rd
 				upRatios = append(upRatios, ru.Seconds()/vu.Seconds())
 				downRatios = append(downRatios, rd.Seconds()/vd.Seconds())
@@ -176,6 +204,15 @@ func BenchmarkServer_Throughput(b *testing.B) {
 			b.ReportMetric(mbps(vDown), "vault_down_MB/s")
 			b.ReportMetric(mbps(rawDown), "raw_down_MB/s")
 			b.ReportMetric(downRatio, "down_ratio")
+			gb := float64(total) * float64(b.N*throughputRounds) / 1e9
+			perGB := func(c [3]float64, scale float64) string {
+				return fmt.Sprintf("client %.2f, server %.2f, MinIO %.2f, total %.2f CPU-s/GB",
+					c[0]*scale/gb, c[1]*scale/gb, c[2]*scale/gb, (c[0]+c[1]+c[2])*scale/gb)
+			}
+			fmt.Fprintf(os.Stderr, "  CPU down: vault %s; raw %s\n  CPU up: vault %s; raw (mean of two puts) %s\n",
+				perGB(vDownCPU, 1), perGB(rawDownCPU, 1), perGB(vUpCPU, 1), perGB(rawUpCPU, 0.5))
+			b.ReportMetric((vDownCPU[0]+vDownCPU[1]+vDownCPU[2])/gb, "vault_down_cpu_s/GB")
+			b.ReportMetric((rawDownCPU[0]+rawDownCPU[1]+rawDownCPU[2])/gb, "raw_down_cpu_s/GB")
 			fmt.Fprintf(os.Stderr, "server+MinIO %d clients x %d MiB, %d rounds: up %.0f vs raw %.0f MB/s (median ratio %.2f, rounds %.2f); down %.0f vs raw %.0f MB/s (median ratio %.2f, rounds %.2f)\n",
 				conc, each>>20, len(upRatios), mbps(vUp), mbps(rawUp), upRatio, upRatios, mbps(vDown), mbps(rawDown), downRatio, downRatios)
 		})

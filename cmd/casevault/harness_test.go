@@ -131,6 +131,9 @@ func (s *server) Stop(tb testing.TB) {
 	}
 }
 
+// Pid is the server process's id.
+func (s *server) Pid() int { return s.cmd.Process.Pid }
+
 // PeakRSS returns the server process's peak resident set in bytes.
 func (s *server) PeakRSS(tb testing.TB) int64 {
 	tb.Helper()

@@ -74,6 +74,9 @@ type Server struct {
 	closeErr  error
 }
 
+// Pid is the server process's id, for benchmarks that account its CPU.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Start starts a server of the given kind and waits until it answers. The
 // caller must Close it. Errors wrap ErrNotInstalled when the binary is
 // missing.
