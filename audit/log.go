@@ -6,12 +6,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +19,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
+	"github.com/casevault/casevault/internal/migrate"
 	"github.com/casevault/casevault/vault"
 )
 
@@ -261,53 +259,9 @@ func (l *Log) init(ctx context.Context) error {
 	return nil
 }
 
-// migrate applies, in name order, every embedded migration not yet
-// recorded, each in its own transaction together with its record.
+// migrate applies the embedded migrations not yet recorded.
 func (l *Log) migrate(ctx context.Context) error {
-	if _, err := l.db.ExecContext(ctx, `
-		CREATE TABLE IF NOT EXISTS migrations (
-			name       TEXT PRIMARY KEY,
-			applied_at TEXT NOT NULL
-		)`); err != nil {
-		return fmt.Errorf("create migrations table: %w", err)
-	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := l.migrateFile(ctx, name); err != nil {
-			return fmt.Errorf("migration %s: %w", path.Base(name), err)
-		}
-	}
-	return nil
-}
-
-func (l *Log) migrateFile(ctx context.Context, name string) error {
-	tx, err := l.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	base := path.Base(name)
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM migrations WHERE name = ?`, base).Scan(&n); err != nil {
-		return err
-	} else if n != 0 {
-		return nil
-	}
-	buf, err := fs.ReadFile(migrationFS, name)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, base, l.now().Format(TimeLayout)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return migrate.Apply(ctx, l.db, migrationFS, "migrations/*.sql", func() string { return l.now().Format(TimeLayout) })
 }
 
 // Close signs a last checkpoint of every firm whose tree grew, waits for

@@ -14,18 +14,16 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/casevault/casevault/internal/migrate"
 	"github.com/casevault/casevault/vault"
 )
 
@@ -127,57 +125,9 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// migrate applies, in name order, every embedded migration not yet recorded
-// in the migrations table.
+// migrate applies the embedded migrations not yet recorded.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.db.ExecContext(ctx, `
-		CREATE TABLE IF NOT EXISTS migrations (
-			name       TEXT PRIMARY KEY,
-			applied_at TEXT NOT NULL
-		)`); err != nil {
-		return fmt.Errorf("create migrations table: %w", err)
-	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return err
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if err := db.migrateFile(ctx, name); err != nil {
-			return fmt.Errorf("migration %s: %w", path.Base(name), err)
-		}
-	}
-	return nil
-}
-
-// migrateFile runs one migration and records it in the same transaction, so
-// a migration is applied completely and exactly once, even when two
-// processes open the same file at once.
-func (db *DB) migrateFile(ctx context.Context, name string) error {
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-
-	base := path.Base(name)
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM migrations WHERE name = ?`, base).Scan(&n); err != nil {
-		return err
-	} else if n != 0 {
-		return nil
-	}
-	buf, err := fs.ReadFile(migrationFS, name)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, string(buf)); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, base, formatTime(tx.now)); err != nil {
-		return err
-	}
-	return tx.commit()
+	return migrate.Apply(ctx, db.db, migrationFS, "migrations/*.sql", func() string { return formatTime(db.now()) })
 }
 
 // tx is a write transaction with the time it began, so every row it writes
