@@ -9,8 +9,10 @@ import (
 	"mime/multipart"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/casevault/casevault/vault/s3/s3test"
@@ -178,6 +180,60 @@ func e2eWalk(t *testing.T, srv *server) {
 	if len(list) != 2 {
 		t.Fatalf("matter lists %d documents, want 2", len(list))
 	}
+
+	// Everything above is in the audit log: export the firm's bundle and
+	// verify it offline with the binary, pinned to the published key.
+	var cp struct {
+		Size        int64  `json:"size"`
+		VerifierKey string `json:"verifier_key"`
+	}
+	c.json(t, "GET", "/api/v1/audit/checkpoint", nil, http.StatusOK, &cp)
+	resp = c.request(t, "GET", "/api/v1/audit/export?format=jsonl", nil, nil)
+	bundle, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("audit export = %d, %v", resp.StatusCode, err)
+	}
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	if err := os.WriteFile(path, bundle, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(binary(t), "audit", "verify", "--key", cp.VerifierKey, path).CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "OK: ") {
+		t.Fatalf("casevault audit verify: %v\n%s", err, out)
+	}
+	leaves := string(decodeLeaves(t, bundle))
+	for _, action := range []string{"setup", "login", "document.upload", "document.download", "document.rename", "document.trash", "document.restore"} {
+		if !strings.Contains(leaves, `"action":"`+action+`"`) {
+			t.Errorf("no %s event in the exported bundle", action)
+		}
+	}
+	// Cut short, the same file fails.
+	if err := os.WriteFile(path, bundle[:len(bundle)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(binary(t), "audit", "verify", "--key", cp.VerifierKey, path).CombinedOutput(); err == nil {
+		t.Fatalf("a bundle cut short verified:\n%s", out)
+	}
+}
+
+// decodeLeaves returns the leaves of a bundle's event lines, one per line.
+func decodeLeaves(t *testing.T, bundle []byte) []byte {
+	t.Helper()
+	var out []byte
+	for line := range bytes.Lines(bundle) {
+		var ev struct {
+			Type string `json:"type"`
+			Leaf []byte `json:"leaf"` // base64 in the bundle
+		}
+		if err := json.Unmarshal(line, &ev); err != nil {
+			t.Fatalf("bundle line %q: %v", line, err)
+		}
+		if ev.Type == "event" {
+			out = append(append(out, ev.Leaf...), '\n')
+		}
+	}
+	return out
 }
 
 // firstRun creates the first firm with the server's logged setup token
