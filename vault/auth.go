@@ -152,6 +152,16 @@ func (s *Service) Login(ctx context.Context, email, password, source string) (se
 	return secret, tok, nil
 }
 
+// TokenRetention is how long expired and revoked tokens are kept before
+// PurgeTokens deletes them.
+const TokenRetention = 30 * 24 * time.Hour
+
+// PurgeTokens deletes tokens that expired or were revoked more than
+// TokenRetention ago; the janitor calls it. It returns how many it deleted.
+func (s *Service) PurgeTokens(ctx context.Context) (int, error) {
+	return s.Store.PurgeTokens(ctx, s.now().Add(-TokenRetention))
+}
+
 // recordLoginFailure records a failed sign-in: in the firm's log when the
 // account exists (u), else in the service log.
 func (s *Service) recordLoginFailure(ctx context.Context, u *User, account, source, reason string) error {

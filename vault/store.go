@@ -99,6 +99,9 @@ type Store interface {
 	// every kind), except the one with id keepID ("" for none), and returns
 	// how many it revoked.
 	RevokeUserTokens(ctx context.Context, tenantID, userID, kind, keepID string) (int, error)
+	// PurgeTokens deletes the tokens that expired or were revoked before
+	// before, and returns how many.
+	PurgeTokens(ctx context.Context, before time.Time) (int, error)
 	// TouchToken records that a token was used at at. Errors: not_found.
 	TouchToken(ctx context.Context, tenantID, id string, at time.Time) error
 

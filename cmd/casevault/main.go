@@ -163,6 +163,11 @@ func (m *Main) janitor(ctx context.Context) {
 			} else if n > 0 {
 				m.Log.Info().Int("removed", n).Msg("removed blobs of unfinished uploads")
 			}
+			if n, err := m.Service.PurgeTokens(ctx); err != nil {
+				m.Log.Warn().Err(err).Msg("token purge failed")
+			} else if n > 0 {
+				m.Log.Info().Int("deleted", n).Msg("deleted long-expired and revoked tokens")
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -166,3 +166,18 @@ func scanToken(s scanner) (*vault.Token, error) {
 	}
 	return &t, nil
 }
+
+// PurgeTokens deletes the tokens that expired or were revoked before
+// before, and returns how many. They can never sign anyone in again; the
+// audit log keeps the record of their use.
+func (db *DB) PurgeTokens(ctx context.Context, before time.Time) (int, error) {
+	res, err := db.db.ExecContext(ctx, `
+		DELETE FROM tokens
+		WHERE (expires_at IS NOT NULL AND expires_at < ?1) OR (revoked_at IS NOT NULL AND revoked_at < ?1)`,
+		formatTime(before))
+	if err != nil {
+		return 0, fmt.Errorf("purge tokens: %w", formatError(err))
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

@@ -308,3 +308,36 @@ func TestDB_TokenSchema(t *testing.T) {
 		t.Errorf("lookup by hash does not use the hash index:\n%s", plan)
 	}
 }
+
+func TestDB_PurgeTokens(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return now }
+	_, owner := MustCreateTenant(t, db, "Firm")
+	past, future := now.Add(-time.Hour), now.Add(time.Hour)
+	expired := MustCreateToken(t, db, owner, vault.TokenSession, "expired", &past)
+	live := MustCreateToken(t, db, owner, vault.TokenSession, "live", &future)
+	forever := MustCreateToken(t, db, owner, vault.TokenAPI, "forever", nil)
+	revoked := MustCreateToken(t, db, owner, vault.TokenAPI, "revoked", nil)
+	if err := db.RevokeToken(ctx, owner.TenantID, owner.ID, revoked.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing expired or revoked before an hour ago.
+	if n, err := db.PurgeTokens(ctx, now.Add(-2*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("purge before anything ended: %d, %v", n, err)
+	}
+	if n, err := db.PurgeTokens(ctx, now.Add(time.Minute)); err != nil || n != 2 {
+		t.Fatalf("purge = %d, %v; want the expired and the revoked token", n, err)
+	}
+	for _, tok := range []*vault.Token{expired, revoked} {
+		if _, err := db.TokenByHash(ctx, hashOf(strings.TrimPrefix(tok.Name, "t-"))); vault.ErrorCode(err) != vault.ENOTFOUND {
+			t.Errorf("token %s still there: %v", tok.Name, err)
+		}
+	}
+	for _, tok := range []*vault.Token{live, forever} {
+		if _, err := db.TokenByHash(ctx, hashOf(strings.TrimPrefix(tok.Name, "t-"))); err != nil {
+			t.Errorf("token %s purged: %v", tok.Name, err)
+		}
+	}
+}
