@@ -108,7 +108,9 @@ func (s *Service) Login(ctx context.Context, email, password, source string) (se
 		if err := s.recordLoginFailure(ctx, nil, account, source, "rate_limited"); err != nil {
 			return "", nil, err
 		}
-		return "", nil, Errorf(ERATELIMITED, "Too many failed sign-in attempts. Try again in %s.", retryIn(until.Sub(now)))
+		err := Errorf(ERATELIMITED, "Too many failed sign-in attempts. Try again in %s.", retryIn(until.Sub(now)))
+		err.RetryAfter = until.Sub(now)
+		return "", nil, err
 	}
 
 	u, err := s.Store.UserByEmail(ctx, account)

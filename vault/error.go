@@ -3,6 +3,7 @@ package vault
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. They are stable: the HTTP API returns them to clients and
@@ -27,6 +28,9 @@ type Error struct {
 	Code    string
 	Message string
 	Err     error
+	// RetryAfter, for rate_limited, is how long until another attempt can
+	// succeed.
+	RetryAfter time.Duration
 }
 
 // Error returns the message, followed by the cause when there is one.
@@ -82,3 +86,13 @@ func ErrorMessage(err error) string {
 
 // IsCode reports whether err carries the given code.
 func IsCode(err error, code string) bool { return ErrorCode(err) == code }
+
+// RetryAfter returns the wait of the first *Error in err's chain that
+// carries one, or 0.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}

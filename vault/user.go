@@ -221,7 +221,9 @@ func (s *Service) ChangePassword(ctx context.Context, actor *User, oldPassword, 
 	account := strings.ToLower(actor.Email)
 	now := s.now()
 	if until, blocked := accounts.blockedUntil(account, now); blocked {
-		return Errorf(ERATELIMITED, "Too many failed attempts. Try again in %s.", retryIn(until.Sub(now)))
+		err := Errorf(ERATELIMITED, "Too many failed attempts. Try again in %s.", retryIn(until.Sub(now)))
+		err.RetryAfter = until.Sub(now)
+		return err
 	}
 
 	s.auth.usersMu.Lock()

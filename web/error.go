@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,6 +100,9 @@ func (s *Server) writeError(c *gin.Context, status int, code, message string, ca
 	}
 	if code == vault.EUNAUTHORIZED {
 		c.Header("WWW-Authenticate", `Bearer realm="casevault"`)
+	}
+	if d := vault.RetryAfter(cause); code == vault.ERATELIMITED && d > 0 {
+		c.Header("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
 	}
 	c.Abort()
 	if c.Writer.Written() {

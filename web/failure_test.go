@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,9 @@ func TestAuth_RateLimitSource(t *testing.T) {
 		}
 	}
 	wantError(t, last, body, 429, "rate_limited")
+	if ra, err := strconv.Atoi(last.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 3600 {
+		t.Errorf("Retry-After = %q, want seconds until the next attempt", last.Header.Get("Retry-After"))
+	}
 }
 
 func TestServer_TLS(t *testing.T) {
