@@ -384,3 +384,48 @@ func TestService_AuditServiceLog(t *testing.T) {
 	_, _, err = e.Svc.Login(ctx, "nobody@example.com", "whatever it is", "198.51.100.9")
 	wantCode(t, err, vault.EUNAVAILABLE)
 }
+
+// TestService_UpdateDocumentAtomic checks that a rename and a move given
+// together happen together or not at all.
+func TestService_UpdateDocumentAtomic(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	al := e.audit(t)
+	_, owner := e.firm(t, "Harbour LLP", "us")
+	lawyer := e.user(t, owner.TenantID, vault.RoleLawyer)
+	a, b, walled := e.matter(t, lawyer, "A"), e.matter(t, lawyer, "B"), e.matter(t, owner, "Walled")
+	if _, _, err := e.Svc.AddWall(ctx, owner, walled.ID, lawyer.ID); err != nil {
+		t.Fatal(err)
+	}
+	d := e.put(t, lawyer, a.ID, "brief.pdf", []byte("brief"))
+	name := "brief (final).pdf"
+
+	// Into a matter the lawyer is walled off: neither change happens.
+	_, err := e.Svc.UpdateDocument(ctx, lawyer, d.ID, vault.DocumentUpdate{Name: &name, MatterID: &walled.ID})
+	wantCode(t, err, vault.EFORBIDDEN)
+	got, err := e.Svc.Document(ctx, lawyer, d.ID)
+	if err != nil || got.Name != "brief.pdf" || got.MatterID != a.ID {
+		t.Fatalf("after a refused update: %+v, %v", got, err)
+	}
+	// With the log down: neither.
+	al.Fail(errors.New("disk full"))
+	_, err = e.Svc.UpdateDocument(ctx, lawyer, d.ID, vault.DocumentUpdate{Name: &name, MatterID: &b.ID})
+	wantCode(t, err, vault.EUNAVAILABLE)
+	al.Fail(nil)
+	if got, _ := e.Svc.Document(ctx, lawyer, d.ID); got.Name != "brief.pdf" || got.MatterID != a.ID {
+		t.Fatalf("after an unrecorded update: %+v", got)
+	}
+	// Both at once, one event each.
+	before := len(al.Events())
+	up, err := e.Svc.UpdateDocument(ctx, lawyer, d.ID, vault.DocumentUpdate{Name: &name, MatterID: &b.ID})
+	if err != nil || up.Name != name || up.MatterID != b.ID {
+		t.Fatalf("update: %+v, %v", up, err)
+	}
+	evs := al.Events()[before:]
+	if len(evs) != 2 || evs[0].Action != vault.ActDocumentRename || evs[1].Action != vault.ActDocumentMove ||
+		evs[1].Details["to_matter_id"] != b.ID || evs[1].Private["name"] != name {
+		t.Fatalf("events: %+v", evs)
+	}
+	_, err = e.Svc.UpdateDocument(ctx, lawyer, d.ID, vault.DocumentUpdate{})
+	wantCode(t, err, vault.EINVALID)
+}

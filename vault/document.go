@@ -428,37 +428,94 @@ func (c *Content) Opened(ctx context.Context, offset, length int64) (finish func
 	}, nil
 }
 
+// DocumentUpdate changes a document's name, its matter, or both at once.
+type DocumentUpdate struct {
+	Name     *string
+	MatterID *string
+}
+
 // RenameDocument renames a document. Errors: not_found, forbidden, invalid,
 // conflict (trashed).
 func (s *Service) RenameDocument(ctx context.Context, actor *User, id, name string) (*Document, error) {
-	name, err := cleanName("Document name", name, false)
-	if err != nil {
-		return nil, err
-	}
-	return s.updateDocument(ctx, actor, id, ActDocumentRename, func(d *Document, ev *AuditEvent) error {
-		if d.Trashed {
-			return Errorf(ECONFLICT, "Document is in the trash; restore it first.")
-		}
-		ev.Private["old_name"], ev.Private["name"] = d.Name, name
-		d.Name = name
-		return nil
-	})
+	return s.UpdateDocument(ctx, actor, id, DocumentUpdate{Name: &name})
 }
 
 // MoveDocument moves a document to another matter of the same firm.
 // Errors: not_found (document or matter), forbidden, conflict (trashed).
 func (s *Service) MoveDocument(ctx context.Context, actor *User, id, matterID string) (*Document, error) {
-	return s.updateDocument(ctx, actor, id, ActDocumentMove, func(d *Document, ev *AuditEvent) error {
-		if d.Trashed {
-			return Errorf(ECONFLICT, "Document is in the trash; restore it first.")
+	return s.UpdateDocument(ctx, actor, id, DocumentUpdate{MatterID: &matterID})
+}
+
+// UpdateDocument renames a document, moves it to another matter of the
+// firm, or both, in one write: either everything changes or nothing does.
+// A rename and a move are recorded as one event each. Errors: not_found
+// (document or matter), forbidden, invalid (nothing to change, bad name),
+// conflict (trashed).
+func (s *Service) UpdateDocument(ctx context.Context, actor *User, id string, up DocumentUpdate) (*Document, error) {
+	if up.Name == nil && up.MatterID == nil {
+		return nil, Errorf(EINVALID, "Nothing to change: give a name, a matter or both.")
+	}
+	var name string
+	if up.Name != nil {
+		var err error
+		if name, err = cleanName("Document name", *up.Name, false); err != nil {
+			return nil, err
 		}
-		if _, err := s.Matter(ctx, actor, matterID); err != nil {
-			return err
+	}
+	d, err := s.accessDocument(ctx, actor, id, PermEdit)
+	if err != nil {
+		return nil, err
+	}
+	if d.Trashed {
+		return nil, Errorf(ECONFLICT, "Document is in the trash; restore it first.")
+	}
+	if up.MatterID != nil {
+		if _, err := s.Matter(ctx, actor, *up.MatterID); err != nil {
+			return nil, err
 		}
-		ev.Details["to_matter_id"] = matterID
-		d.MatterID = matterID
-		return nil
-	})
+	}
+	var events []AuditEvent
+	if up.Name != nil {
+		ev := event(actor, ActDocumentRename, "document", d.ID)
+		ev.Details["matter_id"] = d.MatterID
+		ev.Private["old_name"], ev.Private["name"] = d.Name, name
+		events = append(events, ev)
+		d.Name = name
+	}
+	if up.MatterID != nil {
+		ev := event(actor, ActDocumentMove, "document", d.ID)
+		ev.Details["matter_id"], ev.Details["to_matter_id"] = d.MatterID, *up.MatterID
+		ev.Private["name"] = d.Name
+		events = append(events, ev)
+		d.MatterID = *up.MatterID
+	}
+	return s.saveDocument(ctx, d, events...)
+}
+
+// saveDocument records events and then saves d. When an event cannot be
+// recorded nothing is saved; when the save fails the recorded events are
+// followed by their failure.
+func (s *Service) saveDocument(ctx context.Context, d *Document, events ...AuditEvent) (*Document, error) {
+	seqs := make([]int64, 0, len(events))
+	fail := func(err error) {
+		for i, seq := range seqs {
+			s.recordFailure(ctx, events[i], seq, err)
+		}
+	}
+	for _, ev := range events {
+		seq, err := s.record(ctx, ev)
+		if err != nil {
+			fail(err)
+			return nil, err
+		}
+		seqs = append(seqs, seq)
+	}
+	d.UpdatedAt = s.now()
+	if err := s.Store.UpdateDocument(ctx, d); err != nil {
+		fail(err)
+		return nil, err
+	}
+	return d, nil
 }
 
 // TrashDocument moves a document to the trash: it leaves listings and its
@@ -495,14 +552,5 @@ func (s *Service) updateDocument(ctx context.Context, actor *User, id, action st
 	if err := change(d, &ev); err != nil {
 		return nil, err
 	}
-	d.UpdatedAt = s.now()
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Store.UpdateDocument(ctx, d); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
-		return nil, err
-	}
-	return d, nil
+	return s.saveDocument(ctx, d, ev)
 }

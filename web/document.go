@@ -162,28 +162,10 @@ func (s *Server) handleDocumentUpdate(c *gin.Context) {
 		s.Error(c, vault.Errorf(vault.EINVALID, "Nothing to change: give name, matter_id or both."))
 		return
 	}
-	ctx, actor, id := c.Request.Context(), actorOf(c), c.Param("id")
-	var d *vault.Document
-	var err error
-	if req.MatterID != nil && req.Name != nil {
-		// Check the target first, so a bad matter does not leave a rename
-		// behind.
-		if _, err := s.Service.Matter(ctx, actor, *req.MatterID); err != nil {
-			s.Error(c, err)
-			return
-		}
-	}
-	if req.Name != nil {
-		if d, err = s.Service.RenameDocument(ctx, actor, id, *req.Name); err != nil {
-			s.Error(c, err)
-			return
-		}
-	}
-	if req.MatterID != nil {
-		if d, err = s.Service.MoveDocument(ctx, actor, id, *req.MatterID); err != nil {
-			s.Error(c, err)
-			return
-		}
+	d, err := s.Service.UpdateDocument(c.Request.Context(), actorOf(c), c.Param("id"), vault.DocumentUpdate{Name: req.Name, MatterID: req.MatterID})
+	if err != nil {
+		s.Error(c, err)
+		return
 	}
 	s.writeDocument(c, http.StatusOK, d)
 }
