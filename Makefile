@@ -10,6 +10,7 @@ TOOLS ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/casevault/bin
 MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
 VERSITYGW_VERSION ?= v1.8.0
 STATICCHECK_VERSION ?= v0.8.2
+PEBBLE_VERSION ?= v2.10.1
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 export CASEVAULT_TOOLS := $(TOOLS)
@@ -22,7 +23,7 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.Version=$(VERSION)" -o bin/casevault ./cmd/casevault
 
-tools: $(TOOLS)/minio $(TOOLS)/versitygw $(TOOLS)/staticcheck debs
+tools: $(TOOLS)/minio $(TOOLS)/versitygw $(TOOLS)/staticcheck $(TOOLS)/pebble debs
 
 # Debian packages the tests use: pdftotext reads the audit PDF reports.
 debs:
@@ -39,6 +40,11 @@ $(TOOLS)/minio:
 $(TOOLS)/versitygw:
 	@mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW_VERSION)
+
+# Pebble, Let's Encrypt's test ACME server, for the ACME certificate test.
+$(TOOLS)/pebble:
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install github.com/letsencrypt/pebble/v2/cmd/pebble@$(PEBBLE_VERSION)
 
 $(TOOLS)/staticcheck:
 	@mkdir -p $(TOOLS)

@@ -44,7 +44,8 @@ type Config struct {
 	DataDir string `yaml:"data_dir"`
 	// Addr is the HTTP listen address.
 	Addr string `yaml:"addr"`
-	// TLS serves HTTPS from a certificate and key file.
+	// TLS serves HTTPS from a certificate and key file, or from
+	// certificates obtained by ACME.
 	TLS TLSConfig `yaml:"tls"`
 	// BehindTLSProxy allows a non-loopback listen address without TLS
 	// because a TLS-terminating proxy stands in front.
@@ -60,14 +61,41 @@ type Config struct {
 	Regions map[string]RegionConfig `yaml:"regions"`
 }
 
-// TLSConfig names a certificate and key in PEM files.
+// TLSConfig names a certificate and key in PEM files, or ACME settings.
 type TLSConfig struct {
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
+	CertFile string     `yaml:"cert_file"`
+	KeyFile  string     `yaml:"key_file"`
+	ACME     ACMEConfig `yaml:"acme"`
 }
 
+// ACMEConfig obtains certificates from an ACME CA (Let's Encrypt unless
+// directory_url says otherwise) with the TLS-ALPN-01 challenge: the server
+// must be reachable on port 443 of every domain.
+type ACMEConfig struct {
+	Domains []string `yaml:"domains"`
+	Email   string   `yaml:"email"`
+	// CacheDir keeps the account key and certificates; default
+	// DATA_DIR/acme.
+	CacheDir string `yaml:"cache_dir"`
+	// DirectoryURL is the CA's ACME directory; default Let's Encrypt.
+	DirectoryURL string `yaml:"directory_url"`
+	// CAFile is a PEM file of roots to trust for a private CA's directory.
+	CAFile string `yaml:"ca_file"`
+}
+
+// Enabled reports whether ACME is configured.
+func (a ACMEConfig) Enabled() bool { return len(a.Domains) > 0 }
+
 // Enabled reports whether TLS is configured.
-func (t TLSConfig) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+func (t TLSConfig) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" || t.ACME.Enabled() }
+
+// ACMECacheDir is where ACME keeps its account key and certificates.
+func (c *Config) ACMECacheDir() string {
+	if d := c.TLS.ACME.CacheDir; d != "" {
+		return d
+	}
+	return filepath.Join(c.DataDir, "acme")
+}
 
 // RegionConfig is one residency region: its blob store and its master key.
 type RegionConfig struct {
@@ -157,7 +185,8 @@ func (c *Config) LoadFile(path string) error {
 
 // LoadEnv applies CASEVAULT_* environment variables from getenv over c:
 // CASEVAULT_DATA_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
-// CASEVAULT_TLS_KEY_FILE, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL, and
+// CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS (comma-separated),
+// CASEVAULT_ACME_EMAIL, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL, and
 // per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
 // secrets need not sit in the file.
 func (c *Config) LoadEnv(getenv func(string) string) error {
@@ -171,6 +200,15 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set("CASEVAULT_TLS_CERT_FILE", &c.TLS.CertFile)
 	set("CASEVAULT_TLS_KEY_FILE", &c.TLS.KeyFile)
 	set("CASEVAULT_LOG_LEVEL", &c.LogLevel)
+	set("CASEVAULT_ACME_EMAIL", &c.TLS.ACME.Email)
+	if v := getenv("CASEVAULT_ACME_DOMAINS"); v != "" {
+		c.TLS.ACME.Domains = nil
+		for d := range strings.SplitSeq(v, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				c.TLS.ACME.Domains = append(c.TLS.ACME.Domains, d)
+			}
+		}
+	}
 	if v := getenv("CASEVAULT_BEHIND_TLS_PROXY"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -248,8 +286,23 @@ func (c *Config) Validate() error {
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		return errors.New("config: tls: cert_file and key_file must be given together")
 	}
+	if a := c.TLS.ACME; a.Enabled() {
+		if c.TLS.CertFile != "" {
+			return errors.New("config: tls: give either cert_file and key_file or acme, not both")
+		}
+		for _, d := range a.Domains {
+			if d == "" || strings.ContainsAny(d, " /:*") || !strings.Contains(d, ".") {
+				return fmt.Errorf("config: tls.acme.domains: %q is not a domain name", d)
+			}
+		}
+		if a.DirectoryURL != "" && !strings.HasPrefix(a.DirectoryURL, "https://") {
+			return fmt.Errorf("config: tls.acme.directory_url: %q is not an https URL", a.DirectoryURL)
+		}
+	} else if a.Email != "" || a.CacheDir != "" || a.DirectoryURL != "" || a.CAFile != "" {
+		return errors.New("config: tls.acme: domains are required")
+	}
 	if !IsLoopback(host) && !c.TLS.Enabled() && !c.BehindTLSProxy {
-		return fmt.Errorf("config: addr: %q is not a loopback address; configure tls.cert_file and tls.key_file, or set behind_tls_proxy when a TLS proxy stands in front", c.Addr)
+		return fmt.Errorf("config: addr: %q is not a loopback address; configure tls.cert_file and tls.key_file or tls.acme.domains, or set behind_tls_proxy when a TLS proxy stands in front", c.Addr)
 	}
 	switch c.LogLevel {
 	case "", "trace", "debug", "info", "warn", "error":

@@ -43,6 +43,15 @@ func TestConfig_Validate(t *testing.T) {
 		{"PublicBehindProxy", func(c *config.Config) { c.Addr = "0.0.0.0:8080"; c.BehindTLSProxy = true }, ""},
 		{"PublicWithTLS", func(c *config.Config) { c.Addr = ":443"; c.TLS = config.TLSConfig{CertFile: "c", KeyFile: "k"} }, ""},
 		{"CertWithoutKey", func(c *config.Config) { c.TLS.CertFile = "c" }, "tls"},
+		{"PublicWithACME", func(c *config.Config) { c.Addr = ":443"; c.TLS.ACME.Domains = []string{"vault.example.com"} }, ""},
+		{"ACMEAndCert", func(c *config.Config) {
+			c.TLS = config.TLSConfig{CertFile: "c", KeyFile: "k", ACME: config.ACMEConfig{Domains: []string{"vault.example.com"}}}
+		}, "not both"},
+		{"ACMEBadDomain", func(c *config.Config) { c.TLS.ACME.Domains = []string{"https://vault"} }, "tls.acme.domains"},
+		{"ACMEWithoutDomains", func(c *config.Config) { c.TLS.ACME.Email = "ops@example.com" }, "tls.acme"},
+		{"ACMEPlainDirectory", func(c *config.Config) {
+			c.TLS.ACME = config.ACMEConfig{Domains: []string{"vault.example.com"}, DirectoryURL: "http://ca.example.com/dir"}
+		}, "directory_url"},
 		{"IPv6Loopback", func(c *config.Config) { c.Addr = "[::1]:8080" }, ""},
 		{"NoRegions", func(c *config.Config) { c.Regions = nil }, "regions"},
 		{"BadRegionName", func(c *config.Config) { c.Regions["CA!"] = config.RegionConfig{Type: "fs"} }, "regions.CA!"},

@@ -28,6 +28,9 @@ type Server struct {
 	Addr string
 	// TLSCertFile and TLSKeyFile enable HTTPS when both are set.
 	TLSCertFile, TLSKeyFile string
+	// ACME, when set, enables HTTPS with certificates obtained from an
+	// ACME CA instead of files.
+	ACME *ACME
 	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
 	// X-Forwarded-For is believed when taking a client's address (for login
 	// rate limits and logs). Empty means none: the peer address is used.
@@ -173,7 +176,16 @@ func (s *Server) Open() error {
 		return err
 	}
 	var tlsConfig *tls.Config
-	if s.TLSCertFile != "" || s.TLSKeyFile != "" {
+	if s.ACME != nil {
+		if s.TLSCertFile != "" || s.TLSKeyFile != "" {
+			return errors.New("web: give either certificate files or ACME, not both")
+		}
+		c, err := s.ACME.tlsConfig()
+		if err != nil {
+			return err
+		}
+		tlsConfig = c
+	} else if s.TLSCertFile != "" || s.TLSKeyFile != "" {
 		cert, err := tls.LoadX509KeyPair(s.TLSCertFile, s.TLSKeyFile)
 		if err != nil {
 			return err

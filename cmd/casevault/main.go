@@ -3,9 +3,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -118,6 +121,21 @@ func (m *Main) Run(ctx context.Context) error {
 	m.HTTP = web.NewServer(m.Service, m.Log)
 	m.HTTP.Addr = m.Config.Addr
 	m.HTTP.TLSCertFile, m.HTTP.TLSKeyFile = m.Config.TLS.CertFile, m.Config.TLS.KeyFile
+	if a := m.Config.TLS.ACME; a.Enabled() {
+		acme := &web.ACME{Domains: a.Domains, Email: a.Email, CacheDir: m.Config.ACMECacheDir(), DirectoryURL: a.DirectoryURL}
+		if a.CAFile != "" {
+			pem, err := os.ReadFile(a.CAFile)
+			if err != nil {
+				return fmt.Errorf("tls.acme.ca_file: %w", err)
+			}
+			roots := x509.NewCertPool()
+			if !roots.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("tls.acme.ca_file: %s holds no PEM certificate", a.CAFile)
+			}
+			acme.HTTPClient = &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
+		}
+		m.HTTP.ACME = acme
+	}
 	m.HTTP.TrustedProxies = m.Config.TrustedProxies
 	if err := m.HTTP.Open(); err != nil {
 		return fmt.Errorf("listen: %w", err)
