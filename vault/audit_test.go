@@ -429,3 +429,30 @@ func TestService_UpdateDocumentAtomic(t *testing.T) {
 	_, err = e.Svc.UpdateDocument(ctx, lawyer, d.ID, vault.DocumentUpdate{})
 	wantCode(t, err, vault.EINVALID)
 }
+
+// TestService_AuditRateLimitedOnce checks that hammering a blocked sign-in
+// adds one event per block, not one per attempt.
+func TestService_AuditRateLimitedOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	al := e.audit(t)
+	ctx := context.Background()
+	limited := 0
+	for range 60 {
+		_, _, err := e.Svc.Login(ctx, "nobody@example.com", "not the password", "198.51.100.7")
+		if vault.ErrorCode(err) == vault.ERATELIMITED {
+			limited++
+		}
+	}
+	if limited < 10 {
+		t.Fatalf("only %d of 60 attempts were rate limited", limited)
+	}
+	n := 0
+	for _, ev := range al.Events() {
+		if ev.Details["reason"] == "rate_limited" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d rate_limited events for one block, want 1", n)
+	}
+}

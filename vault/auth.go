@@ -103,10 +103,14 @@ func (s *Service) Login(ctx context.Context, email, password, source string) (se
 	}
 	if blocked {
 		s.Log.Warn().Str("source", source).Msg("sign-in rate limited")
-		// Recorded in the service log: looking the account up would cost
-		// the work the limit exists to deny.
-		if err := s.recordLoginFailure(ctx, nil, account, source, "rate_limited"); err != nil {
-			return "", nil, err
+		// Recorded in the service log (looking the account up would cost
+		// the work the limit exists to deny), once per block: an attacker
+		// hammering a blocked account must not be able to fill the audit
+		// disk, which would stop the service.
+		if s.auth.firstNoticeOfBlock(account+"\x00"+source, until) {
+			if err := s.recordLoginFailure(ctx, nil, account, source, "rate_limited"); err != nil {
+				return "", nil, err
+			}
 		}
 		err := Errorf(ERATELIMITED, "Too many failed sign-in attempts. Try again in %s.", retryIn(until.Sub(now)))
 		err.RetryAfter = until.Sub(now)
@@ -534,6 +538,11 @@ type authState struct {
 	dummyParams PasswordParams
 	dummy       string // hash of a random password, made with dummyParams
 
+	// noticed maps an account and source to the end of the block last
+	// recorded for them.
+	noticedMu sync.Mutex
+	noticed   map[string]time.Time
+
 	// usersMu serialises changes to users' roles, status and passwords, so
 	// that the last-owner check and the write after it cannot interleave
 	// with another change in this process.
@@ -547,6 +556,22 @@ func (a *authState) limiters() (accounts, sources *limiter) {
 		a.sources = newLimiter(loginMaxSourceFailures, loginWindow, limiterMaxKeys)
 	})
 	return a.accounts, a.sources
+}
+
+// firstNoticeOfBlock reports whether the block of key until until has not
+// been seen before, and notes it. Its memory is bounded like the limiters':
+// past limiterMaxKeys it starts over, at worst recording a block twice.
+func (a *authState) firstNoticeOfBlock(key string, until time.Time) bool {
+	a.noticedMu.Lock()
+	defer a.noticedMu.Unlock()
+	if a.noticed == nil || len(a.noticed) >= limiterMaxKeys {
+		a.noticed = map[string]time.Time{}
+	}
+	if a.noticed[key].Equal(until) {
+		return false
+	}
+	a.noticed[key] = until
+	return true
 }
 
 // dummyHash returns a password hash made with the current PasswordParams,
