@@ -40,6 +40,12 @@ type Server struct {
 	// Log receives request logs.
 	Log zerolog.Logger
 
+	// UserRate and UserBurst limit each signed-in user's requests (per
+	// second, and at once); set before Open. Zero means the defaults.
+	UserRate  float64
+	UserBurst int
+
+	limiter *userLimiter
 	ln      net.Listener
 	https   bool
 	server  *http.Server
@@ -96,7 +102,7 @@ func (s *Server) registerRoutes() {
 	api.POST("/setup", s.handleSetup)
 	api.POST("/auth/login", s.handleLogin)
 
-	auth := api.Group("", s.authenticate)
+	auth := api.Group("", s.authenticate, s.limitUser)
 	auth.POST("/auth/logout", s.handleLogout)
 	auth.GET("/tokens", s.handleTokenList)
 	auth.POST("/tokens", s.handleTokenCreate)
@@ -175,6 +181,14 @@ func (s *Server) Open() error {
 	if err := s.router.SetTrustedProxies(s.TrustedProxies); err != nil {
 		return err
 	}
+	rps, burst := s.UserRate, s.UserBurst
+	if rps <= 0 {
+		rps = DefaultUserRate
+	}
+	if burst <= 0 {
+		burst = DefaultUserBurst
+	}
+	s.limiter = newUserLimiter(rps, burst)
 	var tlsConfig *tls.Config
 	if s.ACME != nil {
 		if s.TLSCertFile != "" || s.TLSKeyFile != "" {
