@@ -223,6 +223,9 @@ func (s *Service) CreateGrant(ctx context.Context, actor *User, ng NewGrant) (g 
 	if err != nil {
 		return nil, false, err
 	}
+	if obj.doc != nil && obj.doc.CreatedBy == grantee.ID {
+		return nil, false, Errorf(EINVALID, "The user uploaded this document and already holds every permission on it.")
+	}
 
 	same := GrantFilter{UserID: grantee.ID, DocumentID: ng.DocumentID, MatterID: ng.MatterID, ActiveAt: now}
 	if g, err := s.coveringGrant(ctx, actor.TenantID, same, perms, ng.ExpiresAt); g != nil || err != nil {

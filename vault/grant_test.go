@@ -112,6 +112,7 @@ func TestService_CreateGrant(t *testing.T) {
 			{"UnknownUser", vault.NewGrant{UserID: vault.NewID(vault.PrefixUser), DocumentID: d.ID, Permissions: read}, vault.ENOTFOUND},
 			{"UnknownDocument", vault.NewGrant{UserID: colleague.ID, DocumentID: vault.NewID(vault.PrefixDocument), Permissions: read}, vault.ENOTFOUND},
 			{"GarbageDocument", vault.NewGrant{UserID: colleague.ID, DocumentID: "../../etc", Permissions: read}, vault.ENOTFOUND},
+			{"ToUploader", vault.NewGrant{UserID: lawyer.ID, DocumentID: d.ID, Permissions: read}, vault.EINVALID},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				_, _, err := e.Svc.CreateGrant(ctx, owner, c.ng)
