@@ -54,11 +54,20 @@ type Config struct {
 	// X-Forwarded-For is believed for the client address (rate limits,
 	// logs). Empty: none.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// RateLimit bounds each signed-in user's requests.
+	RateLimit RateLimitConfig `yaml:"rate_limit"`
 	// LogLevel is a zerolog level: debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
 	// Regions maps a region name (e.g. "us", "ca") to where its ciphertext
 	// lives and which master key wraps its firms' keys.
 	Regions map[string]RegionConfig `yaml:"regions"`
+}
+
+// RateLimitConfig bounds each signed-in user's requests: PerSecond
+// sustained, Burst at once. Zero means the server's defaults (20 and 200).
+type RateLimitConfig struct {
+	PerSecond float64 `yaml:"per_user_per_second"`
+	Burst     int     `yaml:"per_user_burst"`
 }
 
 // TLSConfig names a certificate and key in PEM files, or ACME settings.
@@ -176,6 +185,9 @@ func (c *Config) LoadFile(path string) error {
 	}
 	if fc.LogLevel != "" {
 		c.LogLevel = fc.LogLevel
+	}
+	if fc.RateLimit != (RateLimitConfig{}) {
+		c.RateLimit = fc.RateLimit
 	}
 	if fc.Regions != nil {
 		c.Regions = fc.Regions
@@ -303,6 +315,9 @@ func (c *Config) Validate() error {
 	}
 	if !IsLoopback(host) && !c.TLS.Enabled() && !c.BehindTLSProxy {
 		return fmt.Errorf("config: addr: %q is not a loopback address; configure tls.cert_file and tls.key_file or tls.acme.domains, or set behind_tls_proxy when a TLS proxy stands in front", c.Addr)
+	}
+	if c.RateLimit.PerSecond < 0 || c.RateLimit.Burst < 0 {
+		return errors.New("config: rate_limit: per_user_per_second and per_user_burst must not be negative")
 	}
 	switch c.LogLevel {
 	case "", "trace", "debug", "info", "warn", "error":

@@ -67,6 +67,8 @@ func TestConfig_Validate(t *testing.T) {
 			c.Regions["us"] = config.RegionConfig{Type: "fs", MasterKey: config.MasterKeyConfig{Type: "kms"}}
 		}, "regions.us.master_key.type"},
 		{"BadLogLevel", func(c *config.Config) { c.LogLevel = "loud" }, "log_level"},
+		{"RateLimit", func(c *config.Config) { c.RateLimit = config.RateLimitConfig{PerSecond: 5, Burst: 50} }, ""},
+		{"NegativeRateLimit", func(c *config.Config) { c.RateLimit.Burst = -1 }, "rate_limit"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := config.Default()
@@ -89,6 +91,12 @@ func TestConfig_LoadFileAndEnv(t *testing.T) {
 	const yml = `
 data_dir: /srv/casevault
 addr: 127.0.0.1:9090
+rate_limit:
+  per_user_per_second: 5
+  per_user_burst: 50
+tls:
+  acme:
+    domains: [vault.maple.example]
 regions:
   ca:
     type: s3
@@ -108,6 +116,8 @@ regions:
 	}
 	env := map[string]string{
 		"CASEVAULT_ADDR":                 "127.0.0.1:7070",
+		"CASEVAULT_ACME_DOMAINS":         "vault.maple.example, vault2.maple.example",
+		"CASEVAULT_ACME_EMAIL":           "it@maple.example",
 		"CASEVAULT_REGION_CA_ACCESS_KEY": "ak",
 		"CASEVAULT_REGION_CA_SECRET_KEY": "sk",
 	}
@@ -116,6 +126,12 @@ regions:
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
+	}
+	if c.RateLimit.PerSecond != 5 || c.RateLimit.Burst != 50 {
+		t.Errorf("RateLimit = %+v", c.RateLimit)
+	}
+	if a := c.TLS.ACME; len(a.Domains) != 2 || a.Domains[1] != "vault2.maple.example" || a.Email != "it@maple.example" || c.ACMECacheDir() != "/srv/casevault/acme" {
+		t.Errorf("ACME = %+v, cache %s", a, c.ACMECacheDir())
 	}
 	if got, want := c.DataDir, "/srv/casevault"; got != want {
 		t.Errorf("DataDir = %q, want %q", got, want)

@@ -137,6 +137,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.HTTP.ACME = acme
 	}
 	m.HTTP.TrustedProxies = m.Config.TrustedProxies
+	m.HTTP.UserRate, m.HTTP.UserBurst = m.Config.RateLimit.PerSecond, m.Config.RateLimit.Burst
 	if err := m.HTTP.Open(); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
