@@ -356,11 +356,3 @@ func recordEntry(r *Record) (*Entry, error) {
 // sealedMark stands in readable exports for a private value that cannot be
 // opened.
 const sealedMark = "[sealed]"
-
-// Fast paths. encoding/json needs about 10µs to Decode a leaf here, which
-// would make a million events take longer to verify than the one minute an
-// auditor expects; nearly every leaf and event line, though, is in one
-// exact shape that a scan of its bytes reads in a fraction of that. These
-// parsers accept only that shape and report false for anything else, which
-// the callers then hand to encoding/json: they never accept what the
-// general path rejects, and they return what it would.
