@@ -18,6 +18,11 @@ ENV CASEVAULT_DATA_DIR=/data
 VOLUME ["/data"]
 EXPOSE 8443
 # Listening beyond loopback needs TLS: mount a certificate and key and pass
-# --tls-cert/--tls-key, or set CASEVAULT_BEHIND_TLS_PROXY=true behind a TLS proxy.
+# --tls-cert/--tls-key; or set CASEVAULT_ACME_DOMAINS (and publish port 443
+# as --addr 0.0.0.0:8443) to get certificates from Let's Encrypt; or set
+# CASEVAULT_BEHIND_TLS_PROXY=true behind a TLS proxy. /data holds the
+# metadata and audit databases, the local region stores and, unless
+# configured elsewhere, the master keys: keep the keys on another volume in
+# production.
 ENTRYPOINT ["/usr/local/bin/casevault"]
 CMD ["serve", "--addr", "0.0.0.0:8443", "--tls-cert", "/run/secrets/tls.crt", "--tls-key", "/run/secrets/tls.key"]
