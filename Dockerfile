@@ -18,8 +18,9 @@ ENV CASEVAULT_DATA_DIR=/data
 VOLUME ["/data"]
 EXPOSE 8443
 # Listening beyond loopback needs TLS: mount a certificate and key and pass
-# --tls-cert/--tls-key; or set CASEVAULT_ACME_DOMAINS (and publish port 443
-# as --addr 0.0.0.0:8443) to get certificates from Let's Encrypt; or set
+# --tls-cert/--tls-key; or, to get certificates from Let's Encrypt, set
+# CASEVAULT_ACME_DOMAINS, run the command "serve --addr 0.0.0.0:8443" and
+# publish the host's port 443 to 8443; or set
 # CASEVAULT_BEHIND_TLS_PROXY=true behind a TLS proxy. /data holds the
 # metadata and audit databases, the local region stores and, unless
 # configured elsewhere, the master keys: keep the keys on another volume in
