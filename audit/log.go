@@ -89,6 +89,7 @@ type Options struct {
 // a file at a time: the next sequence number of each firm is kept in memory.
 type Log struct {
 	db   *sql.DB
+	path string
 	opts Options
 	log  zerolog.Logger
 
@@ -215,6 +216,7 @@ func Open(ctx context.Context, path string, opts Options) (*Log, error) {
 
 	l := &Log{
 		db:         sdb,
+		path:       path,
 		opts:       opts,
 		log:        opts.Log.With().Str("component", "audit").Logger(),
 		reqs:       make(chan *request, 4*maxBatch),

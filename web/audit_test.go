@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -314,6 +315,15 @@ func TestAudit_FailClosed(t *testing.T) {
 		}
 	}
 
+	// Not ready any more: the audit log is (nearly) full.
+	var ready struct {
+		Checks map[string]string `json:"checks"`
+	}
+	resp, b := e.client().read(t, "GET", "/readyz", nil, nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || json.Unmarshal(b, &ready) != nil || ready.Checks["audit"] != "unavailable" {
+		t.Fatalf("/readyz with the audit disk full = %d %s", resp.StatusCode, b)
+	}
+
 	// The log's last pages may still have room: use it up with filler
 	// events of the firm until an append fails for want of space.
 	for i := 0; ; i++ {
@@ -367,6 +377,9 @@ func TestAudit_FailClosed(t *testing.T) {
 	}
 	if _, err := raw.Exec(`DROP TABLE pad`); err != nil {
 		t.Fatal(err)
+	}
+	if resp, b := e.client().read(t, "GET", "/readyz", nil, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("/readyz after space came back = %d %s", resp.StatusCode, b)
 	}
 	wantNothingNew := func() {
 		var docs []docJSON

@@ -273,6 +273,11 @@ func (s *Server) handleReadyz(c *gin.Context) {
 		ping func(context.Context) error
 	}
 	checks := []check{{"database", s.Service.Store.Ping}}
+	// Nothing happens without the audit log: it is a dependency like the
+	// database.
+	if p, ok := s.Service.Audit.(interface{ Ping(context.Context) error }); ok {
+		checks = append(checks, check{"audit", p.Ping})
+	}
 	for _, name := range s.Service.RegionNames() {
 		checks = append(checks, check{"region:" + name, s.Service.Regions[name].Ping})
 	}
