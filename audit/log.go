@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -91,6 +92,9 @@ type Log struct {
 	db   *sql.DB
 	path string
 	opts Options
+
+	// Counters for Stats.
+	appended, failed, batches atomic.Int64
 	log  zerolog.Logger
 
 	// mu guards closed and sends on reqs, so that Close never closes reqs
@@ -416,6 +420,7 @@ func (l *Log) commit(batch []*request) {
 			}
 		}
 		l.log.Error().Err(err).Int("batch", len(live)).Msg("audit batch not written")
+		l.failed.Add(int64(len(live)))
 		err = unavailable(err)
 		for _, r := range live {
 			r.done <- result{err: err}
@@ -425,7 +430,11 @@ func (l *Log) commit(batch []*request) {
 	for t, tp := range tips {
 		l.tips[t] = tp
 	}
+	l.batches.Add(1)
 	for i, r := range live {
+		if r.entry != nil {
+			l.appended.Add(1)
+		}
 		r.done <- result{seq: seqs[i]}
 	}
 	l.grew(tips)

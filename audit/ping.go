@@ -38,3 +38,9 @@ func (l *Log) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Stats returns the log's counters since Open: events appended, events
+// refused because their batch could not be written, and group commits.
+func (l *Log) Stats() vault.AuditStats {
+	return vault.AuditStats{Appended: l.appended.Load(), Failed: l.failed.Load(), Commits: l.batches.Load()}
+}

@@ -137,3 +137,10 @@ type AuditReader interface {
 	// checkpoint. Errors: not_found (no such event), unavailable.
 	Prove(ctx context.Context, tenantID string, seq int64) (*AuditProof, error)
 }
+
+// AuditStats are an audit log's counters since it opened, for monitoring.
+type AuditStats struct {
+	Appended int64 // events committed
+	Failed   int64 // events refused because the log could not be written
+	Commits  int64 // group commits
+}

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/casevault/casevault/vault"
+
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -65,6 +67,31 @@ func (m *metrics) observe(route, method string, status int, in, out int64, d tim
 	m.bytesOut.WithLabelValues(route).Add(float64(out))
 	if aborted {
 		m.aborted.WithLabelValues(route).Inc()
+	}
+}
+
+// auditStats reads the audit log's counters, or zeros when the log keeps
+// none.
+func (s *Server) auditStats() vault.AuditStats {
+	if a, ok := s.Service.Audit.(interface{ Stats() vault.AuditStats }); ok {
+		return a.Stats()
+	}
+	return vault.AuditStats{}
+}
+
+// registerAuditMetrics exposes the audit log's counters, read at scrape
+// time.
+func (s *Server) registerAuditMetrics() {
+	for _, c := range []struct {
+		name, help string
+		value      func(vault.AuditStats) int64
+	}{
+		{"casevault_audit_events_total", "Audit events committed since the process started.", func(a vault.AuditStats) int64 { return a.Appended }},
+		{"casevault_audit_failures_total", "Audit events refused because the log could not be written (each refused its action).", func(a vault.AuditStats) int64 { return a.Failed }},
+		{"casevault_audit_commits_total", "Group commits of the audit log.", func(a vault.AuditStats) int64 { return a.Commits }},
+	} {
+		s.metrics.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
+			func() float64 { return float64(c.value(s.auditStats())) }))
 	}
 }
 

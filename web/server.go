@@ -85,6 +85,7 @@ func NewServer(svc *vault.Service, log zerolog.Logger) *Server {
 		// Uploads and downloads may take as long as their size needs, so
 		// there is no overall read or write timeout.
 	}
+	s.registerAuditMetrics()
 	return s
 }
 

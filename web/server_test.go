@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -234,6 +235,17 @@ func TestServer_Metrics(t *testing.T) {
 	}
 	if strings.Contains(text, d.ID) {
 		t.Error("metrics carry a raw path")
+	}
+	// The audit log's counters: the firm's creation, sign-in, matter,
+	// upload, download open and completion at least.
+	var events float64
+	for line := range strings.Lines(text) {
+		if v, ok := strings.CutPrefix(line, "casevault_audit_events_total "); ok {
+			events, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	if events < 6 || !strings.Contains(text, "casevault_audit_failures_total 0") {
+		t.Errorf("audit metrics: events %v\n%s", events, text)
 	}
 }
 
