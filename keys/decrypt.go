@@ -190,9 +190,11 @@ type rangeReader struct {
 	src    *errReader
 	wg     sync.WaitGroup
 
-	order     chan chan chunk // each part's result, in part order
-	plainFree chan []byte     // plaintext buffers to reuse
-	cur       []byte          // buffer behind pending, returned when drained
+	order      chan chan chunk // each part's result, in part order
+	work       chan partJob    // fetched parts waiting for a decrypter
+	cipherFree chan []byte     // ciphertext buffers to reuse
+	plainFree  chan []byte     // plaintext buffers to reuse
+	cur        []byte          // buffer behind pending, returned when drained
 
 	skip      int64  // bytes of the first part before the range
 	remaining int64  // bytes of the range not yet returned by Read
@@ -228,15 +230,44 @@ func (r *rangeReader) fetchErr(err error) error {
 	return vault.WrapError(vault.EUNAVAILABLE, err, "Document ciphertext cannot be read.")
 }
 
+// partJob is a fetched part on its way to a decrypter, with where its
+// result goes.
+type partJob struct {
+	c   chunk
+	res chan chunk
+}
+
+// partBuffers recycles part buffers across range reads: with many
+// downloads at once, allocating (and zeroing) megabytes per request is a
+// good share of the CPU a download costs. A buffer's old contents are
+// never exposed: every use overwrites the bytes it returns.
+var partBuffers sync.Pool // of *[]byte
+
+// getPartBuffer returns a buffer of length n, recycled when one is big
+// enough.
+func getPartBuffer(n int64) []byte {
+	if p, ok := partBuffers.Get().(*[]byte); ok && int64(cap(*p)) >= n {
+		return (*p)[:n]
+	}
+	return make([]byte, n)
+}
+
+// putPartBuffer hands b back for reuse.
+func putPartBuffer(b []byte) {
+	if cap(b) == 0 {
+		return
+	}
+	b = b[:0]
+	partBuffers.Put(&b)
+}
+
 // start runs the fetcher and the decrypter for parts first..last.
 func (r *rangeReader) start(first, last int64) {
-	type job struct {
-		c   chunk
-		res chan chunk
-	}
+	type job = partJob
 	workers := int64(min(decryptWorkers, int(last-first+1)))
 	work := make(chan job, pipelineDepth)
 	cipherFree := make(chan []byte, pipelineDepth+workers+1)
+	r.work, r.cipherFree = work, cipherFree
 	r.order = make(chan chan chunk, pipelineDepth+workers)
 	r.plainFree = make(chan []byte, pipelineDepth+workers+2)
 	for range cap(cipherFree) {
@@ -259,7 +290,8 @@ func (r *rangeReader) start(first, last int64) {
 			}
 			n := r.l.cipherLen(i)
 			if int64(cap(b)) < n {
-				b = make([]byte, r.l.cipherLen(0))
+				putPartBuffer(b)
+				b = getPartBuffer(r.l.cipherLen(0))
 			}
 			b = b[:n]
 			j := job{c: chunk{i: i, b: b}, res: make(chan chunk, 1)}
@@ -292,7 +324,8 @@ func (r *rangeReader) start(first, last int64) {
 					return
 				}
 				if int64(cap(pb)) < r.l.p+1 {
-					pb = make([]byte, r.l.p+1)
+					putPartBuffer(pb)
+					pb = getPartBuffer(r.l.p + 1)
 				}
 				c := j.c
 				c.b, c.err = r.decryptPart(c.i, c.b, pb, cipherFree)
@@ -392,7 +425,8 @@ func (r *rangeReader) WriteTo(w io.Writer) (int64, error) {
 	}
 }
 
-// Close stops the pipeline and releases the fetched stream.
+// Close stops the pipeline, releases the fetched stream and recycles the
+// part buffers.
 func (r *rangeReader) Close() error {
 	r.cancel()
 	var err error
@@ -401,12 +435,55 @@ func (r *rangeReader) Close() error {
 	}
 	r.wg.Wait()
 	r.body = nil
+	r.recycle()
 	return err
+}
+
+// recycle hands every part buffer the stopped pipeline still holds back to
+// partBuffers. Called once the goroutines have ended.
+func (r *rangeReader) recycle() {
+	drain := func(ch chan []byte) {
+		for ch != nil {
+			select {
+			case b := <-ch:
+				putPartBuffer(b)
+			default:
+				return
+			}
+		}
+	}
+	drain(r.cipherFree)
+	drain(r.plainFree)
+	for r.work != nil {
+		j, ok := <-r.work // closed by the fetcher
+		if !ok {
+			break
+		}
+		putPartBuffer(j.c.b)
+	}
+	for r.order != nil {
+		res, ok := <-r.order // closed by the fetcher
+		if !ok {
+			break
+		}
+		select {
+		case c := <-res:
+			putPartBuffer(c.b)
+		default:
+		}
+	}
+	putPartBuffer(r.cur)
+	r.cur, r.pending = nil, nil
+	r.cipherFree, r.plainFree, r.work, r.order = nil, nil, nil, nil
 }
 
 // nextPart takes the next authenticated part from the decrypter and makes
 // the part of it inside the range pending.
 func (r *rangeReader) nextPart() error {
+	if r.order == nil {
+		r.err = vault.Errorf(vault.EINTERNAL, "Range reader is closed.")
+		return r.err
+	}
 	if r.cur != nil {
 		r.plainFree <- r.cur[:0]
 		r.cur = nil
