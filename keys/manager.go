@@ -43,7 +43,7 @@ const (
 // template. Documents use 4 KB segments: Tink's reader allocates a
 // segment-sized buffer per part, and with 1 MB segments (keys made before)
 // that cost more CPU than AES-GCM; old keys still decrypt.
-func documentTemplate() *tinkpb.KeyTemplate { return streamingaead.AES256GCMHKDF4KBKeyTemplate() }
+var documentTemplate = streamingaead.AES256GCMHKDF4KBKeyTemplate
 func fieldTemplate() *tinkpb.KeyTemplate    { return aead.AES256GCMKeyTemplate() }
 
 // Option configures a Manager.

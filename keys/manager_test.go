@@ -3,6 +3,7 @@ package keys_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -318,4 +319,80 @@ func TestManager_Concurrent(t *testing.T) {
 		}
 	})
 	wg.Wait()
+}
+
+// Firms whose document keys were made with 1 MB segments (before 4 KB
+// segments became the template) keep reading their documents, also after
+// a rotation adds a 4 KB-segment key.
+func TestManager_OldSegmentKeys(t *testing.T) {
+	f := newFixture(t)
+	restore := keys.UseOneMBSegments(t)
+	tenant := f.newTenant(t, "us")
+	old := newRef(tenant)
+	oldPlain := randBytes(7, 2<<20+12345)
+	oldBlob, oldSealed := mustEncrypt(t, f.m, old, oldPlain)
+	if oldSealed.PartCipherSize != 1_048_648 {
+		t.Fatalf("1 MB-segment part ciphertext = %d bytes, want 1,048,648", oldSealed.PartCipherSize)
+	}
+
+	// A later version: the template is back to 4 KB segments; the firm
+	// rotates, and new documents use the new key.
+	restore()
+	f2 := mustManager(t, f.masters, f.store)
+	ctx := context.Background()
+	if err := f2.RotateTenantKeys(ctx, tenant); err != nil {
+		t.Fatal(err)
+	}
+	newRef := newRef(tenant)
+	newPlain := randBytes(8, 2<<20+54321)
+	newBlob, newSealed := mustEncrypt(t, f2, newRef, newPlain)
+	if newSealed.PartCipherSize != 1_052_744 || newSealed.KeyID == oldSealed.KeyID {
+		t.Fatalf("4 KB-segment part ciphertext = %d bytes, key %d (old %d)", newSealed.PartCipherSize, newSealed.KeyID, oldSealed.KeyID)
+	}
+	for _, c := range []struct {
+		ref   vault.DocRef
+		s     vault.Sealed
+		blob  []byte
+		plain []byte
+	}{{old, oldSealed, oldBlob, oldPlain}, {newRef, newSealed, newBlob, newPlain}} {
+		for _, r := range [][2]int64{{0, c.s.Size}, {1<<20 - 10, 20}, {c.s.Size - 5, 5}} {
+			got, err := decrypt(f2, c.ref, c.s, c.blob, r[0], r[1])
+			if err != nil || !bytes.Equal(got, c.plain[r[0]:r[0]+r[1]]) {
+				t.Fatalf("range %v of a document with key %d: %v", r, c.s.KeyID, err)
+			}
+		}
+	}
+}
+
+// A range reader closed early (a client that went away) gives its buffers
+// back for reuse, and reading it afterwards fails instead of hanging or
+// returning recycled bytes.
+func TestManager_DecryptRangeClosedEarly(t *testing.T) {
+	f := newFixture(t, keys.WithPartSize(4096))
+	tenant := f.newTenant(t, "us")
+	ref := newRef(tenant)
+	plain := randBytes(9, 40_000)
+	blob, s := mustEncrypt(t, f.m, ref, plain)
+	fetch := func(_ context.Context, off, n int64) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(blob[off : off+n])), nil
+	}
+	for range 20 {
+		r, err := f.m.DecryptRange(context.Background(), ref, s, 0, s.Size, fetch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 100)
+		if _, err := io.ReadFull(r, buf); err != nil || !bytes.Equal(buf, plain[:100]) {
+			t.Fatalf("first bytes: %v", err)
+		}
+		r.Close()
+		if n, err := r.Read(buf); err == nil || n != 0 {
+			t.Fatalf("Read after Close = %d, %v", n, err)
+		}
+	}
+	// Later reads, drawing on the recycled buffers, are still exact.
+	got, err := decrypt(f.m, ref, s, blob, 1234, 30_000)
+	if err != nil || !bytes.Equal(got, plain[1234:31234]) {
+		t.Fatalf("read after recycling: %v", err)
+	}
 }
