@@ -162,9 +162,15 @@ func (s *Service) ExportAudit(ctx context.Context, actor *User, format string, f
 }
 
 // AuditCheckpoint returns the latest signed checkpoint of the actor's
-// firm's log. Errors: unauthorized, forbidden, unavailable.
+// firm's log; the read is recorded first, so the checkpoint covers it.
+// Errors: unauthorized, forbidden, unavailable.
 func (s *Service) AuditCheckpoint(ctx context.Context, actor *User) (*AuditCheckpoint, error) {
 	if err := s.auditReader(actor); err != nil {
+		return nil, err
+	}
+	ev := event(actor, ActAuditRead, "audit", actor.TenantID)
+	ev.Details["read"] = "checkpoint"
+	if _, err := s.record(ctx, ev); err != nil {
 		return nil, err
 	}
 	return s.AuditReader.Checkpoint(ctx, actor.TenantID)
@@ -179,6 +185,11 @@ func (s *Service) AuditProof(ctx context.Context, actor *User, seq int64) (*Audi
 	}
 	if seq < 1 {
 		return nil, Errorf(ENOTFOUND, "Event not found.")
+	}
+	ev := event(actor, ActAuditRead, "audit", actor.TenantID)
+	ev.Details["read"], ev.Details["seq"] = "proof", strconv.FormatInt(seq, 10)
+	if _, err := s.record(ctx, ev); err != nil {
+		return nil, err
 	}
 	return s.AuditReader.Prove(ctx, actor.TenantID, seq)
 }
