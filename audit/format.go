@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/casevault/casevault/vault"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -229,24 +230,9 @@ type Checkpoint struct {
 	CreatedAt time.Time
 }
 
-// Filter selects events of one firm; set fields are ANDed. Times are
-// inclusive From, exclusive To.
-type Filter struct {
-	ActorID    string
-	ObjectType string
-	ObjectID   string
-	// MatterID selects events about the matter and about documents that
-	// were in it at the time (details["matter_id"]).
-	MatterID string
-	Action   string
-	Outcome  string
-	From, To time.Time
-	AfterSeq int64 // cursor: only events with Seq > AfterSeq
-	Limit    int   // 0: no limit
-}
-
-// Empty reports whether f selects every event.
-func (f Filter) Empty() bool { return f == Filter{} }
+// Filter selects events of one firm: the vault's AuditFilter, whose
+// Withhold the Reader applies (exports and listings alike read the rest).
+type Filter = vault.AuditFilter
 
 // Source is what exports and proofs read from a log.
 type Source interface {

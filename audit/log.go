@@ -95,7 +95,7 @@ type Log struct {
 
 	// Counters for Stats.
 	appended, failed, batches atomic.Int64
-	log  zerolog.Logger
+	log                       zerolog.Logger
 
 	// mu guards closed and sends on reqs, so that Close never closes reqs
 	// under a sender.

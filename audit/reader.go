@@ -38,17 +38,10 @@ type Reader struct {
 	Now    func() time.Time
 }
 
-func filterOf(f vault.AuditFilter) Filter {
-	return Filter{
-		ActorID: f.ActorID, ObjectType: f.ObjectType, ObjectID: f.ObjectID, MatterID: f.MatterID,
-		Action: f.Action, Outcome: f.Outcome, From: f.From, To: f.To, AfterSeq: f.AfterSeq, Limit: f.Limit,
-	}
-}
-
 // Events calls fn with each event of tenant matching f, its private part
 // opened when the firm's keys allow.
 func (r *Reader) Events(ctx context.Context, tenant string, f vault.AuditFilter, fn func(*vault.AuditRecord) error) error {
-	return r.Log.Records(ctx, tenant, filterOf(f), func(rec *Record) error {
+	return r.Log.Records(ctx, tenant, f, func(rec *Record) error {
 		e := rec.Entry
 		t, _ := time.Parse(TimeLayout, e.Time)
 		out := &vault.AuditRecord{
@@ -107,11 +100,11 @@ func (r *Reader) Export(ctx context.Context, tenant, format string, f vault.Audi
 	}
 	switch format {
 	case vault.AuditFormatJSONL:
-		return WriteBundle(ctx, w, r.Log, opener, tenant, filterOf(f), now)
+		return WriteBundle(ctx, w, r.Log, opener, tenant, f, now)
 	case vault.AuditFormatCSV:
-		return WriteCSV(ctx, w, r.Log, opener, tenant, filterOf(f))
+		return WriteCSV(ctx, w, r.Log, opener, tenant, f)
 	case vault.AuditFormatPDF:
-		return WritePDF(ctx, w, r.Log, opener, tenant, filterOf(f), now)
+		return WritePDF(ctx, w, r.Log, opener, tenant, f, now)
 	}
 	return vault.Errorf(vault.EINVALID, "Unknown export format %q.", format)
 }

@@ -78,6 +78,13 @@ type AuditFilter struct {
 	Withhold map[string]bool
 }
 
+// Empty reports whether f selects every event (Withhold selects nothing:
+// it only hides names).
+func (f AuditFilter) Empty() bool {
+	return f.ActorID == "" && f.ObjectType == "" && f.ObjectID == "" && f.MatterID == "" && f.Action == "" &&
+		f.Outcome == "" && f.From.IsZero() && f.To.IsZero() && f.AfterSeq == 0 && f.Limit == 0
+}
+
 // AuditRecord is one stored event as an auditor reads it. Private is the
 // opened private part; nil with Sealed true when it cannot be opened (the
 // firm's keys were destroyed).
