@@ -51,20 +51,6 @@ func (s *Service) checkAuditFilter(ctx context.Context, actor *User, f AuditFilt
 	return nil
 }
 
-// withhold returns the matters a wall bars actor from, whose names the
-// audit must not show them.
-func (s *Service) withhold(ctx context.Context, actor *User) (map[string]bool, error) {
-	walls, err := s.Store.Walls(ctx, actor.TenantID, WallFilter{UserID: actor.ID})
-	if err != nil || len(walls) == 0 {
-		return nil, err
-	}
-	m := make(map[string]bool, len(walls))
-	for _, w := range walls {
-		m[w.MatterID] = true
-	}
-	return m, nil
-}
-
 // filterDetails describes f for the audit.read and audit.export events.
 func filterDetails(ev *AuditEvent, f AuditFilter) {
 	for k, v := range map[string]string{
@@ -102,7 +88,7 @@ func (s *Service) AuditEvents(ctx context.Context, actor *User, f AuditFilter) (
 		f.Limit = MaxAuditPage
 	}
 	var err error
-	if f.Withhold, err = s.withhold(ctx, actor); err != nil {
+	if f.Withhold, err = s.walledMatters(ctx, actor); err != nil {
 		return nil, 0, err
 	}
 	ev := event(actor, ActAuditRead, "audit", actor.TenantID)
@@ -149,7 +135,7 @@ func (s *Service) ExportAudit(ctx context.Context, actor *User, format string, f
 	}
 	f.AfterSeq, f.Limit = 0, 0
 	var err error
-	if f.Withhold, err = s.withhold(ctx, actor); err != nil {
+	if f.Withhold, err = s.walledMatters(ctx, actor); err != nil {
 		return err
 	}
 	ev := event(actor, ActAuditExport, "audit", actor.TenantID)

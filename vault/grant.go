@@ -412,14 +412,14 @@ func (s *Service) Grants(ctx context.Context, actor *User, f GrantFilter) ([]*Gr
 // of every document in them: what the actor's grant listings must not
 // show. Walls per user are few, so this is usually empty and one query.
 func (s *Service) walledObjects(ctx context.Context, actor *User) (map[string]bool, error) {
-	walls, err := s.Store.Walls(ctx, actor.TenantID, WallFilter{UserID: actor.ID})
+	walled, err := s.walledMatters(ctx, actor)
 	if err != nil {
 		return nil, err
 	}
 	hidden := map[string]bool{}
-	for _, w := range walls {
-		hidden[w.MatterID] = true
-		docs, err := s.Store.Documents(ctx, actor.TenantID, DocumentFilter{MatterID: w.MatterID, IncludeTrashed: true})
+	for matterID := range walled {
+		hidden[matterID] = true
+		docs, err := s.Store.Documents(ctx, actor.TenantID, DocumentFilter{MatterID: matterID, IncludeTrashed: true})
 		if err != nil {
 			return nil, err
 		}

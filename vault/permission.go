@@ -111,6 +111,21 @@ func (s *Service) permissions(ctx context.Context, actor *User, d *Document) (pe
 	return set, nil
 }
 
+// walledMatters returns the ids of the matters a wall bars actor from:
+// what their matter and document listings, grant listings and audit
+// readings must leave out or keep nameless.
+func (s *Service) walledMatters(ctx context.Context, actor *User) (map[string]bool, error) {
+	walls, err := s.Store.Walls(ctx, actor.TenantID, WallFilter{UserID: actor.ID})
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]bool, len(walls))
+	for _, w := range walls {
+		m[w.MatterID] = true
+	}
+	return m, nil
+}
+
 // walled reports whether a wall bars userID from matterID.
 func (s *Service) walled(ctx context.Context, tenantID, matterID, userID string) (bool, error) {
 	ws, err := s.Store.Walls(ctx, tenantID, WallFilter{MatterID: matterID, UserID: userID})
@@ -182,12 +197,9 @@ func (s *Service) newVisibility(ctx context.Context, actor *User, now time.Time)
 	if actor.Disabled || actor.Role == RoleAuditor {
 		return v, nil
 	}
-	walls, err := s.Store.Walls(ctx, actor.TenantID, WallFilter{UserID: actor.ID})
-	if err != nil {
+	var err error
+	if v.walled, err = s.walledMatters(ctx, actor); err != nil {
 		return nil, err
-	}
-	for _, w := range walls {
-		v.walled[w.MatterID] = true
 	}
 	grants, err := s.Store.Grants(ctx, actor.TenantID, GrantFilter{UserID: actor.ID, ActiveAt: now})
 	if err != nil {

@@ -297,17 +297,13 @@ func (s *Service) Matters(ctx context.Context, actor *User) ([]*Matter, error) {
 	if err := checkActor(actor); err != nil {
 		return nil, err
 	}
-	walls, err := s.Store.Walls(ctx, actor.TenantID, WallFilter{UserID: actor.ID})
+	walled, err := s.walledMatters(ctx, actor)
 	if err != nil {
 		return nil, err
 	}
 	all, err := s.Store.Matters(ctx, actor.TenantID)
 	if err != nil {
 		return nil, err
-	}
-	walled := make(map[string]bool, len(walls))
-	for _, w := range walls {
-		walled[w.MatterID] = true
 	}
 	visible := all[:0]
 	for _, m := range all {
