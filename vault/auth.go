@@ -311,12 +311,7 @@ func (s *Service) RevokeToken(ctx context.Context, actor *User, id string) error
 		return Errorf(ENOTFOUND, "Token not found.")
 	}
 	ev := event(actor, ActTokenRevoke, "token", id)
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return err
-	}
-	if err := s.Store.RevokeToken(ctx, actor.TenantID, actor.ID, id); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
+	if err := s.act(ctx, func() error { return s.Store.RevokeToken(ctx, actor.TenantID, actor.ID, id) }, ev); err != nil {
 		return err
 	}
 	s.Log.Info().Str("tenant_id", actor.TenantID).Str("user_id", actor.ID).Str("token_id", id).Msg("token revoked")
@@ -388,12 +383,7 @@ func (s *Service) Setup(ctx context.Context, secret string, nt NewTenant) (*Tena
 	}
 	ev := event(owner, ActSetup, "tenant", t.ID)
 	ev.Details["region"] = t.Region
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.Store.SetupTenant(ctx, t, ks, owner, hash); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
+	if err := s.act(ctx, func() error { return s.Store.SetupTenant(ctx, t, ks, owner, hash) }, ev); err != nil {
 		return nil, nil, err
 	}
 	s.Log.Info().Str("tenant_id", t.ID).Str("region", t.Region).Msg("first tenant created by setup")
@@ -440,12 +430,7 @@ func (s *Service) issueToken(ctx context.Context, u *User, kind, name string, ex
 	if name != "" {
 		ev.Private["name"] = name
 	}
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return "", nil, err
-	}
-	if err := s.Store.CreateToken(ctx, tok, hash); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
+	if err := s.act(ctx, func() error { return s.Store.CreateToken(ctx, tok, hash) }, ev); err != nil {
 		return "", nil, err
 	}
 	return secret, tok, nil

@@ -55,14 +55,8 @@ func (s *Service) PutDocument(ctx context.Context, actor *User, nd NewDocument, 
 	ev.Details["matter_id"], ev.Details["version"], ev.Details["size"] = d.MatterID, "1", strconv.FormatInt(v.Size, 10)
 	ev.Details["content_type"] = ctype
 	ev.Private["name"] = d.Name
-	seq, err := s.record(ctx, ev)
-	if err != nil {
+	if err := s.act(ctx, func() error { return s.Store.CreateDocument(ctx, d, v) }, ev); err != nil {
 		s.discardBlob(ctx, store, v.BlobKey)
-		return nil, err
-	}
-	if err := s.Store.CreateDocument(ctx, d, v); err != nil {
-		s.discardBlob(ctx, store, v.BlobKey)
-		s.recordFailure(ctx, ev, seq, err)
 		return nil, err
 	}
 	return d, nil
@@ -94,14 +88,8 @@ func (s *Service) PutVersion(ctx context.Context, actor *User, documentID, conte
 	ev.Details["matter_id"], ev.Details["version"] = d.MatterID, strconv.Itoa(v.Number)
 	ev.Details["size"], ev.Details["content_type"] = strconv.FormatInt(v.Size, 10), ctype
 	ev.Private["name"] = d.Name
-	seq, err := s.record(ctx, ev)
-	if err != nil {
+	if err := s.act(ctx, func() error { return s.Store.AddVersion(ctx, v) }, ev); err != nil {
 		s.discardBlob(ctx, store, v.BlobKey)
-		return nil, err
-	}
-	if err := s.Store.AddVersion(ctx, v); err != nil {
-		s.discardBlob(ctx, store, v.BlobKey)
-		s.recordFailure(ctx, ev, seq, err)
 		return nil, err
 	}
 	return s.Store.Document(ctx, d.TenantID, d.ID)
@@ -492,27 +480,10 @@ func (s *Service) UpdateDocument(ctx context.Context, actor *User, id string, up
 	return s.saveDocument(ctx, d, events...)
 }
 
-// saveDocument records events and then saves d. When an event cannot be
-// recorded nothing is saved; when the save fails the recorded events are
-// followed by their failure.
+// saveDocument records events and then saves d.
 func (s *Service) saveDocument(ctx context.Context, d *Document, events ...AuditEvent) (*Document, error) {
-	seqs := make([]int64, 0, len(events))
-	fail := func(err error) {
-		for i, seq := range seqs {
-			s.recordFailure(ctx, events[i], seq, err)
-		}
-	}
-	for _, ev := range events {
-		seq, err := s.record(ctx, ev)
-		if err != nil {
-			fail(err)
-			return nil, err
-		}
-		seqs = append(seqs, seq)
-	}
 	d.UpdatedAt = s.now()
-	if err := s.Store.UpdateDocument(ctx, d); err != nil {
-		fail(err)
+	if err := s.act(ctx, func() error { return s.Store.UpdateDocument(ctx, d) }, events...); err != nil {
 		return nil, err
 	}
 	return d, nil

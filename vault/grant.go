@@ -237,12 +237,7 @@ func (s *Service) CreateGrant(ctx context.Context, actor *User, ng NewGrant) (g 
 		ExpiresAt: ng.ExpiresAt, CreatedBy: actor.ID, CreatedAt: now,
 	}
 	ev := grantEvent(actor, ActGrantCreate, g, obj.matterID)
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return nil, false, err
-	}
-	if err := s.Store.CreateGrant(ctx, g); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
+	if err := s.act(ctx, func() error { return s.Store.CreateGrant(ctx, g) }, ev); err != nil {
 		if IsCode(err, ECONFLICT) {
 			// The same grant was made at the same moment: it is this one.
 			if g, err2 := s.coveringGrant(ctx, actor.TenantID, same, perms, ng.ExpiresAt); g != nil || err2 != nil {
@@ -342,12 +337,7 @@ func (s *Service) RevokeGrant(ctx context.Context, actor *User, id string) (*Gra
 	}
 	now := s.now()
 	ev := grantEvent(actor, ActGrantRevoke, g, obj.matterID)
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Store.RevokeGrant(ctx, actor.TenantID, id, actor.ID, now); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
+	if err := s.act(ctx, func() error { return s.Store.RevokeGrant(ctx, actor.TenantID, id, actor.ID, now) }, ev); err != nil {
 		return nil, err
 	}
 	g.RevokedAt, g.RevokedBy = &now, actor.ID

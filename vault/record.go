@@ -92,6 +92,32 @@ func (s *Service) record(ctx context.Context, ev AuditEvent) (int64, error) {
 	return seq, nil
 }
 
+// act records events and then does the action they describe: do runs only
+// once every event is on record, and nothing runs when one cannot be
+// recorded (unavailable). When do fails, each event is followed by its
+// failure, so the log never claims an effect that did not happen.
+func (s *Service) act(ctx context.Context, do func() error, events ...AuditEvent) error {
+	seqs := make([]int64, 0, len(events))
+	fail := func(err error) {
+		for i, seq := range seqs {
+			s.recordFailure(ctx, events[i], seq, err)
+		}
+	}
+	for _, ev := range events {
+		seq, err := s.record(ctx, ev)
+		if err != nil {
+			fail(err)
+			return err
+		}
+		seqs = append(seqs, seq)
+	}
+	if err := do(); err != nil {
+		fail(err)
+		return err
+	}
+	return nil
+}
+
 // recordFailure notes that the action of the event recorded as seq failed
 // after all, so the log never claims an effect that did not happen. It is
 // best effort: the action has already failed with err.

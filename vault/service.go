@@ -118,12 +118,7 @@ func (s *Service) CreateTenant(ctx context.Context, nt NewTenant) (*Tenant, *Use
 	}
 	ev := operatorEvent(t.ID, ActTenantCreate, "tenant", t.ID)
 	ev.Details["region"], ev.Details["owner_id"], ev.Details["owner_email"] = t.Region, owner.ID, owner.Email
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	if err := s.Store.CreateTenant(ctx, t, ks, owner); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
+	if err := s.act(ctx, func() error { return s.Store.CreateTenant(ctx, t, ks, owner) }, ev); err != nil {
 		return nil, nil, "", err
 	}
 	s.Log.Info().Str("tenant_id", t.ID).Str("region", t.Region).Msg("tenant created")
@@ -174,12 +169,7 @@ func (s *Service) AddUser(ctx context.Context, tenantID string, nu NewUser) (*Us
 	}
 	ev := operatorEvent(tenantID, ActUserCreate, "user", u.ID)
 	ev.Details["email"], ev.Details["role"] = u.Email, string(u.Role)
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := s.Store.CreateUser(ctx, u); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
+	if err := s.act(ctx, func() error { return s.Store.CreateUser(ctx, u) }, ev); err != nil {
 		return nil, "", err
 	}
 	return u, password, nil
@@ -225,12 +215,7 @@ func (s *Service) RotateKeys(ctx context.Context, tenantID string) error {
 		return err
 	}
 	ev := operatorEvent(tenantID, ActKeysRotate, "tenant", tenantID)
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return err
-	}
-	if err := s.Keys.RotateTenantKeys(ctx, tenantID); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
+	if err := s.act(ctx, func() error { return s.Keys.RotateTenantKeys(ctx, tenantID) }, ev); err != nil {
 		return err
 	}
 	s.Log.Info().Str("tenant_id", tenantID).Msg("tenant keys rotated")
@@ -257,12 +242,7 @@ func (s *Service) CreateMatter(ctx context.Context, actor *User, name, client st
 	ev := event(actor, ActMatterCreate, "matter", m.ID)
 	ev.Details["matter_id"] = m.ID
 	ev.Private["name"], ev.Private["client"] = name, client
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Store.CreateMatter(ctx, m); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
+	if err := s.act(ctx, func() error { return s.Store.CreateMatter(ctx, m) }, ev); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -39,12 +39,7 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*Use
 	}
 	ev := event(actor, ActUserCreate, "user", u.ID)
 	ev.Details["email"], ev.Details["role"] = u.Email, string(u.Role)
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := s.Store.CreateUser(ctx, u); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
+	if err := s.act(ctx, func() error { return s.Store.CreateUser(ctx, u) }, ev); err != nil {
 		return nil, "", err
 	}
 	s.Log.Info().Str("tenant_id", u.TenantID).Str("user_id", u.ID).Str("role", string(u.Role)).
@@ -156,12 +151,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, up Use
 	if next.Name != u.Name {
 		ev.Details["name_changed"] = "true"
 	}
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Store.UpdateUser(ctx, &next); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
+	if err := s.act(ctx, func() error { return s.Store.UpdateUser(ctx, &next) }, ev); err != nil {
 		return nil, err
 	}
 	if next.Disabled && !u.Disabled {
@@ -256,12 +246,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor *User, oldPassword, 
 	}
 	u.PasswordHash = hash
 	ev := event(u, ActUserPassword, "user", u.ID)
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return err
-	}
-	if err := s.Store.UpdateUser(ctx, u); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
+	if err := s.act(ctx, func() error { return s.Store.UpdateUser(ctx, u) }, ev); err != nil {
 		return err
 	}
 	keep := ""

@@ -83,12 +83,7 @@ func (s *Service) AddWall(ctx context.Context, actor *User, matterID, userID str
 	w = &Wall{TenantID: actor.TenantID, MatterID: matterID, UserID: userID, CreatedBy: actor.ID, CreatedAt: s.now()}
 	ev := event(actor, ActWallAdd, "matter", matterID)
 	ev.Details["matter_id"], ev.Details["user_id"] = matterID, userID
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return nil, false, err
-	}
-	if err := s.Store.CreateWall(ctx, w); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
+	if err := s.act(ctx, func() error { return s.Store.CreateWall(ctx, w) }, ev); err != nil {
 		if IsCode(err, ECONFLICT) {
 			if w, err2 := existing(); w != nil || err2 != nil {
 				return w, false, err2
@@ -115,12 +110,7 @@ func (s *Service) RemoveWall(ctx context.Context, actor *User, matterID, userID 
 	}
 	ev := event(actor, ActWallRemove, "matter", matterID)
 	ev.Details["matter_id"], ev.Details["user_id"] = matterID, userID
-	seq, err := s.record(ctx, ev)
-	if err != nil {
-		return err
-	}
-	if err := s.Store.DeleteWall(ctx, actor.TenantID, matterID, userID); err != nil {
-		s.recordFailure(ctx, ev, seq, err)
+	if err := s.act(ctx, func() error { return s.Store.DeleteWall(ctx, actor.TenantID, matterID, userID) }, ev); err != nil {
 		return err
 	}
 	return nil
