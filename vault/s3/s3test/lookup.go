@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
+
+	"github.com/casevault/casevault/vault/vaulttest"
 )
 
 // ErrNotInstalled is wrapped by the error Start and Lookup return when the
@@ -30,30 +30,13 @@ func Lookup(kind string) (string, error) {
 		return "", fmt.Errorf("s3test: unknown server kind %q", kind)
 	}
 	if p := os.Getenv(envVar[kind]); p != "" {
-		if !isExecutable(p) {
+		if !vaulttest.Executable(p) {
 			return "", fmt.Errorf("s3test: %s=%s is not an executable file", envVar[kind], p)
 		}
 		return p, nil
 	}
-	var dirs []string
-	if d := os.Getenv("CASEVAULT_TOOLS"); d != "" {
-		dirs = append(dirs, d)
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		dirs = append(dirs, filepath.Join(home, ".cache", "casevault", "bin"))
-	}
-	for _, d := range dirs {
-		if p := filepath.Join(d, name); isExecutable(p) {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath(name); err == nil {
+	if p, ok := vaulttest.FindTool(name); ok {
 		return p, nil
 	}
 	return "", fmt.Errorf("%w: %s (looked in $%s, $CASEVAULT_TOOLS, ~/.cache/casevault/bin, $PATH)", ErrNotInstalled, name, envVar[kind])
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
