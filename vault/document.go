@@ -235,25 +235,27 @@ func (s *Service) CleanupPending(ctx context.Context) (int, error) {
 // accessDocument loads a document of the actor's firm and checks perm, or
 // for perm "" that the actor may see it at all.
 func (s *Service) accessDocument(ctx context.Context, actor *User, id string, perm Permission) (*Document, error) {
+	d, _, err := s.loadAuthorized(ctx, actor, id, perm)
+	return d, err
+}
+
+// loadAuthorized is accessDocument that also returns what the actor holds.
+func (s *Service) loadAuthorized(ctx context.Context, actor *User, id string, perm Permission) (*Document, permSet, error) {
 	if err := checkActor(actor); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !ValidID(PrefixDocument, id) {
-		return nil, Errorf(ENOTFOUND, "Document not found.")
+		return nil, 0, Errorf(ENOTFOUND, "Document not found.")
 	}
 	d, err := s.Store.Document(ctx, actor.TenantID, id)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if perm == "" {
-		err = s.authorizeAny(ctx, actor, d)
-	} else {
-		err = s.authorize(ctx, actor, d, perm)
-	}
+	set, err := s.authorize(ctx, actor, d, perm)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return d, nil
+	return d, set, nil
 }
 
 // Document returns a document's metadata to a user holding any permission
@@ -266,22 +268,9 @@ func (s *Service) Document(ctx context.Context, actor *User, id string) (*Docume
 // actor holds on it now, to a user holding any, from one authorization
 // check. Errors: not_found, forbidden.
 func (s *Service) DocumentPermissions(ctx context.Context, actor *User, id string) (*Document, []Permission, error) {
-	if err := checkActor(actor); err != nil {
-		return nil, nil, err
-	}
-	if !ValidID(PrefixDocument, id) {
-		return nil, nil, Errorf(ENOTFOUND, "Document not found.")
-	}
-	d, err := s.Store.Document(ctx, actor.TenantID, id)
+	d, set, err := s.loadAuthorized(ctx, actor, id, "")
 	if err != nil {
 		return nil, nil, err
-	}
-	set, err := s.permissions(ctx, actor, d)
-	if err != nil {
-		return nil, nil, err
-	}
-	if set == 0 {
-		return nil, nil, s.denial(ctx, actor, "document", d.ID, "", Errorf(EFORBIDDEN, "You do not have access to this document."))
 	}
 	return d, set.list(), nil
 }

@@ -132,47 +132,32 @@ func (s *Service) walled(ctx context.Context, tenantID, matterID, userID string)
 	return len(ws) > 0, err
 }
 
-// authorize fails unless actor holds perm on d: the one place where access
-// to a document is decided. Everything that reads or changes a document goes
-// through it. Errors: unauthorized, forbidden, not_found (another firm),
-// unavailable.
-func (s *Service) authorize(ctx context.Context, actor *User, d *Document, perm Permission) error {
+// authorize fails unless actor holds perm on d, or for perm "" any
+// permission at all (seeing a document — listing, metadata, versions —
+// needs no more), and returns what actor holds. It is the one place where
+// access to a document is decided; everything that reads or changes a
+// document goes through it. Errors: unauthorized, forbidden, not_found
+// (another firm), unavailable.
+func (s *Service) authorize(ctx context.Context, actor *User, d *Document, perm Permission) (permSet, error) {
 	if err := checkActor(actor); err != nil {
-		return err
+		return 0, err
 	}
 	if actor.TenantID != d.TenantID {
-		return Errorf(ENOTFOUND, "Document not found.")
+		return 0, Errorf(ENOTFOUND, "Document not found.")
 	}
-	if !perm.Valid() {
-		return Errorf(EINTERNAL, "Unknown permission.")
-	}
-	set, err := s.permissions(ctx, actor, d)
-	if err != nil {
-		return err
-	}
-	if !set.has(perm) {
-		return s.denial(ctx, actor, "document", d.ID, perm, denied(perm))
-	}
-	return nil
-}
-
-// authorizeAny fails unless actor holds some permission on d: seeing a
-// document (listing, metadata, versions) needs no more than that.
-func (s *Service) authorizeAny(ctx context.Context, actor *User, d *Document) error {
-	if err := checkActor(actor); err != nil {
-		return err
-	}
-	if actor.TenantID != d.TenantID {
-		return Errorf(ENOTFOUND, "Document not found.")
+	if perm != "" && !perm.Valid() {
+		return 0, Errorf(EINTERNAL, "Unknown permission.")
 	}
 	set, err := s.permissions(ctx, actor, d)
-	if err != nil {
-		return err
+	switch {
+	case err != nil:
+		return 0, err
+	case perm == "" && set == 0:
+		return 0, s.denial(ctx, actor, "document", d.ID, "", Errorf(EFORBIDDEN, "You do not have access to this document."))
+	case perm != "" && !set.has(perm):
+		return 0, s.denial(ctx, actor, "document", d.ID, perm, denied(perm))
 	}
-	if set == 0 {
-		return s.denial(ctx, actor, "document", d.ID, "", Errorf(EFORBIDDEN, "You do not have access to this document."))
-	}
-	return nil
+	return set, nil
 }
 
 // denied is the error for a missing permission. It is the same whether the
@@ -219,7 +204,7 @@ func (s *Service) newVisibility(ctx context.Context, actor *User, now time.Time)
 }
 
 // document reports whether the actor holds any permission on d: the same
-// answer authorizeAny gives, from the preloaded facts.
+// answer authorize gives for any permission, from the preloaded facts.
 func (v *visibility) document(d *Document) bool {
 	a := v.actor
 	switch {
