@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -107,4 +109,75 @@ func createAuditSigner(ctx context.Context, path, region string, master MasterKe
 		return vault.WrapError(vault.EINTERNAL, err, "Cannot encode audit signer file.")
 	}
 	return publishFile(path, b, "audit signer file")
+}
+
+// ServiceSigner is the name, in AuditSigners, of the signer of the
+// service-wide log (tenant ""), which belongs to no region.
+const ServiceSigner = "service"
+
+// AuditSigners are the audit checkpoint signers of every region and of the
+// service-wide log (ServiceSigner), by name.
+type AuditSigners map[string]*AuditSigner
+
+// LoadOrCreateAuditSigners loads or creates the signer of each region in
+// masters, kept at pathOf(region) and wrapped by that region's master key,
+// and the service-wide signer at pathOf(ServiceSigner), wrapped by
+// serviceRegion's master key. Errors: as LoadOrCreateAuditSigner.
+func LoadOrCreateAuditSigners(ctx context.Context, masters map[string]MasterKey, serviceRegion string, pathOf func(name string) string) (AuditSigners, error) {
+	signers := AuditSigners{}
+	for region, mk := range masters {
+		s, err := LoadOrCreateAuditSigner(ctx, pathOf(region), region, mk)
+		if err != nil {
+			return nil, fmt.Errorf("region %s: audit signer: %w", region, err)
+		}
+		signers[region] = s
+	}
+	mk, ok := masters[serviceRegion]
+	if !ok {
+		return nil, vault.Errorf(vault.EINVALID, "No master key for region %q to wrap the service audit signer.", serviceRegion)
+	}
+	s, err := LoadOrCreateAuditSigner(ctx, pathOf(ServiceSigner), ServiceSigner, mk)
+	if err != nil {
+		return nil, fmt.Errorf("service audit signer: %w", err)
+	}
+	signers[ServiceSigner] = s
+	return signers, nil
+}
+
+// VerifierKeys returns the verifier key of each signer, by name: what the
+// operator publishes for auditors.
+func (a AuditSigners) VerifierKeys() map[string]string {
+	m := make(map[string]string, len(a))
+	for name, s := range a {
+		m[name] = s.VerifierKey
+	}
+	return m
+}
+
+// For returns the audit log's Signer option: the service-wide signer for
+// tenant "", else the signer of the firm's region as regionOf reports it
+// (remembered: a firm's region never changes). Errors: those of regionOf,
+// unavailable (a region without a signer).
+func (a AuditSigners) For(regionOf func(ctx context.Context, tenantID string) (string, error)) func(ctx context.Context, tenant string) (note.Signer, string, error) {
+	var regions sync.Map // tenant id → region
+	return func(ctx context.Context, tenant string) (note.Signer, string, error) {
+		name := ServiceSigner
+		if tenant != "" {
+			r, ok := regions.Load(tenant)
+			if !ok {
+				region, err := regionOf(ctx, tenant)
+				if err != nil {
+					return nil, "", err
+				}
+				regions.Store(tenant, region)
+				r = region
+			}
+			name = r.(string)
+		}
+		s, ok := a[name]
+		if !ok {
+			return nil, "", vault.Errorf(vault.EUNAVAILABLE, "No audit signer for region %s.", name)
+		}
+		return s.Signer, s.VerifierKey, nil
+	}
 }

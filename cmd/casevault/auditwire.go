@@ -3,56 +3,27 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
-
-	"golang.org/x/mod/sumdb/note"
 
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/keys"
-	"github.com/casevault/casevault/vault"
 )
 
 // openAudit opens the audit log with a checkpoint signer per region (each
 // firm's checkpoints are signed by its region's key) and one for the
 // service-wide log, wrapped by the first region's master key.
 func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey) error {
-	names := m.Config.RegionNames()
-	signers := map[string]*keys.AuditSigner{}
-	for _, name := range names {
-		s, err := keys.LoadOrCreateAuditSigner(ctx, m.Config.AuditSignerPath(name), name, masters[name])
-		if err != nil {
-			return fmt.Errorf("region %s: audit signer: %w", name, err)
-		}
-		signers[name] = s
-	}
-	svc, err := keys.LoadOrCreateAuditSigner(ctx, m.Config.AuditSignerPath("service"), "service", masters[names[0]])
+	signers, err := keys.LoadOrCreateAuditSigners(ctx, masters, m.Config.RegionNames()[0], m.Config.AuditSignerPath)
 	if err != nil {
-		return fmt.Errorf("service audit signer: %w", err)
+		return err
 	}
-	m.AuditKeys = map[string]string{"service": svc.VerifierKey}
-	for name, s := range signers {
-		m.AuditKeys[name] = s.VerifierKey
-	}
-	var regionOf sync.Map // tenant id → region; a firm's region never changes
-	signerOf := func(ctx context.Context, tenant string) (note.Signer, string, error) {
-		if tenant == "" {
-			return svc.Signer, svc.VerifierKey, nil
+	m.AuditKeys = signers.VerifierKeys()
+	signerOf := signers.For(func(ctx context.Context, tenantID string) (string, error) {
+		t, err := m.DB.Tenant(ctx, tenantID)
+		if err != nil {
+			return "", err
 		}
-		region, ok := regionOf.Load(tenant)
-		if !ok {
-			t, err := m.DB.Tenant(ctx, tenant)
-			if err != nil {
-				return nil, "", err
-			}
-			region = t.Region
-			regionOf.Store(tenant, region)
-		}
-		s, ok := signers[region.(string)]
-		if !ok {
-			return nil, "", vault.Errorf(vault.EUNAVAILABLE, "No audit signer for region %s.", region)
-		}
-		return s.Signer, s.VerifierKey, nil
-	}
+		return t.Region, nil
+	})
 	l, err := audit.Open(ctx, m.Config.AuditPath(), audit.Options{
 		Sealer: m.Keys, Signer: signerOf, Log: m.Log,
 	})

@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/keys"
 )
@@ -19,32 +17,22 @@ import (
 func UseAuditLog(tb testing.TB, v *Vault, mod func(*audit.Options)) *audit.Log {
 	tb.Helper()
 	ctx := context.Background()
-	signers := map[string]*keys.AuditSigner{}
-	for region, mk := range v.Masters {
-		s, err := keys.LoadOrCreateAuditSigner(ctx, filepath.Join(v.Dir, "keys", region+"-audit-signer.json"), region, mk)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		signers[region] = s
-	}
-	svc, err := keys.LoadOrCreateAuditSigner(ctx, filepath.Join(v.Dir, "keys", "service-audit-signer.json"), "service", v.Masters["us"])
+	signers, err := keys.LoadOrCreateAuditSigners(ctx, v.Masters, "us", func(name string) string {
+		return filepath.Join(v.Dir, "keys", name+"-audit-signer.json")
+	})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	opts := audit.Options{
 		Sealer: v.Keys,
 		Now:    v.Svc.Now,
-		Signer: func(ctx context.Context, tenant string) (note.Signer, string, error) {
-			if tenant == "" {
-				return svc.Signer, svc.VerifierKey, nil
-			}
-			t, err := v.DB.Tenant(ctx, tenant)
+		Signer: signers.For(func(ctx context.Context, tenantID string) (string, error) {
+			t, err := v.DB.Tenant(ctx, tenantID)
 			if err != nil {
-				return nil, "", err
+				return "", err
 			}
-			s := signers[t.Region]
-			return s.Signer, s.VerifierKey, nil
-		},
+			return t.Region, nil
+		}),
 	}
 	if mod != nil {
 		mod(&opts)
