@@ -44,7 +44,8 @@ const (
 // segment-sized buffer per part, and with 1 MB segments (keys made before)
 // that cost more CPU than AES-GCM; old keys still decrypt.
 var documentTemplate = streamingaead.AES256GCMHKDF4KBKeyTemplate
-func fieldTemplate() *tinkpb.KeyTemplate    { return aead.AES256GCMKeyTemplate() }
+
+func fieldTemplate() *tinkpb.KeyTemplate { return aead.AES256GCMKeyTemplate() }
 
 // Option configures a Manager.
 type Option func(*Manager)

@@ -112,6 +112,13 @@ func BenchmarkServer_Throughput(b *testing.B) {
 	if err := client.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
 		b.Fatal(err)
 	}
+	// The ceiling for any server between client and store: the raw objects
+	// streamed through a process that does nothing else.
+	pass := startPassThrough(b, mc, bucket)
+	// What decrypting alone costs per GB, through the vault's code and as
+	// bare AES-GCM: the pass-through proxy plus that is the least CPU a
+	// download through a server that decrypts can take.
+	decCPU, aesCPU := decryptCPU(b, 256<<20), aesGCMCPU(b)
 	for _, conc := range []int{1, 16} {
 		b.Run(fmt.Sprintf("clients=%d", conc), func(b *testing.B) {
 			each := total / int64(conc)
@@ -130,12 +137,17 @@ func BenchmarkServer_Throughput(b *testing.B) {
 			// interleave vault and raw transfers, and the ratios reported
 			// are the medians of the per-round ratios.
 			var rawUp, rawDown, vUp, vDown time.Duration
-			var upRatios, downRatios []float64
-			// CPU seconds of the client (this process), the server and
-			// MinIO, per phase: where two shared cores go.
-			cpu := func() [3]float64 {
+			var passDown time.Duration
+			var upRatios, downRatios, passRatios, ofPassRatios []float64
+			// CPU seconds of the client (this process), the server (the
+			// vault or the pass-through proxy) and MinIO, per phase: where
+			// two shared cores go.
+			cpuOf := func(server int) [3]float64 {
 				var c [3]float64
-				for i, pid := range []int{0, srv.Pid(), mc.Pid()} {
+				for i, pid := range []int{0, server, mc.Pid()} {
+					if i == 1 && pid == 0 { // no server in the path
+						continue
+					}
 					v, err := vaulttest.CPUSeconds(pid)
 					if err != nil {
 						b.Fatal(err)
@@ -144,41 +156,40 @@ func BenchmarkServer_Throughput(b *testing.B) {
 				}
 				return c
 			}
-			var vDownCPU, rawDownCPU, vUpCPU, rawUpCPU [3]float64
-			addCPU := func(acc *[3]float64, before [3]float64) {
-				after := cpu()
+			var vDownCPU, rawDownCPU, passDownCPU, vUpCPU, rawUpCPU [3]float64
+			// phase runs f on every client at once and adds the CPU time it
+			// took to acc, with server as the process in the middle.
+			phase := func(server int, acc *[3]float64, f func(i int)) time.Duration {
+				before := cpuOf(server)
+				d := parallel(f)
+				after := cpuOf(server)
 				for i := range acc {
 					acc[i] += after[i] - before[i]
 				}
+				return d
 			}
 			for n := 0; n < b.N*throughputRounds; n++ {
 				ids := make([]string, conc)
-				c0 := cpu()
-				vu := parallel(func(i int) { ids[i] = c.upload(b, matterID, byte(i), each) })
-				addCPU(&vUpCPU, c0)
-				c0 = cpu()
-				vd := parallel(func(i int) {
+				vu := phase(srv.Pid(), &vUpCPU, func(i int) { ids[i] = c.upload(b, matterID, byte(i), each) })
+				vd := phase(srv.Pid(), &vDownCPU, func(i int) {
 					if got := c.download(b, ids[i]); got != each {
 						b.Errorf("download %d bytes, want %d", got, each)
 					}
 				})
-				addCPU(&vDownCPU, c0)
-				c0 = cpu()
-				up1 := parallel(func(i int) {
+				// Both raw uploads go to rawUpCPU: halved below.
+				up1 := phase(0, &rawUpCPU, func(i int) {
 					if _, err := client.PutObject(ctx, bucket, fmt.Sprintf("k%d", i), vaulttest.NewGen(byte(i), each), each, minio.PutObjectOptions{}); err != nil {
 						b.Error(err)
 					}
 				})
-				up2 := parallel(func(i int) {
+				up2 := phase(0, &rawUpCPU, func(i int) {
 					if _, err := client.PutObject(ctx, bucket, fmt.Sprintf("k%d", i), vaulttest.NewGen(byte(i), each), -1, minio.PutObjectOptions{
 						PartSize: s3.DefaultPartSize, ConcurrentStreamParts: true, NumThreads: s3.DefaultStreamParts}); err != nil {
 						b.Error(err)
 					}
 				})
 				ru := min(up1, up2)
-				addCPU(&rawUpCPU, c0) // both raw uploads: halved below
-				c0 = cpu()
-				rd := parallel(func(i int) {
+				rd := phase(0, &rawDownCPU, func(i int) {
 					obj, err := client.GetObject(ctx, bucket, fmt.Sprintf("k%d", i), minio.GetObjectOptions{})
 					if err != nil {
 						b.Error(err)
@@ -189,7 +200,14 @@ func BenchmarkServer_Throughput(b *testing.B) {
 						b.Errorf("raw get %d bytes, %v", n, err)
 					}
 				})
-				addCPU(&rawDownCPU, c0)
+				pd := phase(pass.Pid(), &passDownCPU, func(i int) {
+					if got := pass.get(b, fmt.Sprintf("k%d", i)); got != each {
+						b.Errorf("pass-through get %d bytes, want %d", got, each)
+					}
+				})
+				passDown += pd
+				passRatios = append(passRatios, rd.Seconds()/pd.Seconds())
+				ofPassRatios = append(ofPassRatios, pd.Seconds()/vd.Seconds())
 				vUp, vDown, rawUp, rawDown = vUp+vu, vDown+vd, rawUp+ru, rawDown+rd
 				upRatios = append(upRatios, ru.Seconds()/vu.Seconds())
 				downRatios = append(downRatios, rd.Seconds()/vd.Seconds())
@@ -198,23 +216,38 @@ func BenchmarkServer_Throughput(b *testing.B) {
 				return float64(total) * float64(b.N*throughputRounds) / d.Seconds() / 1e6
 			}
 			upRatio, downRatio := median(upRatios), median(downRatios)
+			passRatio, ofPassRatio := median(passRatios), median(ofPassRatios)
 			b.ReportMetric(mbps(vUp), "vault_up_MB/s")
 			b.ReportMetric(mbps(rawUp), "raw_up_MB/s")
 			b.ReportMetric(upRatio, "up_ratio")
 			b.ReportMetric(mbps(vDown), "vault_down_MB/s")
 			b.ReportMetric(mbps(rawDown), "raw_down_MB/s")
 			b.ReportMetric(downRatio, "down_ratio")
+			b.ReportMetric(mbps(passDown), "passthrough_down_MB/s")
+			b.ReportMetric(passRatio, "passthrough_down_ratio")
+			b.ReportMetric(ofPassRatio, "vault_of_passthrough_down")
 			gb := float64(total) * float64(b.N*throughputRounds) / 1e9
+			sum := func(c [3]float64) float64 { return c[0] + c[1] + c[2] }
+			// With every core busy, throughput goes as the inverse of CPU
+			// per byte: the best ratios a decrypting server could reach.
+			ceiling := sum(rawDownCPU) / (sum(passDownCPU) + decCPU*gb)
+			floor := sum(rawDownCPU) / (sum(passDownCPU) + aesCPU*gb)
+			b.ReportMetric(ceiling, "decrypting_ceiling_down_ratio")
+			b.ReportMetric(floor, "aes_ceiling_down_ratio")
 			perGB := func(c [3]float64, scale float64) string {
 				return fmt.Sprintf("client %.2f, server %.2f, MinIO %.2f, total %.2f CPU-s/GB",
-					c[0]*scale/gb, c[1]*scale/gb, c[2]*scale/gb, (c[0]+c[1]+c[2])*scale/gb)
+					c[0]*scale/gb, c[1]*scale/gb, c[2]*scale/gb, sum(c)*scale/gb)
 			}
-			fmt.Fprintf(os.Stderr, "  CPU down: vault %s; raw %s\n  CPU up: vault %s; raw (mean of two puts) %s\n",
-				perGB(vDownCPU, 1), perGB(rawDownCPU, 1), perGB(vUpCPU, 1), perGB(rawUpCPU, 0.5))
-			b.ReportMetric((vDownCPU[0]+vDownCPU[1]+vDownCPU[2])/gb, "vault_down_cpu_s/GB")
-			b.ReportMetric((rawDownCPU[0]+rawDownCPU[1]+rawDownCPU[2])/gb, "raw_down_cpu_s/GB")
+			fmt.Fprintf(os.Stderr, "  CPU down: vault %s; raw %s; pass-through %s\n  CPU up: vault %s; raw (mean of two puts) %s\n",
+				perGB(vDownCPU, 1), perGB(rawDownCPU, 1), perGB(passDownCPU, 1), perGB(vUpCPU, 1), perGB(rawUpCPU, 0.5))
+			b.ReportMetric(sum(vDownCPU)/gb, "vault_down_cpu_s/GB")
+			b.ReportMetric(sum(rawDownCPU)/gb, "raw_down_cpu_s/GB")
 			fmt.Fprintf(os.Stderr, "server+MinIO %d clients x %d MiB, %d rounds: up %.0f vs raw %.0f MB/s (median ratio %.2f, rounds %.2f); down %.0f vs raw %.0f MB/s (median ratio %.2f, rounds %.2f)\n",
 				conc, each>>20, len(upRatios), mbps(vUp), mbps(rawUp), upRatio, upRatios, mbps(vDown), mbps(rawDown), downRatio, downRatios)
+			fmt.Fprintf(os.Stderr, "  pass-through proxy down %.0f MB/s: %.2f of raw (rounds %.2f); the vault reaches %.2f of it (rounds %.2f)\n",
+				mbps(passDown), passRatio, passRatios, ofPassRatio, ofPassRatios)
+			fmt.Fprintf(os.Stderr, "  when the cores are saturated, a pass-through that also decrypts could reach at most %.2f of raw with the vault's decryption (%.2f CPU-s/GB), %.2f with bare AES-256-GCM (%.2f CPU-s/GB)\n",
+				ceiling, decCPU, floor, aesCPU)
 		})
 	}
 }
