@@ -125,6 +125,10 @@ type RegionConfig struct {
 	S3Region string `yaml:"s3_region,omitempty"`
 	// CreateBucket creates the bucket when it is missing.
 	CreateBucket bool `yaml:"create_bucket,omitempty"`
+	// UploadMemoryMiB bounds the memory that the part buffers of all
+	// uploads in progress to an s3 region take at once, in MiB (default
+	// 192: eight uploads of 3 × 8 MiB); further uploads wait their turn.
+	UploadMemoryMiB int64 `yaml:"upload_memory_mib,omitempty"`
 
 	// MasterKey is where this region's key-encryption key comes from.
 	MasterKey MasterKeyConfig `yaml:"master_key"`
@@ -342,8 +346,8 @@ func (c *Config) validateRegion(name string, r RegionConfig) error {
 	}
 	switch r.Type {
 	case StoreFS:
-		if r.Endpoint != "" || r.Bucket != "" {
-			return fmt.Errorf("config: %s: endpoint and bucket belong to type s3, not fs", field)
+		if r.Endpoint != "" || r.Bucket != "" || r.UploadMemoryMiB != 0 {
+			return fmt.Errorf("config: %s: endpoint, bucket and upload_memory_mib belong to type s3, not fs", field)
 		}
 	case StoreS3:
 		switch {
@@ -357,6 +361,8 @@ func (c *Config) validateRegion(name string, r RegionConfig) error {
 			return fmt.Errorf("config: %s: access_key and secret_key are required for an s3 region (or CASEVAULT_REGION_%s_ACCESS_KEY/_SECRET_KEY)", field, strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
 		case r.Path != "":
 			return fmt.Errorf("config: %s.path: belongs to type fs, not s3", field)
+		case r.UploadMemoryMiB < 0 || r.UploadMemoryMiB > 1<<20:
+			return fmt.Errorf("config: %s.upload_memory_mib: %d is not between 0 (the default) and %d", field, r.UploadMemoryMiB, 1<<20)
 		}
 		host := r.Endpoint
 		if h, _, err := net.SplitHostPort(r.Endpoint); err == nil {

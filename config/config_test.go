@@ -63,6 +63,9 @@ func TestConfig_Validate(t *testing.T) {
 		{"S3WithoutKeys", s3(func(r *config.RegionConfig) { r.SecretKey = "" }), "secret_key"},
 		{"S3InsecureRemote", s3(func(r *config.RegionConfig) { r.Secure = &f }), "regions.ca.secure"},
 		{"S3InsecureLoopback", s3(func(r *config.RegionConfig) { r.Secure = &f; r.Endpoint = "127.0.0.1:9000" }), ""},
+		{"S3UploadMemory", s3(func(r *config.RegionConfig) { r.UploadMemoryMiB = 512 }), ""},
+		{"S3NegativeUploadMemory", s3(func(r *config.RegionConfig) { r.UploadMemoryMiB = -1 }), "regions.ca.upload_memory_mib"},
+		{"FSUploadMemory", func(c *config.Config) { c.Regions["us"] = config.RegionConfig{Type: "fs", UploadMemoryMiB: 64} }, "upload_memory_mib belong to type s3"},
 		{"BadMasterKey", func(c *config.Config) {
 			c.Regions["us"] = config.RegionConfig{Type: "fs", MasterKey: config.MasterKeyConfig{Type: "kms"}}
 		}, "regions.us.master_key.type"},

@@ -168,6 +168,7 @@ func BenchmarkServer_Throughput(b *testing.B) {
 				}
 				return d
 			}
+			srv.ResetPeakRSS(b)
 			for n := 0; n < b.N*throughputRounds; n++ {
 				ids := make([]string, conc)
 				vu := phase(srv.Pid(), &vUpCPU, func(i int) { ids[i] = c.upload(b, matterID, byte(i), each) })
@@ -233,6 +234,8 @@ func BenchmarkServer_Throughput(b *testing.B) {
 			ceiling := sum(rawDownCPU) / (sum(passDownCPU) + decCPU*gb)
 			floor := sum(rawDownCPU) / (sum(passDownCPU) + aesCPU*gb)
 			b.ReportMetric(ceiling, "decrypting_ceiling_down_ratio")
+			peak := srv.PeakRSS(b)
+			b.ReportMetric(float64(peak)/(1<<20), "server_peak_rss_MiB")
 			b.ReportMetric(floor, "aes_ceiling_down_ratio")
 			perGB := func(c [3]float64, scale float64) string {
 				return fmt.Sprintf("client %.2f, server %.2f, MinIO %.2f, total %.2f CPU-s/GB",
@@ -246,6 +249,7 @@ func BenchmarkServer_Throughput(b *testing.B) {
 				conc, each>>20, len(upRatios), mbps(vUp), mbps(rawUp), upRatio, upRatios, mbps(vDown), mbps(rawDown), downRatio, downRatios)
 			fmt.Fprintf(os.Stderr, "  pass-through proxy down %.0f MB/s: %.2f of raw (rounds %.2f); the vault reaches %.2f of it (rounds %.2f)\n",
 				mbps(passDown), passRatio, passRatios, ofPassRatio, ofPassRatios)
+			fmt.Fprintf(os.Stderr, "  server peak RSS over the rounds: %.0f MiB\n", float64(peak)/(1<<20))
 			fmt.Fprintf(os.Stderr, "  when the cores are saturated, a pass-through that also decrypts could reach at most %.2f of raw with the vault's decryption (%.2f CPU-s/GB), %.2f with bare AES-256-GCM (%.2f CPU-s/GB)\n",
 				ceiling, decCPU, floor, aesCPU)
 		})

@@ -106,6 +106,7 @@ func openStore(ctx context.Context, c *config.Config, name string, rc config.Reg
 		return s3.New(ctx, s3.Config{
 			Endpoint: rc.Endpoint, Bucket: rc.Bucket, AccessKey: rc.AccessKey, SecretKey: rc.SecretKey,
 			Secure: rc.UseTLS(), Region: rc.S3Region, CreateBucket: rc.CreateBucket,
+			UploadMemory: rc.UploadMemoryMiB << 20,
 		})
 	default:
 		return fs.New(c.RegionPath(name))

@@ -17,6 +17,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/s3utils"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/casevault/casevault/vault"
 )
@@ -28,9 +29,13 @@ const (
 	// in memory at once: one filling from the reader while the others go up,
 	// so the producer (the encrypter) never waits on the network.
 	DefaultStreamParts = 3
-	minPartSize        = 5 << 20
-	maxPartSize        = 5 << 30
-	maxParts           = 10000
+	// DefaultUploadMemory bounds the part buffers that all Puts to one
+	// store hold at once: eight uploads of unknown size with the default
+	// part size and stream parts.
+	DefaultUploadMemory = 8 * DefaultStreamParts * DefaultPartSize
+	minPartSize         = 5 << 20
+	maxPartSize         = 5 << 30
+	maxParts            = 10000
 )
 
 // Config says which bucket to use and how to reach it.
@@ -53,6 +58,12 @@ type Config struct {
 	// StreamParts is the number of part buffers of an upload of unknown
 	// size (default 3); 1 fills and sends one part at a time.
 	StreamParts int
+	// UploadMemory is the most memory, in bytes, that the part buffers of
+	// all Puts to this store may take at once (default
+	// DefaultUploadMemory). A Put that would go over waits until earlier
+	// ones finish, so many uploads at once queue instead of exhausting the
+	// server's memory; a Put that needs more than all of it runs alone.
+	UploadMemory int64
 }
 
 // Store is a vault.BlobStore on one S3 bucket. It is safe for concurrent use.
@@ -62,6 +73,10 @@ type Store struct {
 	bucket   string
 	partSize uint64
 	streams  int
+	// uploads holds the part-buffer memory of the Puts in progress, up to
+	// uploadMemory bytes.
+	uploads      *semaphore.Weighted
+	uploadMemory int64
 }
 
 var _ vault.BlobStore = (*Store)(nil)
@@ -90,6 +105,10 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if s.streams <= 0 {
 		s.streams = DefaultStreamParts
 	}
+	if s.uploadMemory = cfg.UploadMemory; s.uploadMemory <= 0 {
+		s.uploadMemory = DefaultUploadMemory
+	}
+	s.uploads = semaphore.NewWeighted(s.uploadMemory)
 
 	ok, err := client.BucketExists(ctx, cfg.Bucket)
 	if err != nil {
@@ -154,7 +173,9 @@ func (s *Store) Bucket() string { return s.bucket }
 // Put stores the bytes of r under key, replacing any object already there
 // atomically. With size known, the object goes up in one PUT (up to the part
 // size) or in parts of the configured size; with size -1, in parts of the
-// configured size. Either way memory use is at most one part. The stream is
+// configured size. Either way memory use is at most StreamParts parts, and
+// a Put whose buffers would take the store's uploads over UploadMemory
+// first waits for earlier ones to finish (reading nothing meanwhile). The stream is
 // checked against size before its last byte is sent, so a mismatch fails
 // the upload instead of storing it; a failed multipart upload is aborted
 // (minio-go does this itself, even when ctx is cancelled).
@@ -169,6 +190,12 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (i
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, ctxError(err)
+	}
+	if need := s.bufferMemory(size); need > 0 {
+		if err := s.uploads.Acquire(ctx, need); err != nil {
+			return 0, ctxError(err)
+		}
+		defer s.uploads.Release(need)
 	}
 	src := &putReader{ctx: ctx, r: r, size: size}
 	opts := minio.PutObjectOptions{
@@ -207,6 +234,29 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (i
 		return 0, vault.Errorf(vault.EINTERNAL, "Stored object size %d differs from %d.", info.Size, size)
 	}
 	return src.n, nil
+}
+
+// bufferMemory returns the bytes of part buffers minio-go holds for a Put
+// of size bytes (-1: unknown), at most the store's whole UploadMemory.
+func (s *Store) bufferMemory(size int64) int64 {
+	var need int64
+	switch {
+	case size >= 0 && uint64(size) <= s.partSize:
+		return 0 // one PUT, streamed from the reader
+	case size >= 0:
+		need = int64(s.partSize) // one buffer, filled and sent in turn
+		if s.partSizeFor(size) == 0 {
+			// minio-go's own part size for objects too big for ours.
+			if _, p, _, err := minio.OptimalPartInfo(size, 0); err == nil {
+				need = p
+			}
+		}
+	case s.streams > 1:
+		need = int64(s.streams) * int64(s.partSize)
+	default:
+		need = int64(s.partSize)
+	}
+	return min(need, s.uploadMemory)
 }
 
 // partSizeFor returns the part size to ask minio-go for: the configured one

@@ -1,12 +1,15 @@
 package s3_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -221,5 +224,129 @@ func TestStore_PutUnknownSizeMemory(t *testing.T) {
 	t.Logf("Put of %d MiB of unknown size allocated %.1f MiB", size>>20, float64(got)/(1<<20))
 	if got > limit {
 		t.Errorf("Put of %d MiB of unknown size allocated %d MiB, want at most %d MiB", size>>20, got>>20, limit>>20)
+	}
+}
+
+// gatedReader yields n pseudo-random bytes, but after the first `open`
+// bytes blocks until gate is closed (never, with a nil gate). started is closed on the first Read,
+// at which time firstRead is set.
+type gatedReader struct {
+	r         io.Reader
+	open      int64
+	gate      chan struct{}
+	started   chan struct{}
+	once      sync.Once
+	firstRead time.Time
+}
+
+func newGatedReader(seed byte, n, open int64, gate chan struct{}) *gatedReader {
+	return &gatedReader{r: io.LimitReader(rand.NewChaCha8([32]byte{seed}), n), open: open, gate: gate, started: make(chan struct{})}
+}
+
+func (g *gatedReader) Read(p []byte) (int, error) {
+	g.once.Do(func() { g.firstRead = time.Now(); close(g.started) })
+	if g.open <= 0 && g.gate != nil {
+		<-g.gate
+	} else if g.open > 0 && int64(len(p)) > g.open {
+		p = p[:g.open]
+	}
+	n, err := g.r.Read(p)
+	g.open -= int64(n)
+	return n, err
+}
+
+// Uploads beyond the store's UploadMemory wait for earlier ones without
+// reading a byte, give up cleanly when their context ends, and go on once
+// memory is free; uploads that buffer nothing never wait.
+func TestStore_UploadMemoryQueues(t *testing.T) {
+	srv := s3test.Shared(t, s3test.KindMinIO)
+	ctx := context.Background()
+	cfg := srv.Config(s3test.NewBucketName("queue"))
+	cfg.PartSize, cfg.StreamParts = 5<<20, 2
+	cfg.UploadMemory = 10 << 20 // one upload of unknown size at a time
+	st, err := s3.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 12 << 20 // three parts
+	put := func(ctx context.Context, key string, r io.Reader, n int64) chan error {
+		done := make(chan error, 1)
+		go func() {
+			got, err := st.Put(ctx, key, r, n)
+			if err == nil && got != size {
+				err = fmt.Errorf("stored %d bytes, want %d", got, size)
+			}
+			done <- err
+		}()
+		return done
+	}
+
+	// A takes all the memory and holds it until released.
+	release := make(chan struct{})
+	a := newGatedReader(1, size, 1<<20, release)
+	aDone := put(ctx, "a", a, -1)
+	<-a.started
+
+	// An object small enough for one PUT buffers nothing: it goes at once.
+	if _, err := st.Put(ctx, "small", strings.NewReader("tiny"), 4); err != nil {
+		t.Fatalf("small Put while memory is taken: %v", err)
+	}
+
+	// B waits, and gives up when its context ends: nothing read, nothing
+	// stored, unavailable.
+	bctx, cancel := context.WithCancel(ctx)
+	b := newGatedReader(2, size, size, nil)
+	bDone := put(bctx, "b", b, -1)
+	// C waits too, and must not start before A ends.
+	c := newGatedReader(3, size, size, nil)
+	cDone := put(ctx, "c", c, -1)
+	time.Sleep(200 * time.Millisecond) // let B and C reach the wait
+	cancel()
+	if err := <-bDone; vault.ErrorCode(err) != vault.EUNAVAILABLE {
+		t.Fatalf("cancelled waiting Put = %v, want unavailable", err)
+	}
+	select {
+	case <-b.started:
+		t.Fatal("a Put waiting for memory read its source")
+	case <-c.started:
+		t.Fatal("a Put started while another held all the upload memory")
+	default:
+	}
+	if _, err := st.Stat(ctx, "b"); vault.ErrorCode(err) != vault.ENOTFOUND {
+		t.Fatalf("Stat of the cancelled upload = %v, want not_found", err)
+	}
+
+	released := time.Now()
+	close(release)
+	if err := <-aDone; err != nil {
+		t.Fatalf("Put a: %v", err)
+	}
+	if err := <-cDone; err != nil {
+		t.Fatalf("Put c: %v", err)
+	}
+	if c.firstRead.Before(released) {
+		t.Fatal("the queued Put read its source before the memory was released")
+	}
+	for key, seed := range map[string]byte{"a": 1, "c": 3} {
+		rc, err := st.Get(ctx, key, 0, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		want, _ := io.ReadAll(io.LimitReader(rand.NewChaCha8([32]byte{seed}), size))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("object %s: %d bytes, %v; not what was put", key, len(got), err)
+		}
+	}
+
+	// A Put that needs more than all of the memory still runs, alone.
+	cfg.UploadMemory = 1 << 20
+	small, err := s3.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := small.Put(ctx, "big", io.LimitReader(rand.NewChaCha8([32]byte{4}), size), -1); err != nil || n != size {
+		t.Fatalf("Put needing more than UploadMemory = %d, %v", n, err)
 	}
 }
