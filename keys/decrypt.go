@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/tink-crypto/tink-go/v2/tink"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/casevault/casevault/vault"
 )
@@ -153,7 +154,7 @@ func (m *Manager) DecryptRange(ctx context.Context, ref vault.DocRef, s vault.Se
 		r.Close()
 		return nil, vault.Errorf(vault.ECANNOTDECRYPT, "Document cannot be decrypted: header does not match.")
 	}
-	r.start(first, last)
+	r.start(first, last, m.readAhead)
 	if err := r.nextPart(); err != nil {
 		r.Close()
 		return nil, err
@@ -161,8 +162,10 @@ func (m *Manager) DecryptRange(ctx context.Context, ref vault.DocRef, s vault.Se
 	return r, nil
 }
 
-// pipelineDepth is how many parts each stage may hold ahead of the next:
-// the memory of one range read is about 2 × depth parts, whatever its size.
+// pipelineDepth is how many parts each stage may hold ahead of the next
+// when a range read reads ahead: its memory is then about 2 × (depth +
+// decryptWorkers) + 3 parts, whatever its size. Without read-ahead it is
+// two parts.
 const pipelineDepth = 2
 
 // decryptWorkers is how many parts of one range are authenticated at once.
@@ -178,8 +181,10 @@ type chunk struct {
 
 // rangeReader serves plaintext part by part from one fetched stream. Three
 // stages overlap: a fetcher reads ciphertext parts into buffers, a decrypter
-// authenticates them whole, and Read hands out plaintext; each stage holds
-// at most pipelineDepth parts, from fixed free lists.
+// authenticates them whole, and Read hands out plaintext. The buffers come
+// from fixed free lists: one ciphertext and one plaintext buffer, or, when
+// the manager's read-ahead memory allows, enough for each stage to hold
+// pipelineDepth parts.
 type rangeReader struct {
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -200,6 +205,9 @@ type rangeReader struct {
 	remaining int64  // bytes of the range not yet returned by Read
 	pending   []byte // authenticated plaintext not yet returned
 	err       error  // sticky
+
+	readAhead *semaphore.Weighted // where ahead came from
+	ahead     int64               // read-ahead memory held, released by Close
 }
 
 // open fetches ciphertext bytes [off, off+n) as r's source.
@@ -261,8 +269,9 @@ func putPartBuffer(b []byte) {
 	partBuffers.Put(&b)
 }
 
-// start runs the fetcher and the decrypter for parts first..last.
-func (r *rangeReader) start(first, last int64) {
+// start runs the fetcher and the decrypter for parts first..last, reading
+// ahead when budget has the memory for it.
+func (r *rangeReader) start(first, last int64, budget *semaphore.Weighted) {
 	type job = partJob
 	workers := int64(min(decryptWorkers, int(last-first+1)))
 	work := make(chan job, pipelineDepth)
@@ -270,10 +279,20 @@ func (r *rangeReader) start(first, last int64) {
 	r.work, r.cipherFree = work, cipherFree
 	r.order = make(chan chan chunk, pipelineDepth+workers)
 	r.plainFree = make(chan []byte, pipelineDepth+workers+2)
-	for range cap(cipherFree) {
-		cipherFree <- nil // allocated on first use, so a one-part range holds one buffer
+	// Buffers are allocated on first use, so a one-part range holds one of
+	// each whatever it was given.
+	nCipher, nPlain := 1, 1
+	if last > first {
+		extra := int64(cap(cipherFree)-1)*r.l.c + int64(cap(r.plainFree)-1)*(r.l.p+1)
+		if budget.TryAcquire(extra) {
+			r.readAhead, r.ahead = budget, extra
+			nCipher, nPlain = cap(cipherFree), cap(r.plainFree)
+		}
 	}
-	for range cap(r.plainFree) {
+	for range nCipher {
+		cipherFree <- nil
+	}
+	for range nPlain {
 		r.plainFree <- nil
 	}
 	r.wg.Add(1 + int(workers))
@@ -436,6 +455,10 @@ func (r *rangeReader) Close() error {
 	r.wg.Wait()
 	r.body = nil
 	r.recycle()
+	if r.ahead > 0 {
+		r.readAhead.Release(r.ahead)
+		r.ahead = 0
+	}
 	return err
 }
 

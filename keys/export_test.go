@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"io"
 	"testing"
 
 	"github.com/tink-crypto/tink-go/v2/streamingaead"
@@ -16,3 +17,7 @@ func UseOneMBSegments(tb testing.TB) (restore func()) {
 	tb.Cleanup(restore)
 	return restore
 }
+
+// ReadsAhead reports whether a reader from DecryptRange holds read-ahead
+// memory, and so works several parts ahead of its reader.
+func ReadsAhead(rc io.ReadCloser) bool { return rc.(*rangeReader).ahead > 0 }

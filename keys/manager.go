@@ -23,6 +23,7 @@ import (
 	"github.com/tink-crypto/tink-go/v2/streamingaead/aesgcmhkdf"
 	"github.com/tink-crypto/tink-go/v2/streamingaead/subtle"
 	"github.com/tink-crypto/tink-go/v2/tink"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/casevault/casevault/vault"
 )
@@ -37,6 +38,10 @@ const (
 	// MaxPartSize bounds the part size, both for writing and for what a
 	// Sealed may claim when reading, since a part is buffered whole.
 	MaxPartSize = 64 << 20
+	// DefaultReadAheadMemory bounds the part buffers that range reads hold
+	// beyond the two each needs: about seven downloads at once decrypt
+	// ahead of their clients, the others one part at a time.
+	DefaultReadAheadMemory = 64 << 20
 )
 
 // The templates of a firm's keysets; rotation adds a key of the current
@@ -57,6 +62,17 @@ func WithPartSize(n int) Option {
 	return func(m *Manager) { m.partSize = n }
 }
 
+// WithReadAheadMemory sets how many bytes of part buffers all range reads
+// together may hold beyond the two each one needs (default
+// DefaultReadAheadMemory). A range read that finds enough of it free
+// fetches and decrypts several parts ahead of its reader, on both cores;
+// one that does not works a part at a time. So with many downloads at once,
+// when the cores are busy anyway, memory stays at about two parts per
+// download. 0 turns read-ahead off; NewManager rejects a negative value.
+func WithReadAheadMemory(n int64) Option {
+	return func(m *Manager) { m.readAheadMemory = n }
+}
+
 // Manager implements vault.KeyManager. It unwraps a firm's keysets on first
 // use and keeps the primitives in memory, never on disk, until the firm's
 // keys rotate or Forget is called. It is safe for concurrent use.
@@ -64,6 +80,10 @@ type Manager struct {
 	masters  map[string]MasterKey
 	store    vault.KeysetStore
 	partSize int
+	// readAhead holds the memory of the extra part buffers of range reads
+	// in progress, up to readAheadMemory bytes.
+	readAhead       *semaphore.Weighted
+	readAheadMemory int64
 
 	mu    sync.Mutex
 	gen   uint64 // bumped by every invalidation, so stale loads are not cached
@@ -96,6 +116,8 @@ func NewManager(masters map[string]MasterKey, store vault.KeysetStore, opts ...O
 		store:    store,
 		partSize: DefaultPartSize,
 		cache:    make(map[string]*tenantKeys),
+
+		readAheadMemory: DefaultReadAheadMemory,
 	}
 	for _, o := range opts {
 		o(m)
@@ -107,7 +129,10 @@ func NewManager(masters map[string]MasterKey, store vault.KeysetStore, opts ...O
 		return nil, vault.Errorf(vault.EINVALID, "No keyset store given.")
 	case m.partSize < 1 || m.partSize > MaxPartSize:
 		return nil, vault.Errorf(vault.EINVALID, "Part size %d is out of range [1, %d].", m.partSize, MaxPartSize)
+	case m.readAheadMemory < 0:
+		return nil, vault.Errorf(vault.EINVALID, "Read-ahead memory %d is negative.", m.readAheadMemory)
 	}
+	m.readAhead = semaphore.NewWeighted(m.readAheadMemory)
 	for region, k := range m.masters {
 		if k == nil {
 			return nil, vault.Errorf(vault.EINVALID, "Master key of region %q is nil.", region)
