@@ -10,22 +10,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/vault"
-	"github.com/casevault/casevault/vault/sqlite"
 	"github.com/casevault/casevault/vault/vaulttest"
 )
 
-// env is a whole vault over real parts: a SQLite file, Tink keys wrapped by
-// file master keys, and local-directory region stores, all under one temp dir.
+// env is a whole vault over real parts (vaulttest.Vault: a SQLite file, Tink
+// keys wrapped by file master keys, local-directory region stores, all under
+// one temp dir) on a clock that starts at a fixed time.
 type env struct {
-	Dir     string
-	DB      *sqlite.DB
-	Keys    *keys.Manager
-	Svc     *vault.Service
-	Stores  map[string]vault.BlobStore
-	Masters map[string]keys.MasterKey
-	clock   *clock
+	*vaulttest.Vault
+	clock *clock
 }
 
 // clock is a settable test clock.
@@ -55,7 +49,8 @@ func openEnv(tb testing.TB, dir string, stores map[string]vault.BlobStore) *env 
 	clk := &clock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	v.Svc.Now = clk.Now
 	v.DB.Now = clk.Now
-	return &env{Dir: dir, DB: v.DB, Keys: v.Keys, Svc: v.Svc, Stores: v.Stores, Masters: v.Masters, clock: clk}
+	v.Clock = nil // replaced by clk: tests move e.clock
+	return &env{Vault: v, clock: clk}
 }
 
 // firm creates a firm in region and returns its owner.
