@@ -173,10 +173,9 @@ func (s *Store) Bucket() string { return s.bucket }
 // Put stores the bytes of r under key, replacing any object already there
 // atomically. With size known, the object goes up in one PUT (up to the part
 // size) or in parts of the configured size; with size -1, in parts of the
-// configured size. Either way memory use is at most StreamParts parts, and
-// a Put whose buffers would take the store's uploads over UploadMemory
-// first waits for earlier ones to finish (reading nothing meanwhile). The stream is
-// checked against size before its last byte is sent, so a mismatch fails
+// configured size, with StreamParts part buffers. A Put whose buffers would
+// take the store's uploads over UploadMemory first waits, reading nothing,
+// for earlier ones to finish. The stream is checked against size before its last byte is sent, so a mismatch fails
 // the upload instead of storing it; a failed multipart upload is aborted
 // (minio-go does this itself, even when ctx is cancelled).
 // Errors: invalid (bad key, size mismatch), unavailable (server, cancelled
