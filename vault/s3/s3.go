@@ -175,9 +175,10 @@ func (s *Store) Bucket() string { return s.bucket }
 // size) or in parts of the configured size; with size -1, in parts of the
 // configured size, with StreamParts part buffers. A Put whose buffers would
 // take the store's uploads over UploadMemory first waits, reading nothing,
-// for earlier ones to finish. The stream is checked against size before its last byte is sent, so a mismatch fails
-// the upload instead of storing it; a failed multipart upload is aborted
-// (minio-go does this itself, even when ctx is cancelled).
+// for earlier ones to finish. The stream is checked against size before its
+// last byte is sent, so a mismatch fails the upload instead of storing it; a
+// failed multipart upload is aborted (minio-go does this itself, even when
+// ctx is cancelled).
 // Errors: invalid (bad key, size mismatch), unavailable (server, cancelled
 // context), or the code of r's error (internal when it has none).
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (int64, error) {
