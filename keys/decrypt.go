@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/tink-crypto/tink-go/v2/tink"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/casevault/casevault/vault"
 )
@@ -154,7 +153,7 @@ func (m *Manager) DecryptRange(ctx context.Context, ref vault.DocRef, s vault.Se
 		r.Close()
 		return nil, vault.Errorf(vault.ECANNOTDECRYPT, "Document cannot be decrypted: header does not match.")
 	}
-	r.start(first, last, m.readAhead)
+	r.start(first, last, m)
 	if err := r.nextPart(); err != nil {
 		r.Close()
 		return nil, err
@@ -206,8 +205,8 @@ type rangeReader struct {
 	pending   []byte // authenticated plaintext not yet returned
 	err       error  // sticky
 
-	readAhead *semaphore.Weighted // where ahead came from
-	ahead     int64               // read-ahead memory held, released by Close
+	m     *Manager // whose read-ahead memory ahead is
+	ahead int64    // read-ahead memory held, released by Close
 }
 
 // open fetches ciphertext bytes [off, off+n) as r's source.
@@ -270,8 +269,8 @@ func putPartBuffer(b []byte) {
 }
 
 // start runs the fetcher and the decrypter for parts first..last, reading
-// ahead when budget has the memory for it.
-func (r *rangeReader) start(first, last int64, budget *semaphore.Weighted) {
+// ahead when m has the memory for it.
+func (r *rangeReader) start(first, last int64, m *Manager) {
 	type job = partJob
 	workers := int64(min(decryptWorkers, int(last-first+1)))
 	work := make(chan job, pipelineDepth)
@@ -284,9 +283,12 @@ func (r *rangeReader) start(first, last int64, budget *semaphore.Weighted) {
 	nCipher, nPlain := 1, 1
 	if last > first {
 		extra := int64(cap(cipherFree)-1)*r.l.c + int64(cap(r.plainFree)-1)*(r.l.p+1)
-		if budget.TryAcquire(extra) {
-			r.readAhead, r.ahead = budget, extra
+		if m.readAhead.TryAcquire(extra) {
+			m.readAheadInUse.Add(extra)
+			r.m, r.ahead = m, extra
 			nCipher, nPlain = cap(cipherFree), cap(r.plainFree)
+		} else {
+			m.readAheadDenied.Add(1)
 		}
 	}
 	for range nCipher {
@@ -456,7 +458,8 @@ func (r *rangeReader) Close() error {
 	r.body = nil
 	r.recycle()
 	if r.ahead > 0 {
-		r.readAhead.Release(r.ahead)
+		r.m.readAheadInUse.Add(-r.ahead)
+		r.m.readAhead.Release(r.ahead)
 		r.ahead = 0
 	}
 	return err

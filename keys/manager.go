@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/insecuresecretdataaccess"
@@ -73,6 +74,12 @@ func WithReadAheadMemory(n int64) Option {
 	return func(m *Manager) { m.readAheadMemory = n }
 }
 
+// ReadAheadMemory reports the read-ahead budget: its limit, what range
+// reads hold now, and how many went without since the manager started.
+func (m *Manager) ReadAheadMemory() vault.MemoryBudget {
+	return vault.MemoryBudget{Limit: m.readAheadMemory, InUse: m.readAheadInUse.Load(), Denied: m.readAheadDenied.Load()}
+}
+
 // Manager implements vault.KeyManager. It unwraps a firm's keysets on first
 // use and keeps the primitives in memory, never on disk, until the firm's
 // keys rotate or Forget is called. It is safe for concurrent use.
@@ -84,6 +91,8 @@ type Manager struct {
 	// in progress, up to readAheadMemory bytes.
 	readAhead       *semaphore.Weighted
 	readAheadMemory int64
+	readAheadInUse  atomic.Int64 // bytes of readAhead held
+	readAheadDenied atomic.Int64 // multi-part range reads that found none free
 
 	mu    sync.Mutex
 	gen   uint64 // bumped by every invalidation, so stale loads are not cached

@@ -58,3 +58,13 @@ type Region struct {
 	Name  string
 	Store BlobStore
 }
+
+// MemoryBudget describes a bound on memory that grows with the number of
+// transfers at once (an S3 store's upload buffers, the key manager's
+// read-ahead), for monitoring.
+type MemoryBudget struct {
+	Limit   int64 // bytes
+	InUse   int64 // bytes held now
+	Waiting int64 // transfers waiting for memory now (uploads only)
+	Denied  int64 // transfers that went ahead without the extra memory, since start (read-ahead only)
+}

@@ -95,6 +95,40 @@ func (s *Server) registerAuditMetrics() {
 	}
 }
 
+// registerBudgetMetrics exposes the memory budgets of transfers, read at
+// scrape time: each S3 region's upload memory (uploads waiting for it mean
+// upload_memory_mib is too small for the load) and the downloads'
+// read-ahead.
+func (s *Server) registerBudgetMetrics() {
+	gauge := func(name, help string, labels prometheus.Labels, f func() int64) {
+		s.metrics.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: labels},
+			func() float64 { return float64(f()) }))
+	}
+	for _, region := range s.Service.RegionNames() {
+		st, ok := s.Service.Regions[region].(interface{ UploadMemory() vault.MemoryBudget })
+		if !ok {
+			continue
+		}
+		l := prometheus.Labels{"region": region}
+		gauge("casevault_upload_memory_limit_bytes", "Memory that the part buffers of all uploads to the region may take at once.", l,
+			func() int64 { return st.UploadMemory().Limit })
+		gauge("casevault_upload_memory_in_use_bytes", "Memory that the part buffers of uploads to the region take now.", l,
+			func() int64 { return st.UploadMemory().InUse })
+		gauge("casevault_uploads_waiting", "Uploads to the region waiting for upload memory now.", l,
+			func() int64 { return st.UploadMemory().Waiting })
+	}
+	if k, ok := s.Service.Keys.(interface{ ReadAheadMemory() vault.MemoryBudget }); ok {
+		gauge("casevault_readahead_memory_limit_bytes", "Memory that downloads may take to decrypt ahead of their clients.", nil,
+			func() int64 { return k.ReadAheadMemory().Limit })
+		gauge("casevault_readahead_memory_in_use_bytes", "Memory that downloads take now to decrypt ahead of their clients.", nil,
+			func() int64 { return k.ReadAheadMemory().InUse })
+		s.metrics.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "casevault_readahead_denied_total",
+			Help: "Downloads that decrypted a part at a time because the read-ahead memory was taken.",
+		}, func() float64 { return float64(k.ReadAheadMemory().Denied) }))
+	}
+}
+
 // handleMetrics serves GET /metrics in the Prometheus text format.
 func (s *Server) handleMetrics() gin.HandlerFunc {
 	h := promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})

@@ -86,6 +86,7 @@ func NewServer(svc *vault.Service, log zerolog.Logger) *Server {
 		// there is no overall read or write timeout.
 	}
 	s.registerAuditMetrics()
+	s.registerBudgetMetrics()
 	return s
 }
 

@@ -3,12 +3,14 @@ package web_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/vault"
 	"github.com/casevault/casevault/web"
 )
@@ -246,6 +248,16 @@ func TestServer_Metrics(t *testing.T) {
 	}
 	if events < 6 || !strings.Contains(text, "casevault_audit_failures_total 0") {
 		t.Errorf("audit metrics: events %v\n%s", events, text)
+	}
+	// The read-ahead budget: its limit, and nothing held once reads end.
+	for _, want := range []string{
+		fmt.Sprintf("casevault_readahead_memory_limit_bytes %g\n", float64(keys.DefaultReadAheadMemory)),
+		"casevault_readahead_memory_in_use_bytes 0\n",
+		"casevault_readahead_denied_total 0\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/casevault/casevault/vault/s3"
 	"github.com/casevault/casevault/vault/s3/s3test"
 	"github.com/casevault/casevault/vault/vaulttest"
 )
@@ -56,6 +57,28 @@ func TestE2E(t *testing.T) {
 	t.Run("minio", func(t *testing.T) {
 		srv := startMinIOServer(t)
 		e2eWalk(t, srv)
+		// Each S3 region's upload memory budget is on /metrics, and every
+		// upload gave back what it held.
+		resp, err := http.Get(srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range []string{"ca", "us"} {
+			for _, want := range []string{
+				fmt.Sprintf("casevault_upload_memory_limit_bytes{region=%q} %g\n", r, float64(s3.DefaultUploadMemory)),
+				fmt.Sprintf("casevault_upload_memory_in_use_bytes{region=%q} 0\n", r),
+				fmt.Sprintf("casevault_uploads_waiting{region=%q} 0\n", r),
+			} {
+				if !strings.Contains(string(b), want) {
+					t.Errorf("metrics lack %q", want)
+				}
+			}
+		}
 	})
 }
 
@@ -63,21 +86,21 @@ func TestE2E(t *testing.T) {
 // shared MinIO server, the S3 keys passed in the environment.
 func startMinIOServer(tb testing.TB) *server {
 	tb.Helper()
-	s3 := s3test.Shared(tb, s3test.KindMinIO)
+	m := s3test.Shared(tb, s3test.KindMinIO)
 	dir := tb.TempDir()
 	cfg := filepath.Join(dir, "casevault.yaml")
 	var yml bytes.Buffer
 	yml.WriteString("regions:\n")
 	for _, r := range []string{"us", "ca"} {
 		fmt.Fprintf(&yml, "  %s:\n    type: s3\n    endpoint: %s\n    bucket: %s\n    secure: false\n    create_bucket: true\n    master_key: {type: file}\n",
-			r, s3.Endpoint, s3test.NewBucketName("e2e-"+r))
+			r, m.Endpoint, s3test.NewBucketName("e2e-"+r))
 	}
 	if err := os.WriteFile(cfg, yml.Bytes(), 0o600); err != nil {
 		tb.Fatal(err)
 	}
 	return startServer(tb, filepath.Join(dir, "data"), cfg,
-		"CASEVAULT_REGION_US_ACCESS_KEY="+s3.AccessKey, "CASEVAULT_REGION_US_SECRET_KEY="+s3.SecretKey,
-		"CASEVAULT_REGION_CA_ACCESS_KEY="+s3.AccessKey, "CASEVAULT_REGION_CA_SECRET_KEY="+s3.SecretKey)
+		"CASEVAULT_REGION_US_ACCESS_KEY="+m.AccessKey, "CASEVAULT_REGION_US_SECRET_KEY="+m.SecretKey,
+		"CASEVAULT_REGION_CA_ACCESS_KEY="+m.AccessKey, "CASEVAULT_REGION_CA_SECRET_KEY="+m.SecretKey)
 }
 
 func e2eWalk(t *testing.T, srv *server) {

@@ -13,6 +13,7 @@ import (
 	"math"
 	"net"
 	"strings"
+	"sync/atomic"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -77,6 +78,8 @@ type Store struct {
 	// uploadMemory bytes.
 	uploads      *semaphore.Weighted
 	uploadMemory int64
+	inUse        atomic.Int64 // bytes of uploads holds
+	waiting      atomic.Int64 // Puts waiting for uploads
 }
 
 var _ vault.BlobStore = (*Store)(nil)
@@ -192,10 +195,19 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (i
 		return 0, ctxError(err)
 	}
 	if need := s.bufferMemory(size); need > 0 {
-		if err := s.uploads.Acquire(ctx, need); err != nil {
-			return 0, ctxError(err)
+		if !s.uploads.TryAcquire(need) {
+			s.waiting.Add(1)
+			err := s.uploads.Acquire(ctx, need)
+			s.waiting.Add(-1)
+			if err != nil {
+				return 0, ctxError(err)
+			}
 		}
-		defer s.uploads.Release(need)
+		s.inUse.Add(need)
+		defer func() {
+			s.inUse.Add(-need)
+			s.uploads.Release(need)
+		}()
 	}
 	src := &putReader{ctx: ctx, r: r, size: size}
 	opts := minio.PutObjectOptions{
@@ -234,6 +246,12 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (i
 		return 0, vault.Errorf(vault.EINTERNAL, "Stored object size %d differs from %d.", info.Size, size)
 	}
 	return src.n, nil
+}
+
+// UploadMemory reports the store's upload memory budget: its limit, what
+// Puts hold now, and how many wait for it.
+func (s *Store) UploadMemory() vault.MemoryBudget {
+	return vault.MemoryBudget{Limit: s.uploadMemory, InUse: s.inUse.Load(), Waiting: s.waiting.Load()}
 }
 
 // bufferMemory returns the bytes of part buffers minio-go holds for a Put
