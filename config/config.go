@@ -64,10 +64,12 @@ type Config struct {
 }
 
 // RateLimitConfig bounds each signed-in user's requests: PerSecond
-// sustained, Burst at once. Zero means the server's defaults (20 and 200).
+// sustained, Burst at once, and Uploads in progress at once. Zero means the
+// server's defaults (20, 200 and 4).
 type RateLimitConfig struct {
 	PerSecond float64 `yaml:"per_user_per_second"`
 	Burst     int     `yaml:"per_user_burst"`
+	Uploads   int     `yaml:"per_user_uploads"`
 }
 
 // TLSConfig names a certificate and key in PEM files, or ACME settings.
@@ -320,8 +322,8 @@ func (c *Config) Validate() error {
 	if !IsLoopback(host) && !c.TLS.Enabled() && !c.BehindTLSProxy {
 		return fmt.Errorf("config: addr: %q is not a loopback address; configure tls.cert_file and tls.key_file or tls.acme.domains, or set behind_tls_proxy when a TLS proxy stands in front", c.Addr)
 	}
-	if c.RateLimit.PerSecond < 0 || c.RateLimit.Burst < 0 {
-		return errors.New("config: rate_limit: per_user_per_second and per_user_burst must not be negative")
+	if c.RateLimit.PerSecond < 0 || c.RateLimit.Burst < 0 || c.RateLimit.Uploads < 0 {
+		return errors.New("config: rate_limit: per_user_per_second, per_user_burst and per_user_uploads must not be negative")
 	}
 	switch c.LogLevel {
 	case "", "trace", "debug", "info", "warn", "error":

@@ -72,6 +72,8 @@ func TestConfig_Validate(t *testing.T) {
 		{"BadLogLevel", func(c *config.Config) { c.LogLevel = "loud" }, "log_level"},
 		{"RateLimit", func(c *config.Config) { c.RateLimit = config.RateLimitConfig{PerSecond: 5, Burst: 50} }, ""},
 		{"NegativeRateLimit", func(c *config.Config) { c.RateLimit.Burst = -1 }, "rate_limit"},
+		{"UploadLimit", func(c *config.Config) { c.RateLimit.Uploads = 2 }, ""},
+		{"NegativeUploadLimit", func(c *config.Config) { c.RateLimit.Uploads = -1 }, "per_user_uploads"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := config.Default()

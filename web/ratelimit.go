@@ -20,6 +20,11 @@ const (
 	DefaultUserRate  = 20  // requests per second, sustained
 	DefaultUserBurst = 200 // requests at once
 	maxUserLimiters  = 10000
+	// DefaultUserUploads is how many uploads (new documents and new
+	// versions) one user may have in progress at once. Uploads to an S3
+	// region share a memory budget, and a user with many slow uploads
+	// must not hold all of it.
+	DefaultUserUploads = 4
 )
 
 // userLimiter holds a token bucket per signed-in user.
@@ -72,5 +77,53 @@ func (s *Server) limitUser(c *gin.Context) {
 		s.Error(c, err)
 		return
 	}
+	c.Next()
+}
+
+// userSlots counts each signed-in user's requests in progress of one kind.
+type userSlots struct {
+	max int
+
+	mu    sync.Mutex
+	inUse map[string]int
+}
+
+func newUserSlots(max int) *userSlots { return &userSlots{max: max, inUse: map[string]int{}} }
+
+// take claims one of userID's slots; false when all are in use.
+func (l *userSlots) take(userID string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inUse[userID] >= l.max {
+		return false
+	}
+	l.inUse[userID]++
+	return true
+}
+
+// give returns a slot taken by take.
+func (l *userSlots) give(userID string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inUse[userID]--; l.inUse[userID] <= 0 {
+		delete(l.inUse, userID)
+	}
+}
+
+// limitUploads refuses a user's upload beyond their uploads in progress
+// with 429 rate_limited, before any of its body is read.
+func (s *Server) limitUploads(c *gin.Context) {
+	u := actorOf(c)
+	if u == nil || s.uploads == nil {
+		c.Next()
+		return
+	}
+	if !s.uploads.take(u.ID) {
+		err := vault.Errorf(vault.ERATELIMITED, "Too many uploads at once: at most %d per user. Try again when one has finished.", s.uploads.max)
+		err.RetryAfter = time.Second
+		s.Error(c, err)
+		return
+	}
+	defer s.uploads.give(u.ID)
 	c.Next()
 }

@@ -44,8 +44,12 @@ type Server struct {
 	// second, and at once); set before Open. Zero means the defaults.
 	UserRate  float64
 	UserBurst int
+	// UserUploads is how many uploads one user may have in progress at
+	// once; set before Open. Zero means DefaultUserUploads.
+	UserUploads int
 
 	limiter *userLimiter
+	uploads *userSlots
 	ln      net.Listener
 	https   bool
 	server  *http.Server
@@ -121,7 +125,7 @@ func (s *Server) registerRoutes() {
 	auth.POST("/matters", s.handleMatterCreate)
 	auth.GET("/matters/:id", s.handleMatterGet)
 	auth.GET("/matters/:id/documents", s.handleDocumentList)
-	auth.POST("/matters/:id/documents", s.handleDocumentCreate)
+	auth.POST("/matters/:id/documents", s.limitUploads, s.handleDocumentCreate)
 	auth.GET("/matters/:id/walls", s.handleWallList)
 	auth.POST("/matters/:id/walls", s.handleWallCreate)
 	auth.DELETE("/matters/:id/walls/:user_id", s.handleWallDelete)
@@ -132,7 +136,7 @@ func (s *Server) registerRoutes() {
 	auth.POST("/documents/:id/restore", s.handleDocumentRestore)
 	auth.GET("/documents/:id/versions", s.handleVersionList)
 	auth.GET("/documents/:id/access", s.handleDocumentAccess)
-	auth.PUT("/documents/:id/content", s.handleVersionCreate)
+	auth.PUT("/documents/:id/content", s.limitUploads, s.handleVersionCreate)
 	view, download := s.handleContent(vault.PermRead), s.handleContent(vault.PermDownload)
 	auth.GET("/documents/:id/content", view)
 	auth.HEAD("/documents/:id/content", view)
@@ -191,6 +195,10 @@ func (s *Server) Open() error {
 		burst = DefaultUserBurst
 	}
 	s.limiter = newUserLimiter(rps, burst)
+	if s.UserUploads <= 0 {
+		s.UserUploads = DefaultUserUploads
+	}
+	s.uploads = newUserSlots(s.UserUploads)
 	var tlsConfig *tls.Config
 	if s.ACME != nil {
 		if s.TLSCertFile != "" || s.TLSKeyFile != "" {

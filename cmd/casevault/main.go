@@ -139,6 +139,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.HTTP.TrustedProxies = m.Config.TrustedProxies
 	m.HTTP.UserRate, m.HTTP.UserBurst = m.Config.RateLimit.PerSecond, m.Config.RateLimit.Burst
+	m.HTTP.UserUploads = m.Config.RateLimit.Uploads
 	if err := m.HTTP.Open(); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
