@@ -83,13 +83,17 @@ func TestE2E(t *testing.T) {
 }
 
 // startMinIOServer starts the binary with both regions in buckets of a
-// shared MinIO server, the S3 keys passed in the environment.
-func startMinIOServer(tb testing.TB) *server {
+// shared MinIO server, the S3 keys passed in the environment; extra is
+// more of the YAML config.
+func startMinIOServer(tb testing.TB, extra ...string) *server {
 	tb.Helper()
 	m := s3test.Shared(tb, s3test.KindMinIO)
 	dir := tb.TempDir()
 	cfg := filepath.Join(dir, "casevault.yaml")
 	var yml bytes.Buffer
+	for _, e := range extra {
+		yml.WriteString(e)
+	}
 	yml.WriteString("regions:\n")
 	for _, r := range []string{"us", "ca"} {
 		fmt.Fprintf(&yml, "  %s:\n    type: s3\n    endpoint: %s\n    bucket: %s\n    secure: false\n    create_bucket: true\n    master_key: {type: file}\n",
