@@ -20,8 +20,8 @@ import (
 // answer 413 too_large.
 const MaxJSONBodySize = 1 << 20
 
-// codeMethodNotAllowed is the one error code of the HTTP layer alone: a
-// known path asked with a method it does not answer.
+// codeMethodNotAllowed is an error code of the HTTP layer alone: a known
+// path asked with a method it does not answer. (So is codeTimeout.)
 const codeMethodNotAllowed = "method_not_allowed"
 
 // statusOf is the one table from error codes to HTTP statuses. A code
@@ -32,6 +32,7 @@ var statusOf = map[string]int{
 	vault.EFORBIDDEN:     http.StatusForbidden,
 	vault.ENOTFOUND:      http.StatusNotFound,
 	codeMethodNotAllowed: http.StatusMethodNotAllowed,
+	codeTimeout:          http.StatusRequestTimeout,
 	vault.ECONFLICT:      http.StatusConflict,
 	vault.ETOOLARGE:      http.StatusRequestEntityTooLarge,
 	vault.ERATELIMITED:   http.StatusTooManyRequests,

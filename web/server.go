@@ -47,6 +47,11 @@ type Server struct {
 	// UserUploads is how many uploads one user may have in progress at
 	// once; set before Open. Zero means DefaultUserUploads.
 	UserUploads int
+	// UploadStallWindow and UploadMinBytes cut off an upload whose client
+	// sends fewer than UploadMinBytes per UploadStallWindow spent waiting
+	// for it. Zero means the defaults (60 s, 16 KiB).
+	UploadStallWindow time.Duration
+	UploadMinBytes    int64
 
 	limiter *userLimiter
 	uploads *userSlots
@@ -125,7 +130,7 @@ func (s *Server) registerRoutes() {
 	auth.POST("/matters", s.handleMatterCreate)
 	auth.GET("/matters/:id", s.handleMatterGet)
 	auth.GET("/matters/:id/documents", s.handleDocumentList)
-	auth.POST("/matters/:id/documents", s.limitUploads, s.handleDocumentCreate)
+	auth.POST("/matters/:id/documents", s.limitUploads, s.guardUpload, s.handleDocumentCreate)
 	auth.GET("/matters/:id/walls", s.handleWallList)
 	auth.POST("/matters/:id/walls", s.handleWallCreate)
 	auth.DELETE("/matters/:id/walls/:user_id", s.handleWallDelete)
@@ -136,7 +141,7 @@ func (s *Server) registerRoutes() {
 	auth.POST("/documents/:id/restore", s.handleDocumentRestore)
 	auth.GET("/documents/:id/versions", s.handleVersionList)
 	auth.GET("/documents/:id/access", s.handleDocumentAccess)
-	auth.PUT("/documents/:id/content", s.limitUploads, s.handleVersionCreate)
+	auth.PUT("/documents/:id/content", s.limitUploads, s.guardUpload, s.handleVersionCreate)
 	view, download := s.handleContent(vault.PermRead), s.handleContent(vault.PermDownload)
 	auth.GET("/documents/:id/content", view)
 	auth.HEAD("/documents/:id/content", view)
