@@ -62,6 +62,21 @@ func newEnvAudit(tb testing.TB, mod func(*audit.Options)) *env {
 	return &env{Dir: dir, DB: db, Svc: svc, Server: srv, Log: logs, Clock: v.Clock, Audit: al}
 }
 
+// server starts a second server on e's vault, with its settings changed by
+// set before Open, on 127.0.0.1:0; it is closed by tb.Cleanup. Point
+// clients at it with their base.
+func (e *env) server(tb testing.TB, set func(*web.Server)) *web.Server {
+	tb.Helper()
+	srv := web.NewServer(e.Svc, zerolog.Nop())
+	srv.Addr = "127.0.0.1:0"
+	set(srv)
+	if err := srv.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { srv.Close(context.Background()) })
+	return srv
+}
+
 // firm creates a firm in region and returns a client signed in as its
 // owner.
 func (e *env) firm(tb testing.TB, region string) (*client, *vault.User) {

@@ -1,15 +1,12 @@
 package web_test
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/rs/zerolog"
 
 	"github.com/casevault/casevault/vault"
 	"github.com/casevault/casevault/web"
@@ -21,12 +18,7 @@ func TestServer_UserRateLimit(t *testing.T) {
 	e := newEnv(t)
 	owner, ou := e.firm(t, "us")
 	lawyer, _ := e.user(t, ou.TenantID, vault.RoleLawyer)
-	srv := web.NewServer(e.Svc, zerolog.Nop())
-	srv.Addr, srv.UserRate, srv.UserBurst = "127.0.0.1:0", 0.001, 3
-	if err := srv.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close(context.Background()) })
+	srv := e.server(t, func(s *web.Server) { s.UserRate, s.UserBurst = 0.001, 3 })
 	owner.base, lawyer.base = srv.URL(), srv.URL()
 
 	for i := range 3 {
@@ -52,12 +44,7 @@ func TestServer_UserUploadLimit(t *testing.T) {
 	e := newEnv(t)
 	owner, ou := e.firm(t, "us")
 	lawyer, _ := e.user(t, ou.TenantID, vault.RoleLawyer)
-	srv := web.NewServer(e.Svc, zerolog.Nop())
-	srv.Addr, srv.UserUploads = "127.0.0.1:0", 2
-	if err := srv.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close(context.Background()) })
+	srv := e.server(t, func(s *web.Server) { s.UserUploads = 2 })
 	owner.base, lawyer.base = srv.URL(), srv.URL()
 	matter := owner.matter(t, "Uploads")
 	doc := owner.upload(t, matter, "v1.txt", "text/plain", []byte("first version"))

@@ -1,15 +1,12 @@
 package web_test
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/casevault/casevault/web"
 )
@@ -21,12 +18,7 @@ import (
 func TestServer_UploadStall(t *testing.T) {
 	e := newEnv(t)
 	owner, _ := e.firm(t, "us")
-	srv := web.NewServer(e.Svc, zerolog.Nop())
-	srv.Addr, srv.UploadStallWindow, srv.UploadMinBytes = "127.0.0.1:0", 300*time.Millisecond, 1024
-	if err := srv.Open(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close(context.Background()) })
+	srv := e.server(t, func(s *web.Server) { s.UploadStallWindow, s.UploadMinBytes = 300*time.Millisecond, 1024 })
 	owner.base = srv.URL()
 	matter := owner.matter(t, "Stalls")
 	doc := owner.upload(t, matter, "v1.txt", "text/plain", []byte("first version"))
