@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +19,7 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"github.com/casevault/casevault/internal/migrate"
+	"github.com/casevault/casevault/internal/sqlitefile"
 	"github.com/casevault/casevault/vault"
 )
 
@@ -162,9 +161,6 @@ func unavailable(err error) error {
 // checkpoint signer. Errors: invalid (unusable path or options),
 // unavailable, internal.
 func Open(ctx context.Context, path string, opts Options) (*Log, error) {
-	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsAny(path, "?#") {
-		return nil, vault.Errorf(vault.EINVALID, "Invalid audit log path.")
-	}
 	if opts.Signer == nil {
 		return nil, vault.Errorf(vault.EINVALID, "Audit log needs a checkpoint signer.")
 	}
@@ -180,17 +176,8 @@ func Open(ctx context.Context, path string, opts Options) (*Log, error) {
 	if opts.BusyTimeout == 0 {
 		opts.BusyTimeout = DefaultBusyTimeout
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot create the audit log directory.")
-	}
-	// Create the file ourselves so that it, and the -wal and -shm files
-	// SQLite derives from it, are private to the service's user.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot open the audit log file.")
-	}
-	if err := f.Close(); err != nil {
-		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot open the audit log file.")
+	if err := sqlitefile.Create(path, "audit log"); err != nil {
+		return nil, err
 	}
 
 	q := url.Values{}

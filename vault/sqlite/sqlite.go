@@ -15,8 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/casevault/casevault/internal/migrate"
+	"github.com/casevault/casevault/internal/sqlitefile"
 	"github.com/casevault/casevault/vault"
 )
 
@@ -52,20 +51,8 @@ var _ vault.Store = (*DB)(nil)
 // needed, and applies any pending migrations.
 // Errors: invalid (unusable path), unavailable, internal.
 func Open(ctx context.Context, path string) (*DB, error) {
-	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsAny(path, "?#") {
-		return nil, vault.Errorf(vault.EINVALID, "Invalid database path.")
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot create the database directory.")
-	}
-	// Create the file ourselves so that it, and the -wal and -shm files
-	// SQLite derives from it, are private to the service's user.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot open the database file.")
-	}
-	if err := f.Close(); err != nil {
-		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot open the database file.")
+	if err := sqlitefile.Create(path, "database"); err != nil {
+		return nil, err
 	}
 
 	q := url.Values{}
