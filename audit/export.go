@@ -325,32 +325,26 @@ func openPrivate(ctx context.Context, opener Opener, tenant, id, sealed string) 
 	return nonce, private, nil
 }
 
-// privateFields opens the private part of e for the readable exports. It
-// returns sealed = true when e has one that cannot be opened.
-func privateFields(ctx context.Context, opener Opener, tenant string, e *Entry) (p Private, sealed bool, err error) {
+// readable decodes r for the readable exports (CSV, PDF) and opens its
+// private part. sealed is true when r has one that cannot be opened.
+func readable(ctx context.Context, opener Opener, tenant string, r *Record) (e *Entry, p Private, sealed bool, err error) {
+	e = r.Entry
+	if e == nil {
+		if e, err = Decode(r.Leaf); err != nil {
+			return nil, nil, false, fmt.Errorf("event %d: %w", r.Seq, err)
+		}
+	}
 	if e.Sealed == "" {
-		return nil, false, nil
+		return e, nil, false, nil
 	}
 	_, private, err := openPrivate(ctx, opener, tenant, e.ID, e.Sealed)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	if private == nil || json.Unmarshal(private, &p) != nil {
-		return nil, true, nil
+		return e, nil, true, nil
 	}
-	return p, false, nil
-}
-
-// recordEntry returns the decoded entry of r.
-func recordEntry(r *Record) (*Entry, error) {
-	if r.Entry != nil {
-		return r.Entry, nil
-	}
-	e, err := Decode(r.Leaf)
-	if err != nil {
-		return nil, fmt.Errorf("event %d: %w", r.Seq, err)
-	}
-	return e, nil
+	return e, p, false, nil
 }
 
 // sealedMark stands in readable exports for a private value that cannot be

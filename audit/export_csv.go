@@ -40,11 +40,7 @@ func WriteCSV(ctx context.Context, w io.Writer, src Source, opener Opener, tenan
 	denc := json.NewEncoder(&details)
 	denc.SetEscapeHTML(false)
 	err := src.Records(ctx, tenant, f, func(r *Record) error {
-		e, err := recordEntry(r)
-		if err != nil {
-			return err
-		}
-		p, sealed, err := privateFields(ctx, opener, tenant, e)
+		e, p, sealed, err := readable(ctx, opener, tenant, r)
 		if err != nil {
 			return err
 		}

@@ -65,11 +65,7 @@ func WritePDF(ctx context.Context, w io.Writer, src Source, opener Opener, tenan
 		if r.Seq > ck.Size {
 			return errExportDone
 		}
-		e, err := recordEntry(r)
-		if err != nil {
-			return err
-		}
-		p, sealed, err := privateFields(ctx, opener, tenant, e)
+		e, p, sealed, err := readable(ctx, opener, tenant, r)
 		if err != nil {
 			return err
 		}
