@@ -203,6 +203,12 @@ func (s *Server) Open() error {
 	if s.UserUploads <= 0 {
 		s.UserUploads = DefaultUserUploads
 	}
+	if s.UploadStallWindow <= 0 {
+		s.UploadStallWindow = DefaultUploadStallWindow
+	}
+	if s.UploadMinBytes <= 0 {
+		s.UploadMinBytes = DefaultUploadMinBytes
+	}
 	s.uploads = newUserSlots(s.UserUploads)
 	var tlsConfig *tls.Config
 	if s.ACME != nil {

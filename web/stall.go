@@ -46,14 +46,8 @@ type stallReader struct {
 
 // guardUpload wraps c's request body in a stallReader.
 func (s *Server) guardUpload(c *gin.Context) {
-	window, min := s.UploadStallWindow, s.UploadMinBytes
-	if window <= 0 {
-		window = DefaultUploadStallWindow
-	}
-	if min <= 0 {
-		min = DefaultUploadMinBytes
-	}
-	c.Request.Body = &stallReader{r: c.Request.Body, rc: http.NewResponseController(rawWriter(c)), window: window, min: min}
+	c.Request.Body = &stallReader{r: c.Request.Body, rc: http.NewResponseController(rawWriter(c)),
+		window: s.UploadStallWindow, min: s.UploadMinBytes}
 }
 
 func (s *stallReader) Read(p []byte) (int, error) {
