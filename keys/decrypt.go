@@ -284,11 +284,8 @@ func (r *rangeReader) start(first, last int64, m *Manager) {
 	if last > first {
 		extra := int64(cap(cipherFree)-1)*r.l.c + int64(cap(r.plainFree)-1)*(r.l.p+1)
 		if m.readAhead.TryAcquire(extra) {
-			m.readAheadInUse.Add(extra)
 			r.m, r.ahead = m, extra
 			nCipher, nPlain = cap(cipherFree), cap(r.plainFree)
-		} else {
-			m.readAheadDenied.Add(1)
 		}
 	}
 	for range nCipher {
@@ -458,7 +455,6 @@ func (r *rangeReader) Close() error {
 	r.body = nil
 	r.recycle()
 	if r.ahead > 0 {
-		r.m.readAheadInUse.Add(-r.ahead)
 		r.m.readAhead.Release(r.ahead)
 		r.ahead = 0
 	}

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/insecuresecretdataaccess"
@@ -24,8 +23,8 @@ import (
 	"github.com/tink-crypto/tink-go/v2/streamingaead/aesgcmhkdf"
 	"github.com/tink-crypto/tink-go/v2/streamingaead/subtle"
 	"github.com/tink-crypto/tink-go/v2/tink"
-	"golang.org/x/sync/semaphore"
 
+	"github.com/casevault/casevault/internal/budget"
 	"github.com/casevault/casevault/vault"
 )
 
@@ -77,7 +76,7 @@ func WithReadAheadMemory(n int64) Option {
 // ReadAheadMemory reports the read-ahead budget: its limit, what range
 // reads hold now, and how many went without since the manager started.
 func (m *Manager) ReadAheadMemory() vault.MemoryBudget {
-	return vault.MemoryBudget{Limit: m.readAheadMemory, InUse: m.readAheadInUse.Load(), Denied: m.readAheadDenied.Load()}
+	return m.readAhead.Report()
 }
 
 // Manager implements vault.KeyManager. It unwraps a firm's keysets on first
@@ -87,12 +86,10 @@ type Manager struct {
 	masters  map[string]MasterKey
 	store    vault.KeysetStore
 	partSize int
-	// readAhead holds the memory of the extra part buffers of range reads
-	// in progress, up to readAheadMemory bytes.
-	readAhead       *semaphore.Weighted
+	// readAhead bounds the extra part buffers of range reads in progress,
+	// readAheadMemory bytes.
+	readAhead       *budget.Budget
 	readAheadMemory int64
-	readAheadInUse  atomic.Int64 // bytes of readAhead held
-	readAheadDenied atomic.Int64 // multi-part range reads that found none free
 
 	mu    sync.Mutex
 	gen   uint64 // bumped by every invalidation, so stale loads are not cached
@@ -141,7 +138,7 @@ func NewManager(masters map[string]MasterKey, store vault.KeysetStore, opts ...O
 	case m.readAheadMemory < 0:
 		return nil, vault.Errorf(vault.EINVALID, "Read-ahead memory %d is negative.", m.readAheadMemory)
 	}
-	m.readAhead = semaphore.NewWeighted(m.readAheadMemory)
+	m.readAhead = budget.New(m.readAheadMemory)
 	for region, k := range m.masters {
 		if k == nil {
 			return nil, vault.Errorf(vault.EINVALID, "Master key of region %q is nil.", region)

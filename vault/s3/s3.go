@@ -13,13 +13,12 @@ import (
 	"math"
 	"net"
 	"strings"
-	"sync/atomic"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/minio/minio-go/v7/pkg/s3utils"
-	"golang.org/x/sync/semaphore"
 
+	"github.com/casevault/casevault/internal/budget"
 	"github.com/casevault/casevault/vault"
 )
 
@@ -74,12 +73,8 @@ type Store struct {
 	bucket   string
 	partSize uint64
 	streams  int
-	// uploads holds the part-buffer memory of the Puts in progress, up to
-	// uploadMemory bytes.
-	uploads      *semaphore.Weighted
-	uploadMemory int64
-	inUse        atomic.Int64 // bytes of uploads holds
-	waiting      atomic.Int64 // Puts waiting for uploads
+	// uploads bounds the part-buffer memory of the Puts in progress.
+	uploads *budget.Budget
 }
 
 var _ vault.BlobStore = (*Store)(nil)
@@ -108,10 +103,11 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if s.streams <= 0 {
 		s.streams = DefaultStreamParts
 	}
-	if s.uploadMemory = cfg.UploadMemory; s.uploadMemory <= 0 {
-		s.uploadMemory = DefaultUploadMemory
+	uploadMemory := cfg.UploadMemory
+	if uploadMemory <= 0 {
+		uploadMemory = DefaultUploadMemory
 	}
-	s.uploads = semaphore.NewWeighted(s.uploadMemory)
+	s.uploads = budget.New(uploadMemory)
 
 	ok, err := client.BucketExists(ctx, cfg.Bucket)
 	if err != nil {
@@ -195,19 +191,10 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (i
 		return 0, ctxError(err)
 	}
 	if need := s.bufferMemory(size); need > 0 {
-		if !s.uploads.TryAcquire(need) {
-			s.waiting.Add(1)
-			err := s.uploads.Acquire(ctx, need)
-			s.waiting.Add(-1)
-			if err != nil {
-				return 0, ctxError(err)
-			}
+		if err := s.uploads.Acquire(ctx, need); err != nil {
+			return 0, ctxError(err)
 		}
-		s.inUse.Add(need)
-		defer func() {
-			s.inUse.Add(-need)
-			s.uploads.Release(need)
-		}()
+		defer s.uploads.Release(need)
 	}
 	src := &putReader{ctx: ctx, r: r, size: size}
 	opts := minio.PutObjectOptions{
@@ -251,7 +238,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (i
 // UploadMemory reports the store's upload memory budget: its limit, what
 // Puts hold now, and how many wait for it.
 func (s *Store) UploadMemory() vault.MemoryBudget {
-	return vault.MemoryBudget{Limit: s.uploadMemory, InUse: s.inUse.Load(), Waiting: s.waiting.Load()}
+	return s.uploads.Report()
 }
 
 // bufferMemory returns the bytes of part buffers minio-go holds for a Put
@@ -274,7 +261,7 @@ func (s *Store) bufferMemory(size int64) int64 {
 	default:
 		need = int64(s.partSize)
 	}
-	return min(need, s.uploadMemory)
+	return min(need, s.uploads.Limit())
 }
 
 // partSizeFor returns the part size to ask minio-go for: the configured one
