@@ -8,22 +8,23 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.Version=${VERSION}" -o /out/casevault ./cmd/casevault \
- && mkdir -p /out/data
+ && mkdir -p /out/data /out/keys
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/casevault /usr/local/bin/casevault
 COPY --from=build --chown=65532:65532 /out/data /data
+COPY --from=build --chown=65532:65532 /out/keys /keys
 USER 65532:65532
-ENV CASEVAULT_DATA_DIR=/data
-VOLUME ["/data"]
+ENV CASEVAULT_DATA_DIR=/data CASEVAULT_KEYS_DIR=/keys
+VOLUME ["/data", "/keys"]
 EXPOSE 8443
 # Listening beyond loopback needs TLS: mount a certificate and key and pass
 # --tls-cert/--tls-key; or, to get certificates from Let's Encrypt, set
 # CASEVAULT_ACME_DOMAINS, run the command "serve --addr 0.0.0.0:8443" and
 # publish the host's port 443 to 8443; or set
 # CASEVAULT_BEHIND_TLS_PROXY=true behind a TLS proxy. /data holds the
-# metadata and audit databases, the local region stores and, unless
-# configured elsewhere, the master keys: keep the keys on another volume in
-# production.
+# metadata and audit databases and the local region stores; /keys holds the
+# master keys and the keys they wrap: mount it from another volume, backed
+# up apart from /data.
 ENTRYPOINT ["/usr/local/bin/casevault"]
 CMD ["serve", "--addr", "0.0.0.0:8443", "--tls-cert", "/run/secrets/tls.crt", "--tls-key", "/run/secrets/tls.key"]

@@ -39,9 +39,14 @@ const (
 
 // Config is the whole configuration of a CaseVault process.
 type Config struct {
-	// DataDir holds the SQLite database, the local region stores and the
-	// generated master keys unless configured elsewhere.
+	// DataDir holds the SQLite databases and the local region stores: the
+	// data an operator backs up. It never holds keys.
 	DataDir string `yaml:"data_dir"`
+	// KeysDir holds the generated master keys and the keys they wrap (audit
+	// signers, index keys). It must lie outside DataDir, so that a copy of
+	// the data alone cannot be decrypted. Default: DataDir with "-keys"
+	// appended, beside it (./casevault-keys for ./casevault-data).
+	KeysDir string `yaml:"keys_dir"`
 	// Addr is the HTTP listen address.
 	Addr string `yaml:"addr"`
 	// TLS serves HTTPS from a certificate and key file, or from
@@ -143,7 +148,7 @@ func (r RegionConfig) UseTLS() bool { return r.Secure == nil || *r.Secure }
 type MasterKeyConfig struct {
 	// Type is "file": a Tink keyset file generated on first run, mode 0600.
 	Type string `yaml:"type"`
-	// Path of the keyset file; default DataDir/keys/NAME-master.json.
+	// Path of the keyset file; default KeysDir/NAME-master.json.
 	Path string `yaml:"path,omitempty"`
 }
 
@@ -177,6 +182,9 @@ func (c *Config) LoadFile(path string) error {
 	if fc.DataDir != "" {
 		c.DataDir = fc.DataDir
 	}
+	if fc.KeysDir != "" {
+		c.KeysDir = fc.KeysDir
+	}
 	if fc.Addr != "" {
 		c.Addr = fc.Addr
 	}
@@ -202,7 +210,7 @@ func (c *Config) LoadFile(path string) error {
 }
 
 // LoadEnv applies CASEVAULT_* environment variables from getenv over c:
-// CASEVAULT_DATA_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
+// CASEVAULT_DATA_DIR, CASEVAULT_KEYS_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
 // CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS (comma-separated),
 // CASEVAULT_ACME_EMAIL, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL, and
 // per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
@@ -214,6 +222,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 		}
 	}
 	set("CASEVAULT_DATA_DIR", &c.DataDir)
+	set("CASEVAULT_KEYS_DIR", &c.KeysDir)
 	set("CASEVAULT_ADDR", &c.Addr)
 	set("CASEVAULT_TLS_CERT_FILE", &c.TLS.CertFile)
 	set("CASEVAULT_TLS_KEY_FILE", &c.TLS.KeyFile)
@@ -260,15 +269,39 @@ func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "caseva
 // live on its own volume and be copied for auditors as one file.
 func (c *Config) AuditPath() string { return filepath.Join(c.DataDir, "audit.db") }
 
+// KeyDir returns the directory of generated keys: KeysDir, or DataDir with
+// "-keys" appended.
+func (c *Config) KeyDir() string {
+	if c.KeysDir != "" {
+		return c.KeysDir
+	}
+	return filepath.Clean(c.DataDir) + "-keys"
+}
+
+// LegacyKeyDir is where keys were generated before they moved out of the
+// data directory: DataDir/keys. Main refuses to start while it exists.
+func (c *Config) LegacyKeyDir() string { return filepath.Join(c.DataDir, "keys") }
+
 // AuditSignerPath returns the file of the audit checkpoint signing key of a
 // region ("service" for the service-wide log), next to the region's master
 // key.
 func (c *Config) AuditSignerPath(name string) string {
-	dir := filepath.Join(c.DataDir, "keys")
-	if name != "service" {
-		dir = filepath.Dir(c.MasterKeyPath(name))
+	return filepath.Join(c.keyFileDir(name), name+"-audit-signer.json")
+}
+
+// IndexKeyPath returns the file of the blind-index key of a region
+// ("service" for the service-wide one), next to the region's master key.
+func (c *Config) IndexKeyPath(name string) string {
+	return filepath.Join(c.keyFileDir(name), name+"-index.json")
+}
+
+// keyFileDir is the directory of the keys wrapped by region name's master
+// key: that key's directory, or KeyDir for the service.
+func (c *Config) keyFileDir(name string) string {
+	if _, ok := c.Regions[name]; ok && name != "service" {
+		return filepath.Dir(c.MasterKeyPath(name))
 	}
-	return filepath.Join(dir, name+"-audit-signer.json")
+	return c.KeyDir()
 }
 
 // RegionPath returns the directory of an fs region store.
@@ -284,7 +317,7 @@ func (c *Config) MasterKeyPath(name string) string {
 	if p := c.Regions[name].MasterKey.Path; p != "" {
 		return p
 	}
-	return filepath.Join(c.DataDir, "keys", name+"-master.json")
+	return filepath.Join(c.KeyDir(), name+"-master.json")
 }
 
 var regionName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
@@ -293,6 +326,9 @@ var regionName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
 func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("config: data_dir: must not be empty")
+	}
+	if within(c.KeyDir(), c.DataDir) {
+		return fmt.Errorf("config: keys_dir: %q lies inside data_dir %q; keep keys apart from the data so that a copy of the data alone cannot be decrypted", c.KeyDir(), c.DataDir)
 	}
 	host, port, err := net.SplitHostPort(c.Addr)
 	if err != nil {
@@ -383,7 +419,22 @@ func (c *Config) validateRegion(name string, r RegionConfig) error {
 	default:
 		return fmt.Errorf("config: %s.master_key.type: %q is not supported (file)", field, r.MasterKey.Type)
 	}
+	if p := r.MasterKey.Path; p != "" && within(p, c.DataDir) {
+		return fmt.Errorf("config: %s.master_key.path: %q lies inside data_dir %q; keep keys apart from the data", field, p, c.DataDir)
+	}
 	return nil
+}
+
+// within reports whether path is dir or lies below it, comparing absolute,
+// cleaned paths.
+func within(path, dir string) bool {
+	ap, err1 := filepath.Abs(path)
+	ad, err2 := filepath.Abs(dir)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	rel, err := filepath.Rel(ad, ap)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // IsLoopback reports whether host (a name or an IP, without port) is a

@@ -38,6 +38,15 @@ func TestConfig_Validate(t *testing.T) {
 	}{
 		{"Default", func(*config.Config) {}, ""},
 		{"EmptyDataDir", func(c *config.Config) { c.DataDir = "" }, "data_dir"},
+		{"KeysInsideData", func(c *config.Config) { c.DataDir = "/srv/cv"; c.KeysDir = "/srv/cv/keys" }, "keys_dir"},
+		{"KeysAreData", func(c *config.Config) { c.DataDir = "/srv/cv"; c.KeysDir = "/srv/cv/" }, "keys_dir"},
+		{"KeysBesideData", func(c *config.Config) { c.DataDir = "/srv/cv"; c.KeysDir = "/srv/cv-keys" }, ""},
+		{"MasterKeyInsideData", func(c *config.Config) {
+			c.DataDir = "/srv/cv"
+			r := c.Regions["ca"]
+			r.MasterKey.Path = "/srv/cv/ca.json"
+			c.Regions["ca"] = r
+		}, "regions.ca.master_key.path"},
 		{"BadAddr", func(c *config.Config) { c.Addr = "nope" }, "addr"},
 		{"PublicWithoutTLS", func(c *config.Config) { c.Addr = "0.0.0.0:8080" }, "addr: \"0.0.0.0:8080\" is not a loopback"},
 		{"PublicBehindProxy", func(c *config.Config) { c.Addr = "0.0.0.0:8080"; c.BehindTLSProxy = true }, ""},
@@ -176,5 +185,43 @@ func TestConfig_LoadEnv_BadBool(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "CASEVAULT_BEHIND_TLS_PROXY") {
 		t.Fatalf("LoadEnv = %v, want an error naming the variable", err)
+	}
+}
+
+func TestConfig_KeyDir(t *testing.T) {
+	c := config.Default()
+	if got, want := c.KeyDir(), "casevault-data-keys"; got != want {
+		t.Errorf("default KeyDir = %q, want %q (beside the data, not in it)", got, want)
+	}
+	if got, want := c.MasterKeyPath("ca"), filepath.Join("casevault-data-keys", "ca-master.json"); got != want {
+		t.Errorf("MasterKeyPath = %q, want %q", got, want)
+	}
+	c.DataDir, c.KeysDir = "/srv/cv", "/etc/cv"
+	for _, tt := range []struct{ got, want string }{
+		{c.MasterKeyPath("us"), "/etc/cv/us-master.json"},
+		{c.AuditSignerPath("us"), "/etc/cv/us-audit-signer.json"},
+		{c.AuditSignerPath("service"), "/etc/cv/service-audit-signer.json"},
+		{c.IndexKeyPath("ca"), "/etc/cv/ca-index.json"},
+		{c.IndexKeyPath("service"), "/etc/cv/service-index.json"},
+		{c.LegacyKeyDir(), "/srv/cv/keys"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+	// A region's own master key path carries its wrapped keys along.
+	r := c.Regions["ca"]
+	r.MasterKey.Path = "/mnt/hsm/ca.json"
+	c.Regions["ca"] = r
+	if got, want := c.IndexKeyPath("ca"), "/mnt/hsm/ca-index.json"; got != want {
+		t.Errorf("IndexKeyPath = %q, want %q", got, want)
+	}
+	if err := c.LoadEnv(func(k string) string {
+		if k == "CASEVAULT_KEYS_DIR" {
+			return "/var/lib/cv-keys"
+		}
+		return ""
+	}); err != nil || c.KeyDir() != "/var/lib/cv-keys" {
+		t.Errorf("CASEVAULT_KEYS_DIR: KeyDir = %q, %v", c.KeyDir(), err)
 	}
 }

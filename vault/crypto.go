@@ -85,3 +85,25 @@ type KeysetStore interface {
 	// Errors: not_found, conflict.
 	ReplaceTenantKeysets(ctx context.Context, tenantID string, prev, next TenantKeysets) error
 }
+
+// Purposes of keyed blind indexes, so that an index of one kind of value
+// never equals an index of another.
+const (
+	IndexEmail  = "email"  // a normalised email address
+	IndexSource = "source" // a client address, as sourceKey normalises it
+	IndexLogin  = "login"  // a sign-in throttle key: account and source
+)
+
+// Indexer computes keyed blind indexes: deterministic keyed hashes
+// (HMAC-SHA256 under a key wrapped by a region's master key) that let the
+// database find a row by a value it never stores, such as a user by email.
+// Without the key an index reveals nothing about the value and cannot be
+// tested against guesses. Implemented by keys.Indexer.
+type Indexer interface {
+	// Index returns the 32-byte index of value for purpose under region's
+	// index key, or under the service-wide index key when region is "".
+	// Errors: invalid (unknown region or purpose), unavailable, internal.
+	Index(ctx context.Context, region, purpose, value string) ([]byte, error)
+	// Regions returns the regions that have an index key, sorted.
+	Regions() []string
+}

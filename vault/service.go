@@ -26,6 +26,10 @@ type Service struct {
 	Audit AuditLog
 	// AuditReader reads the audit log for owners, admins and auditors.
 	AuditReader AuditReader
+	// Indexer computes the keyed blind indexes by which values the
+	// database never stores in the clear (emails, sign-in sources) are
+	// found.
+	Indexer Indexer
 
 	// Now is the clock; tests replace it.
 	Now func() time.Time

@@ -62,7 +62,7 @@ func BenchmarkServer_LargeRoundTrip(b *testing.B) {
 		b.Run(backend, func(b *testing.B) {
 			var srv *server
 			if backend == "fs" {
-				srv = startServer(b, b.TempDir(), "")
+				srv = startServer(b, newDataDir(b), "")
 			} else {
 				srv = startMinIOServer(b)
 			}

@@ -95,6 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type commonFlags struct {
 	configFile string
 	dataDir    string
+	keysDir    string
 }
 
 func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *commonFlags) {
@@ -103,6 +104,7 @@ func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *commonFlags) {
 	cf := &commonFlags{}
 	fs.StringVar(&cf.configFile, "config", "", "YAML configuration `file`")
 	fs.StringVar(&cf.dataDir, "data-dir", "", "data `directory` (default ./casevault-data)")
+	fs.StringVar(&cf.keysDir, "keys-dir", "", "keys `directory`, outside the data directory (default DATA_DIR-keys)")
 	return fs, cf
 }
 
@@ -134,6 +136,9 @@ func (cf *commonFlags) load(stderr io.Writer) (*Main, error) {
 	}
 	if cf.dataDir != "" {
 		m.Config.DataDir = cf.dataDir
+	}
+	if cf.keysDir != "" {
+		m.Config.KeysDir = cf.keysDir
 	}
 	absDataDir(&m.Config)
 	m.Log = newLogger(stderr, m.Config.LogLevel)

@@ -51,7 +51,7 @@ func e2eSize(tb testing.TB) int64 {
 // default regions and once with both regions in MinIO.
 func TestE2E(t *testing.T) {
 	t.Run("fs", func(t *testing.T) {
-		srv := startServer(t, t.TempDir(), "")
+		srv := startServer(t, newDataDir(t), "")
 		e2eWalk(t, srv)
 	})
 	t.Run("minio", func(t *testing.T) {

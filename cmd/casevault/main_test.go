@@ -5,9 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
+
+// newDataDir returns a data directory inside a new temporary directory, so
+// that its default keys directory beside it (DATA_DIR-keys) is removed with
+// it.
+func newDataDir(tb testing.TB) string {
+	tb.Helper()
+	return filepath.Join(tb.TempDir(), "data")
+}
 
 // cli runs one command line against dataDir and returns stdout, stderr and
 // the error.
@@ -19,7 +29,7 @@ func cli(t *testing.T, dataDir string, args ...string) (string, string, error) {
 }
 
 func TestCLI_TenantLifecycle(t *testing.T) {
-	dir := t.TempDir()
+	dir := newDataDir(t)
 	out, errOut, err := cli(t, dir, "tenant", "create", "--name", "Maple & Pine LLP", "--region", "ca", "--owner-email", "owner@maple.example", "--json")
 	if err != nil {
 		t.Fatalf("tenant create: %v\n%s", err, errOut)
@@ -67,7 +77,7 @@ func TestCLI_TenantLifecycle(t *testing.T) {
 }
 
 func TestCLI_Errors(t *testing.T) {
-	dir := t.TempDir()
+	dir := newDataDir(t)
 	_, _, err := cli(t, dir, "tenant", "create", "--name", "X", "--region", "eu", "--owner-email", "a@b.example")
 	if err == nil || !strings.Contains(err.Error(), `"eu"`) || !strings.Contains(err.Error(), "ca, us") {
 		t.Fatalf("unknown region = %v, want a message naming it and the configured regions", err)
@@ -91,7 +101,7 @@ func TestCLI_Errors(t *testing.T) {
 
 func TestMain_Serve(t *testing.T) {
 	m := NewMain()
-	m.Config.DataDir = t.TempDir()
+	m.Config.DataDir = newDataDir(t)
 	m.Config.Addr = "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -112,12 +122,51 @@ func TestMain_Serve(t *testing.T) {
 func TestMain_RefusesPublicAddressWithoutTLS(t *testing.T) {
 	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:8080"} {
 		m := NewMain()
-		m.Config.DataDir = t.TempDir()
+		m.Config.DataDir = newDataDir(t)
 		m.Config.Addr = addr
 		err := m.Run(context.Background())
 		m.Close()
 		if err == nil || !strings.Contains(err.Error(), "loopback") {
 			t.Fatalf("Run on %s without TLS = %v, want a refusal", addr, err)
 		}
+	}
+}
+
+// TestMain_KeysOutsideData checks the key layout: generated keys live
+// beside the data directory, never in it, so a copy of the data alone holds
+// no key; keys left inside it by an older version stop the start with the
+// command that moves them.
+func TestMain_KeysOutsideData(t *testing.T) {
+	dir := newDataDir(t)
+	m := NewMain()
+	m.Config.DataDir = dir
+	if err := m.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && (strings.Contains(d.Name(), "master") || strings.Contains(d.Name(), "signer") || strings.Contains(d.Name(), "index")) {
+			t.Errorf("key file %s inside the data directory", path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"us-master.json", "ca-master.json", "us-audit-signer.json", "service-audit-signer.json", "ca-index.json", "service-index.json"} {
+		if _, err := os.Stat(filepath.Join(dir+"-keys", name)); err != nil {
+			t.Errorf("key %s not in %s-keys: %v", name, dir, err)
+		}
+	}
+
+	if err := os.Mkdir(filepath.Join(dir, "keys"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	m = NewMain()
+	m.Config.DataDir = dir
+	err = m.Open(context.Background())
+	m.Close()
+	if err == nil || !strings.Contains(err.Error(), "mv "+filepath.Join(dir, "keys")) {
+		t.Fatalf("Open with keys inside the data dir = %v, want a refusal naming the move", err)
 	}
 }

@@ -57,7 +57,7 @@ func TestAuditVerify_TamperedDatabase(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
-			dir := t.TempDir()
+			dir := newDataDir(t)
 			m := openMain(t, dir)
 			tenant, owner, _, err := m.Service.CreateTenant(ctx, vault.NewTenant{Name: "Harbour LLP", Region: "us", Owner: vault.NewUser{Email: "owner@harbour.example"}})
 			if err != nil {
@@ -168,7 +168,7 @@ func forge(t *testing.T, db *sql.DB, tenant string, k int64) []byte {
 }
 
 func TestCLI_AuditKeys(t *testing.T) {
-	dir := t.TempDir()
+	dir := newDataDir(t)
 	out, errOut, err := cli(t, dir, "audit", "keys")
 	if err != nil {
 		t.Fatalf("audit keys: %v\n%s", err, errOut)

@@ -90,6 +90,11 @@ func Open(tb testing.TB, dir string, stores map[string]vault.BlobStore) *Vault {
 	db.Sealer = km
 	svc := vault.NewService(db, km, stores, zerolog.Nop())
 	svc.PasswordParams = FastPasswords
+	if svc.Indexer, err = keys.LoadOrCreateIndexer(context.Background(), masters, "us", func(name string) string {
+		return filepath.Join(dir, "keys", name+"-index.json")
+	}); err != nil {
+		tb.Fatal(err)
+	}
 	clock := &Clock{}
 	svc.Now = clock.Now
 	al := &MemAudit{}
