@@ -26,5 +26,8 @@ EXPOSE 8443
 # metadata and audit databases and the local region stores; /keys holds the
 # master keys and the keys they wrap: mount it from another volume, backed
 # up apart from /data.
+# Beyond loopback /metrics is not on 8443 but on 127.0.0.1:9090 inside the
+# container; to scrape it from outside, set CASEVAULT_METRICS_ADDR=0.0.0.0:9090
+# and CASEVAULT_METRICS_TOKEN (16+ characters) and publish port 9090.
 ENTRYPOINT ["/usr/local/bin/casevault"]
 CMD ["serve", "--addr", "0.0.0.0:8443", "--tls-cert", "/run/secrets/tls.crt", "--tls-key", "/run/secrets/tls.key"]

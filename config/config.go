@@ -61,6 +61,8 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// RateLimit bounds each signed-in user's requests.
 	RateLimit RateLimitConfig `yaml:"rate_limit"`
+	// Metrics says where GET /metrics is served and what it requires.
+	Metrics MetricsConfig `yaml:"metrics"`
 	// LogLevel is a zerolog level: debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
 	// Regions maps a region name (e.g. "us", "ca") to where its ciphertext
@@ -203,6 +205,12 @@ func (c *Config) LoadFile(path string) error {
 	if fc.RateLimit != (RateLimitConfig{}) {
 		c.RateLimit = fc.RateLimit
 	}
+	if fc.Metrics.Addr != "" {
+		c.Metrics.Addr = fc.Metrics.Addr
+	}
+	if fc.Metrics.Token != "" {
+		c.Metrics.Token = fc.Metrics.Token
+	}
 	if fc.Regions != nil {
 		c.Regions = fc.Regions
 	}
@@ -212,8 +220,8 @@ func (c *Config) LoadFile(path string) error {
 // LoadEnv applies CASEVAULT_* environment variables from getenv over c:
 // CASEVAULT_DATA_DIR, CASEVAULT_KEYS_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
 // CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS (comma-separated),
-// CASEVAULT_ACME_EMAIL, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL, and
-// per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
+// CASEVAULT_ACME_EMAIL, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL,
+// CASEVAULT_METRICS_ADDR, CASEVAULT_METRICS_TOKEN, and per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
 // secrets need not sit in the file.
 func (c *Config) LoadEnv(getenv func(string) string) error {
 	set := func(name string, dst *string) {
@@ -228,6 +236,8 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set("CASEVAULT_TLS_KEY_FILE", &c.TLS.KeyFile)
 	set("CASEVAULT_LOG_LEVEL", &c.LogLevel)
 	set("CASEVAULT_ACME_EMAIL", &c.TLS.ACME.Email)
+	set("CASEVAULT_METRICS_ADDR", &c.Metrics.Addr)
+	set("CASEVAULT_METRICS_TOKEN", &c.Metrics.Token)
 	if v := getenv("CASEVAULT_ACME_DOMAINS"); v != "" {
 		c.TLS.ACME.Domains = nil
 		for d := range strings.SplitSeq(v, ",") {
@@ -357,6 +367,9 @@ func (c *Config) Validate() error {
 	}
 	if !IsLoopback(host) && !c.TLS.Enabled() && !c.BehindTLSProxy {
 		return fmt.Errorf("config: addr: %q is not a loopback address; configure tls.cert_file and tls.key_file or tls.acme.domains, or set behind_tls_proxy when a TLS proxy stands in front", c.Addr)
+	}
+	if err := c.validateMetrics(); err != nil {
+		return err
 	}
 	if c.RateLimit.PerSecond < 0 || c.RateLimit.Burst < 0 || c.RateLimit.Uploads < 0 {
 		return errors.New("config: rate_limit: per_user_per_second, per_user_burst and per_user_uploads must not be negative")

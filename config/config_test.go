@@ -83,6 +83,21 @@ func TestConfig_Validate(t *testing.T) {
 		{"NegativeRateLimit", func(c *config.Config) { c.RateLimit.Burst = -1 }, "rate_limit"},
 		{"UploadLimit", func(c *config.Config) { c.RateLimit.Uploads = 2 }, ""},
 		{"NegativeUploadLimit", func(c *config.Config) { c.RateLimit.Uploads = -1 }, "per_user_uploads"},
+		{"MetricsLoopback", func(c *config.Config) { c.Metrics.Addr = "127.0.0.1:9091" }, ""},
+		{"MetricsToken", func(c *config.Config) { c.Metrics.Token = metricsToken }, ""},
+		{"MetricsBadAddr", func(c *config.Config) { c.Metrics.Addr = "9091" }, "metrics.addr: \"9091\" is not host:port"},
+		{"MetricsBadPort", func(c *config.Config) { c.Metrics.Addr = "127.0.0.1:http" }, "metrics.addr: port"},
+		{"MetricsSameAsAddr", func(c *config.Config) { c.Metrics.Addr = c.Addr }, "metrics.addr: \"127.0.0.1:8080\" would share addr's port"},
+		{"MetricsDefaultSharesPort", func(c *config.Config) { c.Addr = "0.0.0.0:9090"; c.BehindTLSProxy = true }, "metrics.addr: \"127.0.0.1:9090\" would share"},
+		{"MetricsPortZero", func(c *config.Config) { c.Addr = "127.0.0.1:0"; c.Metrics.Addr = "127.0.0.1:0" }, ""},
+		{"MetricsPublicWithoutTLS", func(c *config.Config) { c.Metrics.Addr = "0.0.0.0:9090"; c.Metrics.Token = metricsToken }, "metrics.addr: \"0.0.0.0:9090\" is not a loopback"},
+		{"MetricsPublicWithoutToken", func(c *config.Config) { c.Metrics.Addr = "0.0.0.0:9090"; c.BehindTLSProxy = true }, "metrics.token: required"},
+		{"MetricsPublicTLSAndToken", func(c *config.Config) {
+			c.TLS = config.TLSConfig{CertFile: "c", KeyFile: "k"}
+			c.Metrics = config.MetricsConfig{Addr: ":9090", Token: metricsToken}
+		}, ""},
+		{"MetricsShortToken", func(c *config.Config) { c.Metrics.Token = "secret" }, "metrics.token: must be at least 16"},
+		{"MetricsTokenWithSpace", func(c *config.Config) { c.Metrics.Token = "correct horse battery" }, "metrics.token: must be printable ASCII"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := config.Default()
@@ -100,6 +115,47 @@ func TestConfig_Validate(t *testing.T) {
 	}
 }
 
+// metricsToken is a well-formed metrics.token.
+const metricsToken = "m3tr1cs-t0ken-0123456789"
+
+func TestConfig_MetricsListenAddr(t *testing.T) {
+	for _, tt := range []struct {
+		addr, metricsAddr string
+		tls               bool
+		want              string
+		wantTLS           bool
+	}{
+		{"127.0.0.1:8080", "", false, "", false}, // on the main listener
+		{"[::1]:8080", "", false, "", false},
+		{"localhost:8080", "", false, "", false},
+		{"127.0.0.1:8080", "127.0.0.1:9100", false, "127.0.0.1:9100", false},
+		{"0.0.0.0:8080", "", false, config.DefaultMetricsAddr, false},
+		{":443", "", true, config.DefaultMetricsAddr, false}, // loopback: plain HTTP
+		{"192.0.2.1:8080", "10.0.0.5:9100", false, "10.0.0.5:9100", false},
+		{":443", "10.0.0.5:9100", true, "10.0.0.5:9100", true},
+	} {
+		c := config.Default()
+		c.Addr, c.Metrics.Addr = tt.addr, tt.metricsAddr
+		if tt.tls {
+			c.TLS = config.TLSConfig{CertFile: "c", KeyFile: "k"}
+		}
+		if got := c.MetricsListenAddr(); got != tt.want {
+			t.Errorf("addr %q, metrics.addr %q: MetricsListenAddr() = %q, want %q", tt.addr, tt.metricsAddr, got, tt.want)
+		}
+		if got := c.MetricsTLS(); got != tt.wantTLS {
+			t.Errorf("addr %q, metrics.addr %q: MetricsTLS() = %t, want %t", tt.addr, tt.metricsAddr, got, tt.wantTLS)
+		}
+	}
+}
+
+func TestConfig_Validate_HidesMetricsToken(t *testing.T) {
+	c := config.Default()
+	c.Metrics.Token = "short token"
+	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "short") {
+		t.Fatalf("Validate() = %v, want an error that does not show the token", err)
+	}
+}
+
 func TestConfig_LoadFileAndEnv(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "casevault.yaml")
 	const yml = `
@@ -108,6 +164,9 @@ addr: 127.0.0.1:9090
 rate_limit:
   per_user_per_second: 5
   per_user_burst: 50
+metrics:
+  addr: 127.0.0.1:9191
+  token: from-the-file-0123456789
 tls:
   acme:
     domains: [vault.maple.example]
@@ -134,6 +193,7 @@ regions:
 		"CASEVAULT_ACME_EMAIL":           "it@maple.example",
 		"CASEVAULT_REGION_CA_ACCESS_KEY": "ak",
 		"CASEVAULT_REGION_CA_SECRET_KEY": "sk",
+		"CASEVAULT_METRICS_TOKEN":        metricsToken,
 	}
 	if err := c.LoadEnv(func(k string) string { return env[k] }); err != nil {
 		t.Fatalf("LoadEnv: %v", err)
@@ -143,6 +203,9 @@ regions:
 	}
 	if c.RateLimit.PerSecond != 5 || c.RateLimit.Burst != 50 {
 		t.Errorf("RateLimit = %+v", c.RateLimit)
+	}
+	if got, want := c.Metrics, (config.MetricsConfig{Addr: "127.0.0.1:9191", Token: metricsToken}); got != want {
+		t.Errorf("Metrics = %+v, want %+v (addr from the file, token from the env)", got, want)
 	}
 	if a := c.TLS.ACME; len(a.Domains) != 2 || a.Domains[1] != "vault2.maple.example" || a.Email != "it@maple.example" || c.ACMECacheDir() != "/srv/casevault/acme" {
 		t.Errorf("ACME = %+v, cache %s", a, c.ACMECacheDir())

@@ -1,7 +1,15 @@
 package web
 
 import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/casevault/casevault/vault"
@@ -129,8 +137,103 @@ func (s *Server) registerBudgetMetrics() {
 	}
 }
 
-// handleMetrics serves GET /metrics in the Prometheus text format.
+// handleMetrics serves GET /metrics on the main listener: the Prometheus
+// text format, or 404 when the metrics have a listener of their own
+// (MetricsAddr), exactly as for a path that does not exist.
 func (s *Server) handleMetrics() gin.HandlerFunc {
+	serve := s.serveMetrics()
+	return func(c *gin.Context) {
+		if s.MetricsAddr != "" {
+			s.handleNoRoute(c)
+			return
+		}
+		serve(c)
+	}
+}
+
+// serveMetrics answers GET /metrics in the Prometheus text format, to
+// requests that carry MetricsToken when one is set (others answer 401).
+func (s *Server) serveMetrics() gin.HandlerFunc {
 	h := promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
-	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
+	return func(c *gin.Context) {
+		if !s.metricsAuthorized(c) {
+			s.Error(c, vault.Errorf(vault.EUNAUTHORIZED, "Metrics need the metrics token: send an Authorization: Bearer token."))
+			return
+		}
+		h.ServeHTTP(c.Writer, c.Request)
+	}
+}
+
+// metricsAuthorized reports whether a request may read the metrics: no
+// MetricsToken is set, or the request carries it as a bearer token. The
+// comparison takes the same time whatever the token sent (both are hashed
+// first, so not even its length shows).
+func (s *Server) metricsAuthorized(c *gin.Context) bool {
+	if s.MetricsToken == "" {
+		return true
+	}
+	scheme, secret, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+	got, want := sha256.Sum256([]byte(strings.TrimSpace(secret))), sha256.Sum256([]byte(s.MetricsToken))
+	match := subtle.ConstantTimeCompare(got[:], want[:]) == 1
+	return ok && strings.EqualFold(scheme, "Bearer") && match
+}
+
+// listenMetrics opens the metrics listener when MetricsAddr is set, with
+// tlsConfig when MetricsTLS asks for it, and serves /metrics there (and a
+// JSON 404 for anything else). Close shuts it down with the main listener.
+func (s *Server) listenMetrics(tlsConfig *tls.Config) error {
+	if s.MetricsAddr == "" {
+		return nil
+	}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.ContextWithFallback = true
+	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil {
+		return err
+	}
+	r.Use(s.observe, s.recoverer)
+	r.NoRoute(s.handleNoRoute)
+	r.NoMethod(s.handleNoMethod)
+	r.GET("/metrics", s.serveMetrics())
+
+	ln, err := net.Listen("tcp", s.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	if s.MetricsTLS && tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+		s.metricsHTTPS = true
+	}
+	s.metricsLn = ln
+	s.metricsServed = make(chan struct{})
+	s.metricsServer = &http.Server{
+		Handler:           r,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	go func() {
+		defer close(s.metricsServed)
+		if err := s.metricsServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Log.Error().Err(err).Msg("metrics server stopped")
+		}
+	}()
+	return nil
+}
+
+// MetricsURL returns the URL of GET /metrics (after Open): on the metrics
+// listener when there is one, else on the main listener.
+func (s *Server) MetricsURL() string {
+	if s.metricsLn == nil {
+		return s.URL() + "/metrics"
+	}
+	scheme := "http"
+	if s.metricsHTTPS {
+		scheme = "https"
+	}
+	return scheme + "://" + s.metricsLn.Addr().String() + "/metrics"
 }

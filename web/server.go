@@ -53,6 +53,19 @@ type Server struct {
 	UploadStallWindow time.Duration
 	UploadMinBytes    int64
 
+	// MetricsAddr, when set before Open, serves GET /metrics on a listener
+	// of its own at this address, and the main listener answers 404 there
+	// (so that metrics need not be open wherever the API is). Empty:
+	// /metrics is on the main listener.
+	MetricsAddr string
+	// MetricsTLS serves the metrics listener with the main listener's TLS
+	// settings (when it has any); without it the metrics listener speaks
+	// plain HTTP, as suits a loopback address.
+	MetricsTLS bool
+	// MetricsToken, when set, is a bearer token that every /metrics request
+	// must carry (Authorization: Bearer TOKEN); others answer 401.
+	MetricsToken string
+
 	limiter *userLimiter
 	uploads *userSlots
 	ln      net.Listener
@@ -62,6 +75,11 @@ type Server struct {
 	metrics *metrics
 	served  chan struct{}
 	once    sync.Once
+
+	metricsLn     net.Listener
+	metricsHTTPS  bool
+	metricsServer *http.Server
+	metricsServed chan struct{}
 }
 
 // NewServer returns a Server with its routes registered. Set its fields,
@@ -231,6 +249,10 @@ func (s *Server) Open() error {
 	if err != nil {
 		return err
 	}
+	if err := s.listenMetrics(tlsConfig); err != nil {
+		ln.Close()
+		return err
+	}
 	s.ln = ln
 	if tlsConfig != nil {
 		s.server.TLSConfig = tlsConfig
@@ -255,20 +277,32 @@ func (s *Server) URL() string {
 	return scheme + "://" + s.ln.Addr().String()
 }
 
-// Close shuts the server down gracefully: it stops accepting, lets
-// in-flight requests finish until ctx is done, then closes the remaining
-// connections (cancelling their uploads, which the vault cleans up).
+// Close shuts the server and its metrics listener down gracefully: it
+// stops accepting, lets in-flight requests finish until ctx is done, then
+// closes the remaining connections (cancelling their uploads, which the
+// vault cleans up).
 func (s *Server) Close(ctx context.Context) error {
 	if s.ln == nil {
 		return nil
 	}
 	var err error
 	s.once.Do(func() {
-		err = s.server.Shutdown(ctx)
-		if err != nil {
-			err = errors.Join(err, s.server.Close())
+		shutdown := func(srv *http.Server, served chan struct{}) error {
+			err := srv.Shutdown(ctx)
+			if err != nil {
+				err = errors.Join(err, srv.Close())
+			}
+			<-served
+			return err
 		}
-		<-s.served
+		var wg sync.WaitGroup
+		var metricsErr error
+		if s.metricsServer != nil {
+			wg.Go(func() { metricsErr = shutdown(s.metricsServer, s.metricsServed) })
+		}
+		err = shutdown(s.server, s.served)
+		wg.Wait()
+		err = errors.Join(err, metricsErr)
 	})
 	return err
 }

@@ -12,19 +12,23 @@ import (
 	"github.com/casevault/casevault/audit"
 )
 
-// auditVerifyCommand runs `casevault audit verify [--key VERIFIER_KEY] FILE`:
+// auditVerifyCommand runs `casevault audit verify --key VERIFIER_KEY FILE`:
 // it checks an audit bundle offline, with no server and no database (FILE
 // "-" is standard input). It prints "OK: …" and returns 0 when the bundle
 // verifies; it prints "FAIL at seq N: reason" (or "FAIL: reason") to stderr
 // and returns 1 when it does not or cannot be read; it returns 2 on a usage
-// error. Without --key the bundle is checked against the verifier key it
-// names itself, which proves it consistent but not that the firm signed it.
+// error, which includes a missing or empty --key: a bundle checked only
+// against the verifier key it names itself is proved consistent, not signed
+// by the firm, so that takes an explicit --trust-bundle-key instead.
 func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	const name = "casevault audit verify"
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	key := fs.String("key", "", "the firm's verifier `key`, as published by the operator; the bundle must be signed with it")
+	key := fs.String("key", "", "the firm's verifier `key`, as published by the operator (casevault audit keys); the bundle must be signed with it")
+	trustBundle := fs.Bool("trust-bundle-key", false, "check the bundle against the verifier key it names itself, instead of --key: this proves it consistent, not that the firm signed it")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: casevault audit verify [--key VERIFIER_KEY] FILE\n\n"+
+		fmt.Fprint(stderr, "Usage: casevault audit verify --key VERIFIER_KEY FILE\n"+
+			"       casevault audit verify --trust-bundle-key FILE\n\n"+
 			"Verifies an audit bundle offline (docs/AUDIT-FORMAT.md). FILE - reads standard input.\n\n")
 		fs.PrintDefaults()
 	}
@@ -40,14 +44,27 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		files = append(files, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	if len(files) != 1 {
-		fs.Usage()
+	usageError := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, name+": "+format+"\n", a...)
 		return 2
 	}
-	if *key != "" {
+	keyGiven := false
+	fs.Visit(func(f *flag.Flag) { keyGiven = keyGiven || f.Name == "key" })
+	switch {
+	case keyGiven && *key == "":
+		return usageError("--key must not be empty: give the firm's published verifier key (casevault audit keys prints it)")
+	case keyGiven && *trustBundle:
+		return usageError("give --key or --trust-bundle-key, not both")
+	case !keyGiven && !*trustBundle:
+		return usageError("--key is required: the firm's published verifier key (casevault audit keys prints it); --trust-bundle-key checks against the key the bundle names itself instead")
+	case len(files) == 0:
+		return usageError("FILE is required (- reads standard input)")
+	case len(files) > 1:
+		return usageError("one FILE only, got %d", len(files))
+	}
+	if keyGiven {
 		if _, err := note.NewVerifier(*key); err != nil {
-			fmt.Fprintf(stderr, "audit verify: --key is not a note verifier key: %v\n", err)
-			return 2
+			return usageError("--key is not a note verifier key: %v", err)
 		}
 	}
 
@@ -84,8 +101,8 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(stdout, "Firm %s: a filtered bundle; it proves that these events are in the tree, not that no other event matches the filter.\n", firm)
 	}
-	if *key == "" {
-		fmt.Fprintln(stderr, "warning: no --key given: checked with the verifier key the bundle names itself; pass the firm's published key to know the firm's log signed it.")
+	if *trustBundle {
+		fmt.Fprintln(stderr, "warning: --trust-bundle-key: checked with the verifier key the bundle names itself; pass the firm's published key with --key to know the firm's log signed it.")
 	}
 	return 0
 }

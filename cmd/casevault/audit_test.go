@@ -61,9 +61,9 @@ func TestCLI_AuditVerify(t *testing.T) {
 		}
 	})
 
-	t.Run("NoKeyWarns", func(t *testing.T) {
-		code, out, errOut := auditVerify(path)
-		if code != 0 || !strings.HasPrefix(out, ok) || !strings.Contains(errOut, "no --key") {
+	t.Run("TrustBundleKeyWarns", func(t *testing.T) {
+		code, out, errOut := auditVerify("--trust-bundle-key", path)
+		if code != 0 || !strings.HasPrefix(out, ok) || !strings.Contains(errOut, "warning: --trust-bundle-key") {
 			t.Errorf("exit %d\nstdout %q\nstderr %q", code, out, errOut)
 		}
 	})
@@ -114,23 +114,34 @@ func TestCLI_AuditVerify(t *testing.T) {
 	})
 
 	t.Run("FailMissingFile", func(t *testing.T) {
-		code, _, errOut := auditVerify(filepath.Join(t.TempDir(), "none.jsonl"))
+		code, _, errOut := auditVerify("--key", key, filepath.Join(t.TempDir(), "none.jsonl"))
 		if code != 1 || !strings.HasPrefix(errOut, "FAIL: open ") {
 			t.Errorf("exit %d, stderr %q", code, errOut)
 		}
 	})
 
 	t.Run("Usage", func(t *testing.T) {
-		for _, args := range [][]string{
-			{},
-			{path, path},
-			{"--key"},
-			{"--key", "not-a-key", path},
-			{"--unknown", path},
-			{"-h"},
+		for _, tt := range []struct {
+			args []string
+			want string // in stderr
+		}{
+			{[]string{}, "--key is required"},
+			{[]string{"--key", key}, "FILE is required"},
+			{[]string{"--key", key, path, path}, "one FILE only"},
+			{[]string{"--key"}, "flag needs an argument: -key"},
+			{[]string{"--key", "not-a-key", path}, "--key is not a note verifier key"},
+			{[]string{"--unknown", path}, "flag provided but not defined: -unknown"},
+			{[]string{"-h"}, "Usage: casevault audit verify --key VERIFIER_KEY FILE"},
+			// No key at all is not a silent fall-back to the bundle's own.
+			{[]string{path}, "casevault audit verify: --key is required"},
+			{[]string{"--key", "", path}, "casevault audit verify: --key must not be empty"},
+			{[]string{path, "--key="}, "casevault audit verify: --key must not be empty"},
+			{[]string{"--key", "", "--trust-bundle-key", path}, "--key must not be empty"},
+			{[]string{"--key", key, "--trust-bundle-key", path}, "give --key or --trust-bundle-key, not both"},
 		} {
-			if code, out, errOut := auditVerify(args...); code != 2 || out != "" || errOut == "" {
-				t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 with a message", args, code, out, errOut)
+			code, out, errOut := auditVerify(tt.args...)
+			if code != 2 || out != "" || !strings.Contains(errOut, tt.want) {
+				t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and %q", tt.args, code, out, errOut, tt.want)
 			}
 		}
 	})

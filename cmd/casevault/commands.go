@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -28,17 +29,22 @@ Usage:
   casevault serve [--addr HOST:PORT] [--behind-tls-proxy] [--tls-cert F --tls-key F]
   casevault tenant create --name NAME --region REGION --owner-email EMAIL [--owner-name N] [--json]
   casevault tenant list [--json]
-  casevault user add --tenant ID --email EMAIL --role owner|admin|lawyer|auditor [--name N] [--json]
+  casevault user add --tenant ID --email EMAIL [--role owner|admin|lawyer|auditor] [--name N] [--json]
   casevault keys rotate --tenant ID
   casevault audit keys [--json]        print the audit checkpoint verifier keys to publish
-  casevault audit verify [--key VERIFIER_KEY] FILE   check an audit export offline
+  casevault audit verify --key VERIFIER_KEY FILE   check an audit export offline
+                                       (--trust-bundle-key instead of --key: only against the key it names)
   casevault version
 
 Every command but audit verify takes --config FILE and --data-dir DIR.
 Environment: CASEVAULT_DATA_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
 CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS, CASEVAULT_ACME_EMAIL,
-CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL,
-CASEVAULT_REGION_<NAME>_ACCESS_KEY, CASEVAULT_REGION_<NAME>_SECRET_KEY.
+CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL, CASEVAULT_METRICS_ADDR,
+CASEVAULT_METRICS_TOKEN, CASEVAULT_REGION_<NAME>_ACCESS_KEY,
+CASEVAULT_REGION_<NAME>_SECRET_KEY.
+
+Exit codes: 0 success, 1 failure, 2 usage error (a missing or unknown flag,
+named on stderr).
 `
 
 func exitCode(err error) int {
@@ -87,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	fmt.Fprintf(stderr, "casevault: unknown command %q\n\n%s", (cmd + " " + sub), usage)
+	fmt.Fprintf(stderr, "casevault: unknown command %q\n\n%s", strings.TrimSpace(cmd+" "+sub), usage)
 	return errUsage
 }
 
@@ -98,8 +104,11 @@ type commonFlags struct {
 	keysDir    string
 }
 
+// newFlagSet returns the flag set of a command ("tenant create"), named
+// "casevault tenant create" so that its messages say which command they
+// are about.
 func newFlagSet(name string, stderr io.Writer) (*flag.FlagSet, *commonFlags) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs := flag.NewFlagSet("casevault "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cf := &commonFlags{}
 	fs.StringVar(&cf.configFile, "config", "", "YAML configuration `file`")
@@ -120,6 +129,36 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return errUsage
 	}
 	return nil
+}
+
+// require reports the named flags that were left empty as one usage error
+// that names them ("casevault user add: --tenant is required"), before the
+// command opens anything.
+func require(fs *flag.FlagSet, names ...string) error {
+	var missing []string
+	for _, name := range names {
+		if fs.Lookup(name).Value.String() == "" {
+			missing = append(missing, "--"+name)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		fmt.Fprintf(fs.Output(), "%s: %s is required\n", fs.Name(), missing[0])
+	default:
+		fmt.Fprintf(fs.Output(), "%s: %s are required\n", fs.Name(), joinAnd(missing))
+	}
+	fs.Usage()
+	return errUsage
+}
+
+// joinAnd joins names as "a, b and c".
+func joinAnd(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // load builds a Main from defaults, the config file, the environment and
@@ -201,6 +240,9 @@ func cmdTenantCreate(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := require(fs, "name", "region", "owner-email"); err != nil {
+		return err
+	}
 	m, err := cf.open(ctx, stderr)
 	if err != nil {
 		return err
@@ -261,6 +303,9 @@ func cmdUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := require(fs, "tenant", "email", "role"); err != nil {
+		return err
+	}
 	m, err := cf.open(ctx, stderr)
 	if err != nil {
 		return err
@@ -281,6 +326,9 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs, cf := newFlagSet("keys rotate", stderr)
 	tenant := fs.String("tenant", "", "firm `id`")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := require(fs, "tenant"); err != nil {
 		return err
 	}
 	m, err := cf.open(ctx, stderr)

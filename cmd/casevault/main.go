@@ -133,7 +133,8 @@ func openStore(ctx context.Context, c *config.Config, name string, rc config.Reg
 	}
 }
 
-// Run opens everything and starts serving HTTP in the background, plus the
+// Run opens everything and starts serving HTTP (and /metrics, on its own
+// listener when the configuration asks for one) in the background, plus the
 // janitor that removes blobs of uploads that never committed.
 func (m *Main) Run(ctx context.Context) error {
 	if err := m.Open(ctx); err != nil {
@@ -160,6 +161,10 @@ func (m *Main) Run(ctx context.Context) error {
 	m.HTTP.TrustedProxies = m.Config.TrustedProxies
 	m.HTTP.UserRate, m.HTTP.UserBurst = m.Config.RateLimit.PerSecond, m.Config.RateLimit.Burst
 	m.HTTP.UserUploads = m.Config.RateLimit.Uploads
+	// Beyond loopback, /metrics moves to a loopback listener of its own
+	// unless metrics.addr says where.
+	m.HTTP.MetricsAddr, m.HTTP.MetricsTLS = m.Config.MetricsListenAddr(), m.Config.MetricsTLS()
+	m.HTTP.MetricsToken = m.Config.Metrics.Token
 	if err := m.HTTP.Open(); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -167,7 +172,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.logSetupToken(ctx); err != nil {
 		return err
 	}
-	m.Log.Info().Str("url", m.HTTP.URL()).Str("data_dir", m.Config.DataDir).Strs("regions", m.Config.RegionNames()).Msg("casevault serving")
+	m.Log.Info().Str("url", m.HTTP.URL()).Str("metrics_url", m.HTTP.MetricsURL()).Str("data_dir", m.Config.DataDir).Strs("regions", m.Config.RegionNames()).Msg("casevault serving")
 	return nil
 }
 
