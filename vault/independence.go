@@ -125,8 +125,10 @@ func (s *Service) liftRefusal(ctx context.Context, actor *User, w *Wall) (reason
 	switch {
 	case me.Disabled || !canAdminister(me.Role):
 		return "role", "Only owners and admins can manage ethical walls.", nil
-	case me.ID == w.UserID || me.ID == w.Via:
+	case me.ID == w.UserID:
 		return "walled_user", "You cannot remove a wall that stands in front of you. " + msgLiftWall, nil
+	case me.ID == w.Via:
+		return "walled_user", "This wall extends your own: the user's account was made by you, or by an account of yours, while you were walled off the matter. " + msgLiftWall, nil
 	case ctl[me.ID]:
 		return "controlled_account", msgLiftWall + " Your account was created by the walled user, or its password was issued by them (or by an account they created or reset).", nil
 	case !me.CreatedAt.Before(w.CreatedAt):

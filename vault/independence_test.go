@@ -73,7 +73,7 @@ func (s *wallScene) reset(t *testing.T, actor, u *vault.User) {
 	t.Helper()
 	ctx := context.Background()
 	s.e.clock.Add(time.Second)
-	otp, err := s.e.Svc.ResetPassword(ctx, s.fresh(t, actor), u.ID)
+	_, otp, err := s.e.Svc.ResetPassword(ctx, s.fresh(t, actor), u.ID)
 	if err != nil {
 		t.Fatalf("ResetPassword: %v", err)
 	}
@@ -263,7 +263,7 @@ func TestService_WalledUserHandOver(t *testing.T) {
 		name, action string
 		do           func() error
 	}{
-		{"Reset", vault.ActUserReset, func() error { _, err := s.e.Svc.ResetPassword(ctx, w, other.ID); return err }},
+		{"Reset", vault.ActUserReset, func() error { _, _, err := s.e.Svc.ResetPassword(ctx, w, other.ID); return err }},
 		{"Promote", vault.ActUserRoleChange, func() error {
 			_, err := s.e.Svc.UpdateUser(ctx, w, lawyer.ID, vault.UserUpdate{Role: ptr(vault.RoleAdmin)})
 			return err
@@ -340,6 +340,16 @@ func TestService_InheritedWalls(t *testing.T) {
 	}
 	if ev := s.lastEvent(t); ev.Details["via"] != s.walled.ID {
 		t.Fatalf("removal %+v, want via", ev)
+	}
+	// Once the walled admin's own wall is lifted, they still may not lift
+	// a wall that extends it.
+	if err := s.e.Svc.RemoveWall(ctx, s.owner, s.matter.ID, s.walled.ID); err != nil {
+		t.Fatal(err)
+	}
+	err = s.e.Svc.RemoveWall(ctx, s.fresh(t, s.walled), s.matter.ID, d.ID)
+	wantCode(t, err, vault.EFORBIDDEN)
+	if ev := s.lastEvent(t); ev.Details["reason"] != "walled_user" || ev.Details["user_id"] != d.ID {
+		t.Fatalf("refusal %+v, want reason walled_user", ev)
 	}
 	// An account made by an unwalled user inherits nothing.
 	x := s.create(t, s.owner, vault.RoleLawyer)

@@ -6,7 +6,7 @@ import (
 )
 
 // ResetPassword gives another user of the actor's firm a new, generated
-// one-time password, returned to be shown once. It ends every session and
+// one-time password, returned with the updated user to be shown once. It ends every session and
 // API token of the user, and the user must change the password at their
 // next sign-in (MustChangePassword) before doing anything else. Owners and
 // admins may; only an owner may reset an owner's. Nobody resets their own
@@ -16,15 +16,15 @@ import (
 // user.password_reset, and the actor becomes the account's CredentialsBy.
 // A user of another firm is not_found. Errors: unauthorized, forbidden,
 // not_found, unavailable.
-func (s *Service) ResetPassword(ctx context.Context, actor *User, id string) (string, error) {
+func (s *Service) ResetPassword(ctx context.Context, actor *User, id string) (*User, string, error) {
 	if err := checkActor(actor); err != nil {
-		return "", err
+		return nil, "", err
 	}
 	if !canManageUsers(actor.Role) {
-		return "", Errorf(EFORBIDDEN, "Your role cannot manage users.")
+		return nil, "", Errorf(EFORBIDDEN, "Your role cannot manage users.")
 	}
 	if !ValidID(PrefixUser, id) {
-		return "", Errorf(ENOTFOUND, "User not found.")
+		return nil, "", Errorf(ENOTFOUND, "User not found.")
 	}
 
 	s.auth.usersMu.Lock()
@@ -32,16 +32,16 @@ func (s *Service) ResetPassword(ctx context.Context, actor *User, id string) (st
 
 	u, err := s.Store.User(ctx, actor.TenantID, id)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	switch {
 	case u.ID == actor.ID:
-		return "", Errorf(EFORBIDDEN, "You cannot reset your own password; change it with POST /api/v1/me/password.")
+		return nil, "", Errorf(EFORBIDDEN, "You cannot reset your own password; change it with POST /api/v1/me/password.")
 	case u.Role == RoleOwner && actor.Role != RoleOwner:
-		return "", Errorf(EFORBIDDEN, "Only an owner can reset an owner's password.")
+		return nil, "", Errorf(EFORBIDDEN, "Only an owner can reset an owner's password.")
 	}
 	if err := s.handOver(ctx, actor, u, ActUserReset, "reset this user's password"); err != nil {
-		return "", err
+		return nil, "", err
 	}
 	return s.resetPassword(ctx, u, event(actor, ActUserReset, "user", u.ID), actor.ID)
 }
@@ -65,11 +65,7 @@ func (s *Service) OperatorResetPassword(ctx context.Context, tenantID, userID, e
 	if err != nil {
 		return nil, "", err
 	}
-	password, err := s.resetPassword(ctx, u, operatorEvent(tenantID, ActUserReset, "user", u.ID), ActorOperator)
-	if err != nil {
-		return nil, "", err
-	}
-	return u, password, nil
+	return s.resetPassword(ctx, u, operatorEvent(tenantID, ActUserReset, "user", u.ID), ActorOperator)
 }
 
 // operatorFindUser returns the user of tenantID with that id or, when id is
@@ -97,19 +93,20 @@ func (s *Service) operatorFindUser(ctx context.Context, tenantID, id, email stri
 
 // resetPassword gives u a new generated one-time password issued by by,
 // recording ev (user.password_reset) first, and then revokes every token
-// of u. Called with usersMu held.
-func (s *Service) resetPassword(ctx context.Context, u *User, ev AuditEvent, by string) (string, error) {
+// of u. It returns the updated user and the password. Called with usersMu
+// held.
+func (s *Service) resetPassword(ctx context.Context, u *User, ev AuditEvent, by string) (*User, string, error) {
 	password := GeneratePassword()
 	hash, err := HashPassword(password, s.PasswordParams)
 	if err != nil {
-		return "", WrapError(EINTERNAL, err, "Cannot hash password.")
+		return nil, "", WrapError(EINTERNAL, err, "Cannot hash password.")
 	}
 	next := *u
 	next.PasswordHash, next.MustChangePassword = hash, true
 	next.CredentialsBy, next.CredentialsAt = by, s.now()
 	ev.Details["email"] = u.Email
 	if err := s.act(ctx, func() error { return s.Store.UpdateUser(ctx, &next) }, ev); err != nil {
-		return "", err
+		return nil, "", err
 	}
 	// Authenticate refuses every token older than the password, so the
 	// reset has ended them whether or not revoking them here succeeds; the
@@ -120,5 +117,5 @@ func (s *Service) resetPassword(ctx context.Context, u *User, ev AuditEvent, by 
 	}
 	s.Log.Info().Str("tenant_id", u.TenantID).Str("user_id", u.ID).Str("actor_id", by).
 		Int("tokens_revoked", n).Msg("password reset")
-	return password, nil
+	return &next, password, nil
 }

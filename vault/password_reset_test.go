@@ -21,7 +21,7 @@ func TestService_ResetPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Add(time.Second)
-	otp, err := e.Svc.ResetPassword(ctx, s.admin, s.lawyer.ID)
+	_, otp, err := e.Svc.ResetPassword(ctx, s.admin, s.lawyer.ID)
 	if err != nil || len(otp) < 12 {
 		t.Fatalf("ResetPassword = %q, %v", otp, err)
 	}
@@ -70,27 +70,29 @@ func TestService_ResetPassword(t *testing.T) {
 		actor, target *vault.User
 		code          string
 	}{
-		{"OwnerResetsOwner", s.owner, s.owner2, ""},
+		// Refusals first: a reset user must change their password before
+		// acting at all.
 		{"AdminResetsOwner", s.admin, s.owner, vault.EFORBIDDEN},
-		{"OwnerResetsAdmin", s.owner, s.admin, ""},
-		{"AdminResetsAdmin", s.admin, s.admin, vault.EFORBIDDEN},
+		{"AdminResetsSelf", s.admin, s.admin, vault.EFORBIDDEN},
+		{"OwnerResetsSelf", s.owner, s.owner, vault.EFORBIDDEN},
 		{"LawyerResetsLawyer", s.lawyer, s.target, vault.EFORBIDDEN},
 		{"AuditorResetsLawyer", s.auditor, s.target, vault.EFORBIDDEN},
-		{"Self", s.owner, s.owner, vault.EFORBIDDEN},
+		{"OwnerResetsOwner", s.owner, s.owner2, ""},
+		{"OwnerResetsAdmin", s.owner, s.admin, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			actor, err := e.DB.User(ctx, tt.actor.TenantID, tt.actor.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = e.Svc.ResetPassword(ctx, actor, tt.target.ID)
+			_, _, err = e.Svc.ResetPassword(ctx, actor, tt.target.ID)
 			wantCode(t, err, tt.code)
 		})
 	}
 	_, stranger := e.firm(t, "Other LLP", "ca")
-	_, err = e.Svc.ResetPassword(ctx, s.owner, stranger.ID)
+	_, _, err = e.Svc.ResetPassword(ctx, s.owner, stranger.ID)
 	wantCode(t, err, vault.ENOTFOUND)
-	_, err = e.Svc.ResetPassword(ctx, stranger, s.lawyer.ID)
+	_, _, err = e.Svc.ResetPassword(ctx, stranger, s.lawyer.ID)
 	wantCode(t, err, vault.ENOTFOUND)
 }
 

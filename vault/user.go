@@ -52,10 +52,10 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*Use
 	}
 	ev := event(actor, ActUserCreate, "user", u.ID)
 	ev.Details["email"], ev.Details["role"] = u.Email, string(u.Role)
-	events := []AuditEvent{ev}
 	if len(walls) > 0 {
 		ev.Details["walls_inherited"] = strconv.Itoa(len(walls))
 	}
+	events := []AuditEvent{ev}
 	for _, w := range walls {
 		wev := event(actor, ActWallAdd, "matter", w.MatterID)
 		wev.Details["matter_id"], wev.Details["user_id"] = w.MatterID, w.UserID

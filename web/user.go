@@ -137,13 +137,7 @@ type passwordResetResponse struct {
 // user gets a new one-time password, and all their sessions and API tokens
 // end.
 func (s *Server) handlePasswordReset(c *gin.Context) {
-	ctx, actor := c.Request.Context(), actorOf(c)
-	password, err := s.Service.ResetPassword(ctx, actor, c.Param("id"))
-	if err != nil {
-		s.Error(c, err)
-		return
-	}
-	u, err := s.Service.User(ctx, actor, c.Param("id"))
+	u, password, err := s.Service.ResetPassword(c.Request.Context(), actorOf(c), c.Param("id"))
 	if err != nil {
 		s.Error(c, err)
 		return
