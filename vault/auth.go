@@ -207,7 +207,9 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*User, *Toke
 	} else if err != nil {
 		return nil, nil, err
 	}
-	if u.Disabled {
+	if u.Disabled || tok.CreatedAt.Before(u.CredentialsAt) {
+		// A token older than the password (a reset) is refused even if
+		// revoking it failed: a reset ends every earlier sign-in.
 		return nil, nil, Errorf(EUNAUTHORIZED, msgSignInAgain)
 	}
 	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= touchInterval {
@@ -226,7 +228,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*User, *Toke
 // is not an error. Errors: unauthorized, forbidden, not_found (another
 // user's token).
 func (s *Service) Logout(ctx context.Context, actor *User, tok *Token) error {
-	if err := checkActor(actor); err != nil {
+	if err := checkSignedIn(actor); err != nil {
 		return err
 	}
 	if tok == nil || tok.TenantID != actor.TenantID || tok.UserID != actor.ID {

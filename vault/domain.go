@@ -47,6 +47,32 @@ type User struct {
 	Disabled     bool      `json:"disabled"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
+
+	// MustChangePassword is set by a password reset: until the user
+	// changes the one-time password, they may only do that or sign out.
+	MustChangePassword bool `json:"must_change_password"`
+	// CreatedBy is the user who created the account, ActorOperator, or ""
+	// for an account older than this record.
+	CreatedBy string `json:"created_by,omitempty"`
+	// Lineage says who gave the account its password and its power; the
+	// wall rules (see RemoveWall) read it.
+	Lineage
+}
+
+// Lineage records who last handed an account its password and its power,
+// so that an account a walled user controls never counts as independent of
+// them. Each By is a user id, ActorOperator, or "" when unknown (accounts
+// older than this record).
+type Lineage struct {
+	// CredentialsBy issued the current password (the creator, or whoever
+	// last reset it) at CredentialsAt. A user changing their own password
+	// changes neither: whoever knew the old one may have changed it.
+	CredentialsBy string    `json:"-"`
+	CredentialsAt time.Time `json:"-"`
+	// PromotedBy last raised the account's role (to admin or owner) or
+	// enabled it, at PromotedAt; the creator until then.
+	PromotedBy string    `json:"-"`
+	PromotedAt time.Time `json:"-"`
 }
 
 // Matter is a client matter: a folder of documents. Name and Client are

@@ -21,6 +21,11 @@ const (
 	EINTERNAL      = "internal"       // anything else; shown to users as "Internal error."
 )
 
+// EPASSWORDCHANGE is the code of every request but a password change or a
+// sign-out from a user who signed in with a one-time password (after a
+// reset) and has not changed it yet. Mapped to 403 like forbidden.
+const EPASSWORDCHANGE = "password_change_required"
+
 // Error is the error type of the vault domain. Code is machine-readable,
 // Message is safe to show to a user, and Err is the underlying cause, kept for
 // logs and never shown.

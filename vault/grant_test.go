@@ -228,6 +228,7 @@ func TestService_Walls(t *testing.T) {
 	e.grant(t, owner, vault.NewGrant{UserID: lawyer.ID, DocumentID: given.ID, Permissions: rde})
 	e.grant(t, owner, vault.NewGrant{UserID: lawyer.ID, MatterID: m.ID, Permissions: read})
 
+	e.clock.Add(time.Second) // a wall is lifted only by an account older than it
 	w, created, err := e.Svc.AddWall(ctx, admin, m.ID, lawyer.ID)
 	if err != nil || !created || w.CreatedBy != admin.ID {
 		t.Fatalf("AddWall: %+v, %v, created %v", w, err, created)

@@ -62,8 +62,22 @@ func (s permSet) list() []Permission {
 	return out
 }
 
-// checkActor fails unless actor is a signed-in, enabled user.
+// checkActor fails unless actor is a signed-in, enabled user who need not
+// change a one-time password first.
 func checkActor(actor *User) error {
+	if err := checkSignedIn(actor); err != nil {
+		return err
+	}
+	if actor.MustChangePassword {
+		return Errorf(EPASSWORDCHANGE, "Your password was reset: change it (POST /api/v1/me/password, with the one-time password as old_password) before anything else.")
+	}
+	return nil
+}
+
+// checkSignedIn fails unless actor is a signed-in, enabled user; it is
+// checkActor for the only things a user with a one-time password may do:
+// change it and sign out.
+func checkSignedIn(actor *User) error {
 	switch {
 	case actor == nil || actor.ID == "" || actor.TenantID == "":
 		return Errorf(EUNAUTHORIZED, "Sign in first.")

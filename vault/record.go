@@ -20,6 +20,7 @@ const (
 	ActUserDisable      = "user.disable"
 	ActUserEnable       = "user.enable"
 	ActUserPassword     = "user.password_change"
+	ActUserReset        = "user.password_reset"
 	ActMatterCreate     = "matter.create"
 	ActDocumentUpload   = "document.upload"
 	ActDocumentVersion  = "document.version"

@@ -142,7 +142,7 @@ func (s *Service) newTenant(ctx context.Context, nt NewTenant) (*Tenant, *User, 
 	}
 	t := &Tenant{ID: NewID(PrefixTenant), Name: name, Region: nt.Region, CreatedAt: s.now()}
 	nt.Owner.Role = RoleOwner
-	owner, password, err := s.newUser(t.ID, nt.Owner)
+	owner, password, err := s.newUser(t.ID, nt.Owner, ActorOperator)
 	if err != nil {
 		return nil, nil, "", TenantKeysets{}, err
 	}
@@ -167,7 +167,7 @@ func (s *Service) AddUser(ctx context.Context, tenantID string, nu NewUser) (*Us
 	if _, err := s.Store.Tenant(ctx, tenantID); err != nil {
 		return nil, "", err
 	}
-	u, password, err := s.newUser(tenantID, nu)
+	u, password, err := s.newUser(tenantID, nu, ActorOperator)
 	if err != nil {
 		return nil, "", err
 	}
@@ -179,8 +179,10 @@ func (s *Service) AddUser(ctx context.Context, tenantID string, nu NewUser) (*Us
 	return u, password, nil
 }
 
-// newUser validates nu and builds the user with its password hash.
-func (s *Service) newUser(tenantID string, nu NewUser) (*User, string, error) {
+// newUser validates nu and builds the user with its password hash, created
+// by by (a user id or ActorOperator), who also issued its password and gave
+// its role.
+func (s *Service) newUser(tenantID string, nu NewUser, by string) (*User, string, error) {
 	email, err := cleanEmail(nu.Email)
 	if err != nil {
 		return nil, "", err
@@ -208,7 +210,8 @@ func (s *Service) newUser(tenantID string, nu NewUser) (*User, string, error) {
 	now := s.now()
 	return &User{
 		ID: NewID(PrefixUser), TenantID: tenantID, Email: email, Name: name, Role: nu.Role,
-		PasswordHash: hash, CreatedAt: now, UpdatedAt: now,
+		PasswordHash: hash, CreatedAt: now, UpdatedAt: now, CreatedBy: by,
+		Lineage: Lineage{CredentialsBy: by, CredentialsAt: now, PromotedBy: by, PromotedAt: now},
 	}, password, nil
 }
 

@@ -29,9 +29,10 @@ type Store interface {
 	// Tenants returns every firm, oldest first.
 	Tenants(ctx context.Context) ([]*Tenant, error)
 
-	// CreateUser inserts a user. Errors: conflict (email taken), not_found
-	// (tenant).
-	CreateUser(ctx context.Context, u *User) error
+	// CreateUser inserts a user and, in the same transaction, walls on that
+	// user (those it inherits from its walled creator). Errors: conflict
+	// (email taken), not_found (tenant, a wall's matter), invalid.
+	CreateUser(ctx context.Context, u *User, walls ...*Wall) error
 	// User returns a user of tenantID. Errors: not_found.
 	User(ctx context.Context, tenantID, id string) (*User, error)
 	// UserByEmail returns the user with that email (case-insensitive), in
@@ -39,7 +40,8 @@ type Store interface {
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	// Users returns the users of a firm, oldest first.
 	Users(ctx context.Context, tenantID string) ([]*User, error)
-	// UpdateUser saves name, role, password hash and disabled flag.
+	// UpdateUser saves name, role, password hash, disabled flag, lineage
+	// and must-change flag; never the email, firm or creator.
 	// Errors: not_found.
 	UpdateUser(ctx context.Context, u *User) error
 

@@ -20,9 +20,12 @@ func canManageUsers(r Role) bool { return r == RoleOwner || r == RoleAdmin }
 
 // CreateUser adds a user to the actor's firm. Owners and admins may; only an
 // owner may add another owner. It returns the user's password when it was
-// generated (nu.Password == ""), to be shown once, and "" otherwise.
-// Errors: unauthorized, forbidden, invalid, conflict (email taken anywhere
-// in the service).
+// generated (nu.Password == ""), to be shown once, and "" otherwise. A
+// walled actor's new account is walled off every matter the actor is, in
+// the same transaction (Wall.Via names whose wall it extends): whoever
+// creates an account knows its password, and an account of theirs must not
+// reach what they cannot. Errors: unauthorized, forbidden, invalid,
+// conflict (email taken anywhere in the service).
 func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*User, string, error) {
 	if err := checkActor(actor); err != nil {
 		return nil, "", err
@@ -33,13 +36,33 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*Use
 	if nu.Role == RoleOwner && actor.Role != RoleOwner {
 		return nil, "", Errorf(EFORBIDDEN, "Only an owner can add or promote owners.")
 	}
-	u, password, err := s.newUser(actor.TenantID, nu)
+	u, password, err := s.newUser(actor.TenantID, nu, actor.ID)
+	if err != nil {
+		return nil, "", err
+	}
+
+	// Serialised with AddWall, so the new account cannot miss a wall
+	// added to its creator at the same moment.
+	s.auth.usersMu.Lock()
+	defer s.auth.usersMu.Unlock()
+
+	walls, err := s.inheritedWalls(ctx, actor, u)
 	if err != nil {
 		return nil, "", err
 	}
 	ev := event(actor, ActUserCreate, "user", u.ID)
 	ev.Details["email"], ev.Details["role"] = u.Email, string(u.Role)
-	if err := s.act(ctx, func() error { return s.Store.CreateUser(ctx, u) }, ev); err != nil {
+	if len(walls) > 0 {
+		ev.Details["walls_inherited"] = strconv.Itoa(len(walls))
+	}
+	events := []AuditEvent{ev}
+	for _, w := range walls {
+		wev := event(actor, ActWallAdd, "matter", w.MatterID)
+		wev.Details["matter_id"], wev.Details["user_id"] = w.MatterID, w.UserID
+		wev.Details["via"], wev.Details["reason"] = w.Via, "inherited"
+		events = append(events, wev)
+	}
+	if err := s.act(ctx, func() error { return s.Store.CreateUser(ctx, u, walls...) }, events...); err != nil {
 		return nil, "", err
 	}
 	s.Log.Info().Str("tenant_id", u.TenantID).Str("user_id", u.ID).Str("role", string(u.Role)).
@@ -127,20 +150,21 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, up Use
 	if next == *u {
 		return u, nil
 	}
+	if raises(u, &next) {
+		// A walled actor must not hand power to an account that reaches
+		// what they cannot; and who raised an account is on record for
+		// the wall rules (RemoveWall).
+		if err := s.handOver(ctx, actor, u, actionOf(u, &next), "promote or enable this user"); err != nil {
+			return nil, err
+		}
+		next.PromotedBy, next.PromotedAt = actor.ID, s.now()
+	}
 	if isEnabledOwner(u) && !isEnabledOwner(&next) {
 		if err := s.requireAnotherOwner(ctx, u); err != nil {
 			return nil, err
 		}
 	}
-	ev := event(actor, ActUserUpdate, "user", u.ID)
-	switch {
-	case next.Disabled && !u.Disabled:
-		ev.Action = ActUserDisable
-	case !next.Disabled && u.Disabled:
-		ev.Action = ActUserEnable
-	case next.Role != u.Role:
-		ev.Action = ActUserRoleChange
-	}
+	ev := event(actor, actionOf(u, &next), "user", u.ID)
 	ev.Details["email"] = u.Email
 	if next.Role != u.Role {
 		ev.Details["old_role"], ev.Details["role"] = string(u.Role), string(next.Role)
@@ -179,6 +203,35 @@ func checkUserUpdate(actor, target *User, up UserUpdate) error {
 	return nil
 }
 
+// actionOf is the audit action of a change from u to next.
+func actionOf(u, next *User) string {
+	switch {
+	case next.Disabled && !u.Disabled:
+		return ActUserDisable
+	case !next.Disabled && u.Disabled:
+		return ActUserEnable
+	case next.Role != u.Role:
+		return ActUserRoleChange
+	}
+	return ActUserUpdate
+}
+
+// raises reports whether the change from u to next gives the account power
+// it did not have: enabling it, or a role that manages more (lawyer or
+// auditor to admin or owner, admin to owner).
+func raises(u, next *User) bool {
+	rank := func(r Role) int {
+		switch r {
+		case RoleOwner:
+			return 2
+		case RoleAdmin:
+			return 1
+		}
+		return 0
+	}
+	return (u.Disabled && !next.Disabled) || rank(next.Role) > rank(u.Role)
+}
+
 // isEnabledOwner reports whether u can act as the firm's owner.
 func isEnabledOwner(u *User) bool { return u.Role == RoleOwner && !u.Disabled }
 
@@ -200,11 +253,13 @@ func (s *Service) requireAnotherOwner(ctx context.Context, u *User) error {
 // ChangePassword replaces the actor's password after checking the current
 // one, and signs out the actor's other sessions: every session except the
 // one in ctx (see ContextWithToken), or every session when ctx carries none.
-// API tokens stay valid. Wrong current passwords count towards the account's
-// sign-in limit. Errors: unauthorized, forbidden (wrong current password),
-// invalid (policy), rate_limited.
+// API tokens stay valid. It is how a user whose password was reset replaces
+// the one-time password, and clears MustChangePassword. Wrong current
+// passwords count towards the account's sign-in limit. Errors:
+// unauthorized, forbidden (wrong current password), invalid (policy),
+// rate_limited.
 func (s *Service) ChangePassword(ctx context.Context, actor *User, oldPassword, newPassword string) error {
-	if err := checkActor(actor); err != nil {
+	if err := checkSignedIn(actor); err != nil {
 		return err
 	}
 	accounts, _ := s.auth.limiters()
@@ -244,7 +299,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor *User, oldPassword, 
 	if err != nil {
 		return WrapError(EINTERNAL, err, "Cannot hash password.")
 	}
-	u.PasswordHash = hash
+	u.PasswordHash, u.MustChangePassword = hash, false
 	ev := event(u, ActUserPassword, "user", u.ID)
 	if err := s.act(ctx, func() error { return s.Store.UpdateUser(ctx, u) }, ev); err != nil {
 		return err

@@ -14,6 +14,10 @@ type Wall struct {
 	UserID    string    `json:"user_id"`
 	CreatedBy string    `json:"created_by"`
 	CreatedAt time.Time `json:"created_at"`
+	// Via, for a wall the vault added by itself, is the walled user whose
+	// wall this one extends: they created the account while walled (see
+	// CreateUser). "" for walls an owner or admin added.
+	Via string `json:"via,omitempty"`
 }
 
 // WallFilter selects walls of one firm; set fields are ANDed.
@@ -70,6 +74,10 @@ func (s *Service) AddWall(ctx context.Context, actor *User, matterID, userID str
 	if _, err := s.Store.User(ctx, actor.TenantID, userID); err != nil {
 		return nil, false, err
 	}
+	// Serialised with CreateUser, whose new account inherits its creator's
+	// walls.
+	s.auth.usersMu.Lock()
+	defer s.auth.usersMu.Unlock()
 	existing := func() (*Wall, error) {
 		ws, err := s.Store.Walls(ctx, actor.TenantID, WallFilter{MatterID: matterID, UserID: userID})
 		if err != nil || len(ws) == 0 {
@@ -94,26 +102,61 @@ func (s *Service) AddWall(ctx context.Context, actor *User, matterID, userID str
 	return w, true, nil
 }
 
-// RemoveWall lifts a wall. Errors: unauthorized, forbidden, not_found
-// (matter, or no such wall).
+// RemoveWall lifts a wall. Only an owner or admin independent of the
+// walled user may (see liftRefusal): nobody lifts a wall that stands in
+// front of them, neither their own nor through an account they created,
+// reset or promoted, nor through one made after the wall. Every refusal on
+// a matter of the actor's firm is recorded (wall.remove, outcome denied,
+// with its reason) before it is returned. Errors: unauthorized, forbidden,
+// not_found (matter, or no such wall).
 func (s *Service) RemoveWall(ctx context.Context, actor *User, matterID, userID string) error {
-	if err := s.wallAdmin(ctx, actor, matterID, false); err != nil {
+	if err := checkActor(actor); err != nil {
 		return err
 	}
-	if !ValidID(PrefixUser, userID) {
+	if _, err := s.loadGrantObject(ctx, actor, "", matterID); err != nil {
+		return err
+	}
+	named := ""
+	if ValidID(PrefixUser, userID) {
+		named = userID
+	}
+	if !canAdminister(actor.Role) {
+		return s.refuseWallRemoval(ctx, actor, matterID, named, "role", "Only owners and admins can manage ethical walls.")
+	}
+	walled, err := s.walled(ctx, actor.TenantID, matterID, actor.ID)
+	switch {
+	case err != nil:
+		return err
+	case walled && userID == actor.ID:
+		return s.refuseWallRemoval(ctx, actor, matterID, named, "walled_user", "You cannot remove a wall that stands in front of you. "+msgLiftWall)
+	case walled:
+		return s.refuseWallRemoval(ctx, actor, matterID, named, "actor_walled", "You are walled off this matter yourself. "+msgLiftWall)
+	case named == "":
 		return Errorf(ENOTFOUND, "Wall not found.")
 	}
-	if ws, err := s.Store.Walls(ctx, actor.TenantID, WallFilter{MatterID: matterID, UserID: userID}); err != nil {
+
+	// Serialised with the changes to users that the decision reads.
+	s.auth.usersMu.Lock()
+	defer s.auth.usersMu.Unlock()
+
+	ws, err := s.Store.Walls(ctx, actor.TenantID, WallFilter{MatterID: matterID, UserID: userID})
+	if err != nil {
 		return err
 	} else if len(ws) == 0 {
 		return Errorf(ENOTFOUND, "Wall not found.")
 	}
+	reason, message, err := s.liftRefusal(ctx, actor, ws[0])
+	if err != nil {
+		return err
+	} else if reason != "" {
+		return s.refuseWallRemoval(ctx, actor, matterID, userID, reason, message)
+	}
 	ev := event(actor, ActWallRemove, "matter", matterID)
 	ev.Details["matter_id"], ev.Details["user_id"] = matterID, userID
-	if err := s.act(ctx, func() error { return s.Store.DeleteWall(ctx, actor.TenantID, matterID, userID) }, ev); err != nil {
-		return err
+	if ws[0].Via != "" {
+		ev.Details["via"] = ws[0].Via
 	}
-	return nil
+	return s.act(ctx, func() error { return s.Store.DeleteWall(ctx, actor.TenantID, matterID, userID) }, ev)
 }
 
 // Walls lists the walls of a matter to owners, admins and auditors who are

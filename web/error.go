@@ -39,6 +39,9 @@ var statusOf = map[string]int{
 	vault.EUNAVAILABLE:   http.StatusServiceUnavailable,
 	vault.ECANNOTDECRYPT: http.StatusInternalServerError,
 	vault.EINTERNAL:      http.StatusInternalServerError,
+
+	// Signed in with a one-time password that must be changed first.
+	vault.EPASSWORDCHANGE: http.StatusForbidden,
 }
 
 // ErrorStatusCode returns the HTTP status for an error code; unknown codes

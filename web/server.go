@@ -143,6 +143,7 @@ func (s *Server) registerRoutes() {
 	auth.POST("/users", s.handleUserCreate)
 	auth.GET("/users/:id", s.handleUserGet)
 	auth.PATCH("/users/:id", s.handleUserUpdate)
+	auth.POST("/users/:id/password-reset", s.handlePasswordReset)
 
 	auth.GET("/matters", s.handleMatterList)
 	auth.POST("/matters", s.handleMatterCreate)

@@ -8,9 +8,17 @@ import (
 	"github.com/casevault/casevault/vault"
 )
 
-// handleMe answers GET /api/v1/me with the signed-in user.
+// handleMe answers GET /api/v1/me with the signed-in user, through the
+// service like every other call (so a one-time password must be changed
+// first).
 func (s *Server) handleMe(c *gin.Context) {
-	writeJSON(c, http.StatusOK, actorOf(c))
+	actor := actorOf(c)
+	u, err := s.Service.User(c.Request.Context(), actor, actor.ID)
+	if err != nil {
+		s.Error(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, u)
 }
 
 // passwordRequest is the body of POST /api/v1/me/password.
@@ -116,4 +124,23 @@ func (s *Server) handleUserUpdate(c *gin.Context) {
 		return
 	}
 	writeJSON(c, http.StatusOK, u)
+}
+
+// passwordResetResponse is the user whose password was reset and the
+// one-time password, shown only in this response.
+type passwordResetResponse struct {
+	*vault.User
+	Password string `json:"password"`
+}
+
+// handlePasswordReset answers POST /api/v1/users/{id}/password-reset: the
+// user gets a new one-time password, and all their sessions and API tokens
+// end.
+func (s *Server) handlePasswordReset(c *gin.Context) {
+	u, password, err := s.Service.ResetPassword(c.Request.Context(), actorOf(c), c.Param("id"))
+	if err != nil {
+		s.Error(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, passwordResetResponse{User: u, Password: password})
 }

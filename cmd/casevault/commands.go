@@ -30,6 +30,7 @@ Usage:
   casevault tenant create --name NAME --region REGION --owner-email EMAIL [--owner-name N] [--json]
   casevault tenant list [--json]
   casevault user add --tenant ID --email EMAIL [--role owner|admin|lawyer|auditor] [--name N] [--json]
+  casevault user reset-password --tenant ID (--user ID | --email EMAIL) [--json]
   casevault keys rotate --tenant ID
   casevault audit keys [--json]        print the audit checkpoint verifier keys to publish
   casevault audit verify --key VERIFIER_KEY FILE   check an audit export offline
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTenantList(ctx, rest, stdout, stderr)
 	case "user add":
 		return cmdUserAdd(ctx, rest, stdout, stderr)
+	case "user reset-password":
+		return cmdUserResetPassword(ctx, rest, stdout, stderr)
 	case "keys rotate":
 		return cmdKeysRotate(ctx, rest, stdout, stderr)
 	case "audit keys":
@@ -320,6 +323,52 @@ func cmdUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "Added %s (%s) as %s.\nOne-time password: %s\n", u.Email, u.ID, u.Role, password)
 	return nil
+}
+
+// cmdUserResetPassword gives a user a new one-time password, for a firm
+// locked out of its last owner: it prints the password once, and the user
+// must change it at the next sign-in. Every session and API token of the
+// user ends. It is recorded in the firm's audit log as the operator's.
+func cmdUserResetPassword(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := newFlagSet("user reset-password", stderr)
+	tenant := fs.String("tenant", "", "firm `id`")
+	userID := fs.String("user", "", "the user's `id` (or give --email)")
+	email := fs.String("email", "", "the user's `email` (or give --user)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *tenant == "":
+		return usageError(fs, "--tenant is required")
+	case *userID == "" && *email == "":
+		return usageError(fs, "--user or --email is required")
+	case *userID != "" && *email != "":
+		return usageError(fs, "give --user or --email, not both")
+	}
+	m, err := cf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	u, password, err := m.Service.OperatorResetPassword(ctx, *tenant, *userID, *email)
+	if err != nil {
+		return cliError(err)
+	}
+	if *asJSON {
+		return writeJSON(stdout, map[string]string{"user_id": u.ID, "tenant_id": u.TenantID, "email": u.Email, "role": string(u.Role), "password": password})
+	}
+	fmt.Fprintf(stdout, "Reset the password of %s (%s, %s); their sessions and API tokens have ended.\nOne-time password: %s\nIt is shown only now; it must be changed at the next sign-in.\n",
+		u.Email, u.ID, u.Role, password)
+	return nil
+}
+
+// usageError prints msg and the command's flags, and returns errUsage
+// (exit code 2).
+func usageError(fs *flag.FlagSet, msg string) error {
+	fmt.Fprintf(fs.Output(), "%s: %s\n", fs.Name(), msg)
+	fs.PrintDefaults()
+	return errUsage
 }
 
 func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -11,12 +11,14 @@ import (
 )
 
 // userColumns is the column list scanUser reads.
-const userColumns = `id, tenant_id, email, name, role, password_hash, disabled, created_at, updated_at`
+const userColumns = `id, tenant_id, email, name, role, password_hash, disabled, created_at, updated_at,
+	created_by, credentials_by, credentials_at, promoted_by, promoted_at, must_change_password`
 
-// CreateUser inserts a user. An empty ID is filled in, and a zero CreatedAt
-// is set from the clock. Errors: conflict (email taken), not_found (tenant),
-// invalid.
-func (db *DB) CreateUser(ctx context.Context, u *vault.User) error {
+// CreateUser inserts a user and, in the same transaction, the walls given
+// (each on the new user; see vault.Service.CreateUser). An empty ID is
+// filled in, and a zero CreatedAt is set from the clock. Errors: conflict
+// (email taken), not_found (tenant, or a wall's matter or creator), invalid.
+func (db *DB) CreateUser(ctx context.Context, u *vault.User, walls ...*vault.Wall) error {
 	if u == nil {
 		return vault.Errorf(vault.EINVALID, "User required.")
 	}
@@ -35,6 +37,14 @@ func (db *DB) CreateUser(ctx context.Context, u *vault.User) error {
 	}
 	if err := insertUser(ctx, tx, u); err != nil {
 		return err
+	}
+	for _, w := range walls {
+		if w == nil || w.TenantID != u.TenantID || w.UserID != u.ID {
+			return vault.Errorf(vault.EINVALID, "A new user's walls must be on that user.")
+		}
+		if err := insertWall(ctx, tx, w); err != nil {
+			return err
+		}
 	}
 	return tx.commit()
 }
@@ -62,9 +72,11 @@ func insertUser(ctx context.Context, tx *tx, u *vault.User) error {
 	u.UpdatedAt = u.CreatedAt
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO users (`+userColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.TenantID, u.Email, u.Name, string(u.Role), u.PasswordHash, boolInt(u.Disabled),
 		formatTime(u.CreatedAt), formatTime(u.UpdatedAt),
+		nullString(u.CreatedBy), nullString(u.CredentialsBy), formatNullTime(&u.CredentialsAt),
+		nullString(u.PromotedBy), formatNullTime(&u.PromotedAt), boolInt(u.MustChangePassword),
 	); err != nil {
 		return fmt.Errorf("insert user: %w", formatError(err))
 	}
@@ -112,8 +124,9 @@ func (db *DB) Users(ctx context.Context, tenantID string) ([]*vault.User, error)
 		ORDER BY created_at, rowid`, tenantID)
 }
 
-// UpdateUser saves name, role, password hash and disabled flag, and sets
-// UpdatedAt from the clock. The email and tenant never change.
+// UpdateUser saves name, role, password hash, disabled flag, lineage and
+// must-change flag, and sets UpdatedAt from the clock. The email, tenant
+// and creator never change.
 // Errors: not_found, invalid.
 func (db *DB) UpdateUser(ctx context.Context, u *vault.User) error {
 	if u == nil {
@@ -131,9 +144,12 @@ func (db *DB) UpdateUser(ctx context.Context, u *vault.User) error {
 
 	res, err := tx.ExecContext(ctx, `
 		UPDATE users
-		SET name = ?, role = ?, password_hash = ?, disabled = ?, updated_at = ?
+		SET name = ?, role = ?, password_hash = ?, disabled = ?, updated_at = ?,
+			credentials_by = ?, credentials_at = ?, promoted_by = ?, promoted_at = ?, must_change_password = ?
 		WHERE tenant_id = ? AND id = ?`,
 		u.Name, string(u.Role), u.PasswordHash, boolInt(u.Disabled), formatTime(tx.now),
+		nullString(u.CredentialsBy), formatNullTime(&u.CredentialsAt),
+		nullString(u.PromotedBy), formatNullTime(&u.PromotedAt), boolInt(u.MustChangePassword),
 		u.TenantID, u.ID,
 	)
 	if err != nil {
@@ -155,12 +171,18 @@ func (db *DB) UpdateUser(ctx context.Context, u *vault.User) error {
 func scanUser(s scanner) (*vault.User, error) {
 	var u vault.User
 	var role string
-	var disabled int
+	var disabled, mustChange int
+	var createdBy, credentialsBy, promotedBy sql.NullString
+	var credentialsAt, promotedAt nullTime
 	if err := s.Scan(&u.ID, &u.TenantID, &u.Email, &u.Name, &role, &u.PasswordHash, &disabled,
-		timeValue{&u.CreatedAt}, timeValue{&u.UpdatedAt}); err != nil {
+		timeValue{&u.CreatedAt}, timeValue{&u.UpdatedAt},
+		&createdBy, &credentialsBy, &credentialsAt, &promotedBy, &promotedAt, &mustChange); err != nil {
 		return nil, err
 	}
 	u.Role = vault.Role(role)
 	u.Disabled = disabled != 0
+	u.MustChangePassword = mustChange != 0
+	u.CreatedBy, u.CredentialsBy, u.PromotedBy = createdBy.String, credentialsBy.String, promotedBy.String
+	u.CredentialsAt, u.PromotedAt = credentialsAt.Time, promotedAt.Time
 	return &u, nil
 }

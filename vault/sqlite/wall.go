@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -9,7 +10,7 @@ import (
 )
 
 // wallColumns is the column list scanWall reads.
-const wallColumns = `tenant_id, matter_id, user_id, created_by, created_at`
+const wallColumns = `tenant_id, matter_id, user_id, created_by, created_at, via`
 
 // CreateWall inserts a wall; a zero CreatedAt is set from the clock. The
 // matter, the user and the creator must all belong to the wall's firm.
@@ -36,12 +37,28 @@ func (db *DB) CreateWall(ctx context.Context, w *vault.Wall) error {
 	}
 	defer tx.Rollback()
 
+	if err := insertWall(ctx, tx, w); err != nil {
+		return err
+	}
+	if err := tx.commit(); err != nil {
+		return fmt.Errorf("insert wall: %w", err)
+	}
+	return nil
+}
+
+// insertWall inserts w in tx, stamping a zero CreatedAt with the
+// transaction's time.
+func insertWall(ctx context.Context, tx *tx, w *vault.Wall) error {
 	// Checked here rather than left to the foreign keys, so an object of
 	// another firm reads as not_found with the same message as a missing one.
 	if err := requireRow(ctx, tx, "Matter not found.", `SELECT 1 FROM matters WHERE tenant_id = ? AND id = ?`, w.TenantID, w.MatterID); err != nil {
 		return err
 	}
-	for _, id := range []string{w.UserID, w.CreatedBy} {
+	ids := []string{w.UserID, w.CreatedBy}
+	if w.Via != "" {
+		ids = append(ids, w.Via)
+	}
+	for _, id := range ids {
 		if err := requireRow(ctx, tx, "User not found.", `SELECT 1 FROM users WHERE tenant_id = ? AND id = ?`, w.TenantID, id); err != nil {
 			return err
 		}
@@ -51,17 +68,14 @@ func (db *DB) CreateWall(ctx context.Context, w *vault.Wall) error {
 	stamp(&createdAt, tx.now)
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO walls (`+wallColumns+`)
-		VALUES (?, ?, ?, ?, ?)`,
-		w.TenantID, w.MatterID, w.UserID, w.CreatedBy, formatTime(createdAt),
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		w.TenantID, w.MatterID, w.UserID, w.CreatedBy, formatTime(createdAt), nullString(w.Via),
 	); err != nil {
 		// The primary key is the table's only unique constraint.
 		err = formatError(err)
 		if vault.IsCode(err, vault.ECONFLICT) {
 			return vault.WrapError(vault.ECONFLICT, err, "The user is already walled off from this matter.")
 		}
-		return fmt.Errorf("insert wall: %w", err)
-	}
-	if err := tx.commit(); err != nil {
 		return fmt.Errorf("insert wall: %w", err)
 	}
 	w.CreatedAt = createdAt
@@ -105,8 +119,10 @@ func (db *DB) Walls(ctx context.Context, tenantID string, f vault.WallFilter) ([
 // scanWall reads the columns of wallColumns.
 func scanWall(s scanner) (*vault.Wall, error) {
 	var w vault.Wall
-	if err := s.Scan(&w.TenantID, &w.MatterID, &w.UserID, &w.CreatedBy, timeValue{&w.CreatedAt}); err != nil {
+	var via sql.NullString
+	if err := s.Scan(&w.TenantID, &w.MatterID, &w.UserID, &w.CreatedBy, timeValue{&w.CreatedAt}, &via); err != nil {
 		return nil, err
 	}
+	w.Via = via.String
 	return &w, nil
 }
