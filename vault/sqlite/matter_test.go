@@ -130,7 +130,8 @@ func TestDB_Matter(t *testing.T) {
 	})
 
 	// A sealed value is bound to its cell: copying it to another column,
-	// row or firm makes the read fail rather than show the wrong name.
+	// row or firm makes it unreadable rather than show the wrong name. The
+	// read still returns the row, with the field empty and marked.
 	t.Run("ErrCannotDecrypt", func(t *testing.T) {
 		raw := rawDB(t, path)
 		for _, tt := range []struct{ name, query string }{
@@ -143,8 +144,22 @@ func TestDB_Matter(t *testing.T) {
 				if _, err := raw.Exec(tt.query, victim.ID); err != nil {
 					t.Fatal(err)
 				}
-				_, err := db.Matter(ctx, tenant.ID, victim.ID)
-				wantCode(t, err, vault.ECANNOTDECRYPT)
+				got, err := db.Matter(ctx, tenant.ID, victim.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Error != vault.ECANNOTDECRYPT || got.Unreadable != "name" || got.Name != "" || got.Client != "Victim client" {
+					t.Errorf("damaged matter = %+v, want name unreadable and client read", got)
+				}
+				all, err := db.Matters(ctx, tenant.ID)
+				if err != nil {
+					t.Fatalf("Matters with a damaged row: %v", err)
+				}
+				for _, m := range all {
+					if (m.ID == victim.ID && !m.Damaged()) || (m.ID == m1.ID && (m.Damaged() || m.Name != m1.Name)) {
+						t.Errorf("listed %s (%q) damaged %v", m.ID, m.Name, m.Damaged())
+					}
+				}
 			})
 		}
 	})
