@@ -122,9 +122,19 @@ func (s *Service) Matters(ctx context.Context, actor *User, includeClosed bool) 
 			continue
 		}
 		s.reportDamage(ctx, actor, "matter", m.ID, m.ID, &m.Damage)
-		visible = append(visible, m)
+		visible = append(visible, m.shown())
 	}
 	return visible, nil
+}
+
+// shown is m as answers show it: a matter whose name or client cannot be
+// decrypted shows neither, only its ids, times, state and error, since
+// its row is not whole.
+func (m *Matter) shown() *Matter {
+	if m.Damaged() {
+		m.Name, m.Client = "", ""
+	}
+	return m
 }
 
 // MatterUpdate changes a matter's name, client, closed state, or several
@@ -167,7 +177,7 @@ func (s *Service) UpdateMatter(ctx context.Context, actor *User, id string, up M
 	if err != nil {
 		return nil, err
 	}
-	if !canAdminister(actor.Role) && (actor.Role != RoleLawyer || m.CreatedBy != actor.ID) {
+	if !mayEditMatter(actor, m) {
 		return nil, Errorf(EFORBIDDEN, "Only owners, admins and the lawyer who opened a matter can change it.")
 	}
 
@@ -218,7 +228,7 @@ func (s *Service) UpdateMatter(ctx context.Context, actor *User, id string, up M
 		events = append(events, matterEvent(actor, ActMatterClose, m))
 	}
 	if len(events) == 0 {
-		return m, nil
+		return m.shown(), nil
 	}
 	if err := s.act(ctx, func() error { return s.Store.UpdateMatter(ctx, &next) }, events...); err != nil {
 		return nil, err
@@ -226,7 +236,7 @@ func (s *Service) UpdateMatter(ctx context.Context, actor *User, id string, up M
 	if len(repaired) > 0 {
 		s.forgetDamage(actor.TenantID, "matter", m.ID)
 	}
-	return &next, nil
+	return next.shown(), nil
 }
 
 // matterEvent starts an event about a change to matter m.
