@@ -98,8 +98,10 @@ func (s *Service) documentForUpdate(ctx context.Context, actor *User, id string,
 		return nil, err
 	}
 	if up.Name == nil || up.MatterID != nil || !mayRepair(actor, d) {
-		_, err := s.authorize(ctx, actor, d, PermEdit)
-		return d, err
+		if _, err := s.authorize(ctx, actor, d, PermEdit); err != nil {
+			return nil, err
+		}
+		return d, nil
 	}
 	walled, err := s.walled(ctx, actor.TenantID, d.MatterID, actor.ID)
 	if err != nil {
