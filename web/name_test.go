@@ -211,7 +211,7 @@ func multipartFile(t testing.TB, disposition string, content []byte) (*bytes.Buf
 	return &buf, mw.FormDataContentType()
 }
 
-// extValue percent-encodes s as an RFC 8187 ext-value (after UTF-8”).
+// extValue percent-encodes s as the value part of an RFC 8187 ext-value.
 func extValue(s string) string {
 	var b strings.Builder
 	for _, c := range []byte(s) {
