@@ -21,7 +21,7 @@ type NewDocument struct {
 // Nothing is visible until the ciphertext is stored and the metadata
 // committed; on any failure the blob is deleted (or left to CleanupPending
 // if even that fails). Errors: unauthorized, forbidden, invalid, not_found
-// (matter), unavailable, and the error of r.
+// (matter), conflict (matter closed), unavailable, and the error of r.
 func (s *Service) PutDocument(ctx context.Context, actor *User, nd NewDocument, r io.Reader, size int64) (*Document, error) {
 	if err := checkActor(actor); err != nil {
 		return nil, err
@@ -37,7 +37,7 @@ func (s *Service) PutDocument(ctx context.Context, actor *User, nd NewDocument, 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.Matter(ctx, actor, nd.MatterID); err != nil {
+	if _, err := s.openMatter(ctx, actor, nd.MatterID); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -64,7 +64,8 @@ func (s *Service) PutDocument(ctx context.Context, actor *User, nd NewDocument, 
 
 // PutVersion streams r in as the next version of a document. contentType ""
 // keeps the current one. Errors: as PutDocument, plus conflict when another
-// version was committed first or the document is in the trash.
+// version was committed first, the document is in the trash or its matter
+// is closed.
 func (s *Service) PutVersion(ctx context.Context, actor *User, documentID, contentType string, r io.Reader, size int64) (*Document, error) {
 	d, err := s.accessDocument(ctx, actor, documentID, PermEdit)
 	if err != nil {
@@ -72,6 +73,9 @@ func (s *Service) PutVersion(ctx context.Context, actor *User, documentID, conte
 	}
 	if d.Trashed {
 		return nil, Errorf(ECONFLICT, "Document is in the trash; restore it first.")
+	}
+	if err := s.requireOpen(ctx, d); err != nil {
+		return nil, err
 	}
 	ctype := d.ContentType
 	if contentType != "" {
@@ -87,7 +91,7 @@ func (s *Service) PutVersion(ctx context.Context, actor *User, documentID, conte
 	ev := event(actor, ActDocumentVersion, "document", d.ID)
 	ev.Details["matter_id"], ev.Details["version"] = d.MatterID, strconv.Itoa(v.Number)
 	ev.Details["size"], ev.Details["content_type"] = strconv.FormatInt(v.Size, 10), ctype
-	ev.Private["name"] = d.Name
+	d.nameInto(ev.Private, "name")
 	if err := s.act(ctx, func() error { return s.Store.AddVersion(ctx, v) }, ev); err != nil {
 		s.discardBlob(ctx, store, v.BlobKey)
 		return nil, err
@@ -259,32 +263,48 @@ func (s *Service) loadAuthorized(ctx context.Context, actor *User, id string, pe
 }
 
 // Document returns a document's metadata to a user holding any permission
-// on it. Errors: not_found, forbidden.
+// on it. Errors: not_found, forbidden, cannot_decrypt ("Document name
+// cannot be decrypted.").
 func (s *Service) Document(ctx context.Context, actor *User, id string) (*Document, error) {
-	return s.accessDocument(ctx, actor, id, "")
+	d, _, err := s.DocumentPermissions(ctx, actor, id)
+	return d, err
 }
 
 // DocumentPermissions returns a document's metadata with the permissions
 // actor holds on it now, to a user holding any, from one authorization
-// check. Errors: not_found, forbidden.
+// check. Errors: not_found, forbidden, cannot_decrypt.
 func (s *Service) DocumentPermissions(ctx context.Context, actor *User, id string) (*Document, []Permission, error) {
 	d, set, err := s.loadAuthorized(ctx, actor, id, "")
 	if err != nil {
 		return nil, nil, err
 	}
+	if d.Damaged() {
+		s.reportDamage(ctx, actor, "document", d.ID, d.MatterID, &d.Damage)
+		return nil, nil, d.err("Document")
+	}
 	return d, set.list(), nil
+}
+
+// nameInto puts the document's name into an event's private part under
+// key, unless the name cannot be decrypted.
+func (d *Document) nameInto(private map[string]string, key string) {
+	if d.Readable("name") {
+		private[key] = d.Name
+	}
 }
 
 // Documents lists the documents of a matter (or of the firm, for "") on
 // which the actor holds any permission, without trashed ones unless
-// includeTrashed. Errors: unauthorized, forbidden (walled off the matter),
-// not_found (matter).
+// includeTrashed. A document whose name does not open is listed with its id
+// and "error":"cannot_decrypt", and reported (logged and audited) once; so
+// is a listing of a matter whose own name is damaged. Errors: unauthorized,
+// forbidden (walled off the matter), not_found (matter).
 func (s *Service) Documents(ctx context.Context, actor *User, matterID string, includeTrashed bool) ([]*Document, error) {
 	if err := checkActor(actor); err != nil {
 		return nil, err
 	}
 	if matterID != "" {
-		if _, err := s.Matter(ctx, actor, matterID); err != nil {
+		if _, err := s.matter(ctx, actor, matterID); err != nil {
 			return nil, err
 		}
 	}
@@ -299,6 +319,7 @@ func (s *Service) Documents(ctx context.Context, actor *User, matterID string, i
 	visible := all[:0]
 	for _, d := range all {
 		if vis.document(d) {
+			s.reportDamage(ctx, actor, "document", d.ID, d.MatterID, &d.Damage)
 			visible = append(visible, d)
 		}
 	}
@@ -385,7 +406,7 @@ func (c *Content) Opened(ctx context.Context, offset, length int64) (finish func
 	ev := event(c.actor, action, "document", c.Document.ID)
 	ev.Details["matter_id"], ev.Details["version"] = c.Document.MatterID, strconv.Itoa(c.Version.Number)
 	ev.Details["offset"], ev.Details["length"] = strconv.FormatInt(offset, 10), strconv.FormatInt(length, 10)
-	ev.Private["name"] = c.Document.Name
+	c.Document.nameInto(ev.Private, "name")
 	seq, err := c.svc.record(ctx, ev)
 	if err != nil {
 		return nil, err
@@ -403,114 +424,4 @@ func (c *Content) Opened(ctx context.Context, offset, length int64) (finish func
 			c.svc.Log.Error().Err(rerr).Str("document_id", c.Document.ID).Msg("cannot record the end of a read")
 		}
 	}, nil
-}
-
-// DocumentUpdate changes a document's name, its matter, or both at once.
-type DocumentUpdate struct {
-	Name     *string
-	MatterID *string
-}
-
-// RenameDocument renames a document. Errors: not_found, forbidden, invalid,
-// conflict (trashed).
-func (s *Service) RenameDocument(ctx context.Context, actor *User, id, name string) (*Document, error) {
-	return s.UpdateDocument(ctx, actor, id, DocumentUpdate{Name: &name})
-}
-
-// MoveDocument moves a document to another matter of the same firm.
-// Errors: not_found (document or matter), forbidden, conflict (trashed).
-func (s *Service) MoveDocument(ctx context.Context, actor *User, id, matterID string) (*Document, error) {
-	return s.UpdateDocument(ctx, actor, id, DocumentUpdate{MatterID: &matterID})
-}
-
-// UpdateDocument renames a document, moves it to another matter of the
-// firm, or both, in one write: either everything changes or nothing does.
-// A rename and a move are recorded as one event each. Errors: not_found
-// (document or matter), forbidden, invalid (nothing to change, bad name),
-// conflict (trashed).
-func (s *Service) UpdateDocument(ctx context.Context, actor *User, id string, up DocumentUpdate) (*Document, error) {
-	if up.Name == nil && up.MatterID == nil {
-		return nil, Errorf(EINVALID, "Nothing to change: give a name, a matter or both.")
-	}
-	var name string
-	if up.Name != nil {
-		var err error
-		if name, err = cleanName("Document name", *up.Name, false); err != nil {
-			return nil, err
-		}
-	}
-	d, err := s.accessDocument(ctx, actor, id, PermEdit)
-	if err != nil {
-		return nil, err
-	}
-	if d.Trashed {
-		return nil, Errorf(ECONFLICT, "Document is in the trash; restore it first.")
-	}
-	if up.MatterID != nil {
-		if _, err := s.Matter(ctx, actor, *up.MatterID); err != nil {
-			return nil, err
-		}
-	}
-	var events []AuditEvent
-	if up.Name != nil {
-		ev := event(actor, ActDocumentRename, "document", d.ID)
-		ev.Details["matter_id"] = d.MatterID
-		ev.Private["old_name"], ev.Private["name"] = d.Name, name
-		events = append(events, ev)
-		d.Name = name
-	}
-	if up.MatterID != nil {
-		ev := event(actor, ActDocumentMove, "document", d.ID)
-		ev.Details["matter_id"], ev.Details["to_matter_id"] = d.MatterID, *up.MatterID
-		ev.Private["name"] = d.Name
-		events = append(events, ev)
-		d.MatterID = *up.MatterID
-	}
-	return s.saveDocument(ctx, d, events...)
-}
-
-// saveDocument records events and then saves d.
-func (s *Service) saveDocument(ctx context.Context, d *Document, events ...AuditEvent) (*Document, error) {
-	d.UpdatedAt = s.now()
-	if err := s.act(ctx, func() error { return s.Store.UpdateDocument(ctx, d) }, events...); err != nil {
-		return nil, err
-	}
-	return d, nil
-}
-
-// TrashDocument moves a document to the trash: it leaves listings and its
-// content cannot be opened until restored. Errors: not_found, forbidden.
-func (s *Service) TrashDocument(ctx context.Context, actor *User, id string) (*Document, error) {
-	return s.updateDocument(ctx, actor, id, ActDocumentTrash, func(d *Document, _ *AuditEvent) error {
-		if !d.Trashed {
-			now := s.now()
-			d.Trashed, d.TrashedAt = true, &now
-		}
-		return nil
-	})
-}
-
-// RestoreDocument takes a document out of the trash. Errors: not_found,
-// forbidden.
-func (s *Service) RestoreDocument(ctx context.Context, actor *User, id string) (*Document, error) {
-	return s.updateDocument(ctx, actor, id, ActDocumentRestore, func(d *Document, _ *AuditEvent) error {
-		d.Trashed, d.TrashedAt = false, nil
-		return nil
-	})
-}
-
-// updateDocument applies change to a document the actor may edit, records
-// the action, and saves it.
-func (s *Service) updateDocument(ctx context.Context, actor *User, id, action string, change func(*Document, *AuditEvent) error) (*Document, error) {
-	d, err := s.accessDocument(ctx, actor, id, PermEdit)
-	if err != nil {
-		return nil, err
-	}
-	ev := event(actor, action, "document", d.ID)
-	ev.Details["matter_id"] = d.MatterID
-	ev.Private["name"] = d.Name
-	if err := change(d, &ev); err != nil {
-		return nil, err
-	}
-	return s.saveDocument(ctx, d, ev)
 }

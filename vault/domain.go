@@ -76,14 +76,19 @@ type Lineage struct {
 }
 
 // Matter is a client matter: a folder of documents. Name and Client are
-// client-confidential and stored encrypted with the firm's field key.
+// client-confidential and stored encrypted with the firm's field key. A
+// closed matter is read-only: its documents can be read but not changed,
+// and nothing is added to it or moved out of it.
 type Matter struct {
-	ID        string    `json:"id"`
-	TenantID  string    `json:"tenant_id"`
-	Name      string    `json:"name"`
-	Client    string    `json:"client"`
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        string     `json:"id"`
+	TenantID  string     `json:"tenant_id"`
+	Name      string     `json:"name,omitempty"`   // "" only when Damage says it is unreadable
+	Client    string     `json:"client,omitempty"` // likewise
+	Closed    bool       `json:"closed"`
+	ClosedAt  *time.Time `json:"closed_at,omitempty"`
+	CreatedBy string     `json:"created_by"`
+	CreatedAt time.Time  `json:"created_at"`
+	Damage
 }
 
 // Document is a named document in a matter. Name is stored encrypted. The
@@ -92,7 +97,7 @@ type Document struct {
 	ID             string     `json:"id"`
 	TenantID       string     `json:"tenant_id"`
 	MatterID       string     `json:"matter_id"`
-	Name           string     `json:"name"`
+	Name           string     `json:"name,omitempty"` // "" only when Damage says it is unreadable
 	ContentType    string     `json:"content_type"`
 	CurrentVersion int        `json:"version"`
 	Size           int64      `json:"size"` // plaintext size of the current version
@@ -101,6 +106,7 @@ type Document struct {
 	CreatedBy      string     `json:"created_by"`
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
+	Damage
 }
 
 // Version is one immutable content version of a document.

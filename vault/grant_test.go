@@ -251,7 +251,7 @@ func TestService_Walls(t *testing.T) {
 	wantCode(t, err, vault.EFORBIDDEN)
 	_, err = e.Svc.Documents(ctx, lawyer, m.ID, false)
 	wantCode(t, err, vault.EFORBIDDEN)
-	ms, err := e.Svc.Matters(ctx, lawyer)
+	ms, err := e.Svc.Matters(ctx, lawyer, false)
 	if err != nil || len(ms) != 1 || ms[0].ID != other.ID {
 		t.Fatalf("walled lawyer's matters: %+v, %v", ms, err)
 	}

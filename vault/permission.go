@@ -99,7 +99,9 @@ func checkSignedIn(actor *User) error {
 //     or on its matter adds its permissions.
 //
 // Nothing else gives access: owners and admins hold only what ownership and
-// grants give them, like anyone else.
+// grants give them, like anyone else. The one thing their role adds on a
+// document is mayRepair: renaming a document whose name cannot be
+// decrypted, which shows them nothing of it.
 
 // permissions returns what actor may do with d now. d must be of the
 // actor's firm. Errors: unavailable.
@@ -228,6 +230,19 @@ func (v *visibility) document(d *Document) bool {
 		return true
 	}
 	return v.docs[d.ID] || v.matters[d.MatterID]
+}
+
+// mayRepair reports whether actor may rename d without edit permission:
+// an owner or admin may give a document whose name cannot be decrypted a
+// new name (walls still apply; the caller checks them).
+func mayRepair(actor *User, d *Document) bool {
+	return canAdminister(actor.Role) && !d.Readable("name")
+}
+
+// mayEditMatter reports whether actor may rename or close m: owners,
+// admins and the lawyer who opened it. Reopening is canAdminister alone.
+func mayEditMatter(actor *User, m *Matter) bool {
+	return canAdminister(actor.Role) || (actor.Role == RoleLawyer && m.CreatedBy == actor.ID)
 }
 
 // canCreateMatter reports whether the role may open matters.

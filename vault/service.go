@@ -48,6 +48,9 @@ type Service struct {
 
 	regionOf sync.Map  // tenant id → region name; regions never change
 	auth     authState // sign-in rate limits and the dummy password hash
+
+	damageMu   sync.Mutex
+	damageSeen map[damageKey]string // damaged objects reported → their unreadable fields
 }
 
 // NewService returns a Service with default settings.
@@ -227,76 +230,4 @@ func (s *Service) RotateKeys(ctx context.Context, tenantID string) error {
 	}
 	s.Log.Info().Str("tenant_id", tenantID).Msg("tenant keys rotated")
 	return nil
-}
-
-// CreateMatter opens a matter in the actor's firm. Owners, admins and lawyers
-// may. Errors: unauthorized, forbidden, invalid.
-func (s *Service) CreateMatter(ctx context.Context, actor *User, name, client string) (*Matter, error) {
-	if err := checkActor(actor); err != nil {
-		return nil, err
-	}
-	if !canCreateMatter(actor.Role) {
-		return nil, Errorf(EFORBIDDEN, "Your role cannot open matters.")
-	}
-	name, err := cleanName("Matter name", name, true)
-	if err != nil {
-		return nil, err
-	}
-	if client, err = cleanName("Client", client, true); err != nil {
-		return nil, err
-	}
-	m := &Matter{ID: NewID(PrefixMatter), TenantID: actor.TenantID, Name: name, Client: client, CreatedBy: actor.ID, CreatedAt: s.now()}
-	ev := event(actor, ActMatterCreate, "matter", m.ID)
-	ev.Details["matter_id"] = m.ID
-	ev.Private["name"], ev.Private["client"] = name, client
-	if err := s.act(ctx, func() error { return s.Store.CreateMatter(ctx, m) }, ev); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// Matter returns a matter of the actor's firm that no wall bars the actor
-// from. Errors: not_found, forbidden (walled).
-func (s *Service) Matter(ctx context.Context, actor *User, id string) (*Matter, error) {
-	if err := checkActor(actor); err != nil {
-		return nil, err
-	}
-	if !ValidID(PrefixMatter, id) {
-		return nil, Errorf(ENOTFOUND, "Matter not found.")
-	}
-	m, err := s.Store.Matter(ctx, actor.TenantID, id)
-	if err != nil {
-		return nil, err
-	}
-	walled, err := s.walled(ctx, actor.TenantID, id, actor.ID)
-	if err != nil {
-		return nil, err
-	}
-	if walled {
-		return nil, s.denial(ctx, actor, "matter", id, "", Errorf(EFORBIDDEN, "You do not have access to this matter."))
-	}
-	return m, nil
-}
-
-// Matters returns the matters of the actor's firm, without those a wall
-// bars the actor from.
-func (s *Service) Matters(ctx context.Context, actor *User) ([]*Matter, error) {
-	if err := checkActor(actor); err != nil {
-		return nil, err
-	}
-	walled, err := s.walledMatters(ctx, actor)
-	if err != nil {
-		return nil, err
-	}
-	all, err := s.Store.Matters(ctx, actor.TenantID)
-	if err != nil {
-		return nil, err
-	}
-	visible := all[:0]
-	for _, m := range all {
-		if !walled[m.ID] {
-			visible = append(visible, m)
-		}
-	}
-	return visible, nil
 }

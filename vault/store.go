@@ -17,7 +17,10 @@ type DocumentFilter struct {
 // by tenant: asking for an object of another firm answers not_found, exactly
 // as for a missing one.
 // Confidential fields (matter name and client, document name) are sealed with
-// the firm's FieldSealer before they are written and opened when read.
+// the firm's FieldSealer before they are written and opened when read. A
+// field that does not open (cannot_decrypt) fails nothing: the object is
+// returned with the field "" and named in its Damage, and saving it leaves
+// that field as stored.
 type Store interface {
 	KeysetStore
 
@@ -45,12 +48,15 @@ type Store interface {
 	// Errors: not_found.
 	UpdateUser(ctx context.Context, u *User) error
 
-	// CreateMatter inserts a matter. Errors: not_found (tenant).
+	// CreateMatter inserts an open matter. Errors: not_found (tenant).
 	CreateMatter(ctx context.Context, m *Matter) error
 	// Matter returns a matter of tenantID. Errors: not_found.
 	Matter(ctx context.Context, tenantID, id string) (*Matter, error)
-	// Matters returns the matters of a firm, oldest first.
+	// Matters returns the matters of a firm, open and closed, oldest first.
 	Matters(ctx context.Context, tenantID string) ([]*Matter, error)
+	// UpdateMatter saves name, client and closed state (a zero ClosedAt
+	// of a closed matter is set from the clock). Errors: not_found.
+	UpdateMatter(ctx context.Context, m *Matter) error
 
 	// CreatePendingBlob records a blob about to be written.
 	CreatePendingBlob(ctx context.Context, p PendingBlob) error
@@ -61,12 +67,13 @@ type Store interface {
 
 	// CreateDocument inserts a document with its first version (d's
 	// CurrentVersion must equal v.Number, 1) and clears v's pending-blob
-	// record, in one transaction. Errors: not_found (matter), conflict.
+	// record, in one transaction. Errors: not_found (matter), conflict
+	// (also: the matter is closed).
 	CreateDocument(ctx context.Context, d *Document, v *Version) error
 	// AddVersion inserts v as the document's next version (v.Number must be
 	// the current version plus one), makes it current and clears its
 	// pending-blob record, in one transaction. Errors: not_found, conflict
-	// (another version won the race).
+	// (another version won the race, or the document's matter is closed).
 	AddVersion(ctx context.Context, v *Version) error
 	// Document returns a document of tenantID, trashed or not.
 	// Errors: not_found.
@@ -74,7 +81,8 @@ type Store interface {
 	// Documents returns a firm's documents matching f, oldest first.
 	Documents(ctx context.Context, tenantID string, f DocumentFilter) ([]*Document, error)
 	// UpdateDocument saves name, matter, trashed flag and updated time.
-	// Errors: not_found (document or target matter).
+	// Errors: not_found (document or target matter), conflict (the
+	// document's matter or the target is closed).
 	UpdateDocument(ctx context.Context, d *Document) error
 	// Version returns version n of a document. Errors: not_found.
 	Version(ctx context.Context, tenantID, documentID string, n int) (*Version, error)

@@ -94,6 +94,8 @@ func TestAudit_EveryAction(t *testing.T) {
 
 	mid := lawyer.matter(t, "Marker-Matter")
 	mid2 := lawyer.matter(t, "Other Matter")
+	lawyer.json(t, "PATCH", "/api/v1/matters/"+mid2, map[string]any{"name": "Other Matter 2", "closed": true}, http.StatusOK, nil)
+	owner.json(t, "PATCH", "/api/v1/matters/"+mid2, map[string]any{"closed": false}, http.StatusOK, nil)
 	d := lawyer.upload(t, mid, "Marker-Doc.pdf", "application/pdf", []byte("the contents"))
 	resp, b = lawyer.read(t, "PUT", "/api/v1/documents/"+d.ID+"/content", strings.NewReader("new contents"), http.Header{"Content-Type": {"application/pdf"}})
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
@@ -140,6 +142,7 @@ func TestAudit_EveryAction(t *testing.T) {
 	for _, want := range []string{
 		vault.ActSetup, vault.ActLogin, vault.ActLoginFailed, vault.ActLogout, vault.ActTokenCreate, vault.ActTokenRevoke,
 		vault.ActUserCreate, vault.ActUserRoleChange, vault.ActUserDisable, vault.ActMatterCreate,
+		vault.ActMatterRename, vault.ActMatterClose, vault.ActMatterReopen,
 		vault.ActDocumentUpload, vault.ActDocumentVersion, vault.ActDocumentView, vault.ActDocumentDownload, vault.ActReadComplete,
 		vault.ActDocumentRename, vault.ActDocumentMove, vault.ActDocumentTrash, vault.ActDocumentRestore,
 		vault.ActGrantCreate, vault.ActGrantRevoke, vault.ActAccessDenied, vault.ActWallAdd, vault.ActWallRemove,

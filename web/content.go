@@ -153,7 +153,11 @@ func (s *Server) handleContent(perm vault.Permission) gin.HandlerFunc {
 			}
 		}
 
-		s.contentHeaders(c, v.ContentType, content.Document.Name, attachment)
+		name := content.Document.Name
+		if !content.Document.Readable("name") {
+			name = content.Document.ID // the name cannot be decrypted; the bytes can
+		}
+		s.contentHeaders(c, v.ContentType, name, attachment)
 		h.Set("Content-Length", strconv.FormatInt(length, 10))
 		if status == http.StatusPartialContent {
 			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+length-1, size))
@@ -211,16 +215,42 @@ func (s *Server) contentHeaders(c *gin.Context, contentType, name string, attach
 		contentType = "application/octet-stream"
 	}
 	h.Set("Content-Type", contentType)
-	// FormatMediaType quotes and escapes an ASCII name and encodes any
-	// other as RFC 2231/6266 filename*=utf-8''…; it returns "" for a name
-	// it cannot encode, which then goes unnamed.
-	disposition := mime.FormatMediaType(kind, map[string]string{"filename": name})
-	if disposition == "" {
-		disposition = kind
-	}
-	h.Set("Content-Disposition", disposition)
+	h.Set("Content-Disposition", contentDisposition(kind, name))
 	h.Set("Content-Security-Policy", ContentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// contentDisposition is the Content-Disposition of a document named name
+// (RFC 6266): an ASCII filename= for clients that read only that, in which
+// every character outside printable ASCII, and the quote, backslash and
+// percent sign, is replaced by "_" (so it needs no escaping that clients
+// undo differently), and the exact name, UTF-8 and percent-encoded, as
+// filename* (RFC 8187), which every current browser prefers.
+func contentDisposition(kind, name string) string {
+	var fallback, exact strings.Builder
+	for _, r := range name {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' || r == '%' {
+			r = '_'
+		}
+		fallback.WriteRune(r)
+	}
+	for _, b := range []byte(name) {
+		if attrChar(b) {
+			exact.WriteByte(b)
+		} else {
+			fmt.Fprintf(&exact, "%%%02X", b)
+		}
+	}
+	return kind + `; filename="` + fallback.String() + `"; filename*=UTF-8''` + exact.String()
+}
+
+// attrChar reports whether b may appear unencoded in an RFC 8187 ext-value.
+func attrChar(b byte) bool {
+	switch {
+	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$&+-.^_`|~", b) >= 0
 }
 
 // versionParam reads ?version=N (1 or more); absent means the current

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/casevault/casevault/web"
@@ -169,9 +170,25 @@ func TestContent_Headers(t *testing.T) {
 				}
 			}
 		}
-		resp, _ := owner.read(t, "GET", "/api/v1/documents/"+owner.upload(t, mid, "Mémoire.pdf", "application/pdf", []byte("x")).ID+"/download", nil, nil)
-		if cd := resp.Header.Get("Content-Disposition"); cd != `attachment; filename*=utf-8''M%C3%A9moire.pdf` {
-			t.Errorf("non-ASCII Content-Disposition = %q", cd)
+		// Every name also has an ASCII fallback a legacy client can use
+		// as it is: non-ASCII, quote and percent become "_".
+		for name, want := range map[string]string{
+			"Mémoire.pdf":         `attachment; filename="M_moire.pdf"; filename*=UTF-8''M%C3%A9moire.pdf`,
+			`say "hi" 100%.pdf`:   `attachment; filename="say _hi_ 100_.pdf"; filename*=UTF-8''say%20%22hi%22%20100%25.pdf`,
+			"Отчёт 2026 ✓.docx":   `attachment; filename="_____ 2026 _.docx"; filename*=UTF-8''%D0%9E%D1%82%D1%87%D1%91%D1%82%202026%20%E2%9C%93.docx`,
+			"plain-name_v1.2.pdf": `attachment; filename="plain-name_v1.2.pdf"; filename*=UTF-8''plain-name_v1.2.pdf`,
+		} {
+			resp, _ := owner.read(t, "GET", "/api/v1/documents/"+owner.upload(t, mid, name, "application/pdf", []byte("x")).ID+"/download", nil, nil)
+			cd := resp.Header.Get("Content-Disposition")
+			if cd != want {
+				t.Errorf("Content-Disposition of %q = %q, want %q", name, cd, want)
+			}
+			fallback := cd[strings.Index(cd, `filename="`)+len(`filename="`) : strings.Index(cd, `"; filename*=`)]
+			for _, r := range fallback {
+				if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+					t.Errorf("fallback filename %q of %q holds %q", fallback, name, r)
+				}
+			}
 		}
 	})
 
@@ -204,7 +221,7 @@ func TestContent_Headers(t *testing.T) {
 				t.Errorf("inline %s: body %q, CSP %q", ct, b, resp.Header.Get("Content-Security-Policy"))
 			}
 			resp, _ = owner.read(t, "GET", "/api/v1/documents/"+d.ID+"/download", nil, nil)
-			if got := resp.Header.Get("Content-Disposition"); got != `attachment; filename=page.html` {
+			if got := resp.Header.Get("Content-Disposition"); got != `attachment; filename="page.html"; filename*=UTF-8''page.html` {
 				t.Errorf("download of %s: Content-Disposition %q", ct, got)
 			}
 		}

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -77,14 +76,10 @@ func (s *Server) handleVersionCreate(c *gin.Context) {
 // handleDocumentList answers GET /api/v1/matters/{id}/documents; trashed
 // documents are included with ?trashed=true.
 func (s *Server) handleDocumentList(c *gin.Context) {
-	trashed := false
-	if v, ok := c.GetQuery("trashed"); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			s.Error(c, vault.Errorf(vault.EINVALID, "Query parameter trashed must be true or false."))
-			return
-		}
-		trashed = b
+	trashed, err := boolQuery(c, "trashed")
+	if err != nil {
+		s.Error(c, err)
+		return
 	}
 	actor := actorOf(c)
 	docs, err := s.Service.Documents(c.Request.Context(), actor, c.Param("id"), trashed)

@@ -69,17 +69,20 @@ type ErrorBody struct {
 // Messages for codes whose details are never shown.
 const (
 	msgInternal      = "Internal error."
-	msgCannotDecrypt = "The document cannot be decrypted: its stored ciphertext failed authentication. The incident has been logged."
+	msgCannotDecrypt = "Stored ciphertext failed authentication and cannot be decrypted. The incident has been logged."
 )
 
 // publicError returns the code and user-safe message shown for err. Causes
-// are never shown; codes the table does not know become internal.
+// are never shown; codes the table does not know become internal. A
+// cannot_decrypt keeps its message, which names what cannot be decrypted
+// ("Matter name cannot be decrypted.", "Document cannot be decrypted: part
+// 3 failed authentication.").
 func publicError(err error) (code, message string) {
 	code, message = vault.ErrorCode(err), vault.ErrorMessage(err)
 	switch _, known := statusOf[code]; {
 	case !known, code == vault.EINTERNAL:
 		return vault.EINTERNAL, msgInternal
-	case code == vault.ECANNOTDECRYPT:
+	case code == vault.ECANNOTDECRYPT && message == msgInternal:
 		return code, msgCannotDecrypt
 	}
 	return code, message

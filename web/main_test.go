@@ -30,7 +30,7 @@ type env struct {
 	DB     *sqlite.DB
 	Svc    *vault.Service
 	Server *web.Server
-	Log    *vaulttest.SyncBuffer // the server's log lines
+	Log    *vaulttest.SyncBuffer // the server's and the vault's log lines
 	Clock  *vaulttest.Clock      // the service's clock
 	Audit  *audit.Log            // the real audit log, in Dir/audit.db
 }
@@ -47,6 +47,7 @@ func newEnvAudit(tb testing.TB, mod func(*audit.Options)) *env {
 	al := vaulttest.UseAuditLog(tb, v, mod)
 
 	logs := &vaulttest.SyncBuffer{}
+	svc.Log = zerolog.New(logs).With().Str("component", "vault").Logger()
 	srv := web.NewServer(svc, zerolog.New(logs))
 	srv.Addr = "127.0.0.1:0"
 	if err := srv.Open(); err != nil {

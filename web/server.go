@@ -148,6 +148,7 @@ func (s *Server) registerRoutes() {
 	auth.GET("/matters", s.handleMatterList)
 	auth.POST("/matters", s.handleMatterCreate)
 	auth.GET("/matters/:id", s.handleMatterGet)
+	auth.PATCH("/matters/:id", s.handleMatterUpdate)
 	auth.GET("/matters/:id/documents", s.handleDocumentList)
 	auth.POST("/matters/:id/documents", s.limitUploads, s.guardUpload, s.handleDocumentCreate)
 	auth.GET("/matters/:id/walls", s.handleWallList)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -27,7 +28,7 @@ const (
 // is buffered beyond what the multipart reader holds, and nothing touches
 // disk (no FormFile, no ParseMultipartForm).
 type upload struct {
-	Name        string // ?name=, else the file part's filename
+	Name        string // ?name=, else the file part's filename as sent
 	ContentType string // the body's or the part's type; "" when not given
 	Size        int64  // exact plaintext length, or -1 when unknown
 	Body        io.Reader
@@ -82,7 +83,7 @@ func (s *Server) openUpload(c *gin.Context) (*upload, error) {
 		if part.FormName() == "file" {
 			name := c.Query("name")
 			if name == "" {
-				name = part.FileName()
+				name = rawFileName(part)
 			}
 			return &upload{
 				Name:        name,
@@ -102,6 +103,19 @@ func (s *Server) openUpload(c *gin.Context) (*upload, error) {
 			return nil, vault.Errorf(vault.EINVALID, `A part before the "file" part is larger than %d bytes.`, maxSkippedPartSize)
 		}
 	}
+}
+
+// rawFileName returns the filename of a multipart part exactly as the
+// client sent it (filename*, else filename, of its Content-Disposition).
+// Part.FileName would cut "../../etc/passwd" down to "passwd"; the vault
+// refuses a name with path parts instead, exactly as it refuses one given
+// as ?name=.
+func rawFileName(part *multipart.Part) string {
+	_, params, err := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+	if err != nil {
+		return ""
+	}
+	return params["filename"]
 }
 
 // bodyReader translates the errors of reading an upload into vault errors,

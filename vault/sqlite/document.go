@@ -20,8 +20,8 @@ const documentColumns = `id, tenant_id, matter_id, name, content_type, current_v
 // both be 1; v's TenantID and DocumentID are filled in from d when empty. d's
 // Size is set from v, and an empty content type on either side is taken
 // from the other. Zero times are set from the clock.
-// Errors: not_found (matter or creator), conflict (id or blob key in use),
-// invalid, internal (no Sealer).
+// Errors: not_found (matter or creator), conflict (id or blob key in use,
+// matter closed), invalid, internal (no Sealer).
 func (db *DB) CreateDocument(ctx context.Context, d *vault.Document, v *vault.Version) error {
 	if d == nil || v == nil {
 		return vault.Errorf(vault.EINVALID, "Document and version required.")
@@ -75,7 +75,7 @@ func (db *DB) CreateDocument(ctx context.Context, d *vault.Document, v *vault.Ve
 	}
 	defer tx.Rollback()
 
-	if err := requireRow(ctx, tx, "Matter not found.", `SELECT 1 FROM matters WHERE tenant_id = ? AND id = ?`, d.TenantID, d.MatterID); err != nil {
+	if err := requireOpenMatter(ctx, tx, d.TenantID, d.MatterID); err != nil {
 		return err
 	}
 	if err := requireRow(ctx, tx, "User not found.", `SELECT 1 FROM users WHERE tenant_id = ? AND id = ?`, d.TenantID, d.CreatedBy); err != nil {
@@ -109,7 +109,8 @@ func (db *DB) CreateDocument(ctx context.Context, d *vault.Document, v *vault.Ve
 }
 
 // Document returns a document of tenantID, trashed or not, with its name
-// opened. Errors: not_found, cannot_decrypt, internal (no Sealer).
+// opened. A name that does not open is left "" and named in the document's
+// Damage. Errors: not_found, internal (no Sealer).
 func (db *DB) Document(ctx context.Context, tenantID, id string) (*vault.Document, error) {
 	row := db.db.QueryRowContext(ctx, `
 		SELECT `+documentColumns+`
@@ -129,7 +130,9 @@ func (db *DB) Document(ctx context.Context, tenantID, id string) (*vault.Documen
 
 // Documents returns a firm's documents matching f, oldest first, with their
 // names opened. Trashed documents are left out unless f.IncludeTrashed or
-// f.OnlyTrashed is set. Errors: cannot_decrypt, internal (no Sealer).
+// f.OnlyTrashed is set. A name that does not open is left "" and named in
+// its document's Damage: one damaged row does not fail the listing.
+// Errors: internal (no Sealer).
 func (db *DB) Documents(ctx context.Context, tenantID string, f vault.DocumentFilter) ([]*vault.Document, error) {
 	where, args := []string{"tenant_id = ?"}, []any{tenantID}
 	if f.MatterID != "" {
@@ -164,26 +167,29 @@ func (db *DB) Documents(ctx context.Context, tenantID string, f vault.DocumentFi
 // UpdateDocument saves name, matter, trashed flag and updated time; a zero
 // UpdatedAt is set from the clock. TrashedAt is taken from d when trashing
 // with it set, else kept from the stored row, else set from the clock;
-// untrashing clears it. The target matter must belong to the same firm.
-// Errors: not_found (document or target matter), invalid, internal (no Sealer).
+// untrashing clears it. A name d's Damage marks unreadable is left as
+// stored. The target matter must belong to the same firm, and neither the
+// document's matter nor the target may be closed.
+// Errors: not_found (document or target matter), conflict (matter closed),
+// invalid, internal (no Sealer).
 func (db *DB) UpdateDocument(ctx context.Context, d *vault.Document) error {
 	if d == nil {
 		return vault.Errorf(vault.EINVALID, "Document required.")
 	}
 	switch {
-	case d.Name == "":
+	case d.Name == "" && d.Readable("name"):
 		return vault.Errorf(vault.EINVALID, "Document name required.")
 	case d.MatterID == "":
 		return vault.Errorf(vault.EINVALID, "Document matter required.")
 	}
 
 	// Seal before BEGIN: the sealer reads keysets from this database.
-	name, err := db.seal(ctx, d.TenantID, documentNameRef(d.ID), d.Name)
-	if err != nil {
-		if vault.IsCode(err, vault.ENOTFOUND) {
-			return vault.Errorf(vault.ENOTFOUND, "Document not found.")
+	var name []byte // nil keeps the stored name
+	if d.Readable("name") {
+		var err error
+		if name, err = db.seal(ctx, d.TenantID, documentNameRef(d.ID), d.Name); err != nil {
+			return notFoundAs(err, "Document not found.")
 		}
-		return err
 	}
 
 	tx, err := db.begin(ctx)
@@ -193,18 +199,24 @@ func (db *DB) UpdateDocument(ctx context.Context, d *vault.Document) error {
 	defer tx.Rollback()
 
 	var stored nullTime
+	var storedMatter string
 	err = tx.QueryRowContext(ctx, `
-		SELECT trashed_at
+		SELECT trashed_at, matter_id
 		FROM documents
 		WHERE tenant_id = ? AND id = ?`, d.TenantID, d.ID,
-	).Scan(&stored)
+	).Scan(&stored, &storedMatter)
 	if errors.Is(err, sql.ErrNoRows) {
 		return vault.Errorf(vault.ENOTFOUND, "Document not found.")
 	} else if err != nil {
 		return fmt.Errorf("update document: %w", formatError(err))
 	}
-	if err := requireRow(ctx, tx, "Matter not found.", `SELECT 1 FROM matters WHERE tenant_id = ? AND id = ?`, d.TenantID, d.MatterID); err != nil {
+	if err := requireOpenMatter(ctx, tx, d.TenantID, d.MatterID); err != nil {
 		return err
+	}
+	if storedMatter != d.MatterID {
+		if err := requireOpenMatter(ctx, tx, d.TenantID, storedMatter); err != nil {
+			return err
+		}
 	}
 
 	var prev *time.Time
@@ -216,7 +228,7 @@ func (db *DB) UpdateDocument(ctx context.Context, d *vault.Document) error {
 	stamp(&updatedAt, tx.now)
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE documents
-		SET name = ?, matter_id = ?, trashed = ?, trashed_at = ?, updated_at = ?
+		SET name = COALESCE(?, name), matter_id = ?, trashed = ?, trashed_at = ?, updated_at = ?
 		WHERE tenant_id = ? AND id = ?`,
 		name, d.MatterID, boolInt(d.Trashed), formatNullTime(trashedAt), formatTime(updatedAt),
 		d.TenantID, d.ID,
@@ -270,9 +282,10 @@ func scanDocument(s scanner) (*sealedDocument, error) {
 	return sd, nil
 }
 
-// openDocument opens the sealed name of sd into sd.d.
+// openDocument opens the sealed name of sd into sd.d. A name that fails
+// authentication is marked in sd.d's Damage; other errors are returned.
 func (db *DB) openDocument(ctx context.Context, sd *sealedDocument) error {
-	name, err := db.open(ctx, sd.d.TenantID, documentNameRef(sd.d.ID), sd.name)
+	name, err := db.openOrMark(ctx, sd.d.TenantID, documentNameRef(sd.d.ID), sd.name, &sd.d.Damage)
 	if err != nil {
 		return err
 	}

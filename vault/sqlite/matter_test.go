@@ -130,7 +130,8 @@ func TestDB_Matter(t *testing.T) {
 	})
 
 	// A sealed value is bound to its cell: copying it to another column,
-	// row or firm makes the read fail rather than show the wrong name.
+	// row or firm makes it unreadable rather than show the wrong name. The
+	// read still returns the row, with the field empty and marked.
 	t.Run("ErrCannotDecrypt", func(t *testing.T) {
 		raw := rawDB(t, path)
 		for _, tt := range []struct{ name, query string }{
@@ -143,8 +144,22 @@ func TestDB_Matter(t *testing.T) {
 				if _, err := raw.Exec(tt.query, victim.ID); err != nil {
 					t.Fatal(err)
 				}
-				_, err := db.Matter(ctx, tenant.ID, victim.ID)
-				wantCode(t, err, vault.ECANNOTDECRYPT)
+				got, err := db.Matter(ctx, tenant.ID, victim.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Error != vault.ECANNOTDECRYPT || got.Unreadable != "name" || got.Name != "" || got.Client != "Victim client" {
+					t.Errorf("damaged matter = %+v, want name unreadable and client read", got)
+				}
+				all, err := db.Matters(ctx, tenant.ID)
+				if err != nil {
+					t.Fatalf("Matters with a damaged row: %v", err)
+				}
+				for _, m := range all {
+					if (m.ID == victim.ID && !m.Damaged()) || (m.ID == m1.ID && (m.Damaged() || m.Name != m1.Name)) {
+						t.Errorf("listed %s (%q) damaged %v", m.ID, m.Name, m.Damaged())
+					}
+				}
 			})
 		}
 	})
@@ -173,5 +188,113 @@ func TestSchema_CrossTenantReferences(t *testing.T) {
 				t.Errorf("Exec = %v, want a FOREIGN KEY error", err)
 			}
 		})
+	}
+}
+
+func TestDB_UpdateMatter(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "casevault.db")
+	db := MustOpenDBAt(t, path)
+	tenant, owner := MustCreateTenant(t, db, "Firm")
+	_, otherOwner := MustCreateTenant(t, db, "Other")
+	raw := rawDB(t, path)
+
+	t.Run("RenameAndClose", func(t *testing.T) {
+		m := MustCreateMatter(t, db, owner, "Old", "Old client")
+		m.Name, m.Client, m.Closed = "New", "New client", true
+		if err := db.UpdateMatter(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Matter(ctx, tenant.ID, m.ID)
+		if err != nil || got.Name != "New" || got.Client != "New client" || !got.Closed || got.ClosedAt == nil || !got.ClosedAt.Equal(*m.ClosedAt) {
+			t.Fatalf("Matter = %+v, %v", got, err)
+		}
+		got.Closed = false
+		if err := db.UpdateMatter(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ = db.Matter(ctx, tenant.ID, m.ID); got.Closed || got.ClosedAt != nil {
+			t.Fatalf("reopened = %+v", got)
+		}
+	})
+
+	// A damaged field is left as stored when the matter is saved, so
+	// closing a damaged matter does not overwrite the evidence; a rename
+	// replaces it.
+	t.Run("DamagedFieldKept", func(t *testing.T) {
+		m := MustCreateMatter(t, db, owner, "Victim", "Victim client")
+		if _, err := raw.Exec(`UPDATE matters SET name = client WHERE id = ?`, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		var before []byte
+		raw.QueryRow(`SELECT name FROM matters WHERE id = ?`, m.ID).Scan(&before)
+		got, err := db.Matter(ctx, tenant.ID, m.ID)
+		if err != nil || got.Readable("name") {
+			t.Fatalf("Matter = %+v, %v; want the name unreadable", got, err)
+		}
+		got.Closed = true
+		if err := db.UpdateMatter(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		var after []byte
+		raw.QueryRow(`SELECT name FROM matters WHERE id = ?`, m.ID).Scan(&after)
+		if !bytes.Equal(before, after) {
+			t.Error("saving a damaged matter rewrote its damaged name")
+		}
+		if got, _ = db.Matter(ctx, tenant.ID, m.ID); !got.Closed || got.Readable("name") || got.Client != "Victim client" {
+			t.Errorf("after close = %+v", got)
+		}
+		got.Name, got.Unreadable, got.Error = "Repaired", "", ""
+		if err := db.UpdateMatter(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ = db.Matter(ctx, tenant.ID, m.ID); got.Name != "Repaired" || got.Damaged() {
+			t.Errorf("after rename = %+v", got)
+		}
+	})
+
+	t.Run("ErrNotFound", func(t *testing.T) {
+		om := MustCreateMatter(t, db, otherOwner, "Theirs", "C")
+		wantCode(t, db.UpdateMatter(ctx, &vault.Matter{ID: om.ID, TenantID: tenant.ID, Name: "Mine", Client: "C"}), vault.ENOTFOUND)
+		wantCode(t, db.UpdateMatter(ctx, &vault.Matter{ID: vault.NewID(vault.PrefixMatter), TenantID: tenant.ID, Name: "X", Client: "C"}), vault.ENOTFOUND)
+		if got, _ := db.Matter(ctx, om.TenantID, om.ID); got.Name != "Theirs" {
+			t.Errorf("other firm's matter = %+v", got)
+		}
+	})
+}
+
+// A closed matter refuses every change to its documents inside the write
+// transaction, whatever the caller checked before.
+func TestDB_ClosedMatter(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	_, owner := MustCreateTenant(t, db, "Firm")
+	closed := MustCreateMatter(t, db, owner, "Closed", "C")
+	open := MustCreateMatter(t, db, owner, "Open", "C")
+	d, _ := MustCreateDocument(t, db, closed, owner.ID, "in.pdf")
+	od, _ := MustCreateDocument(t, db, open, owner.ID, "out.pdf")
+	closed.Closed = true
+	if err := db.UpdateMatter(ctx, closed); err != nil {
+		t.Fatal(err)
+	}
+
+	nd := &vault.Document{ID: vault.NewID(vault.PrefixDocument), TenantID: closed.TenantID, MatterID: closed.ID, Name: "new.pdf", CurrentVersion: 1, CreatedBy: owner.ID}
+	wantCode(t, db.CreateDocument(ctx, nd, newVersion(t, db, nd, 1, owner.ID)), vault.ECONFLICT)
+	wantCode(t, db.AddVersion(ctx, newVersion(t, db, d, 2, owner.ID)), vault.ECONFLICT)
+	renamed := *d
+	renamed.Name = "renamed.pdf"
+	wantCode(t, db.UpdateDocument(ctx, &renamed), vault.ECONFLICT)
+	out := *d
+	out.MatterID = open.ID
+	wantCode(t, db.UpdateDocument(ctx, &out), vault.ECONFLICT)
+	in := *od
+	in.MatterID = closed.ID
+	wantCode(t, db.UpdateDocument(ctx, &in), vault.ECONFLICT)
+
+	if got, _ := db.Document(ctx, d.TenantID, d.ID); got.Name != "in.pdf" || got.MatterID != closed.ID || got.CurrentVersion != 1 {
+		t.Errorf("document in the closed matter = %+v", got)
+	}
+	if docs, _ := db.Documents(ctx, closed.TenantID, vault.DocumentFilter{MatterID: closed.ID}); len(docs) != 1 {
+		t.Errorf("closed matter holds %d documents, want 1", len(docs))
 	}
 }

@@ -160,8 +160,10 @@ func TestDB_ReplaceTenantKeysets(t *testing.T) {
 
 		// The fake sealer keys off the stored keyset, so replacing it with
 		// unrelated keys is crypto-shredding: old fields no longer open.
-		_, err = db.Matter(ctx, m.TenantID, m.ID)
-		wantCode(t, err, vault.ECANNOTDECRYPT)
+		shredded, err := db.Matter(ctx, m.TenantID, m.ID)
+		if err != nil || shredded.Error != vault.ECANNOTDECRYPT || shredded.Unreadable != "name,client" {
+			t.Errorf("matter after shredding = %+v, %v; want both fields unreadable", shredded, err)
+		}
 
 		// prev is stale now.
 		err = db.ReplaceTenantKeysets(ctx, tenant.ID, prev, newKeysets(t))

@@ -21,7 +21,8 @@ const versionColumns = `tenant_id, document_id, number, size, ciphertext_size, p
 // callers adding the same number exactly one succeeds. An empty content type
 // is taken from the document, and a zero CreatedAt is set from the clock.
 // Errors: not_found (document or creator), conflict (another version won the
-// race, the document is in the trash, or blob key in use), invalid.
+// race, the document is in the trash, its matter is closed, or blob key in
+// use), invalid.
 func (db *DB) AddVersion(ctx context.Context, v *vault.Version) error {
 	if v == nil {
 		return vault.Errorf(vault.EINVALID, "Version required.")
@@ -43,12 +44,12 @@ func (db *DB) AddVersion(ctx context.Context, v *vault.Version) error {
 	defer tx.Rollback()
 
 	var current, trashed int
-	var contentType string
+	var contentType, matterID string
 	err = tx.QueryRowContext(ctx, `
-		SELECT current_version, content_type, trashed
+		SELECT current_version, content_type, trashed, matter_id
 		FROM documents
 		WHERE tenant_id = ? AND id = ?`, v.TenantID, v.DocumentID,
-	).Scan(&current, &contentType, &trashed)
+	).Scan(&current, &contentType, &trashed, &matterID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return vault.Errorf(vault.ENOTFOUND, "Document not found.")
 	} else if err != nil {
@@ -56,6 +57,9 @@ func (db *DB) AddVersion(ctx context.Context, v *vault.Version) error {
 	}
 	if trashed != 0 {
 		return vault.Errorf(vault.ECONFLICT, "Document is in the trash; restore it first.")
+	}
+	if err := requireOpenMatter(ctx, tx, v.TenantID, matterID); err != nil {
+		return err
 	}
 	if v.Number != current+1 {
 		return vault.Errorf(vault.ECONFLICT, "Version %d is not next: the document is at version %d.", v.Number, current)
