@@ -28,25 +28,42 @@ func (r Role) Valid() bool {
 
 // Tenant is a firm. Its region is fixed at creation: every byte of its
 // ciphertext lives in that region's store, wrapped by that region's master key.
+// Its name is sealed with its own field key.
 type Tenant struct {
 	ID        string    `json:"id"`
-	Name      string    `json:"name"`
+	Name      string    `json:"name,omitempty"` // "" only when Damage says it is unreadable
 	Region    string    `json:"region"`
 	CreatedAt time.Time `json:"created_at"`
+	Damage
 }
 
-// User is a person who signs in to one firm. Emails are unique across the
-// whole service so that sign-in needs no firm name.
+// User is an account of one firm. An email is unique within its firm only:
+// the same address may have an account in several firms, each belonging to
+// its firm alone, and nothing one firm does with an address reveals or
+// blocks another firm's account. Email and Name are sealed with the firm's
+// field key; the store finds a user by email only through EmailIndex.
 type User struct {
-	ID           string    `json:"id"`
-	TenantID     string    `json:"tenant_id"`
-	Email        string    `json:"email"`
-	Name         string    `json:"name"`
+	ID       string `json:"id"`
+	TenantID string `json:"tenant_id"`
+	Email    string `json:"email,omitempty"` // "" only when Damage says it is unreadable
+	Name     string `json:"name,omitempty"`  // likewise
+	// EmailIndex is the keyed blind index of the email (see EmailIndex),
+	// unique within the firm.
+	EmailIndex   []byte    `json:"-"`
 	Role         Role      `json:"role"`
 	PasswordHash string    `json:"-"`
 	Disabled     bool      `json:"disabled"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
+	Damage
+}
+
+// FirmChoice is one firm a sign-in may continue into, offered (with the
+// error code ECHOOSEFIRM) when an email and password open accounts in
+// several firms.
+type FirmChoice struct {
+	TenantID string `json:"tenant_id"`
+	Name     string `json:"name"` // "" when the firm's name cannot be decrypted
 }
 
 // Matter is a client matter: a folder of documents. Name and Client are
@@ -60,13 +77,14 @@ type Matter struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Document is a named document in a matter. Name is stored encrypted. The
-// content lives in versions; CurrentVersion is the newest one.
+// Document is a named document in a matter. Name and ContentType are
+// stored encrypted. The content lives in versions; CurrentVersion is the
+// newest one.
 type Document struct {
 	ID             string     `json:"id"`
 	TenantID       string     `json:"tenant_id"`
 	MatterID       string     `json:"matter_id"`
-	Name           string     `json:"name"`
+	Name           string     `json:"name,omitempty"` // "" only when Damage says it is unreadable
 	ContentType    string     `json:"content_type"`
 	CurrentVersion int        `json:"version"`
 	Size           int64      `json:"size"` // plaintext size of the current version
@@ -75,6 +93,7 @@ type Document struct {
 	CreatedBy      string     `json:"created_by"`
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
+	Damage
 }
 
 // Version is one immutable content version of a document.
@@ -86,9 +105,10 @@ type Version struct {
 	// encrypted it.
 	Sealed
 	BlobKey     string    `json:"-"`
-	ContentType string    `json:"content_type"`
+	ContentType string    `json:"content_type"` // sealed; "" when Damage says it is unreadable
 	CreatedBy   string    `json:"created_by"`
 	CreatedAt   time.Time `json:"created_at"`
+	Damage
 }
 
 // Sealed describes one encrypted blob as written by a DocumentCipher.

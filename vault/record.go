@@ -21,6 +21,7 @@ const (
 	ActUserEnable       = "user.enable"
 	ActUserPassword     = "user.password_change"
 	ActMatterCreate     = "matter.create"
+	ActCannotDecrypt    = "cannot_decrypt"
 	ActDocumentUpload   = "document.upload"
 	ActDocumentVersion  = "document.version"
 	ActDocumentView     = "document.view"

@@ -21,8 +21,9 @@ func canManageUsers(r Role) bool { return r == RoleOwner || r == RoleAdmin }
 // CreateUser adds a user to the actor's firm. Owners and admins may; only an
 // owner may add another owner. It returns the user's password when it was
 // generated (nu.Password == ""), to be shown once, and "" otherwise.
-// Errors: unauthorized, forbidden, invalid, conflict (email taken anywhere
-// in the service).
+// The email is unique within the firm only: whether another firm has an
+// account with it changes nothing in the answer or the work. Errors:
+// unauthorized, forbidden, invalid, conflict (email taken in this firm).
 func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*User, string, error) {
 	if err := checkActor(actor); err != nil {
 		return nil, "", err
@@ -33,7 +34,11 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*Use
 	if nu.Role == RoleOwner && actor.Role != RoleOwner {
 		return nil, "", Errorf(EFORBIDDEN, "Only an owner can add or promote owners.")
 	}
-	u, password, err := s.newUser(actor.TenantID, nu)
+	region, err := s.tenantRegion(ctx, actor.TenantID)
+	if err != nil {
+		return nil, "", err
+	}
+	u, password, err := s.newUser(ctx, actor.TenantID, region, nu)
 	if err != nil {
 		return nil, "", err
 	}
@@ -117,6 +122,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, up Use
 	next := *u
 	if up.Name != nil {
 		next.Name = name
+		next.repaired("name") // a new name replaces an unreadable one
 	}
 	if up.Role != nil {
 		next.Role = *up.Role
@@ -124,7 +130,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, up Use
 	if up.Disabled != nil {
 		next.Disabled = *up.Disabled
 	}
-	if next == *u {
+	if next.Name == u.Name && next.Role == u.Role && next.Disabled == u.Disabled && next.Damage == u.Damage {
 		return u, nil
 	}
 	if isEnabledOwner(u) && !isEnabledOwner(&next) {

@@ -172,3 +172,24 @@ func (db *DB) open(ctx context.Context, tenantID string, ref vault.FieldRef, cip
 	}
 	return pt, nil
 }
+
+// openOrMark opens a sealed field like open, except that a field that fails
+// authentication (cannot_decrypt) reads as "" and is marked in d, so the
+// rest of its row, and of a listing, still reads.
+func (db *DB) openOrMark(ctx context.Context, tenantID string, ref vault.FieldRef, ciphertext []byte, d *vault.Damage) (string, error) {
+	pt, err := db.open(ctx, tenantID, ref, ciphertext)
+	if vault.IsCode(err, vault.ECANNOTDECRYPT) {
+		d.MarkUnreadable(ref.Column)
+		return "", nil
+	}
+	return pt, err
+}
+
+// notFoundAs replaces a not_found error (the sealer found no such firm)
+// with msg, the object's own not_found.
+func notFoundAs(err error, msg string) error {
+	if vault.IsCode(err, vault.ENOTFOUND) {
+		return vault.Errorf(vault.ENOTFOUND, "%s", msg)
+	}
+	return err
+}
