@@ -313,6 +313,9 @@ func (s *Service) Tokens(ctx context.Context, actor *User) ([]*Token, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, t := range toks {
+		s.reportDamage(ctx, actor, "token", t.ID, "", &t.Damage)
+	}
 	if toks == nil {
 		toks = []*Token{}
 	}

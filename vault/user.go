@@ -56,7 +56,9 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*Use
 }
 
 // Users returns the users of the actor's firm, oldest first. Owners and
-// admins may. Errors: unauthorized, forbidden.
+// admins may. A user whose sealed email or name does not open is listed
+// with what does, marked (Damage), and reported once. Errors:
+// unauthorized, forbidden.
 func (s *Service) Users(ctx context.Context, actor *User) ([]*User, error) {
 	if err := checkActor(actor); err != nil {
 		return nil, err
@@ -64,7 +66,14 @@ func (s *Service) Users(ctx context.Context, actor *User) ([]*User, error) {
 	if !canManageUsers(actor.Role) {
 		return nil, Errorf(EFORBIDDEN, "Your role cannot manage users.")
 	}
-	return s.Store.Users(ctx, actor.TenantID)
+	users, err := s.Store.Users(ctx, actor.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		s.reportDamage(ctx, actor, "user", u.ID, "", &u.Damage)
+	}
+	return users, nil
 }
 
 // User returns a user of the actor's firm. Owners and admins may look up
