@@ -169,6 +169,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, up Use
 	if err := s.act(ctx, func() error { return s.Store.UpdateUser(ctx, &next) }, ev); err != nil {
 		return nil, err
 	}
+	if u.Damaged() && !next.Damaged() {
+		s.forgetDamage(next.TenantID, "user", next.ID)
+	}
 	if next.Disabled && !u.Disabled {
 		// Authenticate refuses a disabled user's tokens anyway; revoking
 		// them keeps re-enabling the account from reviving old sessions.

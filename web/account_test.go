@@ -2,8 +2,10 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -189,4 +191,56 @@ func TestAccounts_BelongToTheirFirm(t *testing.T) {
 			t.Errorf("login to firm C reached %+v", u)
 		}
 	})
+}
+
+// TestAccounts_DamagedUserIsOneBadRow breaks one user's sealed name in the
+// database file: the firm's user list still answers, with that row marked
+// and its email intact, the user still signs in, and an admin's rename
+// repairs it.
+func TestAccounts_DamagedUserIsOneBadRow(t *testing.T) {
+	e := newEnv(t)
+	owner, _ := e.firm(t, "us")
+	victimClient, victim := e.user(t, owner.me(t).TenantID, vault.RoleLawyer)
+	raw, err := sql.Open("sqlite", filepath.Join(e.Dir, "casevault.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	// Someone with the file copies the email's ciphertext over the name.
+	if _, err := raw.Exec(`UPDATE users SET name = email WHERE id = ?`, victim.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	var users []map[string]any
+	owner.json(t, "GET", "/api/v1/users", nil, http.StatusOK, &users)
+	if len(users) != 2 {
+		t.Fatalf("users = %v", users)
+	}
+	got := users[1]
+	if got["id"] != victim.ID || got["error"] != "cannot_decrypt" || got["email"] != victim.Email || got["name"] != nil {
+		t.Errorf("damaged user = %v", got)
+	}
+	if users[0]["error"] != nil {
+		t.Errorf("undamaged user = %v", users[0])
+	}
+	// Still signed in, and its session still works.
+	victimClient.json(t, "GET", "/api/v1/me", nil, http.StatusOK, nil)
+
+	var repaired map[string]any
+	owner.json(t, "PATCH", "/api/v1/users/"+victim.ID, map[string]string{"name": "Vic Tim"}, http.StatusOK, &repaired)
+	if repaired["name"] != "Vic Tim" || repaired["error"] != nil {
+		t.Errorf("after rename = %v", repaired)
+	}
+	owner.json(t, "GET", "/api/v1/users/"+victim.ID, nil, http.StatusOK, &repaired)
+	if repaired["name"] != "Vic Tim" || repaired["error"] != nil {
+		t.Errorf("read after rename = %v", repaired)
+	}
+}
+
+// me returns the signed-in user.
+func (c *client) me(t *testing.T) vault.User {
+	t.Helper()
+	var u vault.User
+	c.json(t, "GET", "/api/v1/me", nil, http.StatusOK, &u)
+	return u
 }
