@@ -62,12 +62,27 @@ func TestService_NothingInPlaintextAtRest(t *testing.T) {
 	e := newEnv(t, nil)
 	const marker = "ZEBRA-PRIVILEGED-4471"
 	ctx := context.Background()
-	_, owner := e.firm(t, "Firm", "ca")
+	// Firm, user and token names, emails and content types carry it too.
+	_, owner, _, err := e.Svc.CreateTenant(ctx, vault.NewTenant{Name: "Firm " + marker, Region: "ca",
+		Owner: vault.NewUser{Email: marker + "@owner.example", Name: "Owner " + marker}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Svc.CreateUser(ctx, owner, vault.NewUser{Email: "user." + marker + "@firm.example", Name: "User " + marker, Role: vault.RoleLawyer}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Svc.CreateAPIToken(ctx, owner, "Token "+marker, nil); err != nil {
+		t.Fatal(err)
+	}
 	m, err := e.Svc.CreateMatter(ctx, owner, "Matter "+marker, "Client "+marker)
 	if err != nil {
 		t.Fatal(err)
 	}
-	small := e.put(t, owner, m.ID, "Doc "+marker+".pdf", []byte("Contents "+marker))
+	small, err := e.Svc.PutDocument(ctx, owner, vault.NewDocument{MatterID: m.ID, Name: "Doc " + marker + ".pdf",
+		ContentType: "application/x-" + marker}, strings.NewReader("Contents "+marker), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.Svc.RenameDocument(ctx, owner, small.ID, "Renamed "+marker+".pdf"); err != nil {
 		t.Fatal(err)
 	}
@@ -109,8 +124,10 @@ func TestService_NothingInPlaintextAtRest(t *testing.T) {
 
 	e.DB.Close() // flush the WAL into the main file too
 	e2 := openEnv(t, e.Dir, nil)
-	if hits := grepTree(t, e.Dir, []byte(marker)); len(hits) > 0 {
-		t.Fatalf("marker found at rest in %v", hits)
+	for _, m := range []string{marker, strings.ToLower(marker)} {
+		if hits := grepTree(t, e.Dir, []byte(m)); len(hits) > 0 {
+			t.Fatalf("marker found at rest in %v", hits)
+		}
 	}
 	if hits := grepTree(t, tmp, []byte(marker)); len(hits) > 0 {
 		t.Fatalf("marker found in the temp dir: %v", hits)

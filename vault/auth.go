@@ -35,10 +35,11 @@ type Token struct {
 	TenantID   string     `json:"-"`
 	UserID     string     `json:"user_id"`
 	Kind       string     `json:"kind"`
-	Name       string     `json:"name,omitempty"`
+	Name       string     `json:"name,omitempty"` // sealed; "" for none, or when Damage says it is unreadable
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	Damage
 }
 
 // Secret prefixes say what a secret is, so that a leaked one is recognisable
@@ -76,12 +77,26 @@ const (
 	msgBadSetup    = "The setup token is invalid or has already been used."
 )
 
-// Login checks an email and password and starts a session. source is the
-// client's address, for rate limiting ("" when unknown). An unknown email, a
-// wrong password and a disabled account fail alike, in about the same time.
-// Errors: invalid (empty email or password), unauthorized, rate_limited.
+// Login checks an email and password and starts a session, as LoginToFirm
+// does with no firm chosen.
+// Errors: invalid, unauthorized, choose_firm, rate_limited.
 func (s *Service) Login(ctx context.Context, email, password, source string) (secret string, tok *Token, err error) {
-	account := strings.ToLower(strings.TrimSpace(email))
+	return s.LoginToFirm(ctx, "", email, password, source)
+}
+
+// LoginToFirm checks an email and password and starts a session. source is
+// the client's address, for rate limiting ("" when unknown). The same email
+// may have accounts in several firms: the password is checked against every
+// one of them (see checkCredentials). When it opens exactly one, or
+// tenantID ("" for any) names the firm of one it opens, that account signs
+// in; when it opens several and no firm is chosen, the answer is
+// choose_firm with those firms (and only those) in Error.Firms. An unknown
+// email, a wrong password, a disabled account and a firm the password does
+// not open fail alike, with the same work.
+// Errors: invalid (empty email or password), unauthorized, choose_firm,
+// rate_limited.
+func (s *Service) LoginToFirm(ctx context.Context, tenantID, email, password, source string) (secret string, tok *Token, err error) {
+	account := normalEmail(email)
 	switch {
 	case account == "" || password == "":
 		return "", nil, Errorf(EINVALID, "Email and password are required.")
@@ -117,31 +132,20 @@ func (s *Service) Login(ctx context.Context, email, password, source string) (se
 		return "", nil, err
 	}
 
-	u, err := s.Store.UserByEmail(ctx, account)
-	if err != nil && !IsCode(err, ENOTFOUND) {
-		return "", nil, err
-	}
-	// One path whether or not the user exists: a missing user is checked
-	// against a dummy hash of the same cost.
-	hash := s.dummyHash()
-	if u != nil {
-		hash = u.PasswordHash
-	}
-	ok := CheckPassword(hash, password) && u != nil && !u.Disabled
-	if !ok {
+	u, targets, err := s.checkCredentials(ctx, account, password, tenantID)
+	switch {
+	case IsCode(err, EUNAUTHORIZED):
 		accounts.fail(account, now)
 		if source != "" {
 			sources.fail(source, now)
 		}
-		lev := s.Log.Info().Str("source", source)
-		if u != nil {
-			lev = lev.Str("tenant_id", u.TenantID).Str("user_id", u.ID)
-		}
-		lev.Msg("sign-in failed")
-		if err := s.recordLoginFailure(ctx, u, account, source, "bad_credentials"); err != nil {
+		s.Log.Info().Str("source", source).Int("accounts", len(targets)).Msg("sign-in failed")
+		if err := s.recordLoginFailures(ctx, targets, account, source, "bad_credentials"); err != nil {
 			return "", nil, err
 		}
-		return "", nil, Errorf(EUNAUTHORIZED, msgBadLogin)
+		return "", nil, err
+	case err != nil: // choose_firm, or the store failed
+		return "", nil, err
 	}
 	accounts.reset(account)
 
@@ -166,6 +170,21 @@ const TokenRetention = 30 * 24 * time.Hour
 // TokenRetention ago; the janitor calls it. It returns how many it deleted.
 func (s *Service) PurgeTokens(ctx context.Context) (int, error) {
 	return s.Store.PurgeTokens(ctx, s.now().Add(-TokenRetention))
+}
+
+// recordLoginFailures records a failed sign-in in the log of each firm
+// whose account it was tried against (targets), or once in the service log
+// when there is none.
+func (s *Service) recordLoginFailures(ctx context.Context, targets []*User, account, source, reason string) error {
+	if len(targets) == 0 {
+		return s.recordLoginFailure(ctx, nil, account, source, reason)
+	}
+	for _, u := range targets {
+		if err := s.recordLoginFailure(ctx, u, account, source, reason); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // recordLoginFailure records a failed sign-in: in the firm's log when the
@@ -295,6 +314,9 @@ func (s *Service) Tokens(ctx context.Context, actor *User) ([]*Token, error) {
 	toks, err := s.Store.Tokens(ctx, actor.TenantID, actor.ID, s.now())
 	if err != nil {
 		return nil, err
+	}
+	for _, t := range toks {
+		s.reportDamage(ctx, actor, "token", t.ID, "", &t.Damage)
 	}
 	if toks == nil {
 		toks = []*Token{}

@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"io"
+	"strings"
 )
 
 // TenantKeysets holds a firm's keysets, each wrapped by its region's master
@@ -107,3 +108,19 @@ type Indexer interface {
 	// Regions returns the regions that have an index key, sorted.
 	Regions() []string
 }
+
+// EmailIndex returns the blind index by which the store finds the users of
+// region's firms with email: the IndexEmail index, under region's key, of
+// the address trimmed and lower-cased (the form cleanEmail stores). An
+// address has one index per region, and the same index in every firm of a
+// region, which is what the store's uniqueness within a firm and sign-in
+// across firms rely on. Errors: as Indexer.Index.
+func EmailIndex(ctx context.Context, ix Indexer, region, email string) ([]byte, error) {
+	if ix == nil {
+		return nil, Errorf(EINTERNAL, "Blind indexer is not configured.")
+	}
+	return ix.Index(ctx, region, IndexEmail, normalEmail(email))
+}
+
+// normalEmail is the form of an address that is indexed and compared.
+func normalEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }

@@ -28,20 +28,28 @@ func (r Role) Valid() bool {
 
 // Tenant is a firm. Its region is fixed at creation: every byte of its
 // ciphertext lives in that region's store, wrapped by that region's master key.
+// Its name is sealed with its own field key.
 type Tenant struct {
 	ID        string    `json:"id"`
-	Name      string    `json:"name"`
+	Name      string    `json:"name,omitempty"` // "" only when Damage says it is unreadable
 	Region    string    `json:"region"`
 	CreatedAt time.Time `json:"created_at"`
+	Damage
 }
 
-// User is a person who signs in to one firm. Emails are unique across the
-// whole service so that sign-in needs no firm name.
+// User is an account of one firm. An email is unique within its firm only:
+// the same address may have an account in several firms, each belonging to
+// its firm alone, and nothing one firm does with an address reveals or
+// blocks another firm's account. Email and Name are sealed with the firm's
+// field key; the store finds a user by email only through EmailIndex.
 type User struct {
-	ID           string    `json:"id"`
-	TenantID     string    `json:"tenant_id"`
-	Email        string    `json:"email"`
-	Name         string    `json:"name"`
+	ID       string `json:"id"`
+	TenantID string `json:"tenant_id"`
+	Email    string `json:"email,omitempty"` // "" only when Damage says it is unreadable
+	Name     string `json:"name,omitempty"`  // likewise
+	// EmailIndex is the keyed blind index of the email (see EmailIndex),
+	// unique within the firm.
+	EmailIndex   []byte    `json:"-"`
 	Role         Role      `json:"role"`
 	PasswordHash string    `json:"-"`
 	Disabled     bool      `json:"disabled"`
@@ -57,6 +65,7 @@ type User struct {
 	// Lineage says who gave the account its password and its power; the
 	// wall rules (see RemoveWall) read it.
 	Lineage
+	Damage
 }
 
 // Lineage records who last handed an account its password and its power,
@@ -75,6 +84,14 @@ type Lineage struct {
 	PromotedAt time.Time `json:"-"`
 }
 
+// FirmChoice is one firm a sign-in may continue into, offered (with the
+// error code ECHOOSEFIRM) when an email and password open accounts in
+// several firms.
+type FirmChoice struct {
+	TenantID string `json:"tenant_id"`
+	Name     string `json:"name"` // "" when the firm's name cannot be decrypted
+}
+
 // Matter is a client matter: a folder of documents. Name and Client are
 // client-confidential and stored encrypted with the firm's field key. A
 // closed matter is read-only: its documents can be read but not changed,
@@ -91,8 +108,9 @@ type Matter struct {
 	Damage
 }
 
-// Document is a named document in a matter. Name is stored encrypted. The
-// content lives in versions; CurrentVersion is the newest one.
+// Document is a named document in a matter. Name and ContentType are
+// stored encrypted. The content lives in versions; CurrentVersion is the
+// newest one.
 type Document struct {
 	ID             string     `json:"id"`
 	TenantID       string     `json:"tenant_id"`
@@ -118,9 +136,10 @@ type Version struct {
 	// encrypted it.
 	Sealed
 	BlobKey     string    `json:"-"`
-	ContentType string    `json:"content_type"`
+	ContentType string    `json:"content_type"` // sealed; "" when Damage says it is unreadable
 	CreatedBy   string    `json:"created_by"`
 	CreatedAt   time.Time `json:"created_at"`
+	Damage
 }
 
 // Sealed describes one encrypted blob as written by a DocumentCipher.

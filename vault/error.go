@@ -19,6 +19,7 @@ const (
 	EUNAVAILABLE   = "unavailable"    // a dependency (store, audit log) cannot be reached
 	ECANNOTDECRYPT = "cannot_decrypt" // ciphertext failed authentication: tampered, truncated or misplaced
 	EINTERNAL      = "internal"       // anything else; shown to users as "Internal error."
+	ECHOOSEFIRM    = "choose_firm"    // sign-in: the email and password open accounts in several firms; Error.Firms lists them
 )
 
 // EPASSWORDCHANGE is the code of every request but a password change or a
@@ -36,6 +37,9 @@ type Error struct {
 	// RetryAfter, for rate_limited, is how long until another attempt can
 	// succeed.
 	RetryAfter time.Duration
+	// Firms, for choose_firm, are the firms whose account the sign-in's
+	// email and password open.
+	Firms []FirmChoice
 }
 
 // Error returns the message, followed by the cause when there is one.
@@ -100,4 +104,14 @@ func RetryAfter(err error) time.Duration {
 		return e.RetryAfter
 	}
 	return 0
+}
+
+// FirmChoices returns the firms of the first *Error in err's chain that
+// carries them (choose_firm), or nil.
+func FirmChoices(err error) []FirmChoice {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Firms
+	}
+	return nil
 }

@@ -43,7 +43,7 @@ func TestService_ResetPassword(t *testing.T) {
 	if err != nil || !u.MustChangePassword {
 		t.Fatalf("Authenticate = %+v, %v; want a user who must change their password", u, err)
 	}
-	_, err = e.Svc.Matters(ctx, u)
+	_, err = e.Svc.Matters(ctx, u, false)
 	wantCode(t, err, vault.EPASSWORDCHANGE)
 	_, _, err = e.Svc.CreateAPIToken(ctx, u, "", nil)
 	wantCode(t, err, vault.EPASSWORDCHANGE)
@@ -57,7 +57,7 @@ func TestService_ResetPassword(t *testing.T) {
 	if err != nil || u.MustChangePassword {
 		t.Fatalf("after the change: %+v, %v", u, err)
 	}
-	if _, err := e.Svc.Matters(ctx, u); err != nil {
+	if _, err := e.Svc.Matters(ctx, u, false); err != nil {
 		t.Fatalf("Matters after the change: %v", err)
 	}
 	if err := e.Svc.Logout(ctx, u, tok); err != nil {

@@ -79,18 +79,26 @@ func (s *Service) RegionNames() []string {
 	return names
 }
 
+// tenantRegion returns the region of a tenant. Errors: not_found.
+func (s *Service) tenantRegion(ctx context.Context, tenantID string) (string, error) {
+	if region, ok := s.regionOf.Load(tenantID); ok {
+		return region.(string), nil
+	}
+	t, err := s.Store.Tenant(ctx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	s.regionOf.Store(tenantID, t.Region)
+	return t.Region, nil
+}
+
 // regionStore returns the blob store of a tenant's region.
 func (s *Service) regionStore(ctx context.Context, tenantID string) (BlobStore, error) {
-	region, ok := s.regionOf.Load(tenantID)
-	if !ok {
-		t, err := s.Store.Tenant(ctx, tenantID)
-		if err != nil {
-			return nil, err
-		}
-		region = t.Region
-		s.regionOf.Store(tenantID, region)
+	region, err := s.tenantRegion(ctx, tenantID)
+	if err != nil {
+		return nil, err
 	}
-	bs := s.Regions[region.(string)]
+	bs := s.Regions[region]
 	if bs == nil {
 		// A firm's data must never be written anywhere but its region.
 		return nil, Errorf(EUNAVAILABLE, "This firm's region %q is not configured on this server.", region)
@@ -116,8 +124,9 @@ type NewUser struct {
 
 // CreateTenant creates a firm in a region with fresh keysets and its owner.
 // It returns the owner's password, generated when none was given: shown once,
-// stored only as a hash. Errors: invalid (name, unknown region, owner),
-// conflict (owner email taken).
+// stored only as a hash. The owner's email may have accounts in other
+// firms: they are other accounts, and nothing of them shows here.
+// Errors: invalid (name, unknown region, owner).
 func (s *Service) CreateTenant(ctx context.Context, nt NewTenant) (*Tenant, *User, string, error) {
 	t, owner, password, ks, err := s.newTenant(ctx, nt)
 	if err != nil {
@@ -145,7 +154,7 @@ func (s *Service) newTenant(ctx context.Context, nt NewTenant) (*Tenant, *User, 
 	}
 	t := &Tenant{ID: NewID(PrefixTenant), Name: name, Region: nt.Region, CreatedAt: s.now()}
 	nt.Owner.Role = RoleOwner
-	owner, password, err := s.newUser(t.ID, nt.Owner, ActorOperator)
+	owner, password, err := s.newUser(ctx, t.ID, t.Region, nt.Owner, ActorOperator)
 	if err != nil {
 		return nil, nil, "", TenantKeysets{}, err
 	}
@@ -165,12 +174,14 @@ func (s *Service) Tenant(ctx context.Context, id string) (*Tenant, error) {
 func (s *Service) Tenants(ctx context.Context) ([]*Tenant, error) { return s.Store.Tenants(ctx) }
 
 // AddUser creates a user in a firm as the operator. It returns the password,
-// generated when none was given. Errors: invalid, conflict, not_found.
+// generated when none was given. Errors: invalid, conflict (email taken in
+// this firm), not_found.
 func (s *Service) AddUser(ctx context.Context, tenantID string, nu NewUser) (*User, string, error) {
-	if _, err := s.Store.Tenant(ctx, tenantID); err != nil {
+	region, err := s.tenantRegion(ctx, tenantID)
+	if err != nil {
 		return nil, "", err
 	}
-	u, password, err := s.newUser(tenantID, nu, ActorOperator)
+	u, password, err := s.newUser(ctx, tenantID, region, nu, ActorOperator)
 	if err != nil {
 		return nil, "", err
 	}
@@ -182,11 +193,17 @@ func (s *Service) AddUser(ctx context.Context, tenantID string, nu NewUser) (*Us
 	return u, password, nil
 }
 
-// newUser validates nu and builds the user with its password hash, created
-// by by (a user id or ActorOperator), who also issued its password and gave
-// its role.
-func (s *Service) newUser(tenantID string, nu NewUser, by string) (*User, string, error) {
+// newUser validates nu and builds the user of a firm in region with its
+// password hash and email index, created by by (a user id or
+// ActorOperator), who also issued its password and gave its role. Its work
+// is the same whether or not the email has accounts in other firms: it
+// never looks.
+func (s *Service) newUser(ctx context.Context, tenantID, region string, nu NewUser, by string) (*User, string, error) {
 	email, err := cleanEmail(nu.Email)
+	if err != nil {
+		return nil, "", err
+	}
+	index, err := EmailIndex(ctx, s.Indexer, region, email)
 	if err != nil {
 		return nil, "", err
 	}
@@ -212,7 +229,7 @@ func (s *Service) newUser(tenantID string, nu NewUser, by string) (*User, string
 	}
 	now := s.now()
 	return &User{
-		ID: NewID(PrefixUser), TenantID: tenantID, Email: email, Name: name, Role: nu.Role,
+		ID: NewID(PrefixUser), TenantID: tenantID, Email: email, EmailIndex: index, Name: name, Role: nu.Role,
 		PasswordHash: hash, CreatedAt: now, UpdatedAt: now, CreatedBy: by,
 		Lineage: Lineage{CredentialsBy: by, CredentialsAt: now, PromotedBy: by, PromotedAt: now},
 	}, password, nil

@@ -16,36 +16,41 @@ type DocumentFilter struct {
 // documents and versions. Implemented by vault/sqlite. Every lookup is scoped
 // by tenant: asking for an object of another firm answers not_found, exactly
 // as for a missing one.
-// Confidential fields (matter name and client, document name) are sealed with
-// the firm's FieldSealer before they are written and opened when read. A
-// field that does not open (cannot_decrypt) fails nothing: the object is
-// returned with the field "" and named in its Damage, and saving it leaves
-// that field as stored.
+// Every identifying string — firm names, users' emails and names, token
+// names, matter names and clients, document names and content types — is
+// sealed with the firm's FieldSealer before it is written and opened when
+// read; a field that does not open is left "" and marked in its object's
+// Damage, so one damaged row never fails a listing. Users are found by
+// email only through their EmailIndex.
 type Store interface {
 	KeysetStore
 
 	// CreateTenant inserts the firm, its wrapped keysets and its owner in
-	// one transaction. Errors: conflict (owner email taken), invalid.
+	// one transaction, sealing the firm's name and the owner's email and
+	// name with the new keysets. Errors: invalid.
 	CreateTenant(ctx context.Context, t *Tenant, ks TenantKeysets, owner *User) error
 	// Tenant returns one firm. Errors: not_found.
 	Tenant(ctx context.Context, id string) (*Tenant, error)
 	// Tenants returns every firm, oldest first.
 	Tenants(ctx context.Context) ([]*Tenant, error)
 
-	// CreateUser inserts a user and, in the same transaction, walls on that
-	// user (those it inherits from its walled creator). Errors: conflict
-	// (email taken), not_found (tenant, a wall's matter), invalid.
+	// CreateUser inserts a user (EmailIndex required) and, in the same
+	// transaction, walls on that user (those it inherits from its walled
+	// creator). Errors: conflict (a user of the same firm has the same
+	// EmailIndex; users of other firms never conflict), not_found (tenant,
+	// a wall's matter), invalid.
 	CreateUser(ctx context.Context, u *User, walls ...*Wall) error
 	// User returns a user of tenantID. Errors: not_found.
 	User(ctx context.Context, tenantID, id string) (*User, error)
-	// UserByEmail returns the user with that email (case-insensitive), in
-	// any firm. Errors: not_found.
-	UserByEmail(ctx context.Context, email string) (*User, error)
+	// UsersByEmailIndex returns the users, of any firm, whose EmailIndex
+	// is one of indexes (an address's index under each region's key),
+	// enabled or not, oldest first; none is not an error.
+	UsersByEmailIndex(ctx context.Context, indexes [][]byte) ([]*User, error)
 	// Users returns the users of a firm, oldest first.
 	Users(ctx context.Context, tenantID string) ([]*User, error)
 	// UpdateUser saves name, role, password hash, disabled flag, lineage
-	// and must-change flag; never the email, firm or creator.
-	// Errors: not_found.
+	// and must-change flag; never the email, firm or creator. A name u's
+	// Damage marks unreadable is left as stored. Errors: not_found.
 	UpdateUser(ctx context.Context, u *User) error
 
 	// CreateMatter inserts an open matter. Errors: not_found (tenant).
@@ -126,8 +131,7 @@ type Store interface {
 	// SetupTenant creates the first firm exactly as CreateTenant does and
 	// consumes the setup token, in one transaction: the token is used at
 	// most once. Errors: unauthorized (no stored setup token, or hash is not
-	// its hash), conflict (a firm already exists, owner email taken),
-	// invalid.
+	// its hash), conflict (a firm already exists), invalid.
 	SetupTenant(ctx context.Context, t *Tenant, ks TenantKeysets, owner *User, hash []byte) error
 
 	// CreateGrant inserts a grant (ID, TenantID, UserID, exactly one of

@@ -24,8 +24,10 @@ func canManageUsers(r Role) bool { return r == RoleOwner || r == RoleAdmin }
 // walled actor's new account is walled off every matter the actor is, in
 // the same transaction (Wall.Via names whose wall it extends): whoever
 // creates an account knows its password, and an account of theirs must not
-// reach what they cannot. Errors: unauthorized, forbidden, invalid,
-// conflict (email taken anywhere in the service).
+// reach what they cannot. The email is unique within the firm only:
+// whether another firm has an account with it changes nothing in the
+// answer or the work. Errors: unauthorized, forbidden, invalid, conflict
+// (email taken in this firm).
 func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*User, string, error) {
 	if err := checkActor(actor); err != nil {
 		return nil, "", err
@@ -36,7 +38,11 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*Use
 	if nu.Role == RoleOwner && actor.Role != RoleOwner {
 		return nil, "", Errorf(EFORBIDDEN, "Only an owner can add or promote owners.")
 	}
-	u, password, err := s.newUser(actor.TenantID, nu, actor.ID)
+	region, err := s.tenantRegion(ctx, actor.TenantID)
+	if err != nil {
+		return nil, "", err
+	}
+	u, password, err := s.newUser(ctx, actor.TenantID, region, nu, actor.ID)
 	if err != nil {
 		return nil, "", err
 	}
@@ -74,7 +80,9 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*Use
 }
 
 // Users returns the users of the actor's firm, oldest first. Owners and
-// admins may. Errors: unauthorized, forbidden.
+// admins may. A user whose sealed email or name does not open is listed
+// with what does, marked (Damage), and reported once. Errors:
+// unauthorized, forbidden.
 func (s *Service) Users(ctx context.Context, actor *User) ([]*User, error) {
 	if err := checkActor(actor); err != nil {
 		return nil, err
@@ -82,7 +90,14 @@ func (s *Service) Users(ctx context.Context, actor *User) ([]*User, error) {
 	if !canManageUsers(actor.Role) {
 		return nil, Errorf(EFORBIDDEN, "Your role cannot manage users.")
 	}
-	return s.Store.Users(ctx, actor.TenantID)
+	users, err := s.Store.Users(ctx, actor.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		s.reportDamage(ctx, actor, "user", u.ID, "", &u.Damage)
+	}
+	return users, nil
 }
 
 // User returns a user of the actor's firm. Owners and admins may look up
@@ -140,6 +155,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, up Use
 	next := *u
 	if up.Name != nil {
 		next.Name = name
+		next.repaired("name") // a new name replaces an unreadable one
 	}
 	if up.Role != nil {
 		next.Role = *up.Role
@@ -147,7 +163,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, up Use
 	if up.Disabled != nil {
 		next.Disabled = *up.Disabled
 	}
-	if next == *u {
+	if next.Name == u.Name && next.Role == u.Role && next.Disabled == u.Disabled && next.Damage == u.Damage {
 		return u, nil
 	}
 	if raises(u, &next) {
@@ -177,6 +193,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, up Use
 	}
 	if err := s.act(ctx, func() error { return s.Store.UpdateUser(ctx, &next) }, ev); err != nil {
 		return nil, err
+	}
+	if u.Damaged() && !next.Damaged() {
+		s.forgetDamage(next.TenantID, "user", next.ID)
 	}
 	if next.Disabled && !u.Disabled {
 		// Authenticate refuses a disabled user's tokens anyway; revoking

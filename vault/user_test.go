@@ -2,6 +2,7 @@ package vault_test
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -184,9 +185,20 @@ func TestService_CreateUser(t *testing.T) {
 	})
 
 	t.Run("ErrConflict", func(t *testing.T) {
-		// Emails are unique across firms.
-		_, _, err := e.Svc.CreateUser(ctx, otherOwner, vault.NewUser{Email: strings.ToUpper(s.lawyer.Email), Role: vault.RoleLawyer})
+		// Emails are unique within a firm, whatever their case.
+		_, _, err := e.Svc.CreateUser(ctx, s.owner, vault.NewUser{Email: strings.ToUpper(s.lawyer.Email), Role: vault.RoleLawyer})
 		wantCode(t, err, vault.ECONFLICT)
+	})
+
+	t.Run("SameEmailAnotherFirm", func(t *testing.T) {
+		// Another firm's account of the same email is no conflict.
+		u, _, err := e.Svc.CreateUser(ctx, otherOwner, vault.NewUser{Email: strings.ToUpper(s.lawyer.Email), Role: vault.RoleLawyer})
+		if err != nil {
+			t.Fatalf("CreateUser with an email another firm uses: %v", err)
+		}
+		if u.TenantID != otherOwner.TenantID || u.ID == s.lawyer.ID || u.Email != s.lawyer.Email {
+			t.Fatalf("user = %+v", u)
+		}
 	})
 
 	t.Run("ErrInvalid", func(t *testing.T) {
@@ -226,7 +238,7 @@ func TestService_UpdateUser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Name != "Alex Doe" || got.Role != vault.RoleAuditor || *got != *u {
+		if got.Name != "Alex Doe" || got.Role != vault.RoleAuditor || !reflect.DeepEqual(got, u) {
 			t.Errorf("User = %+v, want %+v", got, u)
 		}
 		// Nothing to change is not an error.

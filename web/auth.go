@@ -44,10 +44,13 @@ func tokenOf(c *gin.Context) *vault.Token {
 	return t
 }
 
-// loginRequest is the body of POST /api/v1/auth/login.
+// loginRequest is the body of POST /api/v1/auth/login. TenantID is
+// optional: it chooses the firm when the email and password open accounts
+// in several (the answer choose_firm lists them).
 type loginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	TenantID string `json:"tenant_id"`
 }
 
 // loginResponse answers a successful sign-in: the bearer token, shown only
@@ -59,14 +62,15 @@ type loginResponse struct {
 
 // handleLogin answers POST /api/v1/auth/login. The source address for rate
 // limiting is the peer, or the forwarded client when the peer is a trusted
-// proxy.
+// proxy. An email and password that open accounts in several firms, with
+// no tenant_id, answer 409 choose_firm with those firms in error.firms.
 func (s *Server) handleLogin(c *gin.Context) {
 	var req loginRequest
 	if err := decodeJSON(c, &req); err != nil {
 		s.Error(c, err)
 		return
 	}
-	secret, tok, err := s.Service.Login(c.Request.Context(), req.Email, req.Password, c.ClientIP())
+	secret, tok, err := s.Service.LoginToFirm(c.Request.Context(), req.TenantID, req.Email, req.Password, c.ClientIP())
 	if err != nil {
 		s.Error(c, err)
 		return

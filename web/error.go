@@ -34,6 +34,7 @@ var statusOf = map[string]int{
 	codeMethodNotAllowed: http.StatusMethodNotAllowed,
 	codeTimeout:          http.StatusRequestTimeout,
 	vault.ECONFLICT:      http.StatusConflict,
+	vault.ECHOOSEFIRM:    http.StatusConflict,
 	vault.ETOOLARGE:      http.StatusRequestEntityTooLarge,
 	vault.ERATELIMITED:   http.StatusTooManyRequests,
 	vault.EUNAVAILABLE:   http.StatusServiceUnavailable,
@@ -60,10 +61,12 @@ type ErrorResponse struct {
 }
 
 // ErrorBody is the inside of an ErrorResponse: a stable machine-readable code
-// and a message safe to show to a user.
+// and a message safe to show to a user, and for choose_firm the firms to
+// choose from.
 type ErrorBody struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Code    string             `json:"code"`
+	Message string             `json:"message"`
+	Firms   []vault.FirmChoice `json:"firms,omitempty"`
 }
 
 // Messages for codes whose details are never shown.
@@ -115,7 +118,11 @@ func (s *Server) writeError(c *gin.Context, status int, code, message string, ca
 	if c.Writer.Written() {
 		return // too late for a body; the caller aborts the connection
 	}
-	writeJSON(c, status, ErrorResponse{Error: ErrorBody{Code: code, Message: message}})
+	body := ErrorBody{Code: code, Message: message}
+	if code == vault.ECHOOSEFIRM {
+		body.Firms = vault.FirmChoices(cause)
+	}
+	writeJSON(c, status, ErrorResponse{Error: body})
 }
 
 // writeJSON writes v as the JSON response body with status.

@@ -103,6 +103,11 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Service.Indexer, err = keys.LoadOrCreateIndexer(ctx, masters, m.Config.RegionNames()[0], m.Config.IndexKeyPath); err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
+	// A database written before identifying text was sealed is sealed now,
+	// before anything reads it (once; later starts return at once).
+	if err := db.SealPlaintext(ctx, m.Service.Indexer); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
 	return m.openAudit(ctx, masters)
 }
 

@@ -68,6 +68,14 @@ func (db *DB) CreateDocument(ctx context.Context, d *vault.Document, v *vault.Ve
 	if err != nil {
 		return err
 	}
+	ctype, err := db.seal(ctx, d.TenantID, documentContentTypeRef(d.ID), d.ContentType)
+	if err != nil {
+		return err
+	}
+	vctype, err := db.seal(ctx, v.TenantID, versionContentTypeRef(v.DocumentID, v.Number), v.ContentType)
+	if err != nil {
+		return err
+	}
 
 	tx, err := db.begin(ctx)
 	if err != nil {
@@ -89,12 +97,12 @@ func (db *DB) CreateDocument(ctx context.Context, d *vault.Document, v *vault.Ve
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO documents (`+documentColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.TenantID, d.MatterID, name, d.ContentType, d.CurrentVersion, d.Size,
+		d.ID, d.TenantID, d.MatterID, name, ctype, d.CurrentVersion, d.Size,
 		boolInt(d.Trashed), formatNullTime(trashedAt), d.CreatedBy, formatTime(createdAt), formatTime(createdAt),
 	); err != nil {
 		return fmt.Errorf("insert document: %w", formatError(err))
 	}
-	if err := insertVersion(ctx, tx, v, vcreatedAt); err != nil {
+	if err := insertVersion(ctx, tx, v, vctype, vcreatedAt); err != nil {
 		return err
 	}
 	if err := deletePendingBlob(ctx, tx, v.BlobKey); err != nil {
@@ -109,8 +117,8 @@ func (db *DB) CreateDocument(ctx context.Context, d *vault.Document, v *vault.Ve
 }
 
 // Document returns a document of tenantID, trashed or not, with its name
-// opened. A name that does not open is left "" and named in the document's
-// Damage. Errors: not_found, internal (no Sealer).
+// and content type opened; a field that does not open is left "" and
+// marked in the document's Damage. Errors: not_found, internal (no Sealer).
 func (db *DB) Document(ctx context.Context, tenantID, id string) (*vault.Document, error) {
 	row := db.db.QueryRowContext(ctx, `
 		SELECT `+documentColumns+`
@@ -129,10 +137,10 @@ func (db *DB) Document(ctx context.Context, tenantID, id string) (*vault.Documen
 }
 
 // Documents returns a firm's documents matching f, oldest first, with their
-// names opened. Trashed documents are left out unless f.IncludeTrashed or
-// f.OnlyTrashed is set. A name that does not open is left "" and named in
-// its document's Damage: one damaged row does not fail the listing.
-// Errors: internal (no Sealer).
+// names and content types opened. Trashed documents are left out unless
+// f.IncludeTrashed or f.OnlyTrashed is set. A field that does not open is
+// left "" and marked in its document's Damage: one damaged row does not
+// fail the listing. Errors: internal (no Sealer).
 func (db *DB) Documents(ctx context.Context, tenantID string, f vault.DocumentFilter) ([]*vault.Document, error) {
 	where, args := []string{"tenant_id = ?"}, []any{tenantID}
 	if f.MatterID != "" {
@@ -259,10 +267,11 @@ func trashTime(trashed bool, given, stored *time.Time, now time.Time) *time.Time
 	}
 }
 
-// sealedDocument is a document as read, before its name is opened.
+// sealedDocument is a document as read, before its name and content type
+// are opened.
 type sealedDocument struct {
-	d    *vault.Document
-	name []byte
+	d           *vault.Document
+	name, ctype []byte
 }
 
 // scanDocument reads the columns of documentColumns.
@@ -271,7 +280,7 @@ func scanDocument(s scanner) (*sealedDocument, error) {
 	d := sd.d
 	var trashed int
 	var trashedAt nullTime
-	if err := s.Scan(&d.ID, &d.TenantID, &d.MatterID, &sd.name, &d.ContentType, &d.CurrentVersion, &d.Size,
+	if err := s.Scan(&d.ID, &d.TenantID, &d.MatterID, &sd.name, &sd.ctype, &d.CurrentVersion, &d.Size,
 		&trashed, &trashedAt, &d.CreatedBy, timeValue{&d.CreatedAt}, timeValue{&d.UpdatedAt}); err != nil {
 		return nil, err
 	}
@@ -282,18 +291,24 @@ func scanDocument(s scanner) (*sealedDocument, error) {
 	return sd, nil
 }
 
-// openDocument opens the sealed name of sd into sd.d. A name that fails
-// authentication is marked in sd.d's Damage; other errors are returned.
+// openDocument opens the sealed name and content type of sd into sd.d,
+// marking those that fail authentication in the document's Damage.
 func (db *DB) openDocument(ctx context.Context, sd *sealedDocument) error {
 	name, err := db.openOrMark(ctx, sd.d.TenantID, documentNameRef(sd.d.ID), sd.name, &sd.d.Damage)
 	if err != nil {
 		return err
 	}
 	sd.d.Name = name
-	return nil
+	sd.d.ContentType, err = db.openOrMark(ctx, sd.d.TenantID, documentContentTypeRef(sd.d.ID), sd.ctype, &sd.d.Damage)
+	return err
 }
 
 // documentNameRef names the sealed name cell of a document.
 func documentNameRef(id string) vault.FieldRef {
 	return vault.FieldRef{Table: "documents", Column: "name", RowID: id}
+}
+
+// documentContentTypeRef names the sealed content type cell of a document.
+func documentContentTypeRef(id string) vault.FieldRef {
+	return vault.FieldRef{Table: "documents", Column: "content_type", RowID: id}
 }

@@ -1,7 +1,9 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -23,7 +25,7 @@ func TestDB_UserLineage(t *testing.T) {
 	at := time.Date(2026, 11, 25, 12, 0, 0, 123, time.UTC)
 	u := &vault.User{
 		TenantID: tenant.ID, Email: "sock@firm.example", Name: "Sock", Role: vault.RoleAdmin, PasswordHash: "$argon2id$x",
-		CreatedAt: at, CreatedBy: walled.ID, MustChangePassword: true,
+		EmailIndex: bytes.Repeat([]byte{7}, 32), CreatedAt: at, CreatedBy: walled.ID, MustChangePassword: true,
 		Lineage: vault.Lineage{CredentialsBy: walled.ID, CredentialsAt: at, PromotedBy: walled.ID, PromotedAt: at},
 	}
 	u.ID = vault.NewID(vault.PrefixUser)
@@ -35,7 +37,7 @@ func TestDB_UserLineage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *got != *u {
+	if !reflect.DeepEqual(got, u) {
 		t.Fatalf("User = %+v, want %+v", got, u)
 	}
 	ws, err := db.Walls(ctx, tenant.ID, vault.WallFilter{UserID: u.ID})
@@ -63,7 +65,7 @@ func TestDB_UserLineage(t *testing.T) {
 	}
 
 	// A wall that cannot be written undoes the user.
-	v := &vault.User{ID: vault.NewID(vault.PrefixUser), TenantID: tenant.ID, Email: "v@firm.example", Role: vault.RoleLawyer}
+	v := &vault.User{ID: vault.NewID(vault.PrefixUser), TenantID: tenant.ID, Email: "v@firm.example", EmailIndex: bytes.Repeat([]byte{8}, 32), Role: vault.RoleLawyer}
 	bad := &vault.Wall{TenantID: tenant.ID, MatterID: vault.NewID(vault.PrefixMatter), UserID: v.ID, CreatedBy: owner.ID}
 	wantCode(t, db.CreateUser(ctx, v, bad), vault.ENOTFOUND)
 	_, err = db.User(ctx, tenant.ID, v.ID)

@@ -65,12 +65,17 @@ func (db *DB) SetupTokenHash(ctx context.Context) ([]byte, error) {
 // SetupTenant creates the first firm as CreateTenant does and deletes the
 // setup token, in one transaction, so a token creates at most one firm even
 // when two requests race with it. Errors: unauthorized (no stored setup
-// token, or hash is not its hash), conflict (a firm already exists, owner
-// email taken), invalid.
+// token, or hash is not its hash), conflict (a firm already exists),
+// invalid, internal (no Sealer).
 func (db *DB) SetupTenant(ctx context.Context, t *vault.Tenant, ks vault.TenantKeysets, owner *vault.User, hash []byte) error {
 	if err := checkNewTenant(t, ks, owner); err != nil {
 		return err
 	}
+	sealed, done, err := db.sealNewTenant(ctx, t, ks, owner)
+	if err != nil {
+		return err
+	}
+	defer done()
 
 	tx, err := db.begin(ctx)
 	if err != nil {
@@ -88,7 +93,7 @@ func (db *DB) SetupTenant(ctx context.Context, t *vault.Tenant, ks vault.TenantK
 	if err := requireNoTenant(ctx, tx); err != nil {
 		return err
 	}
-	if err := insertTenant(ctx, tx, t, ks, owner); err != nil {
+	if err := insertTenant(ctx, tx, t, ks, owner, sealed); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, settingSetupToken); err != nil {

@@ -11,7 +11,7 @@ import (
 
 // newSetupTenant returns an unsaved first firm and owner.
 func newSetupTenant(email string) (*vault.Tenant, *vault.User) {
-	return &vault.Tenant{Name: "First", Region: "us"}, &vault.User{Email: email, Name: "Owner", PasswordHash: "$argon2id$x"}
+	return &vault.Tenant{Name: "First", Region: "us"}, &vault.User{Email: email, EmailIndex: testIndex(email), Name: "Owner", PasswordHash: "$argon2id$x"}
 }
 
 func TestDB_SetupToken(t *testing.T) {

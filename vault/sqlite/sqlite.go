@@ -1,11 +1,16 @@
 // Package sqlite implements vault.Store on a SQLite database file, using the
 // pure-Go modernc.org/sqlite driver.
 //
-// Confidential fields (matter name and client, document name) are sealed with
-// the firm's field key through DB.Sealer before they are written and opened
-// after they are read; the database holds only their ciphertext. The Sealer is
-// never called while a write transaction is open: the key manager behind it
-// reads keysets from this same database.
+// Every identifying string (firm names, users' emails and names, token
+// names, matter names and clients, document names and content types) is
+// sealed with the firm's field key through DB.Sealer before it is written and
+// opened after it is read; the database holds only its ciphertext, and finds
+// users by email through a keyed blind index the caller computes. The
+// Sealer is never called while a write transaction is open: the key manager
+// behind it reads keysets from this same database, perhaps from a KMS, and
+// no writer should wait on that. Deleted and overwritten content is zeroed
+// (secure_delete), so plaintext that a migration removes does not linger in
+// free pages.
 package sqlite
 
 import (
@@ -16,6 +21,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -43,6 +49,11 @@ type DB struct {
 	// Now returns the current time; it defaults to time.Now and can be
 	// replaced by tests. Times are stored in UTC.
 	Now func() time.Time
+
+	// creating holds the region and wrapped keysets of firms being created
+	// (tenant id → newTenantKeys), so that the Sealer can seal their name
+	// and owner before the row it would read them from exists.
+	creating sync.Map
 }
 
 var _ vault.Store = (*DB)(nil)
@@ -60,6 +71,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(FULL)")
+	// Deleted and overwritten content is overwritten with zeros, in the
+	// file and its WAL, instead of lingering in free pages.
+	q.Add("_pragma", "secure_delete(1)")
 	// Write transactions take the write lock at BEGIN, so two writers never
 	// both read under a shared lock and then fail to upgrade with
 	// SQLITE_BUSY. Read-only transactions still begin deferred.
@@ -94,6 +108,15 @@ func (db *DB) init(ctx context.Context) error {
 	}
 	if err := db.migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	// A database with no firm has nothing to seal: finish migration 0005
+	// now. Any other waits for SealPlaintext, once the keys are loaded.
+	if has, err := db.HasTenants(ctx); err != nil {
+		return err
+	} else if !has {
+		if err := db.SealPlaintext(ctx, nil); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
 	}
 	return nil
 }
@@ -265,8 +288,9 @@ func formatError(err error) error {
 	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
 		msg := se.Error()
 		switch {
-		case strings.Contains(msg, "users.email"):
-			return vault.WrapError(vault.ECONFLICT, err, "Email is already in use.")
+		case strings.Contains(msg, "users.email_index"):
+			// Only ever within one firm: the index is unique per firm.
+			return vault.WrapError(vault.ECONFLICT, err, "Email is already in use in this firm.")
 		case strings.Contains(msg, "versions.blob_key"):
 			return vault.WrapError(vault.ECONFLICT, err, "Blob key is already in use.")
 		case strings.Contains(msg, "versions.document_id"):

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -148,14 +149,27 @@ func newKeysets(tb testing.TB) vault.TenantKeysets {
 	return vault.TenantKeysets{Document: randomBytes(tb, 48), Field: randomBytes(tb, 32)}
 }
 
+// testIndex stands in for the service's blind index of an email (a keyed
+// hash of the lower-cased address): the store only ever compares indexes.
+func testIndex(email string) []byte {
+	sum := sha256.Sum256([]byte("test email index\x00" + strings.ToLower(strings.TrimSpace(email))))
+	return sum[:]
+}
+
+// newUser returns an unsaved user of tenantID with email and its index.
+func newUser(tenantID, email string, role vault.Role) *vault.User {
+	return &vault.User{TenantID: tenantID, Email: email, EmailIndex: testIndex(email), Name: "User", Role: role, PasswordHash: "$argon2id$x"}
+}
+
+// sameUser reports whether two users hold the same values.
+func sameUser(a, b *vault.User) bool { return reflect.DeepEqual(a, b) }
+
 // MustCreateTenant creates a firm in region "us" with a new owner.
 func MustCreateTenant(tb testing.TB, db *sqlite.DB, name string) (*vault.Tenant, *vault.User) {
 	tb.Helper()
 	t := &vault.Tenant{Name: name, Region: "us"}
-	owner := &vault.User{
-		Email: strings.ToLower(vault.NewID("owner")) + "@example.com",
-		Name:  "Owner of " + name,
-	}
+	email := strings.ToLower(vault.NewID("owner")) + "@example.com"
+	owner := &vault.User{Email: email, EmailIndex: testIndex(email), Name: "Owner of " + name}
 	if err := db.CreateTenant(context.Background(), t, newKeysets(tb), owner); err != nil {
 		tb.Fatalf("CreateTenant(%q): %v", name, err)
 	}
@@ -165,12 +179,8 @@ func MustCreateTenant(tb testing.TB, db *sqlite.DB, name string) (*vault.Tenant,
 // MustCreateUser creates a user of tenantID with the given role.
 func MustCreateUser(tb testing.TB, db *sqlite.DB, tenantID string, role vault.Role) *vault.User {
 	tb.Helper()
-	u := &vault.User{
-		TenantID: tenantID,
-		Email:    vault.NewID("u") + "@example.com",
-		Name:     "User",
-		Role:     role,
-	}
+	u := newUser(tenantID, vault.NewID("u")+"@example.com", role)
+	u.PasswordHash = ""
 	if err := db.CreateUser(context.Background(), u); err != nil {
 		tb.Fatalf("CreateUser: %v", err)
 	}

@@ -11,12 +11,18 @@ import (
 )
 
 // CreateTenant inserts the firm, its wrapped keysets and its owner in one
-// transaction. Empty ids are filled in, and a zero CreatedAt is set from the
-// clock. Errors: conflict (owner email taken), invalid.
+// transaction, with the firm's name and the owner's email and name sealed
+// under the new keysets. Empty ids are filled in, and a zero CreatedAt is
+// set from the clock. Errors: invalid, internal (no Sealer).
 func (db *DB) CreateTenant(ctx context.Context, t *vault.Tenant, ks vault.TenantKeysets, owner *vault.User) error {
 	if err := checkNewTenant(t, ks, owner); err != nil {
 		return err
 	}
+	sealed, done, err := db.sealNewTenant(ctx, t, ks, owner)
+	if err != nil {
+		return err
+	}
+	defer done()
 
 	tx, err := db.begin(ctx)
 	if err != nil {
@@ -24,10 +30,45 @@ func (db *DB) CreateTenant(ctx context.Context, t *vault.Tenant, ks vault.Tenant
 	}
 	defer tx.Rollback()
 
-	if err := insertTenant(ctx, tx, t, ks, owner); err != nil {
+	if err := insertTenant(ctx, tx, t, ks, owner, sealed); err != nil {
 		return err
 	}
 	return tx.commit()
+}
+
+// newTenantKeys is a firm being created: its region and wrapped keysets,
+// which TenantKeysets answers with until its row exists.
+type newTenantKeys struct {
+	region string
+	ks     vault.TenantKeysets
+}
+
+// sealedTenant holds the sealed fields of a new firm and its owner.
+type sealedTenant struct {
+	name  []byte
+	owner sealedUserFields
+}
+
+// sealNewTenant seals a new firm's name and its owner's email and name.
+// The key manager reads a firm's keysets from this store, and the row is
+// not written yet: until done is called, TenantKeysets answers for t.ID
+// with ks, the keysets about to be stored with it.
+func (db *DB) sealNewTenant(ctx context.Context, t *vault.Tenant, ks vault.TenantKeysets, owner *vault.User) (*sealedTenant, func(), error) {
+	if _, loaded := db.creating.LoadOrStore(t.ID, newTenantKeys{region: t.Region, ks: ks}); loaded {
+		return nil, nil, vault.Errorf(vault.ECONFLICT, "Object already exists.")
+	}
+	done := func() { db.creating.Delete(t.ID) }
+	name, err := db.seal(ctx, t.ID, tenantNameRef(t.ID), t.Name)
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	of, err := db.sealUser(ctx, owner)
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return &sealedTenant{name: name, owner: of}, done, nil
 }
 
 // checkNewTenant validates a new firm and its owner, filling in empty ids,
@@ -61,39 +102,60 @@ func checkNewTenant(t *vault.Tenant, ks vault.TenantKeysets, owner *vault.User) 
 }
 
 // insertTenant inserts a firm checked by checkNewTenant and its owner in tx.
-func insertTenant(ctx context.Context, tx *tx, t *vault.Tenant, ks vault.TenantKeysets, owner *vault.User) error {
+func insertTenant(ctx context.Context, tx *tx, t *vault.Tenant, ks vault.TenantKeysets, owner *vault.User, sealed *sealedTenant) error {
 	stamp(&t.CreatedAt, tx.now)
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO tenants (id, name, region, doc_keyset, field_keyset, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`,
-		t.ID, t.Name, t.Region, ks.Document, ks.Field, formatTime(t.CreatedAt),
+		t.ID, sealed.name, t.Region, ks.Document, ks.Field, formatTime(t.CreatedAt),
 	); err != nil {
 		return fmt.Errorf("insert tenant: %w", formatError(err))
 	}
-	return insertUser(ctx, tx, owner)
+	return insertUser(ctx, tx, owner, sealed.owner)
 }
 
-// Tenant returns one firm. Errors: not_found.
+// tenantColumns is the column list scanTenant reads.
+const tenantColumns = `id, name, region, created_at`
+
+// Tenant returns one firm with its name opened; a name that does not open
+// is left "" and marked in the firm's Damage. Errors: not_found, internal
+// (no Sealer).
 func (db *DB) Tenant(ctx context.Context, id string) (*vault.Tenant, error) {
 	row := db.db.QueryRowContext(ctx, `
-		SELECT id, name, region, created_at
+		SELECT `+tenantColumns+`
 		FROM tenants
 		WHERE id = ?`, id)
-	t, err := scanTenant(row)
+	st, err := scanTenant(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, vault.Errorf(vault.ENOTFOUND, "Tenant not found.")
 	} else if err != nil {
 		return nil, fmt.Errorf("tenant: %w", formatError(err))
 	}
-	return t, nil
+	if err := db.openTenant(ctx, st); err != nil {
+		return nil, err
+	}
+	return st.t, nil
 }
 
-// Tenants returns every firm, oldest first.
+// Tenants returns every firm, oldest first, with their names opened; one
+// that does not open is left "" and marked, and the others still read.
+// Errors: internal (no Sealer).
 func (db *DB) Tenants(ctx context.Context) ([]*vault.Tenant, error) {
-	return queryAll(ctx, db.db, "tenants", scanTenant, `
-		SELECT id, name, region, created_at
+	sealed, err := queryAll(ctx, db.db, "tenants", scanTenant, `
+		SELECT `+tenantColumns+`
 		FROM tenants
 		ORDER BY created_at, rowid`)
+	if err != nil {
+		return nil, err
+	}
+	a := make([]*vault.Tenant, 0, len(sealed))
+	for _, st := range sealed {
+		if err := db.openTenant(ctx, st); err != nil {
+			return nil, err
+		}
+		a = append(a, st.t)
+	}
+	return a, nil
 }
 
 // TenantKeysets returns the tenant's region and its wrapped keysets.
@@ -107,6 +169,10 @@ func (db *DB) TenantKeysets(ctx context.Context, tenantID string) (string, vault
 		WHERE id = ?`, tenantID,
 	).Scan(&region, &ks.Document, &ks.Field)
 	if errors.Is(err, sql.ErrNoRows) {
+		if nt, ok := db.creating.Load(tenantID); ok {
+			nt := nt.(newTenantKeys)
+			return nt.region, nt.ks, nil
+		}
 		return "", vault.TenantKeysets{}, vault.Errorf(vault.ENOTFOUND, "Tenant not found.")
 	} else if err != nil {
 		return "", vault.TenantKeysets{}, fmt.Errorf("tenant keysets: %w", formatError(err))
@@ -156,11 +222,30 @@ func (db *DB) ReplaceTenantKeysets(ctx context.Context, tenantID string, prev, n
 	return tx.commit()
 }
 
-// scanTenant reads the columns id, name, region, created_at.
-func scanTenant(s scanner) (*vault.Tenant, error) {
-	var t vault.Tenant
-	if err := s.Scan(&t.ID, &t.Name, &t.Region, timeValue{&t.CreatedAt}); err != nil {
+// readTenant is a firm as read, before its name is opened.
+type readTenant struct {
+	t    *vault.Tenant
+	name []byte
+}
+
+// scanTenant reads the columns of tenantColumns.
+func scanTenant(s scanner) (*readTenant, error) {
+	rt := &readTenant{t: &vault.Tenant{}}
+	if err := s.Scan(&rt.t.ID, &rt.name, &rt.t.Region, timeValue{&rt.t.CreatedAt}); err != nil {
 		return nil, err
 	}
-	return &t, nil
+	return rt, nil
+}
+
+// openTenant opens the sealed name of rt into rt.t, marking it in the
+// firm's Damage when it fails authentication.
+func (db *DB) openTenant(ctx context.Context, rt *readTenant) error {
+	var err error
+	rt.t.Name, err = db.openOrMark(ctx, rt.t.ID, tenantNameRef(rt.t.ID), rt.name, &rt.t.Damage)
+	return err
+}
+
+// tenantNameRef names the sealed name cell of a firm.
+func tenantNameRef(id string) vault.FieldRef {
+	return vault.FieldRef{Table: "tenants", Column: "name", RowID: id}
 }

@@ -16,7 +16,7 @@ func TestDB_CreateTenant(t *testing.T) {
 		db := MustOpenDB(t)
 		ks := newKeysets(t)
 		tenant := &vault.Tenant{Name: "Dewey, Cheatham & Howe", Region: "ca"}
-		owner := &vault.User{Email: "boss@dch.example", Name: "Boss", PasswordHash: "hash"}
+		owner := &vault.User{Email: "boss@dch.example", EmailIndex: testIndex("boss@dch.example"), Name: "Boss", PasswordHash: "hash"}
 		if err := db.CreateTenant(ctx, tenant, ks, owner); err != nil {
 			t.Fatalf("CreateTenant: %v", err)
 		}
@@ -44,29 +44,50 @@ func TestDB_CreateTenant(t *testing.T) {
 		if region != "ca" || !bytes.Equal(gotKS.Document, ks.Document) || !bytes.Equal(gotKS.Field, ks.Field) {
 			t.Errorf("TenantKeysets = %q, %x, %x; want ca, %x, %x", region, gotKS.Document, gotKS.Field, ks.Document, ks.Field)
 		}
-		gotOwner, err := db.UserByEmail(ctx, "BOSS@dch.example")
+		gotOwner, err := db.UsersByEmailIndex(ctx, [][]byte{testIndex("BOSS@dch.example")})
 		if err != nil {
-			t.Fatalf("UserByEmail: %v", err)
+			t.Fatalf("UsersByEmailIndex: %v", err)
 		}
-		if *gotOwner != *owner {
+		if len(gotOwner) != 1 || !sameUser(gotOwner[0], owner) {
 			t.Errorf("owner = %+v, want %+v", gotOwner, owner)
 		}
 	})
 
-	t.Run("ErrConflict", func(t *testing.T) {
+	t.Run("SameOwnerEmailAsAnotherFirm", func(t *testing.T) {
+		// An owner email another firm uses is no conflict: accounts belong
+		// to their firm.
 		db := MustOpenDB(t)
 		_, first := MustCreateTenant(t, db, "First")
 		tenant := &vault.Tenant{Name: "Second", Region: "us"}
-		err := db.CreateTenant(ctx, tenant, newKeysets(t), &vault.User{Email: first.Email, Name: "Dup"})
+		owner := &vault.User{Email: first.Email, EmailIndex: first.EmailIndex, Name: "Same person"}
+		if err := db.CreateTenant(ctx, tenant, newKeysets(t), owner); err != nil {
+			t.Fatalf("CreateTenant with another firm's owner email: %v", err)
+		}
+		got, err := db.UsersByEmailIndex(ctx, [][]byte{first.EmailIndex})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].ID != first.ID || got[1].ID != owner.ID {
+			t.Errorf("accounts of the email = %+v, want both owners", got)
+		}
+	})
+
+	t.Run("RollsBack", func(t *testing.T) {
+		db := MustOpenDB(t)
+		MustCreateTenant(t, db, "First")
+		// An owner that fails to insert (its id is taken) leaves no firm.
+		_, taken := MustCreateTenant(t, db, "Taken")
+		tenant := &vault.Tenant{Name: "Second", Region: "us"}
+		owner := &vault.User{ID: taken.ID, Email: "x@y.example", EmailIndex: testIndex("x@y.example"), Name: "Dup"}
+		err := db.CreateTenant(ctx, tenant, newKeysets(t), owner)
 		wantCode(t, err, vault.ECONFLICT)
-		// The whole transaction rolled back: no firm without an owner.
 		_, err = db.Tenant(ctx, tenant.ID)
 		wantCode(t, err, vault.ENOTFOUND)
 		tenants, err := db.Tenants(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := len(tenants), 1; got != want {
+		if got, want := len(tenants), 2; got != want {
 			t.Errorf("len(Tenants) = %d, want %d", got, want)
 		}
 	})

@@ -13,10 +13,11 @@ import (
 // tokenColumns is the column list scanToken reads.
 const tokenColumns = `id, tenant_id, user_id, kind, name, created_at, expires_at, last_used_at`
 
-// CreateToken inserts a token with the SHA-256 hash of its secret. An empty
-// ID is filled in and a zero CreatedAt is set from the clock. The user must
-// belong to the token's firm. Errors: not_found (user), conflict (hash in
-// use), invalid.
+// CreateToken inserts a token with the SHA-256 hash of its secret and its
+// name, if any, sealed. An empty ID is filled in and a zero CreatedAt is
+// set from the clock. The user must belong to the token's firm.
+// Errors: not_found (user), conflict (hash in use), invalid, internal (no
+// Sealer).
 func (db *DB) CreateToken(ctx context.Context, t *vault.Token, hash []byte) error {
 	if t == nil {
 		return vault.Errorf(vault.EINVALID, "Token required.")
@@ -31,6 +32,15 @@ func (db *DB) CreateToken(ctx context.Context, t *vault.Token, hash []byte) erro
 		return vault.Errorf(vault.EINVALID, "Invalid token kind.")
 	case len(hash) != 32:
 		return vault.Errorf(vault.EINVALID, "Token hash must be 32 bytes.")
+	}
+
+	var name []byte // NULL: no name
+	if t.Name != "" {
+		var err error
+		// Seal before BEGIN: the sealer reads keysets from this database.
+		if name, err = db.seal(ctx, t.TenantID, tokenNameRef(t.ID), t.Name); err != nil {
+			return notFoundAs(err, "User not found.")
+		}
 	}
 
 	tx, err := db.begin(ctx)
@@ -53,7 +63,7 @@ func (db *DB) CreateToken(ctx context.Context, t *vault.Token, hash []byte) erro
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO tokens (id, tenant_id, user_id, kind, name, hash, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.TenantID, t.UserID, t.Kind, t.Name, hash, formatTime(t.CreatedAt), formatNullTime(t.ExpiresAt),
+		t.ID, t.TenantID, t.UserID, t.Kind, name, hash, formatTime(t.CreatedAt), formatNullTime(t.ExpiresAt),
 	); err != nil {
 		return fmt.Errorf("create token: %w", formatError(err))
 	}
@@ -72,25 +82,40 @@ func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*vault.Token, error
 		SELECT `+tokenColumns+`
 		FROM tokens
 		WHERE hash = ? AND revoked_at IS NULL`, hash)
-	t, err := scanToken(row)
+	rt, err := scanToken(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, vault.Errorf(vault.ENOTFOUND, "Token not found.")
 	} else if err != nil {
 		return nil, fmt.Errorf("token: %w", formatError(err))
 	}
-	return t, nil
+	if err := db.openToken(ctx, rt); err != nil {
+		return nil, err
+	}
+	return rt.t, nil
 }
 
 // Tokens returns a user's tokens that are unrevoked and unexpired at now,
-// oldest first.
+// oldest first, with their names opened; a name that does not open is left
+// "" and marked, and the other tokens still read.
 func (db *DB) Tokens(ctx context.Context, tenantID, userID string, now time.Time) ([]*vault.Token, error) {
 	// Stored times are fixed-width UTC text, so they compare in time order.
-	return queryAll(ctx, db.db, "tokens", scanToken, `
+	read, err := queryAll(ctx, db.db, "tokens", scanToken, `
 		SELECT `+tokenColumns+`
 		FROM tokens
 		WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL
 			AND (expires_at IS NULL OR expires_at > ?)
 		ORDER BY created_at, rowid`, tenantID, userID, formatTime(now))
+	if err != nil {
+		return nil, err
+	}
+	a := make([]*vault.Token, 0, len(read))
+	for _, rt := range read {
+		if err := db.openToken(ctx, rt); err != nil {
+			return nil, err
+		}
+		a = append(a, rt.t)
+	}
+	return a, nil
 }
 
 // RevokeToken revokes one of a user's tokens. Errors: not_found (missing,
@@ -150,11 +175,18 @@ func (db *DB) TouchToken(ctx context.Context, tenantID, id string, at time.Time)
 	return nil
 }
 
+// readToken is a token as read, before its name is opened.
+type readToken struct {
+	t    *vault.Token
+	name []byte // nil: no name
+}
+
 // scanToken reads the columns of tokenColumns.
-func scanToken(s scanner) (*vault.Token, error) {
-	var t vault.Token
+func scanToken(s scanner) (*readToken, error) {
+	rt := &readToken{t: &vault.Token{}}
+	t := rt.t
 	var expires, used nullTime
-	if err := s.Scan(&t.ID, &t.TenantID, &t.UserID, &t.Kind, &t.Name,
+	if err := s.Scan(&t.ID, &t.TenantID, &t.UserID, &t.Kind, &rt.name,
 		timeValue{&t.CreatedAt}, &expires, &used); err != nil {
 		return nil, err
 	}
@@ -164,7 +196,23 @@ func scanToken(s scanner) (*vault.Token, error) {
 	if used.Valid {
 		t.LastUsedAt = &used.Time
 	}
-	return &t, nil
+	return rt, nil
+}
+
+// openToken opens the sealed name of rt, if it has one, into rt.t, marking
+// it in the token's Damage when it fails authentication.
+func (db *DB) openToken(ctx context.Context, rt *readToken) error {
+	if rt.name == nil {
+		return nil
+	}
+	var err error
+	rt.t.Name, err = db.openOrMark(ctx, rt.t.TenantID, tokenNameRef(rt.t.ID), rt.name, &rt.t.Damage)
+	return err
+}
+
+// tokenNameRef names the sealed name cell of a token.
+func tokenNameRef(id string) vault.FieldRef {
+	return vault.FieldRef{Table: "tokens", Column: "name", RowID: id}
 }
 
 // PurgeTokens deletes the tokens that expired or were revoked before

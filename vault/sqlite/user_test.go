@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +15,8 @@ func TestDB_CreateUser(t *testing.T) {
 	other, _ := MustCreateTenant(t, db, "Other")
 
 	t.Run("OK", func(t *testing.T) {
-		u := &vault.User{TenantID: tenant.ID, Email: "Jane.Doe@Firm.example", Name: "Jane", Role: vault.RoleLawyer, PasswordHash: "$argon2id$x"}
+		u := newUser(tenant.ID, "jane.doe@firm.example", vault.RoleLawyer)
+		u.Name = "Jane"
 		if err := db.CreateUser(ctx, u); err != nil {
 			t.Fatalf("CreateUser: %v", err)
 		}
@@ -27,48 +27,60 @@ func TestDB_CreateUser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("User: %v", err)
 		}
-		if *got != *u {
+		if !sameUser(got, u) {
 			t.Errorf("User = %+v, want %+v", got, u)
 		}
 	})
 
 	t.Run("ErrConflict", func(t *testing.T) {
 		MustCreateUser(t, db, tenant.ID, vault.RoleLawyer) // unrelated
-		if err := db.CreateUser(ctx, &vault.User{TenantID: tenant.ID, Email: "sam@firm.example", Role: vault.RoleAdmin}); err != nil {
+		if err := db.CreateUser(ctx, newUser(tenant.ID, "sam@firm.example", vault.RoleAdmin)); err != nil {
 			t.Fatal(err)
 		}
-		// Emails are unique across the whole service, whatever their case.
-		for _, tt := range []struct{ name, tenantID, email string }{
-			{"Same", tenant.ID, "sam@firm.example"},
-			{"Upper", tenant.ID, "SAM@FIRM.EXAMPLE"},
-			{"Mixed", tenant.ID, "Sam@Firm.Example"},
-			{"OtherTenant", other.ID, "sAm@firm.example"},
-		} {
-			t.Run(tt.name, func(t *testing.T) {
-				err := db.CreateUser(ctx, &vault.User{TenantID: tt.tenantID, Email: tt.email, Role: vault.RoleLawyer})
-				wantCode(t, err, vault.ECONFLICT)
-			})
+		// An email index is unique within its firm.
+		err := db.CreateUser(ctx, newUser(tenant.ID, "sam@firm.example", vault.RoleLawyer))
+		wantCode(t, err, vault.ECONFLICT)
+	})
+
+	t.Run("SameEmailOtherFirm", func(t *testing.T) {
+		// Another firm's account with the same email is another account.
+		u := newUser(other.ID, "sam@firm.example", vault.RoleLawyer)
+		if err := db.CreateUser(ctx, u); err != nil {
+			t.Fatalf("CreateUser in another firm: %v", err)
+		}
+		got, err := db.UsersByEmailIndex(ctx, [][]byte{testIndex("sam@firm.example")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].TenantID != tenant.ID || got[1].TenantID != other.ID || !sameUser(got[1], u) {
+			t.Errorf("UsersByEmailIndex = %+v, want the accounts of both firms, oldest first", got)
 		}
 	})
 
 	t.Run("ErrNotFound", func(t *testing.T) {
-		err := db.CreateUser(ctx, &vault.User{TenantID: vault.NewID(vault.PrefixTenant), Email: "x@y.example", Role: vault.RoleLawyer})
+		err := db.CreateUser(ctx, newUser(vault.NewID(vault.PrefixTenant), "x@y.example", vault.RoleLawyer))
 		wantCode(t, err, vault.ENOTFOUND)
 	})
 
 	t.Run("ErrInvalid", func(t *testing.T) {
+		noIndex := newUser(tenant.ID, "a@x", vault.RoleLawyer)
+		noIndex.EmailIndex = nil
+		shortIndex := newUser(tenant.ID, "a@x", vault.RoleLawyer)
+		shortIndex.EmailIndex = shortIndex.EmailIndex[:16]
 		for _, tt := range []struct {
 			name string
-			u    vault.User
+			u    *vault.User
 		}{
-			{"NoTenant", vault.User{Email: "a@x", Role: vault.RoleLawyer}},
-			{"NoEmail", vault.User{TenantID: tenant.ID, Email: " ", Role: vault.RoleLawyer}},
-			{"NoRole", vault.User{TenantID: tenant.ID, Email: "a@x"}},
-			{"BadRole", vault.User{TenantID: tenant.ID, Email: "a@x", Role: "root"}},
-			{"BadID", vault.User{ID: "usr_1", TenantID: tenant.ID, Email: "a@x", Role: vault.RoleLawyer}},
+			{"NoTenant", newUser("", "a@x", vault.RoleLawyer)},
+			{"NoEmail", newUser(tenant.ID, " ", vault.RoleLawyer)},
+			{"NoEmailIndex", noIndex},
+			{"ShortEmailIndex", shortIndex},
+			{"NoRole", newUser(tenant.ID, "a@x", "")},
+			{"BadRole", newUser(tenant.ID, "a@x", "root")},
+			{"BadID", &vault.User{ID: "usr_1", TenantID: tenant.ID, Email: "a@x", EmailIndex: testIndex("a@x"), Role: vault.RoleLawyer}},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
-				wantCode(t, db.CreateUser(ctx, &tt.u), vault.EINVALID)
+				wantCode(t, db.CreateUser(ctx, tt.u), vault.EINVALID)
 			})
 		}
 	})
@@ -96,19 +108,23 @@ func TestDB_User(t *testing.T) {
 				}
 			})
 		}
-		_, err := db.UserByEmail(ctx, "nobody@example.com")
-		wantCode(t, err, vault.ENOTFOUND)
+		none, err := db.UsersByEmailIndex(ctx, [][]byte{testIndex("nobody@example.com")})
+		if err != nil || len(none) != 0 {
+			t.Errorf("UsersByEmailIndex(unknown) = %v, %v; want none", none, err)
+		}
 	})
 
-	t.Run("UserByEmail", func(t *testing.T) {
-		for _, email := range []string{lawyer.Email, strings.ToUpper(lawyer.Email)} {
-			got, err := db.UserByEmail(ctx, email)
-			if err != nil {
-				t.Fatalf("UserByEmail(%q): %v", email, err)
-			}
-			if got.ID != lawyer.ID {
-				t.Errorf("UserByEmail(%q).ID = %q, want %q", email, got.ID, lawyer.ID)
-			}
+	t.Run("UsersByEmailIndex", func(t *testing.T) {
+		// One index per region's key; any of them finds the user.
+		got, err := db.UsersByEmailIndex(ctx, [][]byte{testIndex("nobody@example.com"), testIndex(lawyer.Email)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || !sameUser(got[0], lawyer) {
+			t.Errorf("UsersByEmailIndex = %+v, want %+v", got, lawyer)
+		}
+		if none, err := db.UsersByEmailIndex(ctx, nil); err != nil || len(none) != 0 {
+			t.Errorf("UsersByEmailIndex(nil) = %v, %v; want none", none, err)
 		}
 	})
 
@@ -122,7 +138,7 @@ func TestDB_User(t *testing.T) {
 			t.Fatalf("len(Users) = %d, want %d", len(got), len(want))
 		}
 		for i := range want {
-			if *got[i] != *want[i] {
+			if !sameUser(got[i], want[i]) {
 				t.Errorf("Users[%d] = %+v, want %+v", i, got[i], want[i])
 			}
 		}
@@ -160,7 +176,7 @@ func TestDB_UpdateUser(t *testing.T) {
 		}
 		want := *u
 		want.Name, want.Role, want.PasswordHash, want.Disabled, want.UpdatedAt = "Renamed", vault.RoleAdmin, "newhash", true, later.UTC()
-		if *got != want {
+		if !sameUser(got, &want) {
 			t.Errorf("User = %+v, want %+v", got, &want)
 		}
 	})

@@ -34,6 +34,27 @@ func (db *DB) AddVersion(ctx context.Context, v *vault.Version) error {
 		return err
 	}
 
+	ct := v.ContentType
+	if ct == "" {
+		// The document's content type is sealed: open it before the
+		// transaction. A concurrent AddVersion that changes it also moves
+		// the current version, and then this one fails as not next.
+		d, err := db.Document(ctx, v.TenantID, v.DocumentID)
+		if err != nil {
+			return err
+		}
+		ct = d.ContentType
+	}
+	// Seal before BEGIN: the sealer reads keysets from this database.
+	vctype, err := db.seal(ctx, v.TenantID, versionContentTypeRef(v.DocumentID, v.Number), ct)
+	if err != nil {
+		return notFoundAs(err, "Document not found.")
+	}
+	dctype, err := db.seal(ctx, v.TenantID, documentContentTypeRef(v.DocumentID), ct)
+	if err != nil {
+		return notFoundAs(err, "Document not found.")
+	}
+
 	// BEGIN IMMEDIATE serializes writers, so the check of the current
 	// version below and the update after it cannot interleave with another
 	// AddVersion; the guarded UPDATE is a second line of defence.
@@ -44,12 +65,12 @@ func (db *DB) AddVersion(ctx context.Context, v *vault.Version) error {
 	defer tx.Rollback()
 
 	var current, trashed int
-	var contentType, matterID string
+	var matterID string
 	err = tx.QueryRowContext(ctx, `
-		SELECT current_version, content_type, trashed, matter_id
+		SELECT current_version, trashed, matter_id
 		FROM documents
 		WHERE tenant_id = ? AND id = ?`, v.TenantID, v.DocumentID,
-	).Scan(&current, &contentType, &trashed, &matterID)
+	).Scan(&current, &trashed, &matterID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return vault.Errorf(vault.ENOTFOUND, "Document not found.")
 	} else if err != nil {
@@ -68,15 +89,9 @@ func (db *DB) AddVersion(ctx context.Context, v *vault.Version) error {
 		return err
 	}
 
-	ct := v.ContentType
-	if ct == "" {
-		ct = contentType
-	}
 	createdAt := v.CreatedAt
 	stamp(&createdAt, tx.now)
-	vv := *v
-	vv.ContentType = ct
-	if err := insertVersion(ctx, tx, &vv, createdAt); err != nil {
+	if err := insertVersion(ctx, tx, v, vctype, createdAt); err != nil {
 		return err
 	}
 
@@ -84,7 +99,7 @@ func (db *DB) AddVersion(ctx context.Context, v *vault.Version) error {
 		UPDATE documents
 		SET current_version = ?, size = ?, content_type = ?, updated_at = ?
 		WHERE tenant_id = ? AND id = ? AND current_version = ?`,
-		v.Number, v.Size, ct, formatTime(tx.now),
+		v.Number, v.Size, dctype, formatTime(tx.now),
 		v.TenantID, v.DocumentID, current,
 	)
 	if err != nil {
@@ -111,18 +126,40 @@ func (db *DB) Version(ctx context.Context, tenantID, documentID string, n int) (
 		SELECT `+versionColumns+`
 		FROM versions
 		WHERE tenant_id = ? AND document_id = ? AND number = ?`, tenantID, documentID, n)
-	v, err := scanVersion(row)
+	rv, err := scanVersion(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, vault.Errorf(vault.ENOTFOUND, "Version not found.")
 	} else if err != nil {
 		return nil, fmt.Errorf("version: %w", formatError(err))
 	}
-	return v, nil
+	if err := db.openVersion(ctx, rv); err != nil {
+		return nil, err
+	}
+	return rv.v, nil
 }
 
-// Versions returns every version of a document of tenantID, oldest first.
-// Errors: not_found (document).
+// Versions returns every version of a document of tenantID, oldest first,
+// with their content types opened (one that does not open is left "" and
+// marked). Errors: not_found (document), internal (no Sealer).
 func (db *DB) Versions(ctx context.Context, tenantID, documentID string) ([]*vault.Version, error) {
+	read, err := db.readVersions(ctx, tenantID, documentID)
+	if err != nil {
+		return nil, err
+	}
+	// The read transaction is over before the sealer runs.
+	a := make([]*vault.Version, 0, len(read))
+	for _, rv := range read {
+		if err := db.openVersion(ctx, rv); err != nil {
+			return nil, err
+		}
+		a = append(a, rv.v)
+	}
+	return a, nil
+}
+
+// readVersions reads a document's versions, sealed, in one read
+// transaction with the check that the document exists.
+func (db *DB) readVersions(ctx context.Context, tenantID, documentID string) ([]*readVersion, error) {
 	tx, err := db.beginRead(ctx)
 	if err != nil {
 		return nil, err
@@ -157,30 +194,51 @@ func validateVersion(v *vault.Version) error {
 	return nil
 }
 
-// insertVersion inserts v in tx with the given creation time.
-func insertVersion(ctx context.Context, tx *tx, v *vault.Version, createdAt time.Time) error {
+// insertVersion inserts v in tx with its sealed content type and the given
+// creation time.
+func insertVersion(ctx context.Context, tx *tx, v *vault.Version, ctype []byte, createdAt time.Time) error {
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO versions (`+versionColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		v.TenantID, v.DocumentID, v.Number, v.Size, v.CiphertextSize, v.PartSize,
-		v.PartCipherSize, int64(v.KeyID), v.BlobKey, v.ContentType, v.CreatedBy, formatTime(createdAt),
+		v.PartCipherSize, int64(v.KeyID), v.BlobKey, ctype, v.CreatedBy, formatTime(createdAt),
 	); err != nil {
 		return fmt.Errorf("insert version: %w", formatError(err))
 	}
 	return nil
 }
 
+// readVersion is a version as read, before its content type is opened.
+type readVersion struct {
+	v     *vault.Version
+	ctype []byte
+}
+
 // scanVersion reads the columns of versionColumns.
-func scanVersion(s scanner) (*vault.Version, error) {
-	var v vault.Version
+func scanVersion(s scanner) (*readVersion, error) {
+	rv := &readVersion{v: &vault.Version{}}
+	v := rv.v
 	var keyID int64
 	if err := s.Scan(&v.TenantID, &v.DocumentID, &v.Number, &v.Size, &v.CiphertextSize, &v.PartSize,
-		&v.PartCipherSize, &keyID, &v.BlobKey, &v.ContentType, &v.CreatedBy, timeValue{&v.CreatedAt}); err != nil {
+		&v.PartCipherSize, &keyID, &v.BlobKey, &rv.ctype, &v.CreatedBy, timeValue{&v.CreatedAt}); err != nil {
 		return nil, err
 	}
 	if keyID < 0 || keyID > math.MaxUint32 {
 		return nil, fmt.Errorf("stored key id %d out of range", keyID)
 	}
 	v.KeyID = uint32(keyID)
-	return &v, nil
+	return rv, nil
+}
+
+// openVersion opens the sealed content type of rv into rv.v, marking it in
+// the version's Damage when it fails authentication.
+func (db *DB) openVersion(ctx context.Context, rv *readVersion) error {
+	var err error
+	rv.v.ContentType, err = db.openOrMark(ctx, rv.v.TenantID, versionContentTypeRef(rv.v.DocumentID, rv.v.Number), rv.ctype, &rv.v.Damage)
+	return err
+}
+
+// versionContentTypeRef names the sealed content type cell of a version.
+func versionContentTypeRef(documentID string, number int) vault.FieldRef {
+	return vault.FieldRef{Table: "versions", Column: "content_type", RowID: versionRowID(documentID, number)}
 }

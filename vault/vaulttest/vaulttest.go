@@ -95,6 +95,9 @@ func Open(tb testing.TB, dir string, stores map[string]vault.BlobStore) *Vault {
 	}); err != nil {
 		tb.Fatal(err)
 	}
+	if err := db.SealPlaintext(context.Background(), svc.Indexer); err != nil {
+		tb.Fatal(err)
+	}
 	clock := &Clock{}
 	svc.Now = clock.Now
 	al := &MemAudit{}

@@ -1,0 +1,77 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+)
+
+// textColumns are the only TEXT columns the metadata database may have, and
+// what each holds: ids, times, fixed words and hashes, never a person's
+// words. Names, emails, clients, token names and content types are sealed
+// BLOBs; a user is found by a keyed blind index of the email. A new TEXT
+// column fails this test until it is added here, with what it holds.
+var textColumns = map[string]string{
+	"documents.id": "id", "documents.tenant_id": "id", "documents.matter_id": "id", "documents.created_by": "id",
+	"documents.trashed_at": "time", "documents.created_at": "time", "documents.updated_at": "time",
+	"grants.id": "id", "grants.tenant_id": "id", "grants.user_id": "id", "grants.document_id": "id",
+	"grants.matter_id": "id", "grants.created_by": "id", "grants.revoked_by": "id",
+	"grants.permissions": "read, download, edit", "grants.expires_at": "time", "grants.created_at": "time",
+	"grants.revoked_at": "time", "grants.expiry_recorded_at": "time",
+	"matters.id": "id", "matters.tenant_id": "id", "matters.created_by": "id", "matters.created_at": "time",
+	"matters.closed_at": "time",
+	"migrations.name":   "migration file name", "migrations.applied_at": "time",
+	"pending_blobs.key": "blob key: tenant id / document id / blob id", "pending_blobs.tenant_id": "id",
+	"pending_blobs.region": "region name", "pending_blobs.created_at": "time",
+	"settings.key": "setting name", "settings.updated_at": "time",
+	"tenants.id": "id", "tenants.region": "region name", "tenants.created_at": "time",
+	"tokens.id": "id", "tokens.tenant_id": "id", "tokens.user_id": "id", "tokens.kind": "session or api",
+	"tokens.created_at": "time", "tokens.expires_at": "time", "tokens.last_used_at": "time", "tokens.revoked_at": "time",
+	"users.id": "id", "users.tenant_id": "id", "users.role": "owner, admin, lawyer or auditor",
+	"users.password_hash": "argon2id hash", "users.created_at": "time", "users.updated_at": "time",
+	"users.created_by": "id or operator", "users.credentials_by": "id or operator", "users.credentials_at": "time",
+	"users.promoted_by": "id or operator", "users.promoted_at": "time",
+	"versions.tenant_id": "id", "versions.document_id": "id", "versions.blob_key": "blob key: ids",
+	"versions.created_by": "id", "versions.created_at": "time",
+	"walls.tenant_id": "id", "walls.matter_id": "id", "walls.user_id": "id", "walls.created_by": "id", "walls.created_at": "time",
+	"walls.via": "id",
+}
+
+// checkSchemaText fails for every column of the database at path that is
+// not a BLOB, INTEGER or one of textColumns.
+func checkSchemaText(t *testing.T, path string) {
+	t.Helper()
+	rows, err := rawDB(t, path).QueryContext(context.Background(), `
+		SELECT m.name, p.name, p.type FROM sqlite_schema m, pragma_table_info(m.name) p
+		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var table, col, typ string
+		if err := rows.Scan(&table, &col, &typ); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if typ == "BLOB" || typ == "INTEGER" {
+			continue
+		}
+		if _, ok := textColumns[table+"."+col]; !ok {
+			t.Errorf("column %s.%s is %s: seal it (BLOB), or add it to textColumns saying why it holds no one's words", table, col, typ)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n < len(textColumns) {
+		t.Fatalf("only %d columns read", n)
+	}
+}
+
+func TestSchema_NoPlaintextColumns(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "casevault.db")
+	MustCloseDB(t, MustOpenDBAt(t, path))
+	checkSchemaText(t, path)
+}
