@@ -42,12 +42,18 @@ const maxBatch = 512
 const maxEventSize = 64 << 10
 
 // Options configure a Log. Signer is required; Sealer is required for
-// events with private parts.
+// events with private parts (every firm event with an actor, a source or a
+// name), Indexer for service log events with an email or a source.
 type Options struct {
 	// Sealer seals the private part of each event with the firm's field
 	// key, for the cell FieldRef{Table: "audit_events", Column: "private",
 	// RowID: <event id>}.
 	Sealer vault.FieldSealer
+
+	// Indexer keys the hashes that stand for emails and client addresses
+	// in the service log, which has no firm key to seal them with: the
+	// service-wide index key (region "").
+	Indexer vault.Indexer
 
 	// Signer returns the note signer of the firm's region and the verifier
 	// key that checks its signatures. The service log is tenant "".

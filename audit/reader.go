@@ -45,27 +45,29 @@ func (r *Reader) Events(ctx context.Context, tenant string, f vault.AuditFilter,
 		e := rec.Entry
 		t, _ := time.Parse(TimeLayout, e.Time)
 		out := &vault.AuditRecord{
-			Seq: rec.Seq, ID: e.ID, Time: t, ActorID: e.ActorID, ActorEmail: e.ActorEmail, Source: e.Source,
-			UserAgent: e.UserAgent, Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID,
-			Outcome: e.Outcome, Details: e.Details,
+			Seq: rec.Seq, ID: e.ID, Time: t, ActorID: e.ActorID, Action: e.Action, ObjectType: e.ObjectType,
+			ObjectID: e.ObjectID, Outcome: e.Outcome,
 		}
+		var p Private
 		if e.Sealed != "" {
 			out.Sealed = true
 			switch {
 			case f.Withhold[e.Details["matter_id"]] || f.Withhold[e.ObjectID]:
 				out.Withheld = true
 			default:
-				if out.Private = r.open(ctx, tenant, e); out.Private != nil {
+				if p = r.open(ctx, tenant, e); p != nil {
 					out.Sealed = false
 				}
 			}
 		}
+		rv := readableOf(e, p)
+		out.ActorEmail, out.Source, out.UserAgent, out.Details, out.Private = rv.ActorEmail, rv.Source, rv.UserAgent, rv.Details, rv.Names
 		return fn(out)
 	})
 }
 
 // open returns e's private part, or nil when it cannot be opened.
-func (r *Reader) open(ctx context.Context, tenant string, e *Entry) map[string]string {
+func (r *Reader) open(ctx context.Context, tenant string, e *Entry) Private {
 	if r.Opener == nil {
 		return nil
 	}
@@ -81,8 +83,8 @@ func (r *Reader) open(ctx context.Context, tenant string, e *Entry) map[string]s
 	if err != nil || CommitTo(nonce, p) != e.Commit {
 		return nil
 	}
-	var m map[string]string
-	if json.Unmarshal(p, &m) != nil {
+	var m Private
+	if json.Unmarshal(p, &m) != nil || m == nil {
 		return nil
 	}
 	return m

@@ -38,7 +38,7 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*Use
 		return nil, "", err
 	}
 	ev := event(actor, ActUserCreate, "user", u.ID)
-	ev.Details["email"], ev.Details["role"] = u.Email, string(u.Role)
+	ev.Private["email"], ev.Details["role"] = u.Email, string(u.Role)
 	if err := s.act(ctx, func() error { return s.Store.CreateUser(ctx, u) }, ev); err != nil {
 		return nil, "", err
 	}
@@ -141,7 +141,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, up Use
 	case next.Role != u.Role:
 		ev.Action = ActUserRoleChange
 	}
-	ev.Details["email"] = u.Email
+	ev.Private["email"] = u.Email
 	if next.Role != u.Role {
 		ev.Details["old_role"], ev.Details["role"] = string(u.Role), string(next.Role)
 	}
