@@ -41,7 +41,7 @@ const (
 // version 2 event must not carry in the clear.
 func identityKey(k string) bool {
 	switch k {
-	case PrivateActorEmail, PrivateSource, PrivateUserAgent, "email", "ip", "address", "remote_addr":
+	case PrivateActorEmail, PrivateSource, PrivateUserAgent, "email":
 		return true
 	}
 	return strings.HasSuffix(k, "_email") || strings.HasSuffix(k, "_source") || strings.HasSuffix(k, "_user_agent")
