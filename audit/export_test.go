@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/casevault/casevault/audit"
+	"github.com/casevault/casevault/internal/refverify"
 )
 
 const testTenant = "ten_lawfirm"
@@ -85,6 +86,14 @@ func mustVerify(tb testing.TB, b []byte, opts audit.VerifyOptions) *audit.Verify
 	if err != nil {
 		tb.Fatalf("Verify: %v\nbundle:\n%s", err, b)
 	}
+	// The independent verifier, written from docs/AUDIT-FORMAT.md, agrees.
+	ref, err := refverify.Verify(bytes.NewReader(b), opts.TrustedKey)
+	if err != nil {
+		tb.Fatalf("refverify: %v\nbundle:\n%s", err, b)
+	}
+	if ref.Events != res.Events || ref.Checkpoints != res.Checkpoints || ref.Size != res.TreeSize || ref.Root != res.Root {
+		tb.Fatalf("refverify = %+v, Verify = %+v", *ref, *res)
+	}
 	return res
 }
 
@@ -98,6 +107,14 @@ func wantFail(tb testing.TB, b []byte, opts audit.VerifyOptions, seq int64) *aud
 	}
 	if got, want := ve.Seq, seq; got != want {
 		tb.Fatalf("Verify names seq %d (%q), want %d", got, ve.Reason, want)
+	}
+	_, err = refverify.Verify(bytes.NewReader(b), opts.TrustedKey)
+	var re *refverify.Error
+	if !errors.As(err, &re) {
+		tb.Fatalf("refverify: got %v, want an *Error at seq %d", err, seq)
+	}
+	if got, want := re.Seq, seq; got != want {
+		tb.Fatalf("refverify names seq %d (%q), want %d (as Verify: %q)", got, re.Reason, want, ve.Reason)
 	}
 	return ve
 }
