@@ -57,7 +57,8 @@ func WritePDF(ctx context.Context, w io.Writer, src Source, opener Opener, tenan
 	pw.text(fontBody, 9, "This report lists the events of the checkpoint above that match the filter. It is a readable copy: "+
 		"the verifiable record is the audit bundle (JSON Lines) of the same checkpoint, which anyone can check offline "+
 		"with `casevault audit verify`, or with their own verifier (docs/AUDIT-FORMAT.md). "+
-		"Names shown as [sealed] can no longer be decrypted; the events themselves still verify.", 0)
+		"Names shown as [sealed] can no longer be decrypted, nor can the emails and addresses left out of such events; "+
+		"the events themselves still verify.", 0)
 	pw.gap(10)
 
 	var n int64

@@ -241,7 +241,9 @@ func PrevOf(leaf []byte) string {
 }
 
 // Private is the confidential part of an event (names at the time of the
-// event, old and new names of a rename…), kept out of the leaf. Its exact
+// event, old and new names of a rename…, and since FormatV2 who did it and
+// from where: PrivateActorEmail, PrivateSource, PrivateUserAgent and emails),
+// kept out of the leaf. Its exact
 // bytes, with a random 32-byte nonce, are committed to in Entry.Commit and
 // sealed with the firm's field key in Entry.Sealed.
 type Private map[string]string
