@@ -74,10 +74,11 @@ type AuditFilter struct {
 	From, To   time.Time
 	AfterSeq   int64
 	Limit      int
-	// Withhold names matters whose events' private parts (names) must not
-	// be opened for this reader: the matters a wall bars them from. When
-	// set, exports carry no private parts at all, since they stream without
-	// looking events up by matter.
+	// Withhold names matters whose events' private parts (names, and who
+	// acted from where) must not be opened for this reader: the matters a
+	// wall bars them from. When set, CSV and PDF exports leave those
+	// events' private parts out, and bundles carry none at all, since they
+	// stream leaves without reading them.
 	Withhold map[string]bool
 }
 
