@@ -121,13 +121,17 @@ var base64Chars = func() (t [256]bool) {
 	return t
 }()
 
-// leafPrefix is how every canonical leaf of this FormatVersion begins.
-var leafPrefix = `{"v":` + strconv.Itoa(FormatVersion) + `,"tenant":`
+// leafPrefixes are how the canonical leaves of each version begin.
+var (
+	leafPrefixV1 = `{"v":` + strconv.Itoa(FormatV1) + `,"tenant":`
+	leafPrefixV2 = `{"v":` + strconv.Itoa(FormatV2) + `,"tenant":`
+)
 
 // canonicalLeaf parses leaf when it is exactly Encode's output for an entry
 // whose strings need no escaping. Otherwise it reports false, and only
 // Decode can tell. It sets the fields of e named by want, leaving the
-// others (checked all the same) unset, which spares their allocation.
+// others (checked all the same) unset, which spares their allocation; V is
+// always set.
 func canonicalLeaf(leaf []byte, e *Entry, want leafFields) bool {
 	p := jsonScan{b: leaf}
 	pick := func(f leafFields, dst *string) *string {
@@ -136,19 +140,29 @@ func canonicalLeaf(leaf []byte, e *Entry, want leafFields) bool {
 		}
 		return nil
 	}
-	e.V = FormatVersion
+	switch {
+	case p.lit(leafPrefixV2):
+		e.V = FormatV2
+	case p.lit(leafPrefixV1):
+		e.V = FormatV1
+	default:
+		return false
+	}
 	if want&fieldDetails != 0 {
 		e.Details = map[string]string{}
 	}
-	return p.lit(leafPrefix) && p.str(pick(fieldTenant, &e.Tenant)) &&
+	ok := p.str(pick(fieldTenant, &e.Tenant)) &&
 		p.lit(`,"seq":`) && p.canonicalInt(&e.Seq) &&
 		p.lit(`,"id":`) && p.str(pick(fieldID, &e.ID)) &&
 		p.lit(`,"time":`) && p.str(pick(fieldRest, &e.Time)) &&
 		p.lit(`,"prev":`) && p.str(pick(fieldPrev, &e.Prev)) &&
-		p.lit(`,"actor_id":`) && p.str(pick(fieldRest, &e.ActorID)) &&
-		p.lit(`,"actor_email":`) && p.str(pick(fieldRest, &e.ActorEmail)) &&
-		p.lit(`,"source":`) && p.str(pick(fieldRest, &e.Source)) &&
-		p.lit(`,"user_agent":`) && p.str(pick(fieldRest, &e.UserAgent)) &&
+		p.lit(`,"actor_id":`) && p.str(pick(fieldRest, &e.ActorID))
+	if ok && e.V == FormatV1 {
+		ok = p.lit(`,"actor_email":`) && p.str(pick(fieldRest, &e.ActorEmail)) &&
+			p.lit(`,"source":`) && p.str(pick(fieldRest, &e.Source)) &&
+			p.lit(`,"user_agent":`) && p.str(pick(fieldRest, &e.UserAgent))
+	}
+	return ok &&
 		p.lit(`,"action":`) && p.str(pick(fieldRest, &e.Action)) &&
 		p.lit(`,"object_type":`) && p.str(pick(fieldRest, &e.ObjectType)) &&
 		p.lit(`,"object_id":`) && p.str(pick(fieldRest, &e.ObjectID)) &&

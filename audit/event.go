@@ -30,26 +30,28 @@ func (l *Log) newEntry(ctx context.Context, e *vault.AuditEvent) (*Entry, string
 		return nil, "", vault.Errorf(vault.EINVALID, "Audit event time is out of range.")
 	}
 	meta := vault.RequestMetaFrom(ctx)
+	source, userAgent := cmp.Or(e.Source, meta.Source), cmp.Or(e.UserAgent, meta.UserAgent)
+	if !utf8.ValidString(source) || !utf8.ValidString(userAgent) {
+		return nil, "", vault.Errorf(vault.EINVALID, "Audit event request metadata is not valid UTF-8.")
+	}
 	ent := &Entry{
 		V:          FormatVersion,
 		Tenant:     e.TenantID,
 		ID:         vault.NewID("evt"),
 		Time:       t.Format(TimeLayout),
 		ActorID:    e.ActorID,
-		ActorEmail: e.ActorEmail,
-		Source:     cmp.Or(e.Source, meta.Source),
-		UserAgent:  cmp.Or(e.UserAgent, meta.UserAgent),
 		Action:     e.Action,
 		ObjectType: e.ObjectType,
 		ObjectID:   e.ObjectID,
 		Outcome:    e.Outcome,
-		Details:    make(map[string]string, len(e.Details)),
+		Details:    make(map[string]string, len(e.Details)+2),
 	}
 	for k, v := range e.Details {
 		ent.Details[k] = v
 	}
-	if !utf8.ValidString(ent.Source) || !utf8.ValidString(ent.UserAgent) {
-		return nil, "", vault.Errorf(vault.EINVALID, "Audit event request metadata is not valid UTF-8.")
+	private, err := l.identities(ctx, ent, e, source, userAgent)
+	if err != nil {
+		return nil, "", err
 	}
 	matter := e.Details["matter_id"]
 	if matter == "" && e.ObjectType == "matter" {
@@ -66,8 +68,8 @@ func (l *Log) newEntry(ctx context.Context, e *vault.AuditEvent) (*Entry, string
 	} else if _, err := Decode(leaf); err != nil {
 		return nil, "", vault.WrapError(vault.EINVALID, err, "Audit event cannot be encoded canonically.")
 	}
-	if len(e.Private) > 0 {
-		if err := l.seal(ctx, ent, e.Private); err != nil {
+	if len(private) > 0 {
+		if err := l.seal(ctx, ent, private); err != nil {
 			return nil, "", err
 		}
 	}

@@ -326,7 +326,8 @@ func openPrivate(ctx context.Context, opener Opener, tenant, id, sealed string) 
 }
 
 // readable decodes r for the readable exports (CSV, PDF) and opens its
-// private part. sealed is true when r has one that cannot be opened.
+// private part. sealed is true when r has one that cannot be opened, or
+// that a wall withholds from the reader.
 func readable(ctx context.Context, opener Opener, tenant string, r *Record) (e *Entry, p Private, sealed bool, err error) {
 	e = r.Entry
 	if e == nil {
@@ -336,6 +337,12 @@ func readable(ctx context.Context, opener Opener, tenant string, r *Record) (e *
 	}
 	if e.Sealed == "" {
 		return e, nil, false, nil
+	}
+	if w, ok := opener.(withholding); ok {
+		if w.withholds(e) {
+			return e, nil, true, nil
+		}
+		opener = w.Opener
 	}
 	_, private, err := openPrivate(ctx, opener, tenant, e.ID, e.Sealed)
 	if err != nil {

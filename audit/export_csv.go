@@ -44,23 +44,21 @@ func WriteCSV(ctx context.Context, w io.Writer, src Source, opener Opener, tenan
 		if err != nil {
 			return err
 		}
-		name := p["name"]
+		rv := readableOf(e, p)
+		name := rv.Names["name"]
 		if sealed {
 			name = sealedMark
 		}
 		details.Reset()
-		if e.Details == nil {
-			e.Details = map[string]string{}
-		}
-		if err := denc.Encode(e.Details); err != nil {
+		if err := denc.Encode(rv.Details); err != nil {
 			return err
 		}
 		row[0] = strconv.FormatInt(r.Seq, 10)
 		row[1] = e.Time
 		row[2] = csvText(e.ActorID)
-		row[3] = csvText(e.ActorEmail)
-		row[4] = csvText(e.Source)
-		row[5] = csvText(e.UserAgent)
+		row[3] = csvText(rv.ActorEmail)
+		row[4] = csvText(rv.Source)
+		row[5] = csvText(rv.UserAgent)
 		row[6] = csvText(e.Action)
 		row[7] = csvText(e.ObjectType)
 		row[8] = csvText(e.ObjectID)

@@ -57,7 +57,8 @@ func WritePDF(ctx context.Context, w io.Writer, src Source, opener Opener, tenan
 	pw.text(fontBody, 9, "This report lists the events of the checkpoint above that match the filter. It is a readable copy: "+
 		"the verifiable record is the audit bundle (JSON Lines) of the same checkpoint, which anyone can check offline "+
 		"with `casevault audit verify`, or with their own verifier (docs/AUDIT-FORMAT.md). "+
-		"Names shown as [sealed] can no longer be decrypted; the events themselves still verify.", 0)
+		"Names shown as [sealed] can no longer be decrypted, nor can the emails and addresses left out of such events; "+
+		"the events themselves still verify.", 0)
 	pw.gap(10)
 
 	var n int64
@@ -70,7 +71,7 @@ func WritePDF(ctx context.Context, w io.Writer, src Source, opener Opener, tenan
 			return err
 		}
 		n++
-		pw.event(r.Seq, e, p, sealed)
+		pw.event(r.Seq, e, readableOf(e, p), sealed)
 		return pw.err
 	})
 	if err != nil && !errors.Is(err, errExportDone) {
@@ -234,15 +235,16 @@ func (pw *pdfWriter) mono(size float64, s string) {
 }
 
 // event writes one event as a block of monospaced lines, kept on one page.
-func (pw *pdfWriter) event(seq int64, e *Entry, p Private, sealed bool) {
+func (pw *pdfWriter) event(seq int64, e *Entry, rv readableEvent, sealed bool) {
 	const indent = 9 // characters
 	size := 8.0
 	width := int((pdfWidth - 2*pdfMargin) / (size * pdfCourierW))
+	p := rv.Names
 	name := p["name"]
 	if sealed {
 		name = sealedMark
 	}
-	actor := e.ActorEmail
+	actor := rv.ActorEmail
 	if e.ActorID != "" {
 		actor = strings.TrimSpace(actor + " (" + e.ActorID + ")")
 	}
@@ -254,17 +256,17 @@ func (pw *pdfWriter) event(seq int64, e *Entry, p Private, sealed bool) {
 		object += " (was \"" + old + "\")"
 	}
 	var details []byte
-	if len(e.Details) > 0 {
+	if len(rv.Details) > 0 {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
-		enc.Encode(e.Details)
+		enc.Encode(rv.Details)
 		details = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	}
 	var lines []string
 	lines = append(lines, fmt.Sprintf("#%-7d %s  %s  %s", seq, e.Time, e.Action, e.Outcome))
 	for _, f := range [][2]string{
-		{"actor", actor}, {"from", e.Source}, {"agent", e.UserAgent}, {"object", object}, {"details", string(details)},
+		{"actor", actor}, {"from", rv.Source}, {"agent", rv.UserAgent}, {"object", object}, {"details", string(details)},
 	} {
 		if f[1] == "" {
 			continue

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/casevault/casevault/audit"
+	"github.com/casevault/casevault/internal/refverify"
 )
 
 const testTenant = "ten_lawfirm"
@@ -22,21 +23,34 @@ const testTenant = "ten_lawfirm"
 // exportTime is the export time of test bundles.
 var exportTime = time.Date(2026, 3, 2, 17, 30, 0, 0, time.UTC)
 
-// fixtureEvents are the events of newFixture, in order.
+// fixtureEvents are the events of newFixture, in order: events 1 to 4 are of
+// leaf format version 1, as a log written before version 2 holds them, the
+// others of version 2, whose actor email, source and user agent go into the
+// private part.
 var fixtureEvents = []struct {
 	e audit.Entry
 	p audit.Private
 }{
-	{audit.Entry{ActorID: "usr_alice", ActorEmail: "alice@firm.example", Source: "10.0.0.7", UserAgent: "Mozilla/5.0", Action: "login", ObjectType: "user", ObjectID: "usr_alice", Outcome: audit.OutcomeOK}, nil},
-	{audit.Entry{ActorID: "usr_alice", ActorEmail: "alice@firm.example", Source: "10.0.0.7", UserAgent: "Mozilla/5.0", Action: "matter.create", ObjectType: "matter", ObjectID: "mat_1", Outcome: audit.OutcomeOK}, audit.Private{"name": "Müller & Söhne v. État", "client": "Müller GmbH"}},
-	{audit.Entry{ActorID: "usr_alice", ActorEmail: "alice@firm.example", Source: "10.0.0.7", UserAgent: "Mozilla/5.0", Action: "document.upload", ObjectType: "document", ObjectID: "doc_1", Outcome: audit.OutcomeOK, Details: map[string]string{"matter_id": "mat_1", "size": "48213", "version": "1"}}, audit.Private{"name": "Contract (draft) \\ v2.pdf"}},
-	{audit.Entry{ActorID: "usr_bob", ActorEmail: "bob@firm.example", Source: "10.0.0.9", UserAgent: "curl/8.5", Action: "document.download", ObjectType: "document", ObjectID: "doc_1", Outcome: audit.OutcomeDenied, Details: map[string]string{"matter_id": "mat_1", "reason": "no_grant"}}, audit.Private{"name": "Contract (draft) \\ v2.pdf"}},
+	{audit.Entry{V: audit.FormatV1, ActorID: "usr_alice", ActorEmail: "alice@firm.example", Source: "10.0.0.7", UserAgent: "Mozilla/5.0", Action: "login", ObjectType: "user", ObjectID: "usr_alice", Outcome: audit.OutcomeOK}, nil},
+	{audit.Entry{V: audit.FormatV1, ActorID: "usr_alice", ActorEmail: "alice@firm.example", Source: "10.0.0.7", UserAgent: "Mozilla/5.0", Action: "matter.create", ObjectType: "matter", ObjectID: "mat_1", Outcome: audit.OutcomeOK}, audit.Private{"name": "Müller & Söhne v. État", "client": "Müller GmbH"}},
+	{audit.Entry{V: audit.FormatV1, ActorID: "usr_alice", ActorEmail: "alice@firm.example", Source: "10.0.0.7", UserAgent: "Mozilla/5.0", Action: "document.upload", ObjectType: "document", ObjectID: "doc_1", Outcome: audit.OutcomeOK, Details: map[string]string{"matter_id": "mat_1", "size": "48213", "version": "1"}}, audit.Private{"name": "Contract (draft) \\ v2.pdf"}},
+	{audit.Entry{V: audit.FormatV1, ActorID: "usr_bob", ActorEmail: "bob@firm.example", Source: "10.0.0.9", UserAgent: "curl/8.5", Action: "document.download", ObjectType: "document", ObjectID: "doc_1", Outcome: audit.OutcomeDenied, Details: map[string]string{"matter_id": "mat_1", "reason": "no_grant"}}, audit.Private{"name": "Contract (draft) \\ v2.pdf"}},
 	{audit.Entry{ActorID: "usr_alice", ActorEmail: "alice@firm.example", Source: "10.0.0.7", UserAgent: "Mozilla/5.0", Action: "grant.create", ObjectType: "document", ObjectID: "doc_1", Outcome: audit.OutcomeOK, Details: map[string]string{"grantee_id": "usr_bob", "matter_id": "mat_1", "permissions": "read,download"}}, audit.Private{"name": "Contract (draft) \\ v2.pdf"}},
 	{audit.Entry{ActorID: "usr_bob", ActorEmail: "bob@firm.example", Source: "10.0.0.9", UserAgent: "curl/8.5", Action: "document.download", ObjectType: "document", ObjectID: "doc_1", Outcome: audit.OutcomeOK, Details: map[string]string{"matter_id": "mat_1", "size": "48213"}}, audit.Private{"name": "Contract (draft) \\ v2.pdf"}},
 	{audit.Entry{ActorID: "usr_carol", ActorEmail: "carol@firm.example", Source: "192.0.2.1", UserAgent: "Mozilla/5.0 <script>", Action: "document.upload", ObjectType: "document", ObjectID: "doc_2", Outcome: audit.OutcomeOK, Details: map[string]string{"matter_id": "mat_2", "size": "1024"}}, audit.Private{"name": "契約書 – Tokyo.pdf"}},
 	{audit.Entry{ActorID: "usr_carol", ActorEmail: "carol@firm.example", Source: "192.0.2.1", UserAgent: "Mozilla/5.0", Action: "document.rename", ObjectType: "document", ObjectID: "doc_2", Outcome: audit.OutcomeOK, Details: map[string]string{"matter_id": "mat_2"}}, audit.Private{"old_name": "契約書 – Tokyo.pdf", "name": "=HYPERLINK(\"http://x\")"}},
 	{audit.Entry{ActorID: "", ActorEmail: "mallory@evil.example", Source: "203.0.113.5", UserAgent: "python-requests", Action: "login", ObjectType: "user", Outcome: audit.OutcomeDenied, Details: map[string]string{"reason": "bad_password"}}, nil},
 	{audit.Entry{ActorID: "operator", Source: "cli", Action: "keys.rotate", ObjectType: "tenant", ObjectID: testTenant, Outcome: audit.OutcomeOK}, nil},
+}
+
+// fixtureHasPrivate reports whether fixture event seq has a private part:
+// in version 2, every event with an actor email, source or user agent has.
+func fixtureHasPrivate(seq int64) bool {
+	ev := fixtureEvents[seq-1]
+	if ev.e.V == audit.FormatV1 {
+		return ev.p != nil
+	}
+	return ev.p != nil || ev.e.ActorEmail != "" || ev.e.Source != "" || ev.e.UserAgent != ""
 }
 
 // newFixture returns a source holding fixtureEvents, with stored
@@ -72,6 +86,14 @@ func mustVerify(tb testing.TB, b []byte, opts audit.VerifyOptions) *audit.Verify
 	if err != nil {
 		tb.Fatalf("Verify: %v\nbundle:\n%s", err, b)
 	}
+	// The independent verifier, written from docs/AUDIT-FORMAT.md, agrees.
+	ref, err := refverify.Verify(bytes.NewReader(b), opts.TrustedKey)
+	if err != nil {
+		tb.Fatalf("refverify: %v\nbundle:\n%s", err, b)
+	}
+	if ref.Events != res.Events || ref.Checkpoints != res.Checkpoints || ref.Size != res.TreeSize || ref.Root != res.Root {
+		tb.Fatalf("refverify = %+v, Verify = %+v", *ref, *res)
+	}
 	return res
 }
 
@@ -85,6 +107,14 @@ func wantFail(tb testing.TB, b []byte, opts audit.VerifyOptions, seq int64) *aud
 	}
 	if got, want := ve.Seq, seq; got != want {
 		tb.Fatalf("Verify names seq %d (%q), want %d", got, ve.Reason, want)
+	}
+	_, err = refverify.Verify(bytes.NewReader(b), opts.TrustedKey)
+	var re *refverify.Error
+	if !errors.As(err, &re) {
+		tb.Fatalf("refverify: got %v, want an *Error at seq %d", err, seq)
+	}
+	if got, want := re.Seq, seq; got != want {
+		tb.Fatalf("refverify names seq %d (%q), want %d (as Verify: %q)", got, re.Reason, want, ve.Reason)
 	}
 	return ve
 }
@@ -212,7 +242,7 @@ func TestBundle_Complete(t *testing.T) {
 				if !bytes.Equal(l.Leaf, s.leaf(seq)) {
 					t.Errorf("event %d leaf differs from the stored leaf", seq)
 				}
-				hasPrivate := fixtureEvents[seq-1].p != nil
+				hasPrivate := fixtureHasPrivate(seq)
 				if (l.Private != nil) != hasPrivate || (l.Nonce != nil) != hasPrivate {
 					t.Errorf("event %d: private %v nonce %v, want present = %t", seq, l.Private, l.Nonce, hasPrivate)
 				}
@@ -398,7 +428,7 @@ func TestCSV_Export(t *testing.T) {
 		rows := export(t, &memOpener{keys: s.keys, destroyed: true}, audit.Filter{})
 		for i, r := range rows {
 			want := "[sealed]"
-			if fixtureEvents[i].p == nil {
+			if !fixtureHasPrivate(int64(i + 1)) {
 				want = ""
 			}
 			if r[9] != want {
@@ -480,8 +510,8 @@ func TestPDF_Export(t *testing.T) {
 		if n := strings.Count(squeeze(text), "document.view ok"); n != 100 {
 			t.Errorf("report has %d document.view events, want 100", n)
 		}
-		if strings.Contains(text, "document.download") || strings.Contains(text, "Brief") {
-			t.Error("report shows an event the filter excludes, or a name from a destroyed key")
+		if strings.Contains(text, "document.download") || strings.Contains(text, "Brief") || strings.Contains(text, "alice@") {
+			t.Error("report shows an event the filter excludes, or a name or email from a destroyed key")
 		}
 		if n := strings.Count(text, `"[sealed]"`); n != 100 {
 			t.Errorf("report has %d [sealed] names, want 100", n)

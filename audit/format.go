@@ -17,8 +17,16 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// FormatVersion is the version of the entry encoding, the "v" of every leaf.
-const FormatVersion = 1
+// Leaf format versions. Version 1 kept the actor's email, the client's
+// address and its user agent in the clear in the leaf; version 2 moves them
+// into the sealed, committed private part. A log may hold version 1 leaves
+// followed by version 2 leaves, never the reverse. New events are always
+// FormatVersion.
+const (
+	FormatV1      = 1
+	FormatV2      = 2
+	FormatVersion = FormatV2
+)
 
 // TimeLayout is the one layout of every time in a leaf: UTC, fixed width,
 // nanoseconds.
@@ -34,44 +42,121 @@ const (
 // Entry is one audit event as it is stored and hashed: the leaf of its
 // firm's Merkle tree is exactly the bytes of Encode(entry), kept verbatim.
 // Field order here is the order of the encoding. Nothing in an Entry is
-// confidential: names and other client-confidential text live in the
-// private part, of which an Entry holds only the ciphertext (Sealed) and a
-// commitment (Commit), so the log verifies even after the firm's keys are
+// confidential: names, emails, addresses and other identifying text live in
+// the private part, of which an Entry holds only the ciphertext (Sealed) and
+// a commitment (Commit), so the log verifies even after the firm's keys are
 // destroyed. docs/AUDIT-FORMAT.md specifies all of this for independent
 // verifiers.
+//
+// ActorEmail, Source and UserAgent are members of version 1 leaves only; in
+// version 2 they are in the private part and empty here.
 type Entry struct {
+	V          int
+	Tenant     string // firm id; "" for the service log
+	Seq        int64  // 1, 2, …; leaf index Seq-1
+	ID         string // random event id; the sealed part is bound to it
+	Time       string // TimeLayout
+	Prev       string // base64 tlog.RecordHash of entry Seq-1; "" for Seq 1
+	ActorID    string // user id, "operator", or "" (anonymous)
+	ActorEmail string // version 1: as it was at the time
+	Source     string // version 1: client address
+	UserAgent  string // version 1
+	Action     string // the actions are listed in docs/AUDIT-FORMAT.md
+	ObjectType string
+	ObjectID   string
+	Outcome    string
+	Details    map[string]string // not confidential; keys sorted by the encoding
+	Sealed     string            // base64 ciphertext of the private part; "" when none
+	Commit     string            // base64 SHA-256(nonce ‖ private); "" when none
+}
+
+// entryV1 is the encoding of a version 1 leaf: 17 members. Its fields are
+// Entry's, so that each converts to the other.
+type entryV1 struct {
 	V          int               `json:"v"`
-	Tenant     string            `json:"tenant"`      // firm id; "" for the service log
-	Seq        int64             `json:"seq"`         // 1, 2, …; leaf index Seq-1
-	ID         string            `json:"id"`          // random event id; the sealed part is bound to it
-	Time       string            `json:"time"`        // TimeLayout
-	Prev       string            `json:"prev"`        // base64 tlog.RecordHash of entry Seq-1; "" for Seq 1
-	ActorID    string            `json:"actor_id"`    // user id, "operator", or "" (anonymous)
-	ActorEmail string            `json:"actor_email"` // as it was at the time
-	Source     string            `json:"source"`      // client address
+	Tenant     string            `json:"tenant"`
+	Seq        int64             `json:"seq"`
+	ID         string            `json:"id"`
+	Time       string            `json:"time"`
+	Prev       string            `json:"prev"`
+	ActorID    string            `json:"actor_id"`
+	ActorEmail string            `json:"actor_email"`
+	Source     string            `json:"source"`
 	UserAgent  string            `json:"user_agent"`
-	Action     string            `json:"action"` // the actions are listed in docs/AUDIT-FORMAT.md
+	Action     string            `json:"action"`
 	ObjectType string            `json:"object_type"`
 	ObjectID   string            `json:"object_id"`
 	Outcome    string            `json:"outcome"`
-	Details    map[string]string `json:"details"` // not confidential; keys sorted by the encoding
-	Sealed     string            `json:"sealed"`  // base64 ciphertext of the private part; "" when none
-	Commit     string            `json:"commit"`  // base64 SHA-256(nonce ‖ private); "" when none
+	Details    map[string]string `json:"details"`
+	Sealed     string            `json:"sealed"`
+	Commit     string            `json:"commit"`
 }
 
-// Encode returns the canonical bytes of e: compact JSON in field order,
-// map keys sorted, no HTML escaping, no trailing newline. It refuses text
-// that is not valid UTF-8, which would not decode back to the same bytes.
+// entryV2 is the encoding of a version 2 leaf: 14 members, without the
+// actor's email, the source and the user agent.
+type entryV2 struct {
+	V          int               `json:"v"`
+	Tenant     string            `json:"tenant"`
+	Seq        int64             `json:"seq"`
+	ID         string            `json:"id"`
+	Time       string            `json:"time"`
+	Prev       string            `json:"prev"`
+	ActorID    string            `json:"actor_id"`
+	Action     string            `json:"action"`
+	ObjectType string            `json:"object_type"`
+	ObjectID   string            `json:"object_id"`
+	Outcome    string            `json:"outcome"`
+	Details    map[string]string `json:"details"`
+	Sealed     string            `json:"sealed"`
+	Commit     string            `json:"commit"`
+}
+
+func (e *Entry) v2() entryV2 {
+	return entryV2{
+		V: e.V, Tenant: e.Tenant, Seq: e.Seq, ID: e.ID, Time: e.Time, Prev: e.Prev, ActorID: e.ActorID,
+		Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID, Outcome: e.Outcome,
+		Details: e.Details, Sealed: e.Sealed, Commit: e.Commit,
+	}
+}
+
+func (w *entryV2) entry() *Entry {
+	return &Entry{
+		V: w.V, Tenant: w.Tenant, Seq: w.Seq, ID: w.ID, Time: w.Time, Prev: w.Prev, ActorID: w.ActorID,
+		Action: w.Action, ObjectType: w.ObjectType, ObjectID: w.ObjectID, Outcome: w.Outcome,
+		Details: w.Details, Sealed: w.Sealed, Commit: w.Commit,
+	}
+}
+
+// Encode returns the canonical bytes of e in the encoding of its version:
+// compact JSON in field order, map keys sorted, no HTML escaping, no
+// trailing newline. It refuses text that is not valid UTF-8, which would not
+// decode back to the same bytes, and a version 2 entry with an actor email,
+// source or user agent, which that version keeps out of the leaf.
 func Encode(e *Entry) ([]byte, error) {
-	if e.Details == nil {
-		c := *e // e itself is left alone: it may be shared
-		c.Details = map[string]string{}
-		e = &c
+	details := e.Details
+	if details == nil {
+		details = map[string]string{} // e itself is left alone: it may be shared
+	}
+	var v any
+	switch e.V {
+	case FormatV1:
+		w := entryV1(*e)
+		w.Details = details
+		v = &w
+	case FormatV2:
+		if e.ActorEmail != "" || e.Source != "" || e.UserAgent != "" {
+			return nil, errors.New("a version 2 entry keeps the actor email, source and user agent in its private part")
+		}
+		w := e.v2()
+		w.Details = details
+		v = &w
+	default:
+		return nil, fmt.Errorf("entry has unknown version %d", e.V)
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(e); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
 	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
@@ -100,27 +185,50 @@ func validEntryText(e *Entry) bool {
 	return true
 }
 
-// Decode parses leaf bytes. It checks the version and that the bytes are
-// exactly the canonical encoding of what they parse to, so two different
-// byte strings never claim to be the same event.
+// Decode parses leaf bytes of either version. It checks that the bytes are
+// exactly the canonical encoding of what they parse to in the members of
+// their version, so two different byte strings never claim to be the same
+// event.
 func Decode(leaf []byte) (*Entry, error) {
-	var e Entry
-	dec := json.NewDecoder(bytes.NewReader(leaf))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
+	var head struct {
+		V json.RawMessage `json:"v"`
+	}
+	if err := json.Unmarshal(leaf, &head); err != nil {
 		return nil, fmt.Errorf("entry is not valid JSON: %w", err)
 	}
-	if e.V != FormatVersion {
-		return nil, fmt.Errorf("entry has version %d, want %d", e.V, FormatVersion)
+	var e *Entry
+	var err error
+	switch string(head.V) {
+	case "1":
+		var w entryV1
+		err = strictUnmarshal(leaf, &w)
+		c := Entry(w)
+		e = &c
+	case "2":
+		var w entryV2
+		err = strictUnmarshal(leaf, &w)
+		e = w.entry()
+	default:
+		return nil, fmt.Errorf("entry has version %s, want %d or %d", head.V, FormatV1, FormatV2)
 	}
-	again, err := Encode(&e)
+	if err != nil {
+		return nil, fmt.Errorf("entry is not valid JSON: %w", err)
+	}
+	again, err := Encode(e)
 	if err != nil {
 		return nil, err
 	}
 	if !bytes.Equal(again, leaf) {
 		return nil, errors.New("entry is not in canonical encoding")
 	}
-	return &e, nil
+	return e, nil
+}
+
+// strictUnmarshal decodes one JSON value into v, refusing unknown members.
+func strictUnmarshal(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 // LeafHash is the RFC 6962 leaf hash of a leaf: SHA-256(0x00 ‖ leaf).
@@ -133,7 +241,9 @@ func PrevOf(leaf []byte) string {
 }
 
 // Private is the confidential part of an event (names at the time of the
-// event, old and new names of a rename…), kept out of the leaf. Its exact
+// event, old and new names of a rename…, and since FormatV2 who did it and
+// from where: PrivateActorEmail, PrivateSource, PrivateUserAgent and emails),
+// kept out of the leaf. Its exact
 // bytes, with a random 32-byte nonce, are committed to in Entry.Commit and
 // sealed with the firm's field key in Entry.Sealed.
 type Private map[string]string

@@ -42,12 +42,18 @@ const maxBatch = 512
 const maxEventSize = 64 << 10
 
 // Options configure a Log. Signer is required; Sealer is required for
-// events with private parts.
+// events with private parts (every firm event with an actor, a source or a
+// name), Indexer for service log events with an email or a source.
 type Options struct {
 	// Sealer seals the private part of each event with the firm's field
 	// key, for the cell FieldRef{Table: "audit_events", Column: "private",
 	// RowID: <event id>}.
 	Sealer vault.FieldSealer
+
+	// Indexer keys the hashes that stand for emails and client addresses
+	// in the service log, which has no firm key to seal them with: the
+	// service-wide index key (region "").
+	Indexer vault.Indexer
 
 	// Signer returns the note signer of the firm's region and the verifier
 	// key that checks its signatures. The service log is tenant "".
@@ -286,9 +292,12 @@ func (l *Log) now() time.Time {
 // log. It seals e.Private in the caller's goroutine, then waits for the
 // writer to commit the event with others queued beside it. A zero e.Time is
 // the clock's time; an empty Source or UserAgent is taken from the
-// vault.RequestMeta of ctx. Errors: invalid (malformed event, or a private
-// part in the service log), unavailable (the event cannot be sealed or
-// written; the action must not happen). When ctx ends while the event is
+// vault.RequestMeta of ctx. A firm's event keeps the actor's email, source
+// and user agent in its sealed private part; a service log event keeps the
+// email and source as keyed hashes (Options.Indexer) and no user agent.
+// Errors: invalid (malformed event, details naming a person or a client, a
+// private part other than an email in the service log), unavailable (the
+// event cannot be sealed, hashed or written; the action must not happen). When ctx ends while the event is
 // queued, Append returns unavailable, though the event may still be written.
 func (l *Log) Append(ctx context.Context, e *vault.AuditEvent) (int64, error) {
 	ent, matter, err := l.newEntry(ctx, e)

@@ -3,9 +3,12 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -64,6 +67,21 @@ func (s *xorSealer) OpenField(_ context.Context, tenant string, ref vault.FieldR
 	return string(out), nil
 }
 
+// testIndexer is a stand-in for the service index key: HMAC-SHA256 under a
+// fixed key, per purpose, as keys.Indexer computes it.
+type testIndexer struct{}
+
+func (testIndexer) Index(_ context.Context, region, purpose, value string) ([]byte, error) {
+	if region != "" {
+		return nil, vault.Errorf(vault.EINVALID, "Unknown region %q.", region)
+	}
+	m := hmac.New(sha256.New, []byte("test service index key"))
+	m.Write([]byte(purpose + "\x00" + value))
+	return m.Sum(nil), nil
+}
+
+func (testIndexer) Regions() []string { return nil }
+
 // testKeys is one note key pair that signs every tenant's checkpoints.
 type testKeys struct {
 	signer note.Signer
@@ -104,7 +122,7 @@ func newTestEnv(tb testing.TB) *testEnv {
 // effectively off, and the options mod changes; it is closed at cleanup.
 func (e *testEnv) open(tb testing.TB, mod func(*audit.Options)) *audit.Log {
 	tb.Helper()
-	opts := audit.Options{Sealer: e.Sealer, Signer: e.Keys.Signer, CheckpointInterval: time.Hour}
+	opts := audit.Options{Sealer: e.Sealer, Signer: e.Keys.Signer, Indexer: testIndexer{}, CheckpointInterval: time.Hour}
 	if mod != nil {
 		mod(&opts)
 	}
@@ -114,6 +132,28 @@ func (e *testEnv) open(tb testing.TB, mod func(*audit.Options)) *audit.Log {
 	}
 	tb.Cleanup(func() { l.Close() })
 	return l
+}
+
+// private opens the private part of an entry the env's log sealed.
+func (e *testEnv) private(tb testing.TB, ent *audit.Entry) audit.Private {
+	tb.Helper()
+	ct, err := base64.StdEncoding.DecodeString(ent.Sealed)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pt, err := e.Sealer.OpenField(context.Background(), ent.Tenant, audit.PrivateRef(ent.ID), ct)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	nonce, p, err := audit.SplitSealedPlaintext(pt)
+	if err != nil || audit.CommitTo(nonce, p) != ent.Commit {
+		tb.Fatalf("private part of %s does not match its commitment (%v)", ent.ID, err)
+	}
+	var out audit.Private
+	if err := json.Unmarshal(p, &out); err != nil {
+		tb.Fatal(err)
+	}
+	return out
 }
 
 // rawDB opens a second, plain connection to the env's file.
@@ -213,7 +253,7 @@ func checkChain(tb testing.TB, l *audit.Log, tenant string, n int64) []*audit.Re
 		if r.Seq != int64(i+1) || e.Seq != r.Seq {
 			tb.Fatalf("record %d has seq %d, entry seq %d", i+1, r.Seq, e.Seq)
 		}
-		if e.Tenant != tenant || e.V != audit.FormatVersion {
+		if e.Tenant != tenant || e.V < audit.FormatV1 || e.V > audit.FormatVersion || i > 0 && e.V < recs[i-1].Entry.V {
 			tb.Fatalf("record %d: tenant %q v %d", r.Seq, e.Tenant, e.V)
 		}
 		want := ""
@@ -373,12 +413,17 @@ func TestLog_Append(t *testing.T) {
 
 		recs := checkChain(t, l, tenant, 2)
 		got := recs[0].Entry
-		want := audit.Entry{V: 1, Tenant: tenant, Seq: 1, ID: got.ID, Time: "2031-02-03T03:05:06.000000007Z",
-			ActorID: e.ActorID, ActorEmail: e.ActorEmail, Source: "198.51.100.4", UserAgent: "curl/8",
-			Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID, Outcome: "ok",
+		want := audit.Entry{V: 2, Tenant: tenant, Seq: 1, ID: got.ID, Time: "2031-02-03T03:05:06.000000007Z",
+			ActorID: e.ActorID, Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID, Outcome: "ok",
 			Details: map[string]string{"matter_id": "mat_x", "version": "3"}, Sealed: got.Sealed, Commit: got.Commit}
 		if fmt.Sprint(*got) != fmt.Sprint(want) {
 			t.Fatalf("entry = %+v\nwant   %+v", *got, want)
+		}
+		// The actor's email and the request's source and user agent are in
+		// the sealed private part, with the name.
+		wantP := audit.Private{"name": e.Private["name"], "actor_email": e.ActorEmail, "source": "198.51.100.4", "user_agent": "curl/8"}
+		if p := env.private(t, got); fmt.Sprint(p) != fmt.Sprint(wantP) {
+			t.Fatalf("private part = %v, want %v", p, wantP)
 		}
 		if recs[1].Entry.Time != "2030-01-01T00:00:00.000000005Z" {
 			t.Fatalf("explicit time stored as %q", recs[1].Entry.Time)
@@ -394,7 +439,7 @@ func TestLog_Append(t *testing.T) {
 		e.Private = map[string]string{"name": name, "client": "Acme Corp"}
 		mustAppend(t, l, e)
 		none := sampleEvent(tenant, 2)
-		none.Private = nil
+		none.Private, none.ActorEmail, none.Source, none.UserAgent = nil, "", "", ""
 		mustAppend(t, l, none)
 
 		recs := checkChain(t, l, tenant, 2)
@@ -411,7 +456,8 @@ func TestLog_Append(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantP, _ := audit.EncodePrivate(audit.Private{"name": name, "client": "Acme Corp"})
+		wantP, _ := audit.EncodePrivate(audit.Private{"name": name, "client": "Acme Corp",
+			"actor_email": e.ActorEmail, "source": e.Source, "user_agent": e.UserAgent})
 		if !bytes.Equal(p, wantP) || audit.CommitTo(nonce, p) != ent.Commit {
 			t.Fatalf("sealed private part %q does not match its commitment", p)
 		}
@@ -422,9 +468,9 @@ func TestLog_Append(t *testing.T) {
 			t.Fatalf("event without private part has sealed %q commit %q", e2.Sealed, e2.Commit)
 		}
 		// Nothing readable on disk, while open (in the WAL) and after close.
-		assertNotOnDisk(t, env.Path, name, "Acme Corp")
+		assertNotOnDisk(t, env.Path, name, "Acme Corp", e.ActorEmail, e.Source, "Test/1.0")
 		l.Close()
-		assertNotOnDisk(t, env.Path, name, "Acme Corp")
+		assertNotOnDisk(t, env.Path, name, "Acme Corp", e.ActorEmail, e.Source, "Test/1.0")
 	})
 
 	t.Run("ErrInvalid", func(t *testing.T) {
@@ -443,6 +489,14 @@ func TestLog_Append(t *testing.T) {
 			{"BadUTF8Private", func(e *vault.AuditEvent) { e.Private["name"] = "\xc3" }},
 			{"TenantWithNewline", func(e *vault.AuditEvent) { e.TenantID = "ten_a\nevil" }},
 			{"PrivateInServiceLog", func(e *vault.AuditEvent) { e.TenantID = "" }},
+			{"EmailDetail", func(e *vault.AuditEvent) { e.Details["email"] = "someone@firm.example" }},
+			{"OwnerEmailDetail", func(e *vault.AuditEvent) { e.Details["owner_email"] = "someone@firm.example" }},
+			{"SourceDetail", func(e *vault.AuditEvent) { e.Details["source"] = "192.0.2.1" }},
+			{"UserAgentDetail", func(e *vault.AuditEvent) { e.Details["user_agent"] = "curl/8" }},
+			{"ReservedPrivateKey", func(e *vault.AuditEvent) { e.Private["actor_email"] = "someone@firm.example" }},
+			{"ReservedServiceDetail", func(e *vault.AuditEvent) {
+				e.TenantID, e.Private, e.Details["source_hash"] = "", nil, "00"
+			}},
 			{"TooLarge", func(e *vault.AuditEvent) { e.Details["blob"] = strings.Repeat("x", 70<<10) }},
 			{"YearOutOfRange", func(e *vault.AuditEvent) { e.Time = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }},
 		} {
@@ -477,7 +531,7 @@ func TestLog_Append(t *testing.T) {
 		}
 		// Events without a private part need no key.
 		noPrivate := sampleEvent(tenant, 3)
-		noPrivate.Private = nil
+		noPrivate.Private, noPrivate.ActorEmail, noPrivate.Source, noPrivate.UserAgent = nil, "", "", ""
 		if seq := mustAppend(t, l, noPrivate); seq != 2 {
 			t.Fatalf("seq after a sealing failure = %d, want 2", seq)
 		}

@@ -82,14 +82,36 @@ func (s *memSource) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	return out, nil
 }
 
-// add appends an event: e's Seq, ID, Prev, Tenant and V are filled in, and
-// its Time when empty; private, when not nil, is committed to and sealed.
+// add appends an event: e's Seq, ID, Prev and Tenant are filled in, its V
+// when zero (audit.FormatVersion) and its Time when empty. A version 2
+// event's ActorEmail, Source and UserAgent move into its private part, as
+// the log moves them. private, when not nil, is committed to and sealed.
 func (s *memSource) add(tb testing.TB, e audit.Entry, private audit.Private) int64 {
 	tb.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seq := int64(len(s.leaves)) + 1
-	e.V, e.Tenant, e.Seq = audit.FormatVersion, s.tenant, seq
+	if e.V == 0 {
+		e.V = audit.FormatVersion
+	}
+	if e.V >= audit.FormatV2 {
+		moved := audit.Private{}
+		for k, v := range private {
+			moved[k] = v
+		}
+		for k, v := range map[string]string{
+			audit.PrivateActorEmail: e.ActorEmail, audit.PrivateSource: e.Source, audit.PrivateUserAgent: e.UserAgent,
+		} {
+			if v != "" {
+				moved[k] = v
+			}
+		}
+		if len(moved) > 0 {
+			private = moved
+		}
+		e.ActorEmail, e.Source, e.UserAgent = "", "", ""
+	}
+	e.Tenant, e.Seq = s.tenant, seq
 	e.ID = fmt.Sprintf("evt_%06d", seq)
 	if e.Time == "" {
 		e.Time = s.start.Add(time.Duration(seq) * 90 * time.Second).Format(audit.TimeLayout)

@@ -30,6 +30,18 @@ func (o SealerOpener) OpenPrivate(ctx context.Context, tenant, eventID string, s
 	return o.Sealer.OpenField(ctx, tenant, PrivateRef(eventID), sealed)
 }
 
+// withholding is an Opener for a walled reader's readable exports: it opens
+// nothing of the events of the matters it withholds.
+type withholding struct {
+	Opener
+	matters map[string]bool
+}
+
+// withholds reports whether e is about a withheld matter, or is one.
+func (w withholding) withholds(e *Entry) bool {
+	return w.matters[e.Details["matter_id"]] || w.matters[e.ObjectID]
+}
+
 // Reader serves a Log to the vault's audit readers: listings, exports,
 // checkpoints and proofs.
 type Reader struct {
@@ -45,27 +57,29 @@ func (r *Reader) Events(ctx context.Context, tenant string, f vault.AuditFilter,
 		e := rec.Entry
 		t, _ := time.Parse(TimeLayout, e.Time)
 		out := &vault.AuditRecord{
-			Seq: rec.Seq, ID: e.ID, Time: t, ActorID: e.ActorID, ActorEmail: e.ActorEmail, Source: e.Source,
-			UserAgent: e.UserAgent, Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID,
-			Outcome: e.Outcome, Details: e.Details,
+			Seq: rec.Seq, ID: e.ID, Time: t, ActorID: e.ActorID, Action: e.Action, ObjectType: e.ObjectType,
+			ObjectID: e.ObjectID, Outcome: e.Outcome,
 		}
+		var p Private
 		if e.Sealed != "" {
 			out.Sealed = true
 			switch {
-			case f.Withhold[e.Details["matter_id"]] || f.Withhold[e.ObjectID]:
+			case withholding{matters: f.Withhold}.withholds(e):
 				out.Withheld = true
 			default:
-				if out.Private = r.open(ctx, tenant, e); out.Private != nil {
+				if p = r.open(ctx, tenant, e); p != nil {
 					out.Sealed = false
 				}
 			}
 		}
+		rv := readableOf(e, p)
+		out.ActorEmail, out.Source, out.UserAgent, out.Details, out.Private = rv.ActorEmail, rv.Source, rv.UserAgent, rv.Details, rv.Names
 		return fn(out)
 	})
 }
 
 // open returns e's private part, or nil when it cannot be opened.
-func (r *Reader) open(ctx context.Context, tenant string, e *Entry) map[string]string {
+func (r *Reader) open(ctx context.Context, tenant string, e *Entry) Private {
 	if r.Opener == nil {
 		return nil
 	}
@@ -81,8 +95,8 @@ func (r *Reader) open(ctx context.Context, tenant string, e *Entry) map[string]s
 	if err != nil || CommitTo(nonce, p) != e.Commit {
 		return nil
 	}
-	var m map[string]string
-	if json.Unmarshal(p, &m) != nil {
+	var m Private
+	if json.Unmarshal(p, &m) != nil || m == nil {
 		return nil
 	}
 	return m
@@ -95,11 +109,17 @@ func (r *Reader) Export(ctx context.Context, tenant, format string, f vault.Audi
 		now = r.Now().UTC()
 	}
 	opener := r.Opener
-	if len(f.Withhold) > 0 {
-		opener = nil // names are withheld from a walled reader altogether
+	if len(f.Withhold) > 0 && opener != nil {
+		// The readable exports withhold the private parts of the walled
+		// matters' events, as listings do; bundles, which stream leaves
+		// without reading their details, carry none at all.
+		opener = withholding{Opener: opener, matters: f.Withhold}
 	}
 	switch format {
 	case vault.AuditFormatJSONL:
+		if len(f.Withhold) > 0 {
+			opener = nil
+		}
 		return WriteBundle(ctx, w, r.Log, opener, tenant, f, now)
 	case vault.AuditFormatCSV:
 		return WriteCSV(ctx, w, r.Log, opener, tenant, f)

@@ -134,6 +134,7 @@ type verifier struct {
 	events      int64 // event lines checked
 	checkpoints int
 	lastSeq     int64 // sequence number of the last event line
+	version     int   // format version of the last event line
 
 	// complete bundles
 	tree, before treeStack // before: the tree without its last leaf
@@ -407,6 +408,10 @@ func (v *verifier) event(l *bundleLine) error {
 	if e.Tenant != v.tenant {
 		return v.fail(seq, "leaf of event %d is of firm %q, not %q", seq, e.Tenant, v.tenant)
 	}
+	if e.V < v.version {
+		return v.fail(seq, "event %d has format version %d after an event of version %d: a log never returns to an older version", seq, e.V, v.version)
+	}
+	v.version = e.V
 	if err := v.private(seq, e, l); err != nil {
 		return err
 	}

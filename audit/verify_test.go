@@ -3,6 +3,7 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/casevault/casevault/audit"
+	"github.com/casevault/casevault/internal/refverify"
+	"github.com/casevault/casevault/vault"
 )
 
 // checkpointSets are the stored checkpoints the tamper tests run against:
@@ -85,7 +88,7 @@ func TestVerify_TamperBundle(t *testing.T) {
 				})
 				t.Run("LeafNotCanonical", func(t *testing.T) {
 					tamper(t, k, func(ls []line, i int) []line {
-						ls[i].Leaf = editLeaf(t, ls[i].Leaf, `"v":1,`, `"v":1, `)
+						ls[i].Leaf = editLeaf(t, ls[i].Leaf, `,"tenant":`, `, "tenant":`)
 						ls[i].remarshal(t)
 						return ls
 					})
@@ -122,11 +125,11 @@ func TestVerify_TamperBundle(t *testing.T) {
 					})
 				}
 				t.Run("PrivateChanged", func(t *testing.T) {
-					if fixtureEvents[k-1].p == nil {
+					if !fixtureHasPrivate(k) {
 						t.Skip("event has no private part")
 					}
 					tamper(t, k, func(ls []line, i int) []line {
-						p := strings.Replace(*ls[i].Private, `"name":"`, `"name":"Not `, 1)
+						p := strings.Replace(*ls[i].Private, `":"`, `":"Not `, 1)
 						ls[i].Private = &p
 						ls[i].remarshal(t)
 						return ls
@@ -303,7 +306,7 @@ func TestVerify_TamperFiltered(t *testing.T) {
 			t.Run("ProofMissing", func(t *testing.T) { tamper(t, func(l *line) { l.Proof = nil }) })
 			t.Run("ProofShortened", func(t *testing.T) { tamper(t, func(l *line) { l.Proof = l.Proof[1:] }) })
 			t.Run("EditLeaf", func(t *testing.T) {
-				tamper(t, func(l *line) { l.Leaf = editLeaf(t, l.Leaf, "@firm.example", "@firm.exampl") })
+				tamper(t, func(l *line) { l.Leaf = editLeaf(t, l.Leaf, `"action":"`, `"action":"x`) })
 			})
 			t.Run("PrivateChanged", func(t *testing.T) {
 				tamper(t, func(l *line) {
@@ -467,7 +470,8 @@ func TestVerify_Structure(t *testing.T) {
 func TestBundle_WorkedExample(t *testing.T) {
 	s := newMemSource(t, "ten_example", "worked example")
 	ctx := context.Background()
-	s.add(t, audit.Entry{ActorID: "usr_ann", ActorEmail: "ann@example.com", Source: "192.0.2.10", UserAgent: "Mozilla/5.0",
+	// Event 1 was written before the upgrade to leaf version 2.
+	s.add(t, audit.Entry{V: audit.FormatV1, ActorID: "usr_ann", ActorEmail: "ann@example.com", Source: "192.0.2.10", UserAgent: "Mozilla/5.0",
 		Action: "login", ObjectType: "user", ObjectID: "usr_ann", Outcome: audit.OutcomeOK}, nil)
 	s.add(t, audit.Entry{ActorID: "usr_ann", ActorEmail: "ann@example.com", Source: "192.0.2.10", UserAgent: "Mozilla/5.0",
 		Action: "document.upload", ObjectType: "document", ObjectID: "doc_7", Outcome: audit.OutcomeOK,
@@ -491,12 +495,20 @@ func TestBundle_WorkedExample(t *testing.T) {
 	var ex strings.Builder
 	ex.WriteString("bundle (ten_example.jsonl):\n\n```\n" + bundle + "```\n\n")
 	fmt.Fprintf(&ex, "verifier key: `%s`\n\n", s.vkey)
-	var h [4]string
+	ls := splitBundle(t, buf.Bytes())
 	for seq := int64(1); seq <= 3; seq++ {
 		leaf := s.leaf(seq)
 		lh := audit.LeafHash(leaf)
-		h[seq] = lh.String()
-		fmt.Fprintf(&ex, "leaf %d (the bytes of its `leaf`, as text):\n\n```\n%s\n```\n\n", seq, leaf)
+		e, err := audit.Decode(leaf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&ex, "leaf %d, version %d (the bytes of its `leaf`, as text):\n\n```\n%s\n```\n\n", seq, e.V, leaf)
+		if l := ls[eventIndex(t, ls, seq)]; l.Private != nil {
+			fmt.Fprintf(&ex, "- its private part (the bundle's `private`), %d bytes: `%s`\n", len(*l.Private), *l.Private)
+			fmt.Fprintf(&ex, "- commit = base64(SHA-256(nonce ‖ private)), with the 32 bytes of nonce `%s` = `%s`, the leaf's `commit`\n",
+				base64.StdEncoding.EncodeToString(l.Nonce), audit.CommitTo(l.Nonce, []byte(*l.Private)))
+		}
 		fmt.Fprintf(&ex, "- leaf hash h%d = SHA-256(0x00 ‖ leaf %d) = `%s`\n", seq, seq, lh)
 		if seq < 3 {
 			fmt.Fprintf(&ex, "- so event %d has prev = `%s`\n", seq+1, audit.PrevOf(leaf))
@@ -518,6 +530,15 @@ func TestBundle_WorkedExample(t *testing.T) {
 	}
 	fmt.Fprintf(&ex, "\nThe same log exported with the filter `actor_id=usr_ann`: events 1 and 2, each with its proof in the "+
 		"tree of size 3, from the leaf upwards — for event 1 (index 0) [h2, h3], for event 2 (index 1) [h1, h3]:\n\n```\n%s```\n", buf.String())
+
+	// A version 2 leaf of the service log: keyed hashes, no private part.
+	svc := newMemSource(t, "", "worked example")
+	svc.add(t, audit.Entry{ObjectType: "user", Action: "login_failed", Outcome: audit.OutcomeDenied, Details: map[string]string{
+		"reason": "bad_credentials", audit.DetailEmailHash: testIndexHash(vault.IndexEmail, "nobody@example.com"),
+		audit.DetailSourceHash: testIndexHash(vault.IndexSource, "192.0.2.99"),
+	}}, nil)
+	fmt.Fprintf(&ex, "\nA version 2 leaf of the service log (`tenant` `\"\"`): a sign-in with the unknown email "+
+		"`nobody@example.com` from `192.0.2.99`, which it holds only as keyed hashes (§3), here under a test key:\n\n```\n%s\n```\n", svc.leaf(1))
 
 	path := filepath.Join("..", "docs", "AUDIT-FORMAT.md")
 	doc, err := os.ReadFile(path)
@@ -542,6 +563,16 @@ func TestBundle_WorkedExample(t *testing.T) {
 		}
 		t.Errorf("the worked example in %s is out of date; the code writes (see %s; CASEVAULT_UPDATE_DOCS=1 rewrites it):\n%s", path, out, ex.String())
 	}
+}
+
+// testIndexHash is the hash testIndexer gives an identity, as the service
+// log stores it.
+func testIndexHash(purpose, value string) string {
+	h, err := audit.IdentityHash(context.Background(), testIndexer{}, purpose, value)
+	if err != nil {
+		panic(err)
+	}
+	return h
 }
 
 // checkpointTwo returns the root of the stored checkpoint of size 2.
@@ -580,6 +611,11 @@ func FuzzVerify_Leaf(f *testing.F) {
 	f.Fuzz(func(t *testing.T, email, ua, dk, dv string, pos uint16, b byte, insert bool) {
 		e := audit.Entry{V: 1, Tenant: testTenant, Seq: 1, ID: "evt_1", Time: "2026-03-02T09:00:00.000000000Z",
 			ActorEmail: email, UserAgent: ua, Action: "login", Outcome: "ok", Details: map[string]string{dk: dv, "zz": "1"}}
+		if len(dk)%2 == 1 {
+			// A version 2 leaf: the same text, none of it in the three
+			// members version 2 does not have.
+			e.V, e.ActorEmail, e.UserAgent, e.ObjectID, e.Commit = 2, "", "", email, ua
+		}
 		leaf, err := audit.Encode(&e)
 		if err != nil {
 			t.Skip()
@@ -603,9 +639,13 @@ func FuzzVerify_Leaf(f *testing.F) {
 		if err := audit.WriteBundle(context.Background(), &buf, s, nil, testTenant, audit.Filter{}, exportTime); err != nil {
 			t.Fatal(err)
 		}
-		_, verr := audit.Verify(&buf, audit.VerifyOptions{})
+		bundle := buf.Bytes()
+		_, verr := audit.Verify(bytes.NewReader(bundle), audit.VerifyOptions{})
 		if got := verr == nil; got != want {
 			t.Fatalf("leaf %q: Verify ok = %t (%v), Decode says %t (%v)", leaf, got, verr, want, err)
+		}
+		if _, rerr := refverify.Verify(bytes.NewReader(bundle), ""); (rerr == nil) != want {
+			t.Fatalf("leaf %q: refverify ok = %t (%v), Decode says %t (%v)", leaf, rerr == nil, rerr, want, err)
 		}
 	})
 }

@@ -244,12 +244,21 @@ func (m *Manager) refresh(ctx context.Context, tenantID string, old *tenantKeys)
 }
 
 // reload unwraps the firm's keysets from the store and caches them unless
-// an invalidation happened since gen.
+// an invalidation happened since gen. A firm not stored yet uses the
+// keysets of vault.WithNewTenantKeysets in ctx, uncached.
 func (m *Manager) reload(ctx context.Context, tenantID string, gen uint64) (*tenantKeys, error) {
 	if tenantID == "" {
 		return nil, vault.Errorf(vault.ENOTFOUND, "Firm not found.")
 	}
 	region, ks, err := m.store.TenantKeysets(ctx, tenantID)
+	pending := false
+	if vault.IsCode(err, vault.ENOTFOUND) {
+		// A firm being created: its creation event is sealed before its
+		// row (and keysets) are stored.
+		if r, k, ok := vault.NewTenantKeysetsFrom(ctx, tenantID); ok {
+			region, ks, err, pending = r, k, nil, true
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -290,7 +299,7 @@ func (m *Manager) reload(ctx context.Context, tenantID string, gen uint64) (*ten
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.gen == gen {
+	if m.gen == gen && !pending {
 		m.cache[tenantID] = tk
 	}
 	return tk, nil

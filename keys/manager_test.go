@@ -396,3 +396,45 @@ func TestManager_DecryptRangeClosedEarly(t *testing.T) {
 		t.Fatalf("read after recycling: %v", err)
 	}
 }
+
+// TestManager_NewTenantKeysetsInContext checks that a firm's creation can be
+// sealed before the firm is stored, with the keysets the context carries,
+// and that they stand in only while the store has none for that firm.
+func TestManager_NewTenantKeysetsInContext(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ref := vault.FieldRef{Table: "audit_events", Column: "private", RowID: "evt_1"}
+	id := vault.NewID(vault.PrefixTenant)
+	ks, err := f.m.NewTenantKeysets(ctx, id, "us")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.m.SealField(ctx, id, ref, "owner@firm.example")
+	assertCode(t, err, vault.ENOTFOUND)
+	pctx := vault.WithNewTenantKeysets(ctx, id, "us", ks)
+	ct, err := f.m.SealField(pctx, id, ref, "owner@firm.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not cached: without the context the firm is still unknown.
+	_, err = f.m.OpenField(ctx, id, ref, ct)
+	assertCode(t, err, vault.ENOTFOUND)
+	// Another firm's id does not pick them up.
+	_, err = f.m.SealField(pctx, vault.NewID(vault.PrefixTenant), ref, "x")
+	assertCode(t, err, vault.ENOTFOUND)
+	// Once stored, the firm's own keysets open what was sealed.
+	f.store.put(id, "us", ks)
+	if got, err := f.m.OpenField(ctx, id, ref, ct); err != nil || got != "owner@firm.example" {
+		t.Fatalf("OpenField = %q, %v", got, err)
+	}
+	// A stored firm ignores keysets in the context: other keysets do not
+	// replace its own.
+	other, err := f.m.NewTenantKeysets(ctx, id, "us")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.m.Forget(id)
+	if got, err := f.m.OpenField(vault.WithNewTenantKeysets(ctx, id, "us", other), id, ref, ct); err != nil || got != "owner@firm.example" {
+		t.Fatalf("OpenField with other keysets in the context = %q, %v", got, err)
+	}
+}

@@ -8,8 +8,11 @@ import (
 
 // AuditEvent is one event the vault records before it acts (DESIGN.md
 // invariant 4). Private holds client-confidential text (names at the time of
-// the event); the log keeps it only sealed with the firm's field key and
-// committed to, never in the clear.
+// the event) and the emails an event is about ("email", "owner_email") or
+// content types; the log keeps it, with ActorEmail, Source and UserAgent,
+// only sealed with the firm's field key and committed to, never in the
+// clear. The service log, which has no firm key, keeps an email and the
+// source only as keyed hashes. Details must name no person or client.
 type AuditEvent struct {
 	TenantID   string // "" for the service log (setup, sign-in failures of unknown accounts)
 	Time       time.Time
@@ -71,10 +74,11 @@ type AuditFilter struct {
 	From, To   time.Time
 	AfterSeq   int64
 	Limit      int
-	// Withhold names matters whose events' private parts (names) must not
-	// be opened for this reader: the matters a wall bars them from. When
-	// set, exports carry no private parts at all, since they stream without
-	// looking events up by matter.
+	// Withhold names matters whose events' private parts (names, and who
+	// acted from where) must not be opened for this reader: the matters a
+	// wall bars them from. When set, CSV and PDF exports leave those
+	// events' private parts out, and bundles carry none at all, since they
+	// stream leaves without reading them.
 	Withhold map[string]bool
 }
 
@@ -85,9 +89,12 @@ func (f AuditFilter) Empty() bool {
 		f.Outcome == "" && f.From.IsZero() && f.To.IsZero() && f.AfterSeq == 0 && f.Limit == 0
 }
 
-// AuditRecord is one stored event as an auditor reads it. Private is the
-// opened private part; nil with Sealed true when it cannot be opened (the
-// firm's keys were destroyed).
+// AuditRecord is one stored event as an auditor reads it. Private holds the
+// names of the opened private part; ActorEmail, Source, UserAgent and the
+// emails and content types among Details come from it too, for events of
+// leaf format version 2. When it cannot be opened (the firm's keys were
+// destroyed) they are empty and Sealed is true; when a wall bars the reader,
+// Withheld is true.
 type AuditRecord struct {
 	Seq        int64             `json:"seq"`
 	ID         string            `json:"id"`

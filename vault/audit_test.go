@@ -74,6 +74,10 @@ func TestService_AuditEvents(t *testing.T) {
 				if strings.Contains(v, "Confidential") {
 					t.Errorf("%s: a name leaked into details[%s] = %q", name, k, v)
 				}
+				// Emails and content types are private: the log seals them.
+				if strings.Contains(v, "@") || strings.Contains(k, "email") || k == "content_type" {
+					t.Errorf("%s: details[%s] = %q is not private", name, k, v)
+				}
 			}
 		}
 	}
@@ -92,7 +96,7 @@ func TestService_AuditEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step("upload", want{vault.ActDocumentUpload, "document", d.ID, "ok", map[string]string{"matter_id": m.ID, "version": "1", "size": "14"}, map[string]string{"name": "Confidential SPA.pdf"}})
+	step("upload", want{vault.ActDocumentUpload, "document", d.ID, "ok", map[string]string{"matter_id": m.ID, "version": "1", "size": "14"}, map[string]string{"name": "Confidential SPA.pdf", "content_type": "application/octet-stream"}})
 	if _, err := e.Svc.PutVersion(ctx, lawyer, d.ID, "", strings.NewReader("share purchase v2"), -1); err != nil {
 		t.Fatal(err)
 	}
@@ -182,11 +186,11 @@ func TestService_AuditEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step("user", want{vault.ActUserCreate, "user", u.ID, "ok", map[string]string{"email": "clerk@harbour.example", "role": "lawyer"}, nil})
+	step("user", want{vault.ActUserCreate, "user", u.ID, "ok", map[string]string{"role": "lawyer"}, map[string]string{"email": "clerk@harbour.example"}})
 	if _, err := e.Svc.UpdateUser(ctx, owner, u.ID, vault.UserUpdate{Role: ptr(vault.RoleAdmin)}); err != nil {
 		t.Fatal(err)
 	}
-	step("role", want{vault.ActUserRoleChange, "user", u.ID, "ok", map[string]string{"old_role": "lawyer", "role": "admin"}, nil})
+	step("role", want{vault.ActUserRoleChange, "user", u.ID, "ok", map[string]string{"old_role": "lawyer", "role": "admin"}, map[string]string{"email": "clerk@harbour.example"}})
 	if _, err := e.Svc.UpdateUser(ctx, owner, u.ID, vault.UserUpdate{Disabled: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
@@ -226,13 +230,14 @@ func TestService_AuditEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step("operator user", want{vault.ActUserCreate, "user", added.ID, "ok", map[string]string{"email": "cli@harbour.example"}, nil})
+	step("operator user", want{vault.ActUserCreate, "user", added.ID, "ok", nil, map[string]string{"email": "cli@harbour.example"}})
 	t2, o2, _, err := e.Svc.CreateTenant(ctx, vault.NewTenant{Name: "North LLP", Region: "ca", Owner: vault.NewUser{Email: "owner@north.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	evs := al.Events()
-	if ev := evs[len(evs)-1]; ev.Action != vault.ActTenantCreate || ev.TenantID != t2.ID || ev.ActorID != vault.ActorOperator || ev.Details["owner_id"] != o2.ID {
+	if ev := evs[len(evs)-1]; ev.Action != vault.ActTenantCreate || ev.TenantID != t2.ID || ev.ActorID != vault.ActorOperator || ev.Details["owner_id"] != o2.ID ||
+		ev.Private["owner_email"] != "owner@north.example" || ev.Details["owner_email"] != "" {
 		t.Errorf("tenant.create event = %+v", ev)
 	}
 }
@@ -366,7 +371,8 @@ func TestService_RecordExpiries(t *testing.T) {
 }
 
 // TestService_AuditServiceLog checks that sign-in failures of accounts that
-// do not exist go to the service log (no firm), with the email tried.
+// do not exist go to the service log (no firm), with the email tried in
+// the private part (of which the log keeps only a keyed hash).
 func TestService_AuditServiceLog(t *testing.T) {
 	e := newEnv(t, nil)
 	al := e.audit(t)
@@ -376,7 +382,8 @@ func TestService_AuditServiceLog(t *testing.T) {
 	evs := al.Events()
 	ev := evs[len(evs)-1]
 	if ev.Action != vault.ActLoginFailed || ev.TenantID != "" || ev.Outcome != vault.OutcomeDenied ||
-		ev.Details["email"] != "nobody@example.com" || ev.Details["reason"] != "bad_credentials" || ev.Source != "198.51.100.9" {
+		ev.Private["email"] != "nobody@example.com" || ev.Details["email"] != "" || ev.Details["reason"] != "bad_credentials" ||
+		ev.Source != "198.51.100.9" {
 		t.Fatalf("failed sign-in event = %+v", ev)
 	}
 	// With the log down, a sign-in attempt is refused rather than

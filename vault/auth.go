@@ -194,7 +194,7 @@ func (s *Service) recordLoginFailure(ctx context.Context, u *User, account, sour
 	if u != nil {
 		ev.TenantID, ev.ObjectID, ev.ActorEmail = u.TenantID, u.ID, u.Email
 	} else {
-		ev.Details["email"] = account
+		ev.Private["email"] = account // the service log keeps only its keyed hash
 	}
 	ev.Outcome, ev.Source, ev.Details["reason"] = OutcomeDenied, source, reason
 	_, err := s.record(ctx, ev)
@@ -405,6 +405,7 @@ func (s *Service) Setup(ctx context.Context, secret string, nt NewTenant) (*Tena
 	if err != nil {
 		return nil, nil, err
 	}
+	ctx = WithNewTenantKeysets(ctx, t.ID, t.Region, ks)
 	ev := event(owner, ActSetup, "tenant", t.ID)
 	ev.Details["region"] = t.Region
 	if err := s.act(ctx, func() error { return s.Store.SetupTenant(ctx, t, ks, owner, hash) }, ev); err != nil {

@@ -53,7 +53,7 @@ func (s *Service) PutDocument(ctx context.Context, actor *User, nd NewDocument, 
 	d.Size = v.Size
 	ev := event(actor, ActDocumentUpload, "document", d.ID)
 	ev.Details["matter_id"], ev.Details["version"], ev.Details["size"] = d.MatterID, "1", strconv.FormatInt(v.Size, 10)
-	ev.Details["content_type"] = ctype
+	ev.Private["content_type"] = ctype
 	ev.Private["name"] = d.Name
 	if err := s.act(ctx, func() error { return s.Store.CreateDocument(ctx, d, v) }, ev); err != nil {
 		s.discardBlob(ctx, store, v.BlobKey)
@@ -90,7 +90,7 @@ func (s *Service) PutVersion(ctx context.Context, actor *User, documentID, conte
 	}
 	ev := event(actor, ActDocumentVersion, "document", d.ID)
 	ev.Details["matter_id"], ev.Details["version"] = d.MatterID, strconv.Itoa(v.Number)
-	ev.Details["size"], ev.Details["content_type"] = strconv.FormatInt(v.Size, 10), ctype
+	ev.Details["size"], ev.Private["content_type"] = strconv.FormatInt(v.Size, 10), ctype
 	d.nameInto(ev.Private, "name")
 	if err := s.act(ctx, func() error { return s.Store.AddVersion(ctx, v) }, ev); err != nil {
 		s.discardBlob(ctx, store, v.BlobKey)

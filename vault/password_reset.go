@@ -104,7 +104,7 @@ func (s *Service) resetPassword(ctx context.Context, u *User, ev AuditEvent, by 
 	next := *u
 	next.PasswordHash, next.MustChangePassword = hash, true
 	next.CredentialsBy, next.CredentialsAt = by, s.now()
-	ev.Details["email"] = u.Email
+	ev.Private["email"] = u.Email
 	if err := s.act(ctx, func() error { return s.Store.UpdateUser(ctx, &next) }, ev); err != nil {
 		return nil, "", err
 	}

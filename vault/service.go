@@ -132,8 +132,9 @@ func (s *Service) CreateTenant(ctx context.Context, nt NewTenant) (*Tenant, *Use
 	if err != nil {
 		return nil, nil, "", err
 	}
+	ctx = WithNewTenantKeysets(ctx, t.ID, t.Region, ks)
 	ev := operatorEvent(t.ID, ActTenantCreate, "tenant", t.ID)
-	ev.Details["region"], ev.Details["owner_id"], ev.Details["owner_email"] = t.Region, owner.ID, owner.Email
+	ev.Details["region"], ev.Details["owner_id"], ev.Private["owner_email"] = t.Region, owner.ID, owner.Email
 	if err := s.act(ctx, func() error { return s.Store.CreateTenant(ctx, t, ks, owner) }, ev); err != nil {
 		return nil, nil, "", err
 	}
@@ -186,7 +187,7 @@ func (s *Service) AddUser(ctx context.Context, tenantID string, nu NewUser) (*Us
 		return nil, "", err
 	}
 	ev := operatorEvent(tenantID, ActUserCreate, "user", u.ID)
-	ev.Details["email"], ev.Details["role"] = u.Email, string(u.Role)
+	ev.Private["email"], ev.Details["role"] = u.Email, string(u.Role)
 	if err := s.act(ctx, func() error { return s.Store.CreateUser(ctx, u) }, ev); err != nil {
 		return nil, "", err
 	}

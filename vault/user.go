@@ -57,7 +57,7 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*Use
 		return nil, "", err
 	}
 	ev := event(actor, ActUserCreate, "user", u.ID)
-	ev.Details["email"], ev.Details["role"] = u.Email, string(u.Role)
+	ev.Private["email"], ev.Details["role"] = u.Email, string(u.Role)
 	if len(walls) > 0 {
 		ev.Details["walls_inherited"] = strconv.Itoa(len(walls))
 	}
@@ -181,7 +181,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *User, id string, up Use
 		}
 	}
 	ev := event(actor, actionOf(u, &next), "user", u.ID)
-	ev.Details["email"] = u.Email
+	ev.Private["email"] = u.Email
 	if next.Role != u.Role {
 		ev.Details["old_role"], ev.Details["role"] = string(u.Role), string(next.Role)
 	}

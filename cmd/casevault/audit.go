@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/casevault/casevault/audit"
+	"github.com/casevault/casevault/vault"
 )
 
 // auditVerifyCommand runs `casevault audit verify --key VERIFIER_KEY FILE`:
@@ -105,4 +107,40 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "warning: --trust-bundle-key: checked with the verifier key the bundle names itself; pass the firm's published key with --key to know the firm's log signed it.")
 	}
 	return 0
+}
+
+// cmdAuditHash runs `casevault audit hash --email EMAIL` or `--source IP`:
+// it prints the keyed hash under which the service log keeps that email
+// (details email_hash) or client address (source_hash), so that an operator
+// investigating sign-in attempts can find their events. The hash needs the
+// service index key, so it runs where the server's keys are.
+func cmdAuditHash(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := newFlagSet("audit hash", stderr)
+	email := fs.String("email", "", "the `email` to hash, as a sign-in was tried with it")
+	source := fs.String("source", "", "the client `address` to hash (IPv6 stands for its /64)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	purpose, value := vault.IndexEmail, *email
+	switch {
+	case *email == "" && *source == "":
+		fmt.Fprintln(stderr, "audit hash: --email or --source is required")
+		return errUsage
+	case *email != "" && *source != "":
+		fmt.Fprintln(stderr, "audit hash: give one of --email and --source, not both")
+		return errUsage
+	case *source != "":
+		purpose, value = vault.IndexSource, *source
+	}
+	m, err := cf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	h, err := audit.IdentityHash(ctx, m.Service.Indexer, purpose, value)
+	if err != nil {
+		return cliError(err)
+	}
+	fmt.Fprintln(stdout, h)
+	return nil
 }

@@ -47,7 +47,7 @@ func auditVerify(args ...string) (code int, stdout, stderr string) {
 func TestCLI_AuditVerify(t *testing.T) {
 	bundle, key := exampleBundle(t)
 	path := writeFile(t, bundle)
-	const ok = "OK: 3 events, 3 checkpoints, tree size 3, root bu/nRD4muQTPBT/EQdd8lzIHDVG8rH2rRvYgCTK+zBY=\n"
+	const ok = "OK: 3 events, 3 checkpoints, tree size 3, root BqY9IsHeYYluyP8LQIzQViwROif4j67sGe7IKqjAMBQ=\n"
 
 	t.Run("OK", func(t *testing.T) {
 		for _, args := range [][]string{{"--key", key, path}, {path, "--key", key}, {"-key=" + key, path}} {

@@ -10,7 +10,8 @@ import (
 
 // openAudit opens the audit log with a checkpoint signer per region (each
 // firm's checkpoints are signed by its region's key) and one for the
-// service-wide log, wrapped by the first region's master key.
+// service-wide log, wrapped by the first region's master key. The service
+// log keeps emails and addresses as hashes under the service index key.
 func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey) error {
 	signers, err := keys.LoadOrCreateAuditSigners(ctx, masters, m.Config.RegionNames()[0], m.Config.AuditSignerPath)
 	if err != nil {
@@ -25,7 +26,7 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 		return t.Region, nil
 	})
 	l, err := audit.Open(ctx, m.Config.AuditPath(), audit.Options{
-		Sealer: m.Keys, Signer: signerOf, Log: m.Log,
+		Sealer: m.Keys, Signer: signerOf, Indexer: m.Service.Indexer, Log: m.Log,
 	})
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)

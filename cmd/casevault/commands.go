@@ -35,6 +35,7 @@ Usage:
   casevault audit keys [--json]        print the audit checkpoint verifier keys to publish
   casevault audit verify --key VERIFIER_KEY FILE   check an audit export offline
                                        (--trust-bundle-key instead of --key: only against the key it names)
+  casevault audit hash --email EMAIL | --source IP     the service log's hash of an email or address
   casevault version
 
 Every command but audit verify takes --config FILE and --data-dir DIR.
@@ -81,6 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdKeysRotate(ctx, rest, stdout, stderr)
 	case "audit keys":
 		return cmdAuditKeys(ctx, rest, stdout, stderr)
+	case "audit hash":
+		return cmdAuditHash(ctx, rest, stdout, stderr)
 	case "audit verify":
 		switch auditVerifyCommand(rest, stdout, stderr) {
 		case 0:

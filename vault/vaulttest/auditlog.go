@@ -13,7 +13,8 @@ import (
 // audit.Log in v.Dir/audit.db, private parts sealed with the firms' field
 // keys, checkpoints signed with per-region keys wrapped by v's master keys
 // (the service log uses region "us"'s). mod, if not nil, adjusts the
-// options. The log is closed by tb.Cleanup.
+// options. The service log hashes emails and addresses with v's service
+// index key. The log is closed by tb.Cleanup.
 func UseAuditLog(tb testing.TB, v *Vault, mod func(*audit.Options)) *audit.Log {
 	tb.Helper()
 	ctx := context.Background()
@@ -24,8 +25,9 @@ func UseAuditLog(tb testing.TB, v *Vault, mod func(*audit.Options)) *audit.Log {
 		tb.Fatal(err)
 	}
 	opts := audit.Options{
-		Sealer: v.Keys,
-		Now:    v.Svc.Now,
+		Sealer:  v.Keys,
+		Indexer: v.Svc.Indexer,
+		Now:     v.Svc.Now,
 		Signer: signers.For(func(ctx context.Context, tenantID string) (string, error) {
 			t, err := v.DB.Tenant(ctx, tenantID)
 			if err != nil {

@@ -1,0 +1,287 @@
+package refverify
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// leaf is what the checks need of a parsed leaf (AUDIT-FORMAT.md §2).
+type leaf struct {
+	v      int
+	tenant string
+	seq    int64
+	prev   string
+	commit string
+}
+
+// The members of a leaf of each version, in order, with their JSON types:
+// 'n' number, 's' string, 'o' the details object.
+var members = map[int][]struct {
+	name string
+	kind byte
+}{
+	1: {{"v", 'n'}, {"tenant", 's'}, {"seq", 'n'}, {"id", 's'}, {"time", 's'}, {"prev", 's'}, {"actor_id", 's'},
+		{"actor_email", 's'}, {"source", 's'}, {"user_agent", 's'}, {"action", 's'}, {"object_type", 's'},
+		{"object_id", 's'}, {"outcome", 's'}, {"details", 'o'}, {"sealed", 's'}, {"commit", 's'}},
+	2: {{"v", 'n'}, {"tenant", 's'}, {"seq", 'n'}, {"id", 's'}, {"time", 's'}, {"prev", 's'}, {"actor_id", 's'},
+		{"action", 's'}, {"object_type", 's'}, {"object_id", 's'}, {"outcome", 's'}, {"details", 'o'},
+		{"sealed", 's'}, {"commit", 's'}},
+}
+
+// parseLeaf parses b and checks that it is the canonical encoding of a
+// version 1 or 2 leaf: it reads the members in the order they come,
+// re-encodes them by the rules of §2 in the order of the leaf's version,
+// and requires the same bytes.
+func parseLeaf(b []byte) (*leaf, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	type member struct {
+		name    string
+		num     json.Number
+		str     string
+		details [][2]string
+		kind    byte
+	}
+	var got []member
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, errors.New("not a JSON object")
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		m := member{name: t.(string)}
+		t, err = dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch x := t.(type) {
+		case json.Number:
+			m.kind, m.num = 'n', x
+		case string:
+			m.kind, m.str = 's', x
+		case json.Delim:
+			if x != '{' {
+				return nil, fmt.Errorf("member %q is not a string, number or object", m.name)
+			}
+			m.kind = 'o'
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				v, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				vs, ok := v.(string)
+				if !ok {
+					return nil, fmt.Errorf("details member %q is not a string", k)
+				}
+				m.details = append(m.details, [2]string{k.(string), vs})
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("member %q has a JSON type no leaf member has", m.name)
+		}
+		got = append(got, m)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("more than one JSON value")
+	}
+	if len(got) == 0 || got[0].name != "v" || got[0].kind != 'n' {
+		return nil, errors.New("the first member is not the version v")
+	}
+	v, err := strconv.Atoi(got[0].num.String())
+	want, ok := members[v]
+	if err != nil || !ok {
+		return nil, fmt.Errorf("version %s is neither 1 nor 2", got[0].num)
+	}
+	if len(got) != len(want) {
+		return nil, fmt.Errorf("a version %d leaf has %d members, not %d", v, len(want), len(got))
+	}
+	l := &leaf{v: v}
+	var out []byte
+	out = append(out, '{')
+	for i, w := range want {
+		m := got[i]
+		if m.name != w.name || m.kind != w.kind {
+			return nil, fmt.Errorf("member %d is %q, want %q of its type", i+1, m.name, w.name)
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendString(out, w.name)
+		out = append(out, ':')
+		switch w.kind {
+		case 'n':
+			n, err := strconv.ParseInt(m.num.String(), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("member %q is not an integer", w.name)
+			}
+			out = strconv.AppendInt(out, n, 10)
+			if w.name == "seq" {
+				l.seq = n
+			}
+		case 's':
+			out = appendString(out, m.str)
+			switch w.name {
+			case "tenant":
+				l.tenant = m.str
+			case "prev":
+				l.prev = m.str
+			case "commit":
+				l.commit = m.str
+			}
+		case 'o':
+			d := slices.Clone(m.details)
+			slices.SortFunc(d, func(a, b [2]string) int { return bytes.Compare([]byte(a[0]), []byte(b[0])) })
+			out = append(out, '{')
+			for j, kv := range d {
+				if j > 0 {
+					if kv[0] == d[j-1][0] {
+						return nil, fmt.Errorf("details has the key %q twice", kv[0])
+					}
+					out = append(out, ',')
+				}
+				out = appendString(out, kv[0])
+				out = append(out, ':')
+				out = appendString(out, kv[1])
+			}
+			out = append(out, '}')
+		}
+	}
+	out = append(out, '}')
+	if !bytes.Equal(out, b) {
+		return nil, errors.New("not in canonical encoding")
+	}
+	return l, nil
+}
+
+// appendString appends s as a JSON string, escaped exactly as §2 says.
+func appendString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			dst = append(dst, '\\', '"')
+		case r == '\\':
+			dst = append(dst, '\\', '\\')
+		case r == '\b':
+			dst = append(dst, '\\', 'b')
+		case r == '\f':
+			dst = append(dst, '\\', 'f')
+		case r == '\n':
+			dst = append(dst, '\\', 'n')
+		case r == '\r':
+			dst = append(dst, '\\', 'r')
+		case r == '\t':
+			dst = append(dst, '\\', 't')
+		case r < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
+		case r == '\u2028':
+			dst = append(dst, `\u2028`...)
+		case r == '\u2029':
+			dst = append(dst, `\u2029`...)
+		default:
+			dst = utf8.AppendRune(dst, r)
+		}
+	}
+	return append(dst, '"')
+}
+
+// hash is a SHA-256 value.
+type hash = [32]byte
+
+// leafHash is SHA-256(0x00 ‖ leaf) (§4).
+func leafHash(b []byte) hash { return sha256.Sum256(append([]byte{0}, b...)) }
+
+// nodeHash is SHA-256(0x01 ‖ left ‖ right) (§4).
+func nodeHash(l, r hash) hash {
+	b := make([]byte, 0, 65)
+	b = append(b, 1)
+	b = append(b, l[:]...)
+	return sha256.Sum256(append(b, r[:]...))
+}
+
+// tree is the stack of perfect-subtree roots of §4.
+type tree struct {
+	n     int64
+	stack []hash
+}
+
+func (t *tree) push(h hash) {
+	for i := t.n; i&1 == 1; i >>= 1 {
+		top := t.stack[len(t.stack)-1]
+		t.stack = t.stack[:len(t.stack)-1]
+		h = nodeHash(top, h)
+	}
+	t.stack = append(t.stack, h)
+	t.n++
+}
+
+func (t *tree) root() hash {
+	if len(t.stack) == 0 {
+		return sha256.Sum256(nil)
+	}
+	r := t.stack[len(t.stack)-1]
+	for i := len(t.stack) - 2; i >= 0; i-- {
+		r = nodeHash(t.stack[i], r)
+	}
+	return r
+}
+
+func (t *tree) clone() tree { return tree{n: t.n, stack: slices.Clone(t.stack)} }
+
+// runProof is run(p, lo, hi) of §6 for leaf index m with leaf hash h.
+func runProof(p []hash, lo, hi, m int64, h hash) (hash, bool) {
+	if hi-lo == 1 {
+		return h, len(p) == 0
+	}
+	if len(p) == 0 {
+		return hash{}, false
+	}
+	k := int64(1)
+	for k*2 < hi-lo {
+		k *= 2
+	}
+	last, rest := p[len(p)-1], p[:len(p)-1]
+	if m < lo+k {
+		l, ok := runProof(rest, lo, lo+k, m, h)
+		return nodeHash(l, last), ok
+	}
+	r, ok := runProof(rest, lo+k, hi, m, h)
+	return nodeHash(last, r), ok
+}
+
+// decodeHash parses a base64 hash of 32 bytes.
+func decodeHash(s string) (hash, bool) {
+	var h hash
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || len(b) != len(h) {
+		return h, false
+	}
+	copy(h[:], b)
+	return h, true
+}
+
+// commitTo is base64(SHA-256(nonce ‖ private)) (§3).
+func commitTo(nonce []byte, private string) string {
+	sum := sha256.Sum256(append(slices.Clone(nonce), private...))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
