@@ -200,20 +200,30 @@ func (s *Service) requireAnotherOwner(ctx context.Context, u *User) error {
 // ChangePassword replaces the actor's password after checking the current
 // one, and signs out the actor's other sessions: every session except the
 // one in ctx (see ContextWithToken), or every session when ctx carries none.
-// API tokens stay valid. Wrong current passwords count towards the account's
-// sign-in limit. Errors: unauthorized, forbidden (wrong current password),
-// invalid (policy), rate_limited.
+// API tokens stay valid. The current-password check is throttled like
+// sign-in, by the same counts: per account and the request's source address
+// (RequestMetaFrom). Errors: unauthorized, forbidden (wrong current
+// password), invalid (policy), rate_limited.
 func (s *Service) ChangePassword(ctx context.Context, actor *User, oldPassword, newPassword string) error {
 	if err := checkActor(actor); err != nil {
 		return err
 	}
-	accounts, _ := s.auth.limiters()
 	account := strings.ToLower(actor.Email)
+	source := sourceKey(RequestMetaFrom(ctx).Source)
 	now := s.now()
-	if until, blocked := accounts.blockedUntil(account, now); blocked {
-		err := Errorf(ERATELIMITED, "Too many failed attempts. Try again in %s.", retryIn(until.Sub(now)))
-		err.RetryAfter = until.Sub(now)
+	att, err := s.throttle().Check(ctx, account, source, now)
+	if err != nil {
 		return err
+	}
+	if !att.Allowed {
+		if att.Notice {
+			ev := event(actor, ActUserPassword, "user", actor.ID)
+			ev.Outcome, ev.Details["reason"] = OutcomeDenied, "rate_limited"
+			if _, err := s.record(ctx, ev); err != nil {
+				return err
+			}
+		}
+		return att.refusal("Too many failed attempts.", now)
 	}
 
 	s.auth.usersMu.Lock()
@@ -226,13 +236,18 @@ func (s *Service) ChangePassword(ctx context.Context, actor *User, oldPassword, 
 		return err
 	}
 	if !CheckPassword(u.PasswordHash, oldPassword) {
-		accounts.fail(account, now)
+		if err := s.throttle().Failed(ctx, att); err != nil {
+			return err
+		}
 		ev := event(u, ActUserPassword, "user", u.ID)
 		ev.Outcome, ev.Details["reason"] = OutcomeDenied, "bad_current_password"
 		if _, err := s.record(ctx, ev); err != nil {
 			return err
 		}
 		return Errorf(EFORBIDDEN, "Current password is incorrect.")
+	}
+	if err := s.throttle().Succeeded(ctx, att); err != nil {
+		return err
 	}
 	if err := checkPassword(newPassword); err != nil {
 		return err
