@@ -152,7 +152,7 @@ func (db *DB) NoticeThrottle(ctx context.Context, pair []byte, until time.Time) 
 
 // purgeBatch bounds how many rows one purge statement deletes, so that a
 // large purge (after an attack) never holds the write lock for long.
-const purgeBatch = 5000
+const purgeBatch = 1000
 
 // PurgeThrottle deletes the throttle rows that have expired at now, in
 // batches, and returns how many. Errors: unavailable (busy).
