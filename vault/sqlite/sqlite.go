@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -43,6 +44,12 @@ type DB struct {
 	// Now returns the current time; it defaults to time.Now and can be
 	// replaced by tests. Times are stored in UTC.
 	Now func() time.Time
+
+	// throttleMu queues this process's sign-in throttle writes, which
+	// every sign-in makes: SQLite's busy handler sleeps and retries, so
+	// dozens of writers contending for its lock at once would wait
+	// seconds, unfairly; in a queue each waits its turn.
+	throttleMu sync.Mutex
 }
 
 var _ vault.Store = (*DB)(nil)

@@ -52,6 +52,8 @@ func (db *DB) ChargeThrottle(ctx context.Context, c vault.ThrottleCharge, allow 
 	if err := checkThrottleKeys(c.Pair, c.Account); err != nil {
 		return vault.ThrottleCounts{}, false, err
 	}
+	db.throttleMu.Lock()
+	defer db.throttleMu.Unlock()
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return vault.ThrottleCounts{}, false, fmt.Errorf("update throttle: %w", err)
@@ -107,6 +109,8 @@ func (db *DB) RefundThrottle(ctx context.Context, pair, account []byte, windowEn
 	if err := checkThrottleKeys(pair, account); err != nil {
 		return err
 	}
+	db.throttleMu.Lock()
+	defer db.throttleMu.Unlock()
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return fmt.Errorf("update throttle: %w", err)
@@ -136,6 +140,8 @@ func (db *DB) NoticeThrottle(ctx context.Context, pair []byte, until time.Time) 
 		return false, vault.Errorf(vault.EINVALID, "Throttle keys must be 32 bytes.")
 	}
 	u := formatTime(until)
+	db.throttleMu.Lock()
+	defer db.throttleMu.Unlock()
 	res, err := db.db.ExecContext(ctx, `
 		UPDATE throttle_pairs SET noticed_until = ?
 		WHERE key = ? AND (noticed_until IS NULL OR noticed_until <> ?)`,
@@ -151,7 +157,8 @@ func (db *DB) NoticeThrottle(ctx context.Context, pair []byte, until time.Time) 
 }
 
 // purgeBatch bounds how many rows one purge statement deletes, so that a
-// large purge (after an attack) never holds the write lock for long.
+// large purge (after an attack) never holds the write lock, or sign-ins,
+// for long.
 const purgeBatch = 1000
 
 // PurgeThrottle deletes the throttle rows that have expired at now, in
@@ -161,10 +168,12 @@ func (db *DB) PurgeThrottle(ctx context.Context, now time.Time) (int, error) {
 	total := 0
 	for _, table := range []string{"throttle_pairs", "throttle_accounts"} {
 		for {
+			db.throttleMu.Lock()
 			res, err := db.db.ExecContext(ctx, `
 				DELETE FROM `+table+` WHERE key IN (
 					SELECT key FROM `+table+` WHERE expires_at <= ? LIMIT ?)`,
 				at, purgeBatch)
+			db.throttleMu.Unlock()
 			if err != nil {
 				return total, fmt.Errorf("purge throttle: %w", formatError(err))
 			}
