@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -58,15 +57,9 @@ const secretBytes = 32
 // each secret has exactly one spelling.
 var secretEncoding = base64.RawURLEncoding.Strict()
 
-// Sign-in limits. Failures are counted per account (normalised email) and
-// per source address over a sliding window.
 const (
-	loginWindow             = 15 * time.Minute
-	loginMaxAccountFailures = 5
-	loginMaxSourceFailures  = 20
-	limiterMaxKeys          = 10000 // per limiter; bounds its memory
-	touchInterval           = time.Minute
-	maxAPITokens            = 100 // live API tokens per user
+	touchInterval = time.Minute
+	maxAPITokens  = 100 // live API tokens per user
 )
 
 // User-facing messages that must not vary with the reason, so they reveal
@@ -104,50 +97,51 @@ func (s *Service) LoginToFirm(ctx context.Context, tenantID, email, password, so
 		return "", nil, Errorf(EUNAUTHORIZED, msgBadLogin)
 	}
 	source = sourceKey(source)
-	accounts, sources := s.auth.limiters()
 	now := s.now()
 
-	// A limited attempt costs no password check: that is the work the
-	// limit exists to deny.
-	until, blocked := accounts.blockedUntil(account, now)
-	if source != "" {
-		if t, ok := sources.blockedUntil(source, now); ok {
-			blocked = true
-			until = later(until, t)
-		}
+	// A refused attempt costs no password check: that is the work the
+	// throttle exists to deny.
+	att, err := s.throttle().Check(ctx, account, source, now)
+	if err != nil {
+		return "", nil, err
 	}
-	if blocked {
+	if !att.Allowed {
 		s.Log.Warn().Str("source", source).Msg("sign-in rate limited")
 		// Recorded in the service log (looking the account up would cost
-		// the work the limit exists to deny), once per block: an attacker
-		// hammering a blocked account must not be able to fill the audit
-		// disk, which would stop the service.
-		if s.auth.firstNoticeOfBlock(account+"\x00"+source, until) {
+		// the work the throttle exists to deny), once per block: an
+		// attacker hammering a blocked pair must not be able to fill the
+		// audit disk, which would stop the service.
+		if att.Notice {
 			if err := s.recordLoginFailure(ctx, nil, account, source, "rate_limited"); err != nil {
 				return "", nil, err
 			}
 		}
-		err := Errorf(ERATELIMITED, "Too many failed sign-in attempts. Try again in %s.", retryIn(until.Sub(now)))
-		err.RetryAfter = until.Sub(now)
-		return "", nil, err
+		return "", nil, att.refusal("Too many failed sign-in attempts.", now)
 	}
 
 	u, targets, err := s.checkCredentials(ctx, account, password, tenantID)
 	switch {
 	case IsCode(err, EUNAUTHORIZED):
-		accounts.fail(account, now)
-		if source != "" {
-			sources.fail(source, now)
+		if err := s.throttle().Failed(ctx, att); err != nil {
+			return "", nil, err
 		}
 		s.Log.Info().Str("source", source).Int("accounts", len(targets)).Msg("sign-in failed")
 		if err := s.recordLoginFailures(ctx, targets, account, source, "bad_credentials"); err != nil {
 			return "", nil, err
 		}
 		return "", nil, err
-	case err != nil: // choose_firm, or the store failed
+	case IsCode(err, ECHOOSEFIRM):
+		// The password is right, for several accounts: not a guess.
+		if serr := s.throttle().Succeeded(ctx, att); serr != nil {
+			return "", nil, serr
+		}
+		return "", nil, err
+	case err != nil: // the store failed
 		return "", nil, err
 	}
-	accounts.reset(account)
+	if err := s.throttle().Succeeded(ctx, att); err != nil {
+		return "", nil, err
+	}
 
 	ttl := s.SessionTTL
 	if ttl <= 0 {
@@ -520,68 +514,17 @@ func sourceKey(source string) string {
 	return addr.String()
 }
 
-// retryIn renders a wait for a message, rounded up to whole minutes.
-func retryIn(d time.Duration) string {
-	m := int((d + time.Minute - 1) / time.Minute)
-	if m <= 1 {
-		return "1 minute"
-	}
-	return fmt.Sprintf("%d minutes", m)
-}
-
-// later returns the later of two times.
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
-}
-
 // authState is the Service's in-memory sign-in state. Its zero value is
 // ready to use.
 type authState struct {
-	once     sync.Once
-	accounts *limiter // failures per normalised email
-	sources  *limiter // failures per source address
-
 	dummyMu     sync.Mutex
 	dummyParams PasswordParams
 	dummy       string // hash of a random password, made with dummyParams
-
-	// noticed maps an account and source to the end of the block last
-	// recorded for them.
-	noticedMu sync.Mutex
-	noticed   map[string]time.Time
 
 	// usersMu serialises changes to users' roles, status and passwords, so
 	// that the last-owner check and the write after it cannot interleave
 	// with another change in this process.
 	usersMu sync.Mutex
-}
-
-// limiters returns the account and source limiters.
-func (a *authState) limiters() (accounts, sources *limiter) {
-	a.once.Do(func() {
-		a.accounts = newLimiter(loginMaxAccountFailures, loginWindow, limiterMaxKeys)
-		a.sources = newLimiter(loginMaxSourceFailures, loginWindow, limiterMaxKeys)
-	})
-	return a.accounts, a.sources
-}
-
-// firstNoticeOfBlock reports whether the block of key until until has not
-// been seen before, and notes it. Its memory is bounded like the limiters':
-// past limiterMaxKeys it starts over, at worst recording a block twice.
-func (a *authState) firstNoticeOfBlock(key string, until time.Time) bool {
-	a.noticedMu.Lock()
-	defer a.noticedMu.Unlock()
-	if a.noticed == nil || len(a.noticed) >= limiterMaxKeys {
-		a.noticed = map[string]time.Time{}
-	}
-	if a.noticed[key].Equal(until) {
-		return false
-	}
-	a.noticed[key] = until
-	return true
 }
 
 // dummyHash returns a password hash made with the current PasswordParams,
@@ -600,100 +543,4 @@ func (s *Service) dummyHash() string {
 		a.dummy, a.dummyParams = h, s.PasswordParams
 	}
 	return a.dummy
-}
-
-// limiter counts failures per key over a sliding window and blocks a key
-// that has max failures within it. It is in memory: a restart forgets it,
-// which gives an attacker no more than waiting out the window would. It
-// keeps at most maxKeys keys, dropping stale ones first and then those whose
-// last failure is oldest.
-type limiter struct {
-	max     int
-	window  time.Duration
-	maxKeys int
-
-	mu    sync.Mutex
-	fails map[string][]time.Time // per key, oldest first, at most max
-}
-
-func newLimiter(max int, window time.Duration, maxKeys int) *limiter {
-	return &limiter{max: max, window: window, maxKeys: maxKeys, fails: make(map[string][]time.Time)}
-}
-
-// blockedUntil reports whether key is blocked at now, and until when.
-func (l *limiter) blockedUntil(key string, now time.Time) (time.Time, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f := l.recent(key, now)
-	if len(f) < l.max {
-		return time.Time{}, false
-	}
-	// Blocked until the oldest of the last max failures leaves the window.
-	return f[len(f)-l.max].Add(l.window), true
-}
-
-// fail records a failure of key at now.
-func (l *limiter) fail(key string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	f := append(l.recent(key, now), now)
-	if len(f) > l.max {
-		f = append([]time.Time(nil), f[len(f)-l.max:]...)
-	}
-	l.fails[key] = f
-	if len(l.fails) > l.maxKeys {
-		l.prune(key, now)
-	}
-}
-
-// reset forgets key's failures.
-func (l *limiter) reset(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, key)
-}
-
-// recent drops key's failures that have left the window at now and returns
-// the rest. Called with mu held.
-func (l *limiter) recent(key string, now time.Time) []time.Time {
-	f, ok := l.fails[key]
-	if !ok {
-		return nil
-	}
-	cutoff := now.Add(-l.window)
-	i := 0
-	for i < len(f) && !f[i].After(cutoff) {
-		i++
-	}
-	if i == len(f) {
-		delete(l.fails, key)
-		return nil
-	}
-	if i > 0 {
-		f = f[i:]
-		l.fails[key] = f
-	}
-	return f
-}
-
-// prune brings the number of keys down to maxKeys, never dropping keep, the
-// key that just failed. Called with mu held.
-func (l *limiter) prune(keep string, now time.Time) {
-	for k := range l.fails {
-		l.recent(k, now)
-	}
-	for len(l.fails) > l.maxKeys {
-		var oldest string
-		var at time.Time
-		found := false
-		for k, f := range l.fails {
-			if last := f[len(f)-1]; k != keep && (!found || last.Before(at)) {
-				oldest, at, found = k, last, true
-			}
-		}
-		if !found {
-			return
-		}
-		delete(l.fails, oldest)
-	}
 }

@@ -45,9 +45,14 @@ type Service struct {
 	// SessionTTL is how long a session token from Login lasts; 0 means
 	// DefaultSessionTTL.
 	SessionTTL time.Duration
+	// Throttle slows password guessing at sign-in and password change.
+	// Nil means the database-backed throttle over Store (a ThrottleStore)
+	// and Indexer, which survives restarts and is shared by every process
+	// on the database.
+	Throttle Throttle
 
 	regionOf sync.Map  // tenant id → region name; regions never change
-	auth     authState // sign-in rate limits and the dummy password hash
+	auth     authState // the dummy password hash and the users lock
 
 	damageMu   sync.Mutex
 	damageSeen map[damageKey]string // damaged objects reported → their unreadable fields

@@ -273,21 +273,30 @@ func (s *Service) requireAnotherOwner(ctx context.Context, u *User) error {
 // one, and signs out the actor's other sessions: every session except the
 // one in ctx (see ContextWithToken), or every session when ctx carries none.
 // API tokens stay valid. It is how a user whose password was reset replaces
-// the one-time password, and clears MustChangePassword. Wrong current
-// passwords count towards the account's sign-in limit. Errors:
-// unauthorized, forbidden (wrong current password), invalid (policy),
-// rate_limited.
+// the one-time password, and clears MustChangePassword. The current-password
+// check is throttled like sign-in, by the same counts: per account and the
+// request's source address (RequestMetaFrom). Errors: unauthorized,
+// forbidden (wrong current password), invalid (policy), rate_limited.
 func (s *Service) ChangePassword(ctx context.Context, actor *User, oldPassword, newPassword string) error {
 	if err := checkSignedIn(actor); err != nil {
 		return err
 	}
-	accounts, _ := s.auth.limiters()
 	account := strings.ToLower(actor.Email)
+	source := sourceKey(RequestMetaFrom(ctx).Source)
 	now := s.now()
-	if until, blocked := accounts.blockedUntil(account, now); blocked {
-		err := Errorf(ERATELIMITED, "Too many failed attempts. Try again in %s.", retryIn(until.Sub(now)))
-		err.RetryAfter = until.Sub(now)
+	att, err := s.throttle().Check(ctx, account, source, now)
+	if err != nil {
 		return err
+	}
+	if !att.Allowed {
+		if att.Notice {
+			ev := event(actor, ActUserPassword, "user", actor.ID)
+			ev.Outcome, ev.Details["reason"] = OutcomeDenied, "rate_limited"
+			if _, err := s.record(ctx, ev); err != nil {
+				return err
+			}
+		}
+		return att.refusal("Too many failed attempts.", now)
 	}
 
 	s.auth.usersMu.Lock()
@@ -300,13 +309,18 @@ func (s *Service) ChangePassword(ctx context.Context, actor *User, oldPassword, 
 		return err
 	}
 	if !CheckPassword(u.PasswordHash, oldPassword) {
-		accounts.fail(account, now)
+		if err := s.throttle().Failed(ctx, att); err != nil {
+			return err
+		}
 		ev := event(u, ActUserPassword, "user", u.ID)
 		ev.Outcome, ev.Details["reason"] = OutcomeDenied, "bad_current_password"
 		if _, err := s.record(ctx, ev); err != nil {
 			return err
 		}
 		return Errorf(EFORBIDDEN, "Current password is incorrect.")
+	}
+	if err := s.throttle().Succeeded(ctx, att); err != nil {
+		return err
 	}
 	if err := checkPassword(newPassword); err != nil {
 		return err

@@ -201,8 +201,8 @@ func (m *Main) janitor(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for i := 0; ; i++ {
-		// Expired grants go on record within a minute; unfinished uploads
-		// are swept hourly.
+		// Expired grants go on record within a minute; unfinished uploads,
+		// old tokens and expired throttle entries are swept hourly.
 		if n, err := m.Service.RecordExpiries(ctx); err != nil {
 			m.Log.Warn().Err(err).Msg("recording grant expiries failed")
 		} else if n > 0 {
@@ -218,6 +218,11 @@ func (m *Main) janitor(ctx context.Context) {
 				m.Log.Warn().Err(err).Msg("token purge failed")
 			} else if n > 0 {
 				m.Log.Info().Int("deleted", n).Msg("deleted long-expired and revoked tokens")
+			}
+			if n, err := m.Service.PurgeThrottle(ctx); err != nil {
+				m.Log.Warn().Err(err).Msg("sign-in throttle purge failed")
+			} else if n > 0 {
+				m.Log.Info().Int("deleted", n).Msg("deleted expired sign-in throttle entries")
 			}
 		}
 		select {

@@ -34,7 +34,9 @@ var textColumns = map[string]string{
 	"versions.tenant_id": "id", "versions.document_id": "id", "versions.blob_key": "blob key: ids",
 	"versions.created_by": "id", "versions.created_at": "time",
 	"walls.tenant_id": "id", "walls.matter_id": "id", "walls.user_id": "id", "walls.created_by": "id", "walls.created_at": "time",
-	"walls.via": "id",
+	"walls.via":              "id",
+	"throttle_pairs.last_at": "time", "throttle_pairs.noticed_until": "time", "throttle_pairs.expires_at": "time",
+	"throttle_accounts.expires_at": "time",
 }
 
 // checkSchemaText fails for every column of the database at path that is

@@ -54,6 +54,12 @@ type DB struct {
 	// (tenant id → newTenantKeys), so that the Sealer can seal their name
 	// and owner before the row it would read them from exists.
 	creating sync.Map
+
+	// throttleMu queues this process's sign-in throttle writes, which
+	// every sign-in makes: SQLite's busy handler sleeps and retries, so
+	// dozens of writers contending for its lock at once would wait
+	// seconds, unfairly; in a queue each waits its turn.
+	throttleMu sync.Mutex
 }
 
 var _ vault.Store = (*DB)(nil)
