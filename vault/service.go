@@ -44,6 +44,9 @@ type Service struct {
 
 	regionOf sync.Map  // tenant id → region name; regions never change
 	auth     authState // sign-in rate limits and the dummy password hash
+	// afterFunc starts the timer of a read's re-check watchdog; nil means
+	// time.AfterFunc. Tests replace it to drive the watchdog by hand.
+	afterFunc func(time.Duration, func()) recheckTimer
 }
 
 // NewService returns a Service with default settings.
