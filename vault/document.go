@@ -347,21 +347,37 @@ type Content struct {
 	svc   *Service
 	actor *User
 	perm  Permission
+	guard *readGuard
 }
 
 // Range returns plaintext bytes [offset, offset+length) of the version;
 // length < 0 means to the end. Only the parts the range overlaps are fetched
-// and decrypted. Errors: invalid (out of range), unavailable, and
-// cannot_decrypt from Read when the ciphertext fails authentication.
+// and decrypted. Authorization is decided again before each part after the
+// first and, once Opened, at least every RecheckInterval: when it no longer
+// holds, Read fails with forbidden (or unavailable when it cannot be
+// decided) and not one more byte is read out. Errors: invalid (out of
+// range), unavailable, and cannot_decrypt from Read when the ciphertext
+// fails authentication.
 func (c *Content) Range(ctx context.Context, offset, length int64) (io.ReadCloser, error) {
 	if length < 0 {
 		length = c.Version.Size - offset
 	}
 	v := c.Version
 	ref := DocRef{TenantID: v.TenantID, DocumentID: v.DocumentID, Version: v.Number}
-	return c.keys.DecryptRange(ctx, ref, v.Sealed, offset, length, func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+	rc, err := c.keys.DecryptRange(ctx, ref, v.Sealed, offset, length, func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
 		return c.store.Get(ctx, v.BlobKey, off, n)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return c.guard.reader(rc, offset), nil
+}
+
+// OnLapse arranges for f to run, once and in its own goroutine, when
+// authorization of the read lapses in flight, so that the caller can cut a
+// write blocked on a slow client at once. stop cancels it.
+func (c *Content) OnLapse(f func()) (stop func() bool) {
+	return context.AfterFunc(c.guard.lapsed, f)
 }
 
 // OpenVersion authorizes perm (read for an inline view, download for a
@@ -390,15 +406,19 @@ func (s *Service) OpenVersion(ctx context.Context, actor *User, id string, n int
 	if err != nil {
 		return nil, err
 	}
-	return &Content{Document: d, Version: v, keys: s.Keys, store: store, svc: s, actor: actor, perm: perm}, nil
+	return &Content{Document: d, Version: v, keys: s.Keys, store: store, svc: s, actor: actor, perm: perm,
+		guard: s.newReadGuard(ctx, actor, d, v, perm)}, nil
 }
 
 // Opened records, before the first byte is served, that the actor is
-// reading bytes [offset, offset+length) of c (a view or a download), and
-// returns a Finish to call when serving ends with the bytes sent and the
-// error that ended it, if any. Errors: unavailable (the read must not
-// start).
-func (c *Content) Opened(ctx context.Context, offset, length int64) (finish func(sent int64, err error), err error) {
+// reading bytes [offset, offset+length) of c (a view or a download), starts
+// re-checking its authorization at least every RecheckInterval, and
+// returns a finish to call when serving ends with the bytes sent and the
+// error that ended it, if any. finish records the end, with the reason of
+// an abort, and returns the error that ended the read as the vault sees it:
+// a lapse of authorization rather than the broken write it caused.
+// Errors: unavailable (the read must not start).
+func (c *Content) Opened(ctx context.Context, offset, length int64) (finish func(sent int64, err error) error, err error) {
 	action := ActDocumentDownload
 	if c.perm == PermRead {
 		action = ActDocumentView
@@ -411,17 +431,27 @@ func (c *Content) Opened(ctx context.Context, offset, length int64) (finish func
 	if err != nil {
 		return nil, err
 	}
-	return func(sent int64, err error) {
+	c.guard.watch(ctx)
+	return func(sent int64, err error) error {
+		c.guard.stop()
 		done := event(c.actor, ActReadComplete, "document", c.Document.ID)
 		done.Details["matter_id"], done.Details["opened_seq"] = c.Document.MatterID, strconv.FormatInt(seq, 10)
 		done.Details["bytes_sent"] = strconv.FormatInt(sent, 10)
 		if err != nil || sent != length {
-			done.Action, done.Outcome = ActReadAbort, OutcomeError
+			reason := AbortInterrupted
+			if e := (*Error)(nil); errors.As(err, &e) {
+				reason = e.Code
+			}
+			if lapse := c.guard.lapseReason(); lapse != "" {
+				reason, err = lapse, c.guard.err()
+			}
+			done.Action, done.Outcome, done.Details["reason"] = ActReadAbort, OutcomeError, reason
 		}
 		// The read is over; a failure here can only be logged. Recorded
 		// with a context of its own, since the request's may be gone.
 		if _, rerr := c.svc.record(context.WithoutCancel(ctx), done); rerr != nil {
 			c.svc.Log.Error().Err(rerr).Str("document_id", c.Document.ID).Msg("cannot record the end of a read")
 		}
+		return err
 	}, nil
 }

@@ -56,6 +56,9 @@ type Service struct {
 
 	damageMu   sync.Mutex
 	damageSeen map[damageKey]string // damaged objects reported → their unreadable fields
+	// afterFunc starts the timer of a read's re-check watchdog; nil means
+	// time.AfterFunc. Tests replace it to drive the watchdog by hand.
+	afterFunc func(time.Duration, func()) recheckTimer
 }
 
 // NewService returns a Service with default settings.

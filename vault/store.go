@@ -104,6 +104,10 @@ type Store interface {
 	// expired or not: the caller judges expiry by its own clock.
 	// Errors: not_found (unknown or revoked).
 	TokenByHash(ctx context.Context, hash []byte) (*Token, error)
+	// TokenLive reports whether token id of tenantID exists and is
+	// unrevoked, expired or not (the caller judges expiry): what a read in
+	// flight re-checks of the token that started it.
+	TokenLive(ctx context.Context, tenantID, id string) (bool, error)
 	// Tokens returns a user's tokens that are unrevoked and unexpired at
 	// now, oldest first.
 	Tokens(ctx context.Context, tenantID, userID string, now time.Time) ([]*Token, error)

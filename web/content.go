@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -77,6 +78,9 @@ func ETag(documentID string, version int) string {
 // Bytes are streamed from the vault through one fixed buffer. An error
 // before the first byte is a JSON error; after it, the connection is
 // aborted so the client sees a truncated response, never a complete one.
+// The vault decides authorization again while the bytes flow; when it
+// lapses the body's Read fails, and a write blocked on a slow client is cut
+// at once.
 func (s *Server) handleContent(perm vault.Permission) gin.HandlerFunc {
 	attachment := perm == vault.PermDownload
 	return func(c *gin.Context) {
@@ -145,7 +149,7 @@ func (s *Server) handleContent(perm vault.Permission) gin.HandlerFunc {
 
 		// The read is on record before its first byte leaves, or it does
 		// not happen (503).
-		var finish func(int64, error)
+		var finish func(int64, error) error
 		if c.Request.Method != http.MethodHead {
 			if finish, err = content.Opened(ctx, off, length); err != nil {
 				s.Error(c, err)
@@ -170,6 +174,15 @@ func (s *Server) handleContent(perm vault.Permission) gin.HandlerFunc {
 			}
 			return
 		}
+		// The vault re-checks authorization while the bytes flow and fails
+		// the body's Read when it lapses; a write blocked on a slow client
+		// is cut at once, and what the kernel still holds for the client
+		// is dropped.
+		rc, reset := http.NewResponseController(rawWriter(c)), resetOnClose(c)
+		stopCut := content.OnLapse(func() {
+			reset()
+			_ = rc.SetWriteDeadline(time.Now())
+		})
 		var written int64
 		if _, err = c.Writer.Write(buf[:first]); err == nil {
 			written, err = io.CopyBuffer(struct{ io.Writer }{c.Writer}, body, buf)
@@ -178,8 +191,12 @@ func (s *Server) handleContent(perm vault.Permission) gin.HandlerFunc {
 		if err == nil && written != length {
 			err = vault.Errorf(vault.EINTERNAL, "Sent %d of %d bytes.", written, length)
 		}
-		finish(written, err)
-		if err != nil {
+		if !stopCut() && err == nil {
+			// Access lapsed just as the last bytes left, and the
+			// connection is being cut: the read did not complete.
+			err = vault.Errorf(vault.EFORBIDDEN, "Access ended as the transfer did.")
+		}
+		if err = finish(written, err); err != nil {
 			s.streamFailed(c, err)
 		}
 	}

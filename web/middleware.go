@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -173,7 +175,38 @@ func (s *Server) recoverer(c *gin.Context) {
 // reset or a truncated chunked body, never a complete-looking one.
 func abortResponse(c *gin.Context) {
 	c.Set(ctxAborted, true)
+	resetOnClose(c)()
 	panic(http.ErrAbortHandler)
+}
+
+// connKey is the context key of the connection a request came on.
+type connKey struct{}
+
+// withConn is the server's ConnContext: it keeps each request's connection
+// within reach of resetOnClose.
+func withConn(ctx context.Context, conn net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, conn)
+}
+
+// resetOnClose returns a func, safe to call from any goroutine, that makes
+// the close ending c's connection a TCP reset (SO_LINGER 0): bytes still
+// queued in the kernel for the client are dropped rather than delivered,
+// and the client's next read fails at once, instead of after it has
+// drained buffers that hold megabytes on a slow link. A download stopped
+// because its authorization lapsed must not go on trickling out. It must
+// run before anything that fails a write, since net/http closes the
+// connection on a failed write. HTTP/2 carries other requests on the same
+// connection, so there it does nothing (net/http resets only the stream).
+func resetOnClose(c *gin.Context) func() {
+	conn, _ := c.Request.Context().Value(connKey{}).(net.Conn)
+	if tc, ok := conn.(interface{ NetConn() net.Conn }); ok { // TLS
+		conn = tc.NetConn()
+	}
+	tc, ok := conn.(*net.TCPConn)
+	if !ok || c.Request.ProtoMajor != 1 {
+		return func() {}
+	}
+	return func() { _ = tc.SetLinger(0) }
 }
 
 // handleNoRoute answers unknown paths with a JSON 404.

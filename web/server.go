@@ -109,6 +109,7 @@ func NewServer(svc *vault.Service, log zerolog.Logger) *Server {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		ConnContext:       withConn,
 		// Uploads and downloads may take as long as their size needs, so
 		// there is no overall read or write timeout.
 	}

@@ -94,6 +94,21 @@ func (db *DB) TokenByHash(ctx context.Context, hash []byte) (*vault.Token, error
 	return rt.t, nil
 }
 
+// TokenLive reports whether token id of tenantID exists and is unrevoked,
+// expired or not. It reads no name, so it costs one indexed lookup.
+func (db *DB) TokenLive(ctx context.Context, tenantID, id string) (bool, error) {
+	var one int
+	err := db.db.QueryRowContext(ctx, `
+		SELECT 1 FROM tokens
+		WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL`, tenantID, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("token live: %w", formatError(err))
+	}
+	return true, nil
+}
+
 // Tokens returns a user's tokens that are unrevoked and unexpired at now,
 // oldest first, with their names opened; a name that does not open is left
 // "" and marked, and the other tokens still read.

@@ -196,6 +196,38 @@ func TestDB_RevokeToken(t *testing.T) {
 	wantCode(t, err, vault.ECONFLICT)
 }
 
+func TestDB_TokenLive(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	db.Now = func() time.Time { return now }
+	tenant, owner := MustCreateTenant(t, db, "Firm")
+	other, _ := MustCreateTenant(t, db, "Other")
+	past := now.Add(-time.Hour)
+	tok := MustCreateToken(t, db, owner, vault.TokenSession, "live", nil)
+	expired := MustCreateToken(t, db, owner, vault.TokenAPI, "expired", &past)
+
+	for _, tt := range []struct {
+		name, tenantID, id string
+		want               bool
+	}{
+		{"Live", tenant.ID, tok.ID, true},
+		{"Expired", tenant.ID, expired.ID, true}, // expiry is the caller's to judge
+		{"OtherFirm", other.ID, tok.ID, false},
+		{"Missing", tenant.ID, vault.NewID(vault.PrefixToken), false},
+	} {
+		if got, err := db.TokenLive(ctx, tt.tenantID, tt.id); err != nil || got != tt.want {
+			t.Errorf("%s: TokenLive = %v, %v; want %v", tt.name, got, err, tt.want)
+		}
+	}
+	if err := db.RevokeToken(ctx, tenant.ID, owner.ID, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.TokenLive(ctx, tenant.ID, tok.ID); err != nil || got {
+		t.Errorf("revoked: TokenLive = %v, %v; want false", got, err)
+	}
+}
+
 func TestDB_RevokeUserTokens(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
