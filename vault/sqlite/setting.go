@@ -71,11 +71,10 @@ func (db *DB) SetupTenant(ctx context.Context, t *vault.Tenant, ks vault.TenantK
 	if err := checkNewTenant(t, ks, owner); err != nil {
 		return err
 	}
-	sealed, done, err := db.sealNewTenant(ctx, t, ks, owner)
+	sealed, err := db.sealNewTenant(ctx, t, ks, owner)
 	if err != nil {
 		return err
 	}
-	defer done()
 
 	tx, err := db.begin(ctx)
 	if err != nil {

@@ -50,11 +50,6 @@ type DB struct {
 	// replaced by tests. Times are stored in UTC.
 	Now func() time.Time
 
-	// creating holds the region and wrapped keysets of firms being created
-	// (tenant id → newTenantKeys), so that the Sealer can seal their name
-	// and owner before the row it would read them from exists.
-	creating sync.Map
-
 	// throttleMu queues this process's sign-in throttle writes, which
 	// every sign-in makes: SQLite's busy handler sleeps and retries, so
 	// dozens of writers contending for its lock at once would wait

@@ -18,11 +18,10 @@ func (db *DB) CreateTenant(ctx context.Context, t *vault.Tenant, ks vault.Tenant
 	if err := checkNewTenant(t, ks, owner); err != nil {
 		return err
 	}
-	sealed, done, err := db.sealNewTenant(ctx, t, ks, owner)
+	sealed, err := db.sealNewTenant(ctx, t, ks, owner)
 	if err != nil {
 		return err
 	}
-	defer done()
 
 	tx, err := db.begin(ctx)
 	if err != nil {
@@ -36,13 +35,6 @@ func (db *DB) CreateTenant(ctx context.Context, t *vault.Tenant, ks vault.Tenant
 	return tx.commit()
 }
 
-// newTenantKeys is a firm being created: its region and wrapped keysets,
-// which TenantKeysets answers with until its row exists.
-type newTenantKeys struct {
-	region string
-	ks     vault.TenantKeysets
-}
-
 // sealedTenant holds the sealed fields of a new firm and its owner.
 type sealedTenant struct {
 	name  []byte
@@ -50,25 +42,20 @@ type sealedTenant struct {
 }
 
 // sealNewTenant seals a new firm's name and its owner's email and name.
-// The key manager reads a firm's keysets from this store, and the row is
-// not written yet: until done is called, TenantKeysets answers for t.ID
-// with ks, the keysets about to be stored with it.
-func (db *DB) sealNewTenant(ctx context.Context, t *vault.Tenant, ks vault.TenantKeysets, owner *vault.User) (*sealedTenant, func(), error) {
-	if _, loaded := db.creating.LoadOrStore(t.ID, newTenantKeys{region: t.Region, ks: ks}); loaded {
-		return nil, nil, vault.Errorf(vault.ECONFLICT, "Object already exists.")
-	}
-	done := func() { db.creating.Delete(t.ID) }
+// The firm's row is not written yet, so the key manager is handed ks, the
+// keysets about to be stored with it, through the context
+// (vault.WithNewTenantKeysets), as for the firm's creation event.
+func (db *DB) sealNewTenant(ctx context.Context, t *vault.Tenant, ks vault.TenantKeysets, owner *vault.User) (*sealedTenant, error) {
+	ctx = vault.WithNewTenantKeysets(ctx, t.ID, t.Region, ks)
 	name, err := db.seal(ctx, t.ID, tenantNameRef(t.ID), t.Name)
 	if err != nil {
-		done()
-		return nil, nil, err
+		return nil, err
 	}
 	of, err := db.sealUser(ctx, owner)
 	if err != nil {
-		done()
-		return nil, nil, err
+		return nil, err
 	}
-	return &sealedTenant{name: name, owner: of}, done, nil
+	return &sealedTenant{name: name, owner: of}, nil
 }
 
 // checkNewTenant validates a new firm and its owner, filling in empty ids,
@@ -169,10 +156,6 @@ func (db *DB) TenantKeysets(ctx context.Context, tenantID string) (string, vault
 		WHERE id = ?`, tenantID,
 	).Scan(&region, &ks.Document, &ks.Field)
 	if errors.Is(err, sql.ErrNoRows) {
-		if nt, ok := db.creating.Load(tenantID); ok {
-			nt := nt.(newTenantKeys)
-			return nt.region, nt.ks, nil
-		}
 		return "", vault.TenantKeysets{}, vault.Errorf(vault.ENOTFOUND, "Tenant not found.")
 	} else if err != nil {
 		return "", vault.TenantKeysets{}, fmt.Errorf("tenant keysets: %w", formatError(err))
