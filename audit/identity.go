@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"encoding/hex"
-	"net/netip"
 	"strings"
 
 	"github.com/casevault/casevault/vault"
@@ -129,35 +128,9 @@ func IdentityHash(ctx context.Context, ix vault.Indexer, purpose, value string) 
 // lowercased, as sign-in compares it.
 func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
-// NormalizeSource is the form of a client address that is hashed, as the
-// sign-in limits group addresses: a port and an IPv6 zone are dropped, an
-// IPv4-mapped address becomes IPv4, and an IPv6 address stands for its /64
-// ("2001:db8:1:2::/64"), the block one client typically controls. A /64
-// prefix is kept as it is; anything else that is not an address is kept
-// trimmed, cut at 64 bytes.
-func NormalizeSource(source string) string {
-	source = strings.TrimSpace(source)
-	if p, err := netip.ParsePrefix(source); err == nil && p.Addr().Is6() && p.Bits() == 64 {
-		return p.Masked().String()
-	}
-	addr, err := netip.ParseAddr(source)
-	if err != nil {
-		ap, err := netip.ParseAddrPort(source)
-		if err != nil {
-			if len(source) > 64 {
-				source = source[:64]
-			}
-			return source
-		}
-		addr = ap.Addr()
-	}
-	addr = addr.Unmap().WithZone("")
-	if addr.Is6() {
-		p, _ := addr.Prefix(64)
-		return p.String()
-	}
-	return addr.String()
-}
+// NormalizeSource is the form of a client address that is hashed: the
+// one the sign-in throttle groups addresses by (vault.NormalizeSource).
+func NormalizeSource(source string) string { return vault.NormalizeSource(source) }
 
 // readableEvent is an event as readers show it, whichever its version: the
 // actor's email, the source and the user agent from the leaf (version 1)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -116,16 +115,9 @@ func loadOrCreateIndexKey(ctx context.Context, path, name string, master MasterK
 }
 
 func loadIndexKey(ctx context.Context, path, name string, master MasterKey) (*prf.Set, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	} else if err != nil {
-		return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot open index key file %s.", path)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxMasterKeyFile))
+	b, err := readKeyFile(path, "index key file")
 	if err != nil {
-		return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot read index key file %s.", path)
+		return nil, err
 	}
 	var kf indexKeyFile
 	if err := json.Unmarshal(b, &kf); err != nil || kf.Name != name {

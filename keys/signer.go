@@ -55,16 +55,9 @@ func LoadOrCreateAuditSigner(ctx context.Context, path, region string, master Ma
 }
 
 func loadAuditSigner(ctx context.Context, path, region string, master MasterKey) (*AuditSigner, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	} else if err != nil {
-		return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot open audit signer file %s.", path)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxMasterKeyFile))
+	b, err := readKeyFile(path, "audit signer file")
 	if err != nil {
-		return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot read audit signer file %s.", path)
+		return nil, err
 	}
 	var sf auditSignerFile
 	if err := json.Unmarshal(b, &sf); err != nil || sf.Region != region {
@@ -180,4 +173,22 @@ func (a AuditSigners) For(regionOf func(ctx context.Context, tenantID string) (s
 		}
 		return s.Signer, s.VerifierKey, nil
 	}
+}
+
+// readKeyFile reads a wrapped key file of at most maxMasterKeyFile bytes;
+// what names it in errors. The error wraps fs.ErrNotExist when there is no
+// file.
+func readKeyFile(path, what string) ([]byte, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	} else if err != nil {
+		return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot open %s %s.", what, path)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxMasterKeyFile))
+	if err != nil {
+		return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot read %s %s.", what, path)
+	}
+	return b, nil
 }

@@ -96,7 +96,7 @@ func (s *Service) LoginToFirm(ctx context.Context, tenantID, email, password, so
 	case len(account) > MaxEmailLength:
 		return "", nil, Errorf(EUNAUTHORIZED, msgBadLogin)
 	}
-	source = sourceKey(source)
+	source = NormalizeSource(source)
 	now := s.now()
 
 	// A refused attempt costs no password check: that is the work the
@@ -490,11 +490,17 @@ func parseTokenSecret(secret string) (kind string, hash []byte, ok bool) {
 	return "", nil, false
 }
 
-// sourceKey normalises a client address for rate limiting: a port is
-// dropped, an IPv4-mapped address becomes IPv4, and IPv6 addresses are
-// grouped by /64, the block one client typically controls.
-func sourceKey(source string) string {
+// NormalizeSource is the form of a client address that the sign-in
+// throttle groups by and the service log hashes: a port and an IPv6 zone are dropped, an
+// IPv4-mapped address becomes IPv4, and an IPv6 address stands for its /64
+// ("2001:db8:1:2::/64"), the block one client typically controls. A /64
+// prefix is kept as it is; anything else that is not an address is kept
+// trimmed, cut at 64 bytes.
+func NormalizeSource(source string) string {
 	source = strings.TrimSpace(source)
+	if p, err := netip.ParsePrefix(source); err == nil && p.Addr().Is6() && p.Bits() == 64 {
+		return p.Masked().String()
+	}
 	addr, err := netip.ParseAddr(source)
 	if err != nil {
 		ap, err := netip.ParseAddrPort(source)

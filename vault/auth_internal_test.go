@@ -86,8 +86,8 @@ func TestSourceKey(t *testing.T) {
 		{"", ""},
 		{"proxy-client", "proxy-client"},
 	} {
-		if got := sourceKey(tt.in); got != tt.want {
-			t.Errorf("sourceKey(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := NormalizeSource(tt.in); got != tt.want {
+			t.Errorf("NormalizeSource(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

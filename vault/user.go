@@ -282,7 +282,7 @@ func (s *Service) ChangePassword(ctx context.Context, actor *User, oldPassword, 
 		return err
 	}
 	account := strings.ToLower(actor.Email)
-	source := sourceKey(RequestMetaFrom(ctx).Source)
+	source := NormalizeSource(RequestMetaFrom(ctx).Source)
 	now := s.now()
 	att, err := s.throttle().Check(ctx, account, source, now)
 	if err != nil {
