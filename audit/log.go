@@ -59,6 +59,11 @@ type Options struct {
 	// key that checks its signatures. The service log is tenant "".
 	Signer func(ctx context.Context, tenant string) (signer note.Signer, verifierKey string, err error)
 
+	// Anchor, when set, keeps each log's latest signed checkpoint outside
+	// the database: a tree that does not extend it is never signed, and its
+	// log takes no more appends (see anchor.go).
+	Anchor Anchor
+
 	// Now returns the current time; it defaults to time.Now. Times are
 	// stored in UTC.
 	Now func() time.Time
@@ -123,6 +128,11 @@ type Log struct {
 	kick    chan struct{}
 	stop    chan struct{}
 	ckDone  chan struct{}
+
+	// Logs that do not extend their anchored checkpoint; see anchor.go.
+	divMu       sync.RWMutex
+	diverged    map[string]string // tenant → why
+	anyDiverged atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -223,11 +233,16 @@ func Open(ctx context.Context, path string, opts Options) (*Log, error) {
 		grown:      map[string]struct{}{},
 		urgent:     map[string]struct{}{},
 		failing:    map[string]struct{}{},
+		diverged:   map[string]string{},
 		kick:       make(chan struct{}, 1),
 		stop:       make(chan struct{}),
 		ckDone:     make(chan struct{}),
 	}
 	if err := l.init(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	if err := l.checkAnchors(ctx); err != nil {
 		sdb.Close()
 		return nil, err
 	}
@@ -297,9 +312,16 @@ func (l *Log) now() time.Time {
 // email and source as keyed hashes (Options.Indexer) and no user agent.
 // Errors: invalid (malformed event, details naming a person or a client, a
 // private part other than an email in the service log), unavailable (the
-// event cannot be sealed, hashed or written; the action must not happen). When ctx ends while the event is
+// event cannot be sealed, hashed or written, or its log does not extend the
+// checkpoint signed last; the action must not happen). When ctx ends while the event is
 // queued, Append returns unavailable, though the event may still be written.
 func (l *Log) Append(ctx context.Context, e *vault.AuditEvent) (int64, error) {
+	if e != nil {
+		if err := l.divergence(e.TenantID); err != nil {
+			l.failed.Add(1)
+			return 0, err
+		}
+	}
 	ent, matter, err := l.newEntry(ctx, e)
 	if err != nil {
 		return 0, err

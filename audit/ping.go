@@ -42,5 +42,8 @@ func (l *Log) Ping(ctx context.Context) error {
 // Stats returns the log's counters since Open: events appended, events
 // refused because their batch could not be written, and group commits.
 func (l *Log) Stats() vault.AuditStats {
-	return vault.AuditStats{Appended: l.appended.Load(), Failed: l.failed.Load(), Commits: l.batches.Load()}
+	l.divMu.RLock()
+	diverged := int64(len(l.diverged))
+	l.divMu.RUnlock()
+	return vault.AuditStats{Appended: l.appended.Load(), Failed: l.failed.Load(), Commits: l.batches.Load(), Diverged: diverged}
 }

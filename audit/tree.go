@@ -93,28 +93,61 @@ func (l *Log) Size(ctx context.Context, tenant string) (int64, error) {
 
 // Checkpoint signs, stores and returns a checkpoint of tenant's tree as it
 // is now, or returns the stored one if the tree has not grown since. An
-// empty log has no checkpoint: there is nothing to vouch for. Errors:
-// not_found (the log is empty), unavailable, internal, or those of
-// Options.Signer.
+// empty log has no checkpoint: there is nothing to vouch for. With an
+// Anchor, the tree must extend the checkpoint signed last, which is
+// replaced by the new one before it is stored or returned. Errors:
+// not_found (the log is empty), unavailable (also when the tree does not
+// extend the anchored checkpoint), internal, or those of Options.Signer.
 func (l *Log) Checkpoint(ctx context.Context, tenant string) (*Checkpoint, error) {
 	l.ckMu.Lock()
 	defer l.ckMu.Unlock()
+	return l.checkpoint(ctx, tenant, false)
+}
+
+// checkpoint is Checkpoint under ckMu. With rebase, the tree need not
+// extend the anchored checkpoint (AcceptRollback).
+func (l *Log) checkpoint(ctx context.Context, tenant string, rebase bool) (*Checkpoint, error) {
+	if err := l.divergence(tenant); err != nil {
+		return nil, err
+	}
 	size, err := l.Size(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
 	if size == 0 {
+		if !rebase {
+			// An emptied log is checked against its anchor all the same.
+			if _, err := l.extends(ctx, tenant, 0, tlog.Hash{}); err != nil {
+				return nil, err
+			}
+		}
 		return nil, vault.Errorf(vault.ENOTFOUND, "Audit log is empty.")
 	}
-	if c, err := l.checkpointAt(ctx, tenant, size); err == nil {
-		l.noteSigned(tenant, size)
-		return c, nil
-	} else if !vault.IsCode(err, vault.ENOTFOUND) {
+	stored, err := l.checkpointAt(ctx, tenant, size)
+	if err != nil && !vault.IsCode(err, vault.ENOTFOUND) {
 		return nil, err
 	}
-	root, err := tlog.TreeHash(size, hashReader(ctx, l.db, tenant, nil))
-	if err != nil {
+	var root tlog.Hash
+	if stored != nil {
+		root = stored.Root
+	} else if root, err = tlog.TreeHash(size, hashReader(ctx, l.db, tenant, nil)); err != nil {
 		return nil, treeError(err)
+	}
+	anchored := int64(-1) // unknown: store the anchor
+	if !rebase {
+		if anchored, err = l.extends(ctx, tenant, size, root); err != nil {
+			return nil, err
+		}
+	}
+	if stored != nil {
+		// Signed by an earlier run, before anchors or before a crash.
+		if l.opts.Anchor != nil && anchored < size {
+			if err := l.opts.Anchor.Store(ctx, tenant, stored.Note); err != nil {
+				return nil, err
+			}
+		}
+		l.noteSigned(tenant, size)
+		return stored, nil
 	}
 	signer, _, err := l.opts.Signer(ctx, tenant)
 	if err != nil {
@@ -125,6 +158,12 @@ func (l *Log) Checkpoint(ctx context.Context, tenant string) (*Checkpoint, error
 		return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot sign the audit checkpoint.")
 	}
 	c := &Checkpoint{Tenant: tenant, Size: size, Root: root, Note: msg, CreatedAt: l.now()}
+	// Remembered outside the database before anyone can see it.
+	if l.opts.Anchor != nil {
+		if err := l.opts.Anchor.Store(ctx, tenant, msg); err != nil {
+			return nil, err
+		}
+	}
 	// The writer stores it, so that it never waits for the write lock
 	// behind a stream of appends.
 	req := &request{ctx: ctx, ck: c, done: make(chan result, 1)}
@@ -356,6 +395,9 @@ func (l *Log) take(urgentOnly bool) []string {
 // the next timer pass.
 func (l *Log) sign(tenants []string, dueOnly bool) {
 	for _, t := range tenants {
+		if l.divergence(t) != nil {
+			continue // logged once when found; nothing to sign until an operator acts
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		err := l.checkpointIfDue(ctx, t, dueOnly)
 		cancel()

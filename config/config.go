@@ -299,6 +299,11 @@ func (c *Config) AuditSignerPath(name string) string {
 	return filepath.Join(c.keyFileDir(name), name+"-audit-signer.json")
 }
 
+// AuditAnchorDir returns the directory beside which a region's ("service"
+// for the service-wide log) remembered audit checkpoints are kept: that of
+// its audit signer, outside the data directory.
+func (c *Config) AuditAnchorDir(name string) string { return c.keyFileDir(name) }
+
 // IndexKeyPath returns the file of the blind-index key of a region
 // ("service" for the service-wide one), next to the region's master key.
 func (c *Config) IndexKeyPath(name string) string {

@@ -157,4 +157,5 @@ type AuditStats struct {
 	Appended int64 // events committed
 	Failed   int64 // events refused because the log could not be written
 	Commits  int64 // group commits
+	Diverged int64 // logs that do not extend the checkpoint they signed last: their firms' actions are refused
 }

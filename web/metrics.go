@@ -101,6 +101,10 @@ func (s *Server) registerAuditMetrics() {
 		s.metrics.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: c.name, Help: c.help},
 			func() float64 { return float64(c.value(s.auditStats())) }))
 	}
+	s.metrics.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "casevault_audit_diverged_logs",
+		Help: "Audit logs that do not extend the checkpoint they signed last (names in the server log): their firms' actions answer unavailable. Alert on any.",
+	}, func() float64 { return float64(s.auditStats().Diverged) }))
 }
 
 // registerBudgetMetrics exposes the memory budgets of transfers, read at

@@ -18,15 +18,22 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 		return err
 	}
 	m.AuditKeys = signers.VerifierKeys()
-	signerOf := signers.For(func(ctx context.Context, tenantID string) (string, error) {
+	regionOf := func(ctx context.Context, tenantID string) (string, error) {
 		t, err := m.DB.Tenant(ctx, tenantID)
 		if err != nil {
 			return "", err
 		}
 		return t.Region, nil
-	})
+	}
+	signerOf := signers.For(regionOf)
+	// The checkpoint signed last of each log is kept beside its region's
+	// signer, outside audit.db (keys.AuditAnchors).
+	anchors, err := keys.NewAuditAnchors(masters, m.Config.RegionNames()[0], m.Config.AuditAnchorDir, regionOf)
+	if err != nil {
+		return err
+	}
 	l, err := audit.Open(ctx, m.Config.AuditPath(), audit.Options{
-		Sealer: m.Keys, Signer: signerOf, Indexer: m.Service.Indexer, Log: m.Log,
+		Sealer: m.Keys, Signer: signerOf, Indexer: m.Service.Indexer, Log: m.Log, Anchor: anchors,
 	})
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)

@@ -36,6 +36,8 @@ Usage:
   casevault audit verify --key VERIFIER_KEY FILE   check an audit export offline
                                        (--trust-bundle-key instead of --key: only against the key it names)
   casevault audit hash --email EMAIL | --source IP     the service log's hash of an email or address
+  casevault audit accept-rollback --tenant ID | --service   after putting back an older audit.db (server
+                                       stopped): record the gap in that log and sign it as it is
   casevault version
 
 Every command but audit verify takes --config FILE and --data-dir DIR.
@@ -84,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdAuditKeys(ctx, rest, stdout, stderr)
 	case "audit hash":
 		return cmdAuditHash(ctx, rest, stdout, stderr)
+	case "audit accept-rollback":
+		return cmdAuditAcceptRollback(ctx, rest, stdout, stderr)
 	case "audit verify":
 		switch auditVerifyCommand(rest, stdout, stderr) {
 		case 0:
