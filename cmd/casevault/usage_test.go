@@ -29,6 +29,8 @@ func TestCLI_UsageErrors(t *testing.T) {
 		{"UserAdd/email", []string{"user", "add", "--tenant", "ten_x"}, "casevault user add: --email is required"},
 		{"UserAdd/role", []string{"user", "add", "--tenant", "ten_x", "--email", "l@maple.example", "--role", ""}, "casevault user add: --role is required"},
 		{"KeysRotate/tenant", []string{"keys", "rotate"}, "casevault keys rotate: --tenant is required"},
+		{"AuditAcceptRollback/tenant", []string{"audit", "accept-rollback"}, "casevault audit accept-rollback: --tenant is required"},
+		{"AuditAcceptRollback/both", []string{"audit", "accept-rollback", "--tenant", "ten_x", "--service"}, "casevault audit accept-rollback: give one of --tenant and --service, not both"},
 		{"AuditVerify/key", []string{"audit", "verify", path}, "casevault audit verify: --key is required"},
 		{"AuditVerify/emptyKey", []string{"audit", "verify", "--key", "", path}, "casevault audit verify: --key must not be empty"},
 		{"AuditVerify/file", []string{"audit", "verify", "--key", key}, "casevault audit verify: FILE is required"},
