@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
+	"sort"
 	"strconv"
 
 	"golang.org/x/mod/sumdb/note"
@@ -101,10 +103,73 @@ func (l *Log) extends(ctx context.Context, tenant string, size int64, root tlog.
 		if herr == nil {
 			at = b64(got)
 		}
-		return 0, l.diverge(tenant, rem.size, fmt.Sprintf("the tree of size %d does not extend the checkpoint signed last (size %d, root %s; this log's root at size %d %s): the histories part at or before event %d",
-			size, rem.size, b64(rem.root), rem.size, at, rem.size))
+		where := fmt.Sprintf("the histories part at or before event %d", rem.size)
+		diverges := rem.size
+		if agree, part, ok := l.partAt(ctx, tenant, rem.size); ok {
+			where = fmt.Sprintf("the histories agree up to event %d (a checkpoint signed then) and part after it, at or before event %d", agree, part)
+			diverges = agree + 1
+		}
+		return 0, l.diverge(tenant, diverges, fmt.Sprintf("the tree of size %d does not extend the checkpoint signed last (size %d, root %s; this log's root at size %d %s): %s",
+			size, rem.size, b64(rem.root), rem.size, at, where))
 	}
 	return rem.size, nil
+}
+
+// maxPartProbe bounds how many of a log's stored checkpoints partAt reads.
+const maxPartProbe = 1024
+
+// partAt narrows down where tenant's tree leaves the history the server
+// signed, with the checkpoints stored below size whose signatures verify
+// (a writer of the file cannot forge them): agree is the largest whose
+// root the tree still has, part the next one's size (or size). The tree of
+// one history agrees with it at every smaller size, so a binary search
+// finds it. ok is false when no stored checkpoint agrees.
+func (l *Log) partAt(ctx context.Context, tenant string, size int64) (agree, part int64, ok bool) {
+	_, vkey, err := l.opts.Signer(ctx, tenant)
+	if err != nil {
+		return 0, 0, false
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return 0, 0, false
+	}
+	rows, err := l.db.QueryContext(ctx, `SELECT note FROM audit_checkpoints WHERE tenant_id = ? AND size < ? ORDER BY size DESC LIMIT ?`, tenant, size, maxPartProbe)
+	if err != nil {
+		return 0, 0, false
+	}
+	var signed []remembered // by size, ascending once reversed
+	for rows.Next() {
+		var msg []byte
+		if rows.Scan(&msg) != nil {
+			continue
+		}
+		n, err := note.Open(msg, note.VerifierList(v))
+		if err != nil {
+			continue
+		}
+		origin, s, root, err := ParseCheckpointText(n.Text)
+		if err != nil || origin != Origin(tenant) || s == 0 {
+			continue
+		}
+		signed = append(signed, remembered{size: s, root: root})
+	}
+	rows.Close()
+	slices.Reverse(signed)
+	hr := hashReader(ctx, l.db, tenant, nil)
+	agrees := func(i int) bool {
+		h, err := tlog.TreeHash(signed[i].size, hr)
+		return err == nil && h == signed[i].root
+	}
+	// The first index that disagrees; all before it agree.
+	i := sort.Search(len(signed), func(i int) bool { return !agrees(i) })
+	if i == 0 {
+		return 0, 0, false
+	}
+	part = size
+	if i < len(signed) {
+		part = signed[i].size
+	}
+	return signed[i-1].size, part, true
 }
 
 // b64 is how checkpoints spell a hash.

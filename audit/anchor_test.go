@@ -247,3 +247,52 @@ func dropAllTriggers(tb testing.TB, e *testEnv) {
 		}
 	}
 }
+
+// TestLog_AnchorPartAt rewrites event 6 of 8 behind the log's back with
+// every stored hash recomputed and the checkpoints above 4 deleted: the
+// refusal names the last signed checkpoint the tree still agrees with.
+func TestLog_AnchorPartAt(t *testing.T) {
+	ctx := context.Background()
+	e := newTestEnv(t)
+	a := newMemAnchor()
+	l := e.open(t, withAnchor(a))
+	tenant := newTenant()
+	for _, n := range []int{2, 2, 4} {
+		appendN(t, l, tenant, n)
+		if _, err := l.Checkpoint(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := leaves(t, l, tenant)
+	l.Close()
+
+	dropAllTriggers(t, e)
+	db := e.rawDB(t)
+	all[5] = append([]byte(nil), all[5]...)
+	all[5][len(all[5])/2] ^= 1
+	var stored []tlog.Hash
+	r := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = stored[x]
+		}
+		return out, nil
+	})
+	for i, leaf := range all {
+		hs, err := tlog.StoredHashes(int64(i), leaf, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, hs...)
+	}
+	for idx, h := range stored {
+		if _, err := db.Exec(`UPDATE audit_hashes SET hash = ? WHERE tenant_id = ? AND idx = ?`, h[:], tenant, idx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`DELETE FROM audit_checkpoints WHERE tenant_id = ? AND size > 4`, tenant); err != nil {
+		t.Fatal(err)
+	}
+	l = e.open(t, withAnchor(a))
+	wantRefused(t, l, tenant, "the histories agree up to event 4 (a checkpoint signed then) and part after it, at or before event 8")
+}
