@@ -10,31 +10,47 @@ import (
 )
 
 // ProveTree returns the RFC 6962 consistency proof (RFC 9162 §2.1.4) that
-// tenant's tree of size from is a prefix of its tree of size to, and the
-// two roots. Errors: invalid (from < 1 or from > to), not_found (to is
-// beyond the end of the log), unavailable, internal.
-func (l *Log) ProveTree(ctx context.Context, tenant string, from, to int64) (proof tlog.TreeProof, fromRoot, toRoot tlog.Hash, err error) {
+// tenant's tree of size from is a prefix of its tree of size to. Errors:
+// invalid (from < 1 or from > to), not_found (to is beyond the end of the
+// log), unavailable, internal.
+func (l *Log) ProveTree(ctx context.Context, tenant string, from, to int64) (tlog.TreeProof, error) {
+	if err := l.checkSizes(ctx, tenant, from, to); err != nil {
+		return nil, err
+	}
+	p, err := tlog.ProveTree(to, from, hashReader(ctx, l.db, tenant, nil))
+	if err != nil {
+		return nil, treeError(err)
+	}
+	return p, nil
+}
+
+// TreeHash returns the root of tenant's tree of the given size, at least 1.
+// Errors: invalid, not_found (beyond the end of the log), unavailable,
+// internal.
+func (l *Log) TreeHash(ctx context.Context, tenant string, size int64) (tlog.Hash, error) {
+	if err := l.checkSizes(ctx, tenant, size, size); err != nil {
+		return tlog.Hash{}, err
+	}
+	h, err := tlog.TreeHash(size, hashReader(ctx, l.db, tenant, nil))
+	if err != nil {
+		return tlog.Hash{}, treeError(err)
+	}
+	return h, nil
+}
+
+// checkSizes checks 1 ≤ from ≤ to ≤ the size of tenant's log.
+func (l *Log) checkSizes(ctx context.Context, tenant string, from, to int64) error {
 	if from < 1 || from > to {
-		return nil, fromRoot, toRoot, vault.Errorf(vault.EINVALID, "Tree sizes must satisfy 1 ≤ from ≤ to.")
+		return vault.Errorf(vault.EINVALID, "Tree sizes must satisfy 1 ≤ from ≤ to.")
 	}
 	n, err := l.Size(ctx, tenant)
 	if err != nil {
-		return nil, fromRoot, toRoot, err
+		return err
 	}
 	if to > n {
-		return nil, fromRoot, toRoot, vault.Errorf(vault.ENOTFOUND, "Tree size %d is beyond the end of the log (%d).", to, n)
+		return vault.Errorf(vault.ENOTFOUND, "Tree size %d is beyond the end of the log (%d).", to, n)
 	}
-	hr := hashReader(ctx, l.db, tenant, nil)
-	if proof, err = tlog.ProveTree(to, from, hr); err != nil {
-		return nil, fromRoot, toRoot, treeError(err)
-	}
-	if fromRoot, err = tlog.TreeHash(from, hr); err != nil {
-		return nil, fromRoot, toRoot, treeError(err)
-	}
-	if toRoot, err = tlog.TreeHash(to, hr); err != nil {
-		return nil, fromRoot, toRoot, treeError(err)
-	}
-	return proof, fromRoot, toRoot, nil
+	return nil
 }
 
 // Consistency returns the consistency proof of tenant's tree from size
@@ -49,7 +65,15 @@ func (r *Reader) Consistency(ctx context.Context, tenant string, from, to int64)
 		}
 		to = cp.Size
 	}
-	proof, fromRoot, toRoot, err := r.Log.ProveTree(ctx, tenant, from, to)
+	proof, err := r.Log.ProveTree(ctx, tenant, from, to)
+	if err != nil {
+		return nil, err
+	}
+	fromRoot, err := r.Log.TreeHash(ctx, tenant, from)
+	if err != nil {
+		return nil, err
+	}
+	toRoot, err := r.Log.TreeHash(ctx, tenant, to)
 	if err != nil {
 		return nil, err
 	}
