@@ -203,3 +203,72 @@ func TestBundle_FilteredConsistency(t *testing.T) {
 		wantFail(t, joinBundle(cl), audit.VerifyOptions{TrustedKey: s.vkey}, 0)
 	})
 }
+
+// TestVerify_Kept checks kept checkpoints against complete and filtered
+// bundles: those of the log pass; a fork's, a longer one and another log's
+// fail; one a filtered bundle holds no checkpoint for is reported as not
+// checked; and a note signed with another key does not parse.
+func TestVerify_Kept(t *testing.T) {
+	s := newFixture(t, 3, 7)
+	fork := forkOf(t, 3, 7, 10)
+	keptOf := func(src *memSource, size int64) *audit.KeptCheckpoint {
+		t.Helper()
+		for _, c := range src.cps {
+			if c.Size == size {
+				k, err := audit.ParseKept("kept-"+itoa(int(size)), c.Note, s.vkey)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return k
+			}
+		}
+		t.Fatalf("no checkpoint of size %d", size)
+		return nil
+	}
+	complete := exportBundle(t, s, s.opener(), audit.Filter{})
+	filtered := exportBundle(t, s, s.opener(), audit.Filter{MatterID: "mat_1"})
+	// A checkpoint of size 5 of the same events, which the log the bundles
+	// come from never stored: a complete bundle checks it from its leaves,
+	// a filtered one has nothing to check it against.
+	fiveRoot := func() *audit.KeptCheckpoint {
+		k := *keptOf(s, 3)
+		five := newFixture(t, 5)
+		k5 := keptOf(five, 5)
+		k.Size, k.Root, k.Name = 5, k5.Root, "kept-5"
+		return &k
+	}()
+	longer := *keptOf(s, 10)
+	longer.Size, longer.Name = 11, "kept-11"
+	foreign := *keptOf(s, 3)
+	foreign.Origin, foreign.Name = "casevault/audit/ten_other", "kept-other"
+	kept := []*audit.KeptCheckpoint{keptOf(s, 3), keptOf(s, 7), keptOf(s, 10), keptOf(fork, 3), keptOf(fork, 7), &longer, &foreign, fiveRoot}
+	for _, tt := range []struct {
+		name   string
+		bundle []byte
+		ok     []bool
+		check  []bool
+	}{
+		{"Complete", complete, []bool{true, true, true, false, false, false, false, true}, []bool{true, true, true, true, true, true, true, true}},
+		{"Filtered", filtered, []bool{true, true, true, false, false, false, false, false}, []bool{true, true, true, true, true, true, true, false}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := mustVerify(t, tt.bundle, audit.VerifyOptions{TrustedKey: s.vkey, Kept: kept})
+			if len(res.Kept) != len(kept) {
+				t.Fatalf("%d results, want %d", len(res.Kept), len(kept))
+			}
+			for i, r := range res.Kept {
+				if r.Name != kept[i].Name || r.OK != tt.ok[i] || r.Checked != tt.check[i] || (r.OK != (r.Reason == "")) {
+					t.Errorf("kept %s (fork %v): %+v, want ok %v, checked %v", kept[i].Name, i == 3 || i == 4, r, tt.ok[i], tt.check[i])
+				}
+			}
+		})
+	}
+	if _, err := audit.ParseKept("x", s.cps[0].Note, testVKey(t, "another")); err == nil {
+		t.Error("a checkpoint parses with another key")
+	}
+}
+
+func testVKey(t *testing.T, seed string) string {
+	_, vkey := testKey(t, "casevault-audit-test", seed)
+	return vkey
+}
