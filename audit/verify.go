@@ -382,35 +382,6 @@ func (v *verifier) checkpoint(l *bundleLine) error {
 	return v.checkRoot(size, root)
 }
 
-// provedCheckpoint checks a stored checkpoint of a filtered bundle: in its
-// place (sizes increasing, after the events it covers and before those it
-// does not) and consistent with the header's, by its consistency proof.
-func (v *verifier) provedCheckpoint(l *bundleLine, size int64, root tlog.Hash) error {
-	switch {
-	case l.Consistency == nil:
-		return v.fail(0, "checkpoint on line %d has no consistency proof", v.line)
-	case size < 1 || size > v.size:
-		return v.fail(0, "checkpoint on line %d has size %d, outside the bundle's tree size 1 … %d", v.line, size, v.size)
-	case size <= v.lastCk:
-		return v.fail(0, "checkpoint on line %d, of size %d, follows one of size %d", v.line, size, v.lastCk)
-	case size < v.lastSeq:
-		return v.fail(0, "checkpoint on line %d, of size %d, is out of place after event %d", v.line, size, v.lastSeq)
-	}
-	p := make(tlog.TreeProof, len(*l.Consistency))
-	for i, s := range *l.Consistency {
-		var err error
-		if p[i], err = tlog.ParseHash(s); err != nil {
-			return v.fail(0, "checkpoint on line %d: consistency proof hash %d is malformed", v.line, i)
-		}
-	}
-	if err := tlog.CheckTree(p, v.size, v.root, size, root); err != nil {
-		return v.fail(0, "checkpoint on line %d, of size %d, is not consistent with the bundle's checkpoint of size %d: %v", v.line, size, v.size, err)
-	}
-	v.lastCk = size
-	v.proved = append(v.proved, provedSize{size, root})
-	return nil
-}
-
 // checkRoot checks the tree of the events so far against a checkpoint's
 // root; their number is size.
 func (v *verifier) checkRoot(size int64, root tlog.Hash) error {
