@@ -1,5 +1,6 @@
 // Checkpoints beyond the header's: a filtered bundle's proved ones and those an
 // auditor kept.
+
 package audit
 
 import (
