@@ -272,3 +272,45 @@ func testVKey(t *testing.T, seed string) string {
 	_, vkey := testKey(t, "casevault-audit-test", seed)
 	return vkey
 }
+
+// TestBundle_ConsistencyEverySize exports filtered bundles of logs of 1 to
+// 40 events with a checkpoint stored at every size, so that both verifiers
+// check consistency proofs of every shape between those sizes, and one of
+// each with a hash changed fails in both.
+func TestBundle_ConsistencyEverySize(t *testing.T) {
+	for n := 1; n <= 40; n++ {
+		s := newMemSource(t, testTenant, "every size")
+		for i := range n {
+			action := "document.view"
+			if i%5 == 0 {
+				action = "login"
+			}
+			s.add(t, audit.Entry{Action: action, Outcome: audit.OutcomeOK}, nil)
+			if _, err := s.Checkpoint(context.Background(), testTenant); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b := exportBundle(t, s, s.opener(), audit.Filter{Action: "login"})
+		res := mustVerify(t, b, audit.VerifyOptions{TrustedKey: s.vkey})
+		if got, want := res.Checkpoints, n+1; got != want {
+			t.Fatalf("n=%d: %d checkpoints, want %d", n, got, want)
+		}
+		ls := splitBundle(t, b)
+		for _, i := range checkpointLines(ls) {
+			if !strings.Contains(ls[i].raw, `"consistency":["`) {
+				continue // the header's size: an empty proof
+			}
+			bad := splitBundle(t, b)
+			editMembers(t, &bad[i], func(m map[string]any) {
+				c := m["consistency"].([]any)
+				last := c[len(c)-1].(string)
+				if last[0] == 'A' {
+					c[len(c)-1] = "B" + last[1:]
+				} else {
+					c[len(c)-1] = "A" + last[1:]
+				}
+			})
+			wantFail(t, joinBundle(bad), audit.VerifyOptions{TrustedKey: s.vkey}, 0)
+		}
+	}
+}
