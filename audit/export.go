@@ -50,6 +50,13 @@ type (
 		Type string `json:"type"`
 		Note string `json:"note"`
 	}
+	// provedCheckpoint is a stored checkpoint in a filtered bundle, with
+	// the consistency proof from its tree to the header's.
+	provedCheckpoint struct {
+		Type        string   `json:"type"`
+		Note        string   `json:"note"`
+		Consistency []string `json:"consistency"`
+	}
 	bundleEnd struct {
 		Type   string `json:"type"`
 		Events int64  `json:"events"`
@@ -96,7 +103,8 @@ var errExportDone = errors.New("export done")
 // stored checkpoint of size at most S right after the event whose Seq is its
 // size, so that a verifier recomputes every root. Otherwise it holds the
 // matching events up to S, each with its inclusion proof in the tree of the
-// header's checkpoint.
+// header's checkpoint, and the stored checkpoints of size at most S in their
+// place by size, each with its consistency proof to the header's tree.
 //
 // Leaves are written byte for byte as stored; for complete bundles they come
 // from RawRecords when src is a RawSource. The private part of an event goes
@@ -242,11 +250,37 @@ func (bx *bundleExport) checkpoints(errp *error) iter.Seq[*Checkpoint] {
 	}
 }
 
-// filtered writes the events matching f up to bx.size with their proofs.
+// filtered writes the events matching f up to bx.size with their proofs
+// and, in their place by size, the stored checkpoints of size at most
+// bx.size, each with the consistency proof from its tree to the header's.
 func (bx *bundleExport) filtered(f Filter) error {
+	var cpErr error
+	next, stop := iter.Pull(bx.checkpoints(&cpErr))
+	defer stop()
+	cp, more := next()
+	flush := func(upTo int64) error {
+		for more && cp.Size <= upTo {
+			p, err := bx.src.ProveTree(bx.ctx, bx.tenant, cp.Size, bx.size)
+			if err != nil {
+				return fmt.Errorf("prove checkpoint %d: %w", cp.Size, err)
+			}
+			line := provedCheckpoint{Type: "checkpoint", Note: string(cp.Note), Consistency: make([]string, len(p))}
+			for i, h := range p {
+				line.Consistency[i] = base64.StdEncoding.EncodeToString(h[:])
+			}
+			if err := bx.enc.Encode(line); err != nil {
+				return err
+			}
+			cp, more = next()
+		}
+		return nil
+	}
 	err := bx.src.Records(bx.ctx, bx.tenant, f, func(r *Record) error {
 		if r.Seq > bx.size {
 			return errExportDone
+		}
+		if err := flush(r.Seq - 1); err != nil {
+			return err
 		}
 		p, err := bx.src.Prove(bx.ctx, bx.tenant, r.Seq, bx.size)
 		if err != nil {
@@ -254,10 +288,14 @@ func (bx *bundleExport) filtered(f Filter) error {
 		}
 		return bx.event(r.Seq, r.Leaf, r.Entry, p, true)
 	})
-	if errors.Is(err, errExportDone) {
-		return nil
+	if err != nil && !errors.Is(err, errExportDone) {
+		return err
 	}
-	return err
+	if err := flush(bx.size); err != nil {
+		return err
+	}
+	stop()
+	return cpErr
 }
 
 // event writes one event line. e is the decoded leaf when the caller has

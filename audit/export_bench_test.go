@@ -188,6 +188,10 @@ func (g *genSource) Prove(ctx context.Context, tenant string, seq, size int64) (
 	return nil, errors.New("genSource: no proofs")
 }
 
+func (g *genSource) ProveTree(ctx context.Context, tenant string, from, to int64) (tlog.TreeProof, error) {
+	return nil, errors.New("genSource: no proofs")
+}
+
 func (g *genSource) VerifierKey(ctx context.Context, tenant string) (string, error) {
 	return g.vkey, nil
 }

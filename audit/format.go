@@ -358,6 +358,9 @@ type Source interface {
 	// Prove returns the inclusion proof of the leaf with sequence number
 	// seq in tenant's tree of the given size.
 	Prove(ctx context.Context, tenant string, seq, size int64) (tlog.RecordProof, error)
+	// ProveTree returns the consistency proof from tenant's tree of size
+	// from to its tree of size to.
+	ProveTree(ctx context.Context, tenant string, from, to int64) (tlog.TreeProof, error)
 	// VerifierKey returns the note verifier key that checks tenant's
 	// checkpoints.
 	VerifierKey(ctx context.Context, tenant string) (string, error)

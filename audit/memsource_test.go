@@ -316,6 +316,19 @@ func (s *memSource) Prove(ctx context.Context, tenant string, seq, size int64) (
 	return tlog.ProveRecord(size, seq-1, s)
 }
 
+// ProveTree implements audit.Source.
+func (s *memSource) ProveTree(ctx context.Context, tenant string, from, to int64) (tlog.TreeProof, error) {
+	if err := s.checkTenant(tenant); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if to > int64(len(s.leaves)) {
+		return nil, fmt.Errorf("tree has no size %d", to)
+	}
+	return tlog.ProveTree(to, from, s)
+}
+
 // VerifierKey implements audit.Source.
 func (s *memSource) VerifierKey(ctx context.Context, tenant string) (string, error) {
 	if err := s.checkTenant(tenant); err != nil {

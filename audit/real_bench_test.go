@@ -15,15 +15,9 @@ import (
 	"github.com/casevault/casevault/audit"
 )
 
-// BenchmarkLog_Export1M exports and verifies a million events from the real
-// SQLite audit log (not a synthetic source): the log is filled through
-// Append by 64 writers first (a few minutes; not timed), then WriteBundle
-// streams the complete bundle to a counter, and WriteBundle piped into
-// Verify checks it, each with its time and peak memory. CASEVAULT_BENCH_EVENTS
-// changes the number of events. Run with
-//
-//	go test -run '^$' -bench Export1M -benchtime 1x -timeout 30m ./audit/
-func BenchmarkLog_Export1M(b *testing.B) {
+// benchEvents is the number of events of the 1M benchmarks:
+// CASEVAULT_BENCH_EVENTS, or a million.
+func benchEvents(b *testing.B) int {
 	n := 1_000_000
 	if s := os.Getenv("CASEVAULT_BENCH_EVENTS"); s != "" {
 		var err error
@@ -31,11 +25,14 @@ func BenchmarkLog_Export1M(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	env := newTestEnv(b)
-	l := env.open(b, nil)
-	tenant := newTenant()
-	ctx := context.Background()
+	return n
+}
 
+// fillLog appends n sample events to tenant's log through Append, from 64
+// writers, and returns how long it took.
+func fillLog(b *testing.B, l *audit.Log, tenant string, n int) time.Duration {
+	b.Helper()
+	ctx := context.Background()
 	start := time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -54,10 +51,28 @@ func BenchmarkLog_Export1M(b *testing.B) {
 		})
 	}
 	wg.Wait()
+	return time.Since(start)
+}
+
+// BenchmarkLog_Export1M exports and verifies a million events from the real
+// SQLite audit log (not a synthetic source): the log is filled through
+// Append by 64 writers first (a few minutes; not timed), then WriteBundle
+// streams the complete bundle to a counter, and WriteBundle piped into
+// Verify checks it, each with its time and peak memory. CASEVAULT_BENCH_EVENTS
+// changes the number of events. Run with
+//
+//	go test -run '^$' -bench Export1M -benchtime 1x -timeout 30m ./audit/
+func BenchmarkLog_Export1M(b *testing.B) {
+	n := benchEvents(b)
+	env := newTestEnv(b)
+	l := env.open(b, nil)
+	tenant := newTenant()
+	ctx := context.Background()
+
+	fill := fillLog(b, l, tenant, n)
 	if b.Failed() {
 		return
 	}
-	fill := time.Since(start)
 	fi, _ := os.Stat(env.Path)
 	opener := audit.SealerOpener{Sealer: env.Sealer}
 

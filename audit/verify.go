@@ -19,16 +19,22 @@ type VerifyOptions struct {
 	// without it Verify proves only that the bundle is consistent with the
 	// key it names.
 	TrustedKey string
+
+	// Kept are checkpoints an auditor kept from earlier (ParseKept): once
+	// the bundle verifies, each is checked to be a prefix of the bundle's
+	// log, and VerifyResult.Kept says how each fared.
+	Kept []*KeptCheckpoint
 }
 
 // VerifyResult describes a bundle that verified.
 type VerifyResult struct {
 	Tenant      string
-	Complete    bool      // every event of the tree, not a filtered selection
-	Events      int64     // event lines checked
-	Checkpoints int       // checkpoint lines checked, the header's included
-	TreeSize    int64     // size of the header's checkpoint
-	Root        tlog.Hash // its root hash
+	Complete    bool         // every event of the tree, not a filtered selection
+	Events      int64        // event lines checked
+	Checkpoints int          // checkpoint lines checked, the header's included
+	TreeSize    int64        // size of the header's checkpoint
+	Root        tlog.Hash    // its root hash
+	Kept        []KeptResult // one per VerifyOptions.Kept, in order
 }
 
 // VerifyError is the first check a bundle fails.
@@ -72,13 +78,16 @@ func Verify(r io.Reader, opts VerifyOptions) (*VerifyResult, error) {
 	}
 	ra := newReadAhead(r)
 	defer ra.stop()
-	v := &verifier{opts: opts, br: bufio.NewReaderSize(ra, 64<<10)}
+	v := &verifier{opts: opts, br: bufio.NewReaderSize(ra, 64<<10), keptRoots: map[int64]tlog.Hash{}}
+	for _, k := range opts.Kept {
+		v.keptRoots[k.Size] = tlog.Hash{}
+	}
 	if err := v.run(); err != nil {
 		return nil, err
 	}
 	return &VerifyResult{
 		Tenant: v.tenant, Complete: v.complete, Events: v.events, Checkpoints: v.checkpoints,
-		TreeSize: v.size, Root: v.root,
+		TreeSize: v.size, Root: v.root, Kept: v.checkKept(),
 	}, nil
 }
 
@@ -95,7 +104,8 @@ type bundleLine struct {
 	Filter      *bundleFilter `json:"filter"`
 	Complete    *bool         `json:"complete"`
 	// checkpoint
-	Note *string `json:"note"`
+	Note        *string   `json:"note"`
+	Consistency *[]string `json:"consistency"` // filtered bundles' stored checkpoints
 	// event
 	// Base64 fields are decoded after the line parses, so that a bad one
 	// is reported against its event.
@@ -134,6 +144,7 @@ type verifier struct {
 	events      int64 // event lines checked
 	checkpoints int
 	lastSeq     int64 // sequence number of the last event line
+	lastCk      int64 // size of the last checkpoint line after the header's (filtered bundles)
 	version     int   // format version of the last event line
 
 	// complete bundles
@@ -141,6 +152,18 @@ type verifier struct {
 	link         string    // the Prev the next event must have: PrevOf(leaf lastSeq)
 	link2        string    // the Prev event lastSeq had to have
 	pending      *chainBreak
+
+	// kept checkpoints: the roots of the complete bundle's trees of their
+	// sizes, and the filtered bundle's proved checkpoints
+	keptRoots map[int64]tlog.Hash
+	proved    []provedSize
+}
+
+// provedSize is a checkpoint of a filtered bundle proved consistent with
+// the header's.
+type provedSize struct {
+	size int64
+	root tlog.Hash
 }
 
 func (v *verifier) fail(seq int64, format string, args ...any) error {
@@ -275,6 +298,9 @@ func (v *verifier) header(l *bundleLine) error {
 	if l.Type != "header" {
 		return v.fail(0, "line 1 is not a bundle header")
 	}
+	if l.Consistency != nil {
+		return v.fail(0, "line 1: a header has no member consistency")
+	}
 	if l.Format == nil || *l.Format != BundleFormat {
 		return v.fail(0, "header format is not %q", BundleFormat)
 	}
@@ -324,6 +350,9 @@ func (v *verifier) headCheckpoint(l *bundleLine) error {
 	if err != nil {
 		return err
 	}
+	if l.Consistency != nil {
+		return v.fail(0, "the bundle's checkpoint on line 2 has a consistency proof; only a filtered bundle's later checkpoints do")
+	}
 	v.size, v.root = size, root
 	if v.complete && size == 0 {
 		return v.checkRoot(0, root)
@@ -337,7 +366,10 @@ func (v *verifier) checkpoint(l *bundleLine) error {
 		return err
 	}
 	if !v.complete {
-		return v.fail(0, "checkpoint on line %d: a filtered bundle has only its header's checkpoint", v.line)
+		return v.provedCheckpoint(l, size, root)
+	}
+	if l.Consistency != nil {
+		return v.failAt(0, "checkpoint on line %d has a consistency proof: a complete bundle's checkpoints carry none", v.line)
 	}
 	switch {
 	case size > v.size:
@@ -382,6 +414,9 @@ func (v *verifier) event(l *bundleLine) error {
 	if err := v.sequence(seq); err != nil {
 		return err
 	}
+	if l.Consistency != nil {
+		return v.failAt(0, "line %d: an event line has no member consistency", v.line)
+	}
 	leaf, err := base64.StdEncoding.DecodeString(*l.Leaf)
 	if err != nil {
 		if v.pending != nil {
@@ -416,6 +451,9 @@ func (v *verifier) event(l *bundleLine) error {
 		return err
 	}
 	if !v.complete {
+		if seq <= v.lastCk {
+			return v.fail(seq, "event %d is out of place after the checkpoint of size %d", seq, v.lastCk)
+		}
 		if err := v.proof(seq, h, l); err != nil {
 			return err
 		}
@@ -425,6 +463,9 @@ func (v *verifier) event(l *bundleLine) error {
 	}
 	v.before.copyFrom(&v.tree)
 	v.tree.push(h)
+	if _, ok := v.keptRoots[seq]; ok {
+		v.keptRoots[seq] = v.tree.root()
+	}
 	v.link2, v.link = v.link, base64.StdEncoding.EncodeToString(h[:])
 	v.lastSeq = seq
 	v.events++
@@ -541,6 +582,9 @@ func (v *verifier) checkLink(seq int64, e *Entry, h tlog.Hash) error {
 }
 
 func (v *verifier) end(l *bundleLine) error {
+	if l.Consistency != nil {
+		return v.failAt(0, "line %d: an end line has no member consistency", v.line)
+	}
 	if l.Events == nil {
 		return v.failAt(0, "end line has no event count")
 	}

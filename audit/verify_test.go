@@ -529,7 +529,9 @@ func TestBundle_WorkedExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(&ex, "\nThe same log exported with the filter `actor_id=usr_ann`: events 1 and 2, each with its proof in the "+
-		"tree of size 3, from the leaf upwards — for event 1 (index 0) [h2, h3], for event 2 (index 1) [h1, h3]:\n\n```\n%s```\n", buf.String())
+		"tree of size 3, from the leaf upwards — for event 1 (index 0) [h2, h3], for event 2 (index 1) [h1, h3]; then the stored "+
+		"checkpoints of sizes 2 and 3, each with its consistency proof to the tree of size 3 — for size 2 [h3] "+
+		"(2 is a power of two, so its root is the first node: node(root of 2, h3) is the root of 3), for size 3 []:\n\n```\n%s```\n", buf.String())
 
 	// A version 2 leaf of the service log: keyed hashes, no private part.
 	svc := newMemSource(t, "", "worked example")

@@ -129,6 +129,19 @@ type AuditProof struct {
 	Checkpoint AuditCheckpoint `json:"checkpoint"`
 }
 
+// AuditConsistency proves that a firm's tree of size From is a prefix of its
+// tree of size To (RFC 6962 consistency proof).
+type AuditConsistency struct {
+	From           int64            `json:"from"`
+	To             int64            `json:"to"`
+	FromRoot       string           `json:"from_root"`       // base64
+	ToRoot         string           `json:"to_root"`         // base64
+	Proof          []string         `json:"proof"`           // base64 hashes
+	FromCheckpoint *AuditCheckpoint `json:"from_checkpoint"` // stored checkpoint of size From, or null
+	ToCheckpoint   *AuditCheckpoint `json:"to_checkpoint"`   // stored checkpoint of size To, or null
+	VerifierKey    string           `json:"verifier_key"`    // checks the checkpoints' notes
+}
+
 // Audit export formats.
 const (
 	AuditFormatJSONL = "jsonl"
@@ -150,6 +163,10 @@ type AuditReader interface {
 	// Prove returns the inclusion proof of event seq against the latest
 	// checkpoint. Errors: not_found (no such event), unavailable.
 	Prove(ctx context.Context, tenantID string, seq int64) (*AuditProof, error)
+	// Consistency returns the consistency proof from tree size from to
+	// tree size to (0: the latest checkpoint's). Errors: invalid (from < 1,
+	// from > to), not_found (to beyond the log), unavailable.
+	Consistency(ctx context.Context, tenantID string, from, to int64) (*AuditConsistency, error)
 }
 
 // AuditStats are an audit log's counters since it opened, for monitoring.

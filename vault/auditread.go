@@ -179,3 +179,25 @@ func (s *Service) AuditProof(ctx context.Context, actor *User, seq int64) (*Audi
 	}
 	return s.AuditReader.Prove(ctx, actor.TenantID, seq)
 }
+
+// AuditConsistency returns the consistency proof of the actor's firm's log
+// from tree size from to tree size to (0: the latest checkpoint's). The
+// read is recorded first. Errors: unauthorized, forbidden, invalid,
+// not_found, unavailable.
+func (s *Service) AuditConsistency(ctx context.Context, actor *User, from, to int64) (*AuditConsistency, error) {
+	if err := s.auditReader(actor); err != nil {
+		return nil, err
+	}
+	if from < 1 || to < 0 || (to > 0 && from > to) {
+		return nil, Errorf(EINVALID, "Tree sizes must satisfy 1 ≤ from ≤ to.")
+	}
+	ev := event(actor, ActAuditRead, "audit", actor.TenantID)
+	ev.Details["read"], ev.Details["from"] = "consistency", strconv.FormatInt(from, 10)
+	if to > 0 {
+		ev.Details["to"] = strconv.FormatInt(to, 10)
+	}
+	if _, err := s.record(ctx, ev); err != nil {
+		return nil, err
+	}
+	return s.AuditReader.Consistency(ctx, actor.TenantID, from, to)
+}

@@ -202,3 +202,25 @@ func (s *Server) handleAuditProof(c *gin.Context) {
 	}
 	writeJSON(c, http.StatusOK, p)
 }
+
+// handleAuditConsistency answers GET /api/v1/audit/consistency?from=N&to=M.
+func (s *Server) handleAuditConsistency(c *gin.Context) {
+	from, err := strconv.ParseInt(c.Query("from"), 10, 64)
+	if err != nil || from < 1 {
+		s.Error(c, vault.Errorf(vault.EINVALID, "Query parameter from must be a positive integer."))
+		return
+	}
+	var to int64
+	if v := c.Query("to"); v != "" {
+		if to, err = strconv.ParseInt(v, 10, 64); err != nil || to < from {
+			s.Error(c, vault.Errorf(vault.EINVALID, "Query parameter to must be an integer at least from."))
+			return
+		}
+	}
+	p, err := s.Service.AuditConsistency(c.Request.Context(), actorOf(c), from, to)
+	if err != nil {
+		s.Error(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, p)
+}

@@ -173,6 +173,7 @@ func (s *Server) registerRoutes() {
 	auth.GET("/audit/export", s.handleAuditExport)
 	auth.GET("/audit/checkpoint", s.handleAuditCheckpoint)
 	auth.GET("/audit/proof", s.handleAuditProof)
+	auth.GET("/audit/consistency", s.handleAuditConsistency)
 	auth.GET("/audit/documents/:id", s.handleAuditDocument)
 	auth.GET("/audit/users/:id", s.handleAuditUser)
 

@@ -22,14 +22,25 @@ import (
 // error, which includes a missing or empty --key: a bundle checked only
 // against the verifier key it names itself is proved consistent, not signed
 // by the firm, so that takes an explicit --trust-bundle-key instead.
+//
+// Each --checkpoint FILE (repeatable; a directory stands for the files in
+// it) is a signed checkpoint an auditor kept: verify checks its signature
+// with --key, then that the bundle's log extends it (docs/AUDIT-FORMAT.md
+// §7, "Kept checkpoints"), printing a line for each; one not signed with
+// --key, of another log, longer than the bundle's tree, of a fork, or that a
+// filtered bundle cannot check, fails (1) naming it. A --checkpoint path that
+// cannot be read is a usage error (2), as is --checkpoint without --key.
 func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	const name = "casevault audit verify"
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	key := fs.String("key", "", "the firm's verifier `key`, as published by the operator (casevault audit keys); the bundle must be signed with it")
 	trustBundle := fs.Bool("trust-bundle-key", false, "check the bundle against the verifier key it names itself, instead of --key: this proves it consistent, not that the firm signed it")
+	var kept checkpointPaths
+	fs.Var(&kept, "checkpoint", "a signed checkpoint `FILE` kept earlier (the note of GET /api/v1/audit/checkpoint), or a directory of them: the bundle's log must extend each; repeatable")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: casevault audit verify --key VERIFIER_KEY FILE\n"+
+			"       casevault audit verify --key VERIFIER_KEY --checkpoint KEPT [--checkpoint KEPT]... FILE\n"+
 			"       casevault audit verify --trust-bundle-key FILE\n\n"+
 			"Verifies an audit bundle offline (docs/AUDIT-FORMAT.md). FILE - reads standard input.\n\n")
 		fs.PrintDefaults()
@@ -63,11 +74,29 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		return usageError("FILE is required (- reads standard input)")
 	case len(files) > 1:
 		return usageError("one FILE only, got %d", len(files))
+	case len(kept) > 0 && !keyGiven:
+		return usageError("--checkpoint needs --key: a kept checkpoint is checked against the firm's published key")
 	}
 	if keyGiven {
 		if _, err := note.NewVerifier(*key); err != nil {
 			return usageError("--key is not a note verifier key: %v", err)
 		}
+	}
+	paths, err := keptFiles(kept)
+	if err != nil {
+		return usageError("--checkpoint: %v", err)
+	}
+	var opts = audit.VerifyOptions{TrustedKey: *key}
+	for _, p := range paths {
+		k, err := readKept(p, *key)
+		if os.IsNotExist(err) || os.IsPermission(err) {
+			return usageError("--checkpoint: %v", err)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "FAIL: %v\n", err)
+			return 1
+		}
+		opts.Kept = append(opts.Kept, k)
 	}
 
 	var r io.Reader = os.Stdin
@@ -80,7 +109,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		r = f
 	}
-	res, err := audit.Verify(r, audit.VerifyOptions{TrustedKey: *key})
+	res, err := audit.Verify(r, opts)
 	var ve *audit.VerifyError
 	switch {
 	case errors.As(err, &ve) && ve.Seq != 0:
@@ -102,6 +131,22 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "Firm %s: every event of the tree, in order.\n", firm)
 	} else {
 		fmt.Fprintf(stdout, "Firm %s: a filtered bundle; it proves that these events are in the tree, not that no other event matches the filter.\n", firm)
+	}
+	failed := false
+	for _, k := range res.Kept {
+		switch {
+		case k.OK:
+			fmt.Fprintf(stdout, "Checkpoint %s (tree size %d): OK, the bundle's log extends it.\n", k.Name, k.Size)
+		case !k.Checked:
+			fmt.Fprintf(stderr, "FAIL: checkpoint %s (tree size %d) cannot be checked: %s\n", k.Name, k.Size, k.Reason)
+			failed = true
+		default:
+			fmt.Fprintf(stderr, "FAIL: checkpoint %s (tree size %d): %s\n", k.Name, k.Size, k.Reason)
+			failed = true
+		}
+	}
+	if failed {
+		return 1
 	}
 	if *trustBundle {
 		fmt.Fprintln(stderr, "warning: --trust-bundle-key: checked with the verifier key the bundle names itself; pass the firm's published key with --key to know the firm's log signed it.")

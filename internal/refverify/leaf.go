@@ -270,6 +270,49 @@ func runProof(p []hash, lo, hi, m int64, h hash) (hash, bool) {
 }
 
 // decodeHash parses a base64 hash of 32 bytes.
+// checkConsistency runs the consistency proof verification of RFC 9162
+// §2.1.4.2 (AUDIT-FORMAT.md §6): that the tree of size m and root m1 is a
+// prefix of the tree of size n and root n1.
+func checkConsistency(p []hash, m int64, m1 hash, n int64, n1 hash) bool {
+	if m < 1 || m > n {
+		return false
+	}
+	if m == n {
+		return len(p) == 0 && m1 == n1
+	}
+	if len(p) == 0 {
+		return false
+	}
+	if m&(m-1) == 0 { // a power of 2: the old root is the first node
+		p = append([]hash{m1}, p...)
+	}
+	fn, sn := m-1, n-1
+	for fn&1 == 1 {
+		fn >>= 1
+		sn >>= 1
+	}
+	fr, sr := p[0], p[0]
+	for _, c := range p[1:] {
+		if sn == 0 {
+			return false
+		}
+		if fn&1 == 1 || fn == sn {
+			fr, sr = nodeHash(c, fr), nodeHash(c, sr)
+			if fn&1 == 0 {
+				for fn&1 == 0 && fn != 0 {
+					fn >>= 1
+					sn >>= 1
+				}
+			}
+		} else {
+			sr = nodeHash(sr, c)
+		}
+		fn >>= 1
+		sn >>= 1
+	}
+	return fr == m1 && sr == n1 && sn == 0
+}
+
 func decodeHash(s string) (hash, bool) {
 	var h hash
 	b, err := base64.StdEncoding.DecodeString(s)

@@ -80,6 +80,7 @@ type verifier struct {
 	events      int64
 	checkpoints int
 	last        int64 // seq of the last event line
+	lastCk      int64 // size of the last checkpoint line after line 2 (filtered)
 	version     int
 
 	t, before      tree   // leaves so far; the same without the last
@@ -160,7 +161,7 @@ func (v *verifier) run() error {
 // fields lists the members each line type has (§1); "?" marks optional.
 var fields = map[string][]string{
 	"header":     {"type", "format", "tenant", "origin", "verifier_key", "exported_at", "filter", "complete"},
-	"checkpoint": {"type", "note"},
+	"checkpoint": {"type", "note", "?consistency"},
 	"event":      {"type", "seq", "leaf", "?private", "?nonce", "?proof"},
 	"end":        {"type", "events"},
 }
@@ -289,6 +290,9 @@ func (v *verifier) headCheckpoint(obj map[string]json.RawMessage) error {
 		return err
 	}
 	v.size, v.root = size, root
+	if _, ok := obj["consistency"]; ok {
+		return fail(0, "the checkpoint on line 2 has a consistency proof")
+	}
 	if v.complete && size == 0 {
 		return v.checkRoot(0, root)
 	}
@@ -300,9 +304,13 @@ func (v *verifier) checkpoint(obj map[string]json.RawMessage) error {
 	if err != nil {
 		return err
 	}
+	rawC, hasC := obj["consistency"]
+	if !v.complete {
+		return v.filteredCheckpoint(size, root, rawC, hasC)
+	}
 	switch {
-	case !v.complete:
-		return fail(0, "a filtered bundle has only its header's checkpoint")
+	case hasC:
+		return v.failAt(0, "a complete bundle's checkpoint has a consistency proof")
 	case size > v.size:
 		return v.failAt(0, "checkpoint of size %d is beyond the bundle's %d", size, v.size)
 	case size > v.last:
@@ -311,6 +319,35 @@ func (v *verifier) checkpoint(obj map[string]json.RawMessage) error {
 		return v.failAt(0, "checkpoint of size %d is out of place after event %d", size, v.last)
 	}
 	return v.checkRoot(size, root)
+}
+
+// filteredCheckpoint checks a later checkpoint line of a filtered bundle
+// (§1, §6, §7 step 5): in order, and consistent with the header's.
+func (v *verifier) filteredCheckpoint(size int64, root hash, rawC json.RawMessage, hasC bool) error {
+	var cs []string
+	if !hasC || json.Unmarshal(rawC, &cs) != nil || cs == nil {
+		return fail(0, "checkpoint on line %d has no consistency proof", v.line)
+	}
+	switch {
+	case size < 1 || size > v.size:
+		return fail(0, "checkpoint of size %d is outside 1 … %d", size, v.size)
+	case size <= v.lastCk:
+		return fail(0, "checkpoint of size %d follows one of size %d", size, v.lastCk)
+	case size < v.last:
+		return fail(0, "checkpoint of size %d is out of place after event %d", size, v.last)
+	}
+	p := make([]hash, len(cs))
+	for i, s := range cs {
+		var ok bool
+		if p[i], ok = decodeHash(s); !ok {
+			return fail(0, "consistency proof hash %d is malformed", i)
+		}
+	}
+	if !checkConsistency(p, size, root, v.size, v.root) {
+		return fail(0, "checkpoint of size %d is not consistent with the bundle's checkpoint", size)
+	}
+	v.lastCk = size
+	return nil
 }
 
 // checkRoot compares the root of the leaves so far with a signed root.
@@ -374,6 +411,9 @@ func (v *verifier) event(obj map[string]json.RawMessage) error {
 	v.version = l.v
 	if err := v.private(seq, l, obj); err != nil {
 		return err
+	}
+	if !v.complete && seq <= v.lastCk {
+		return fail(seq, "event %d comes after the checkpoint of size %d", seq, v.lastCk)
 	}
 	v.last = seq
 	v.events++
