@@ -199,23 +199,12 @@ func (a *AuditAnchors) Tenants(context.Context) ([]string, error) {
 // directory synced. what names the file in errors.
 func replaceFile(path string, data []byte, what string) error {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".anchor-*.tmp")
+	tmp, err := syncedTemp(path, data, what)
 	if err != nil {
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot create %s %s.", what, path)
+		return err
 	}
-	defer os.Remove(tmp.Name()) // on failure; after the rename the name is gone
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot write %s %s.", what, path)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot sync %s %s.", what, path)
-	}
-	if err := tmp.Close(); err != nil {
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot write %s %s.", what, path)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	defer os.Remove(tmp) // on failure; after the rename the name is gone
+	if err := os.Rename(tmp, path); err != nil {
 		return vault.WrapError(vault.EINTERNAL, err, "Cannot replace %s %s.", what, path)
 	}
 	if err := syncDir(dir); err != nil {

@@ -125,42 +125,55 @@ func createFileMasterKey(path string) (err error) {
 // what names the file in errors.
 func publishFile(path string, data []byte, what string) error {
 	dir := filepath.Dir(path)
-	// CreateTemp opens with O_CREATE|O_EXCL and mode 0600.
-	tmp, err := os.CreateTemp(dir, ".key-*.tmp")
+	tmp, err := syncedTemp(path, data, what)
 	if err != nil {
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot create %s %s.", what, path)
+		return err
 	}
-	defer os.Remove(tmp.Name()) // on failure; after the link only the temporary name goes
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot create %s %s.", what, path)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot write %s %s.", what, path)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot sync %s %s.", what, path)
-	}
-	if err := tmp.Close(); err != nil {
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot write %s %s.", what, path)
-	}
+	defer os.Remove(tmp) // on failure; after the link only the temporary name goes
 
 	// A rename would silently replace a key created concurrently, orphaning
 	// everything wrapped or signed by it; a hard link is atomic and
 	// exclusive.
-	if err := os.Link(tmp.Name(), path); err != nil {
+	if err := os.Link(tmp, path); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return err
 		}
 		return vault.WrapError(vault.EINTERNAL, err, "Cannot publish %s %s.", what, path)
 	}
-	_ = os.Remove(tmp.Name())
+	_ = os.Remove(tmp)
 	if err := syncDir(dir); err != nil {
 		return vault.WrapError(vault.EINTERNAL, err, "Cannot sync directory of %s %s.", what, path)
 	}
 	return nil
+}
+
+// syncedTemp writes data to a new temporary file of mode 0600 beside path,
+// synced and closed, and returns its name; what names path in errors.
+func syncedTemp(path string, data []byte, what string) (string, error) {
+	// CreateTemp opens with O_CREATE|O_EXCL and mode 0600.
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".key-*.tmp")
+	if err != nil {
+		return "", vault.WrapError(vault.EINTERNAL, err, "Cannot create %s %s.", what, path)
+	}
+	fail := func(err error, msg string) (string, error) {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return "", vault.WrapError(vault.EINTERNAL, err, "Cannot %s %s %s.", msg, what, path)
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		return fail(err, "create")
+	}
+	if _, err := tmp.Write(data); err != nil {
+		return fail(err, "write")
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(err, "sync")
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return "", vault.WrapError(vault.EINTERNAL, err, "Cannot write %s %s.", what, path)
+	}
+	return tmp.Name(), nil
 }
 
 // syncDir makes a new directory entry durable.
