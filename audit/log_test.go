@@ -26,6 +26,7 @@ import (
 
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/vault"
+	"github.com/casevault/casevault/vault/vaulttest"
 )
 
 // The exporter reads damaged rows verbatim through RawSource.
@@ -569,24 +570,12 @@ func TestLog_Append(t *testing.T) {
 // or its -wal and -shm files.
 func assertNotOnDisk(tb testing.TB, path string, secrets ...string) {
 	tb.Helper()
-	seen := 0
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		b, err := os.ReadFile(p)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			tb.Fatal(err)
-		}
-		seen += len(b)
-		for _, s := range secrets {
-			if bytes.Contains(b, []byte(s)) {
-				tb.Fatalf("%s contains %q in the clear", filepath.Base(p), s)
-			}
-		}
-	}
-	if seen == 0 {
+	hits, read := vaulttest.MarkersInDatabase(tb, path, secrets...)
+	if read == 0 {
 		tb.Fatal("no database bytes to check")
+	}
+	if len(hits) > 0 {
+		tb.Fatalf("in the clear: %v", hits)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/internal/refverify"
 	"github.com/casevault/casevault/vault"
+	"github.com/casevault/casevault/vault/vaulttest"
 )
 
 // Markers of who and where: none may appear in the audit log's files.
@@ -361,23 +362,11 @@ func flipCommit(leaf []byte) []byte {
 // files byte by byte and fails on any marker.
 func scanAuditFiles(t *testing.T, path string) {
 	t.Helper()
-	seen := 0
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		b, err := os.ReadFile(p)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		seen += len(b)
-		for _, mk := range auditMarkers {
-			if bytes.Contains(b, []byte(mk)) {
-				t.Errorf("%s holds %q", filepath.Base(p), mk)
-			}
-		}
-	}
-	if seen == 0 {
+	hits, read := vaulttest.MarkersInDatabase(t, path, auditMarkers...)
+	if read == 0 {
 		t.Fatal("no audit log bytes to scan")
+	}
+	for _, h := range hits {
+		t.Errorf("holds %s", h)
 	}
 }

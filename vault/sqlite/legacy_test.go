@@ -1,7 +1,6 @@
 package sqlite_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io/fs"
@@ -70,21 +69,7 @@ func copyFixture(tb testing.TB) (string, *fixture) {
 // the database file, its WAL and its shared-memory file, as "file: marker".
 func markersIn(tb testing.TB, dbPath string, markers []string) []string {
 	tb.Helper()
-	var hits []string
-	for _, p := range []string{dbPath, dbPath + "-wal", dbPath + "-shm"} {
-		b, err := os.ReadFile(p)
-		if os.IsNotExist(err) {
-			continue
-		} else if err != nil {
-			tb.Fatal(err)
-		}
-		b = bytes.ToLower(b)
-		for _, m := range markers {
-			if bytes.Contains(b, []byte(strings.ToLower(m))) {
-				hits = append(hits, filepath.Base(p)+": "+m)
-			}
-		}
-	}
+	hits, _ := vaulttest.MarkersInDatabase(tb, dbPath, markers...)
 	return hits
 }
 
