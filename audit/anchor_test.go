@@ -10,6 +10,7 @@ import (
 
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/vault"
+	"github.com/casevault/casevault/vault/vaulttest"
 )
 
 // memAnchor is an in-memory audit.Anchor, for unit tests of the log's
@@ -229,23 +230,7 @@ func TestLog_AnchorBadNote(t *testing.T) {
 // dropAllTriggers drops the file's append-only triggers.
 func dropAllTriggers(tb testing.TB, e *testEnv) {
 	tb.Helper()
-	db := e.rawDB(tb)
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'trigger'`)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		names = append(names, n)
-	}
-	rows.Close()
-	for _, n := range names {
-		if _, err := db.Exec(`DROP TRIGGER "` + n + `"`); err != nil {
-			tb.Fatal(err)
-		}
-	}
+	vaulttest.DropTriggers(tb, e.rawDB(tb))
 }
 
 // TestLog_AnchorPartAt rewrites event 6 of 8 behind the log's back with
@@ -270,21 +255,7 @@ func TestLog_AnchorPartAt(t *testing.T) {
 	db := e.rawDB(t)
 	all[5] = append([]byte(nil), all[5]...)
 	all[5][len(all[5])/2] ^= 1
-	var stored []tlog.Hash
-	r := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = stored[x]
-		}
-		return out, nil
-	})
-	for i, leaf := range all {
-		hs, err := tlog.StoredHashes(int64(i), leaf, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stored = append(stored, hs...)
-	}
+	stored := storedHashes(t, all)
 	for idx, h := range stored {
 		if _, err := db.Exec(`UPDATE audit_hashes SET hash = ? WHERE tenant_id = ? AND idx = ?`, h[:], tenant, idx); err != nil {
 			t.Fatal(err)

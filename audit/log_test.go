@@ -276,17 +276,12 @@ func checkChain(tb testing.TB, l *audit.Log, tenant string, n int64) []*audit.Re
 	return recs
 }
 
-// treeHash computes the root of the tree of leaves from the leaves alone.
-func treeHash(tb testing.TB, leaves [][]byte) tlog.Hash {
+// storedHashes computes the tlog stored hashes of the tree of leaves (in
+// tlog.StoredHashIndex order) from the leaves alone.
+func storedHashes(tb testing.TB, leaves [][]byte) []tlog.Hash {
 	tb.Helper()
 	var stored []tlog.Hash
-	r := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(idx))
-		for i, x := range idx {
-			out[i] = stored[x]
-		}
-		return out, nil
-	})
+	r := storedReader(&stored)
 	for i, leaf := range leaves {
 		hs, err := tlog.StoredHashes(int64(i), leaf, r)
 		if err != nil {
@@ -294,7 +289,25 @@ func treeHash(tb testing.TB, leaves [][]byte) tlog.Hash {
 		}
 		stored = append(stored, hs...)
 	}
-	h, err := tlog.TreeHash(int64(len(leaves)), r)
+	return stored
+}
+
+// storedReader reads hashes from *stored.
+func storedReader(stored *[]tlog.Hash) tlog.HashReader {
+	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(idx))
+		for i, x := range idx {
+			out[i] = (*stored)[x]
+		}
+		return out, nil
+	})
+}
+
+// treeHash computes the root of the tree of leaves from the leaves alone.
+func treeHash(tb testing.TB, leaves [][]byte) tlog.Hash {
+	tb.Helper()
+	stored := storedHashes(tb, leaves)
+	h, err := tlog.TreeHash(int64(len(leaves)), storedReader(&stored))
 	if err != nil {
 		tb.Fatal(err)
 	}

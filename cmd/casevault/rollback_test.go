@@ -15,6 +15,7 @@ import (
 
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/vault"
+	"github.com/casevault/casevault/vault/vaulttest"
 )
 
 // anchorEnv is a data directory with two firms, each signed in over HTTP
@@ -142,27 +143,6 @@ func openAuditFile(t *testing.T, dir string) *sql.DB {
 	return db
 }
 
-// dropTriggers drops every append-only trigger, as anyone with the file can.
-func dropTriggers(t *testing.T, db *sql.DB) {
-	t.Helper()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'trigger'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		names = append(names, n)
-	}
-	rows.Close()
-	for _, n := range names {
-		if _, err := db.Exec(`DROP TRIGGER "` + n + `"`); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // size returns the number of events of tenant's log in db.
 func size(t *testing.T, db *sql.DB, tenant string) int64 {
 	t.Helper()
@@ -180,7 +160,7 @@ func TestAnchor_TruncatedLog(t *testing.T) {
 	e := newAnchorEnv(t)
 	e.run(t, 4)
 	db := openAuditFile(t, e.dir)
-	dropTriggers(t, db)
+	vaulttest.DropTriggers(t, db)
 	n := size(t, db, e.victim)
 	keep := n - 3
 	for _, q := range []string{
@@ -206,7 +186,7 @@ func TestAnchor_RewrittenEvent(t *testing.T) {
 	e := newAnchorEnv(t)
 	e.run(t, 4)
 	db := openAuditFile(t, e.dir)
-	dropTriggers(t, db)
+	vaulttest.DropTriggers(t, db)
 	n := size(t, db, e.victim)
 	const k = 3
 	rewrite(t, db, e.victim, k)

@@ -13,6 +13,7 @@ import (
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/config"
 	"github.com/casevault/casevault/vault"
+	"github.com/casevault/casevault/vault/vaulttest"
 )
 
 // openMain opens the whole program on dataDir without listening.
@@ -81,22 +82,7 @@ func TestAuditVerify_TamperedDatabase(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'trigger'`)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var triggers []string
-				for rows.Next() {
-					var n string
-					rows.Scan(&n)
-					triggers = append(triggers, n)
-				}
-				rows.Close()
-				for _, tr := range triggers {
-					if _, err := db.Exec(`DROP TRIGGER "` + tr + `"`); err != nil {
-						t.Fatal(err)
-					}
-				}
+				vaulttest.DropTriggers(t, db)
 				for _, q := range c.tamper {
 					if strings.Contains(q, "%") {
 						q = fmt.Sprintf(q, k)

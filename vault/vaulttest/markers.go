@@ -2,6 +2,7 @@ package vaulttest
 
 import (
 	"bytes"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,4 +31,29 @@ func MarkersInDatabase(tb testing.TB, path string, markers ...string) (hits []st
 		}
 	}
 	return hits, read
+}
+
+// DropTriggers drops every trigger of the SQLite database db, as anyone who
+// can write the file can, so that a test may then edit the append-only
+// tables behind the server's back.
+func DropTriggers(tb testing.TB, db *sql.DB) {
+	tb.Helper()
+	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'trigger'`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			tb.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	for _, n := range names {
+		if _, err := db.Exec(`DROP TRIGGER "` + n + `"`); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }
