@@ -68,6 +68,12 @@ type Options struct {
 	// stored in UTC.
 	Now func() time.Time
 
+	// OnSigned, when set, is called with every checkpoint once it is newly
+	// signed and stored (not when a stored one is returned again), for
+	// those that pass checkpoints on: witnesses, a firm's sink. It must not
+	// block: it is called on the signing path.
+	OnSigned func(c *Checkpoint)
+
 	// CheckpointEvery is the number of events of a firm after which a
 	// checkpoint is signed (default DefaultCheckpointEvery).
 	CheckpointEvery int

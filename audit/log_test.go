@@ -783,6 +783,37 @@ func TestLog_FailClosed(t *testing.T) {
 func TestLog_Checkpoint(t *testing.T) {
 	ctx := context.Background()
 
+	t.Run("OnSigned", func(t *testing.T) {
+		env := newTestEnv(t)
+		var mu sync.Mutex
+		var got []int64
+		l := env.open(t, func(o *audit.Options) {
+			o.OnSigned = func(c *audit.Checkpoint) {
+				mu.Lock()
+				defer mu.Unlock()
+				got = append(got, c.Size)
+			}
+		})
+		tenant := newTenant()
+		mustAppend(t, l, sampleEvent(tenant, 0))
+		if _, err := l.Checkpoint(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		// The stored one again: not newly signed.
+		if _, err := l.Checkpoint(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		mustAppend(t, l, sampleEvent(tenant, 1))
+		if _, err := l.Checkpoint(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if want := []int64{1, 2}; !slices.Equal(got, want) {
+			t.Fatalf("OnSigned sizes = %v, want %v", got, want)
+		}
+	})
+
 	t.Run("Every", func(t *testing.T) {
 		env := newTestEnv(t)
 		l := env.open(t, func(o *audit.Options) { o.CheckpointEvery = 10 })

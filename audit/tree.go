@@ -180,7 +180,11 @@ func (l *Log) checkpoint(ctx context.Context, tenant string, rebase bool) (*Chec
 	}
 	l.noteSigned(tenant, size)
 	// What is stored, which another process may have stored first.
-	return l.checkpointAt(ctx, tenant, size)
+	stored, err = l.checkpointAt(ctx, tenant, size)
+	if err == nil && l.opts.OnSigned != nil {
+		l.opts.OnSigned(stored)
+	}
+	return stored, err
 }
 
 // storeCheckpoint inserts c unless a checkpoint of its size is stored
