@@ -154,7 +154,7 @@ func canonicalLeaf(leaf []byte, e *Entry, want leafFields) bool {
 	ok := p.str(pick(fieldTenant, &e.Tenant)) &&
 		p.lit(`,"seq":`) && p.canonicalInt(&e.Seq) &&
 		p.lit(`,"id":`) && p.str(pick(fieldID, &e.ID)) &&
-		p.lit(`,"time":`) && p.str(pick(fieldRest, &e.Time)) &&
+		p.lit(`,"time":`) && p.str(pick(fieldTime|fieldRest, &e.Time)) &&
 		p.lit(`,"prev":`) && p.str(pick(fieldPrev, &e.Prev)) &&
 		p.lit(`,"actor_id":`) && p.str(pick(fieldRest, &e.ActorID))
 	if ok && e.V == FormatV1 {
@@ -166,7 +166,7 @@ func canonicalLeaf(leaf []byte, e *Entry, want leafFields) bool {
 		p.lit(`,"action":`) && p.str(pick(fieldRest, &e.Action)) &&
 		p.lit(`,"object_type":`) && p.str(pick(fieldRest, &e.ObjectType)) &&
 		p.lit(`,"object_id":`) && p.str(pick(fieldRest, &e.ObjectID)) &&
-		p.lit(`,"outcome":`) && p.str(pick(fieldRest, &e.Outcome)) &&
+		p.lit(`,"outcome":`) && p.str(pick(fieldTime|fieldRest, &e.Outcome)) &&
 		p.lit(`,"details":{`) && p.canonicalDetails(e.Details) &&
 		p.lit(`,"sealed":`) && p.str(pick(fieldSealed, &e.Sealed)) &&
 		p.lit(`,"commit":`) && p.str(pick(fieldCommit, &e.Commit)) &&
@@ -183,6 +183,7 @@ const (
 	fieldSealed
 	fieldCommit
 	fieldDetails
+	fieldTime            // Time and Outcome
 	fieldRest            // the others
 	fieldAll  leafFields = 1<<iota - 1
 )
@@ -218,7 +219,7 @@ func (p *jsonScan) canonicalDetails(m map[string]string) bool {
 }
 
 // verifyFields are the fields of a leaf that Verify reads.
-const verifyFields = fieldTenant | fieldPrev | fieldCommit
+const verifyFields = fieldTenant | fieldPrev | fieldCommit | fieldSealed | fieldTime
 
 // decodeLeaf is Decode, faster for canonical leaves; only the fields named
 // by want are sure to be set.

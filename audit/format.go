@@ -316,7 +316,7 @@ func ParseCheckpointText(text string) (origin string, size int64, root tlog.Hash
 	if err != nil || size < 0 || strconv.FormatInt(size, 10) != lines[1] {
 		return "", 0, root, errors.New("checkpoint has a bad tree size")
 	}
-	h, err := base64.StdEncoding.DecodeString(lines[2])
+	h, err := decodeBase64(lines[2])
 	if err != nil || len(h) != tlog.HashSize {
 		return "", 0, root, errors.New("checkpoint has a bad root hash")
 	}

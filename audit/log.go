@@ -156,6 +156,7 @@ var errClosed = errors.New("audit log is closed")
 type tip struct {
 	seq  int64  // last sequence number; 0 for an empty tree
 	prev string // PrevOf(leaf of seq); "" for an empty tree
+	time string // Time of the event seq (TimeLayout); "" for an empty tree
 }
 
 // request is one item of work for the writer: an event to append or a
@@ -507,6 +508,12 @@ func (l *Log) writeBatch(batch []*request) ([]int64, map[string]tip, error) {
 			}
 		}
 		e.Seq, e.Prev = tp.seq+1, tp.prev
+		if e.Time < tp.time {
+			// Events are stamped before they queue, so two appended at
+			// once can arrive out of order: no event is earlier than the
+			// one before it (docs/AUDIT-FORMAT.md §2).
+			e.Time = tp.time
+		}
 		leaf, err := Encode(&e)
 		if err != nil {
 			return nil, nil, fmt.Errorf("encode event: %w", err)
@@ -528,7 +535,7 @@ func (l *Log) writeBatch(batch []*request) ([]int64, map[string]tip, error) {
 			}
 			fresh[e.Tenant][idx+int64(j)] = h
 		}
-		tips[e.Tenant] = tip{seq: e.Seq, prev: PrevOf(leaf)}
+		tips[e.Tenant] = tip{seq: e.Seq, prev: PrevOf(leaf), time: e.Time}
 		seqs[i] = e.Seq
 	}
 	if err := tx.Commit(); err != nil {
@@ -552,7 +559,7 @@ func (l *Log) tip(ctx context.Context, tx *sql.Tx, tenant string) (tip, error) {
 	}
 	var tp tip
 	var leaf []byte
-	err := tx.QueryRowContext(ctx, `SELECT seq, leaf FROM audit_events WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1`, tenant).Scan(&tp.seq, &leaf)
+	err := tx.QueryRowContext(ctx, `SELECT seq, leaf, time FROM audit_events WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1`, tenant).Scan(&tp.seq, &leaf, &tp.time)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:

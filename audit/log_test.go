@@ -439,8 +439,15 @@ func TestLog_Append(t *testing.T) {
 		if p := env.private(t, got); fmt.Sprint(p) != fmt.Sprint(wantP) {
 			t.Fatalf("private part = %v, want %v", p, wantP)
 		}
-		if recs[1].Entry.Time != "2030-01-01T00:00:00.000000005Z" {
-			t.Fatalf("explicit time stored as %q", recs[1].Entry.Time)
+		// An event is never earlier than the one before it: the explicit
+		// earlier time is raised to the first event's.
+		if recs[1].Entry.Time != "2031-02-03T03:05:06.000000007Z" {
+			t.Fatalf("explicit earlier time stored as %q, want the previous event's", recs[1].Entry.Time)
+		}
+		e.Time = time.Date(2032, 1, 1, 0, 0, 0, 5, time.UTC)
+		mustAppend(t, l, e)
+		if recs := checkChain(t, l, tenant, 3); recs[2].Entry.Time != "2032-01-01T00:00:00.000000005Z" {
+			t.Fatalf("explicit later time stored as %q", recs[2].Entry.Time)
 		}
 	})
 

@@ -72,7 +72,7 @@ const maxBundleLine = 4 << 20
 // that event's sequence number (docs/AUDIT-FORMAT.md, "What verify reports").
 func Verify(r io.Reader, opts VerifyOptions) (*VerifyResult, error) {
 	if opts.TrustedKey != "" {
-		if _, err := note.NewVerifier(opts.TrustedKey); err != nil {
+		if _, err := NewNoteVerifier(opts.TrustedKey); err != nil {
 			return nil, fmt.Errorf("trusted key: %w", err)
 		}
 	}
@@ -96,13 +96,13 @@ func Verify(r io.Reader, opts VerifyOptions) (*VerifyResult, error) {
 type bundleLine struct {
 	Type string `json:"type"`
 	// header
-	Format      *string       `json:"format"`
-	Tenant      *string       `json:"tenant"`
-	Origin      *string       `json:"origin"`
-	VerifierKey *string       `json:"verifier_key"`
-	ExportedAt  *string       `json:"exported_at"`
-	Filter      *bundleFilter `json:"filter"`
-	Complete    *bool         `json:"complete"`
+	Format      *string                    `json:"format"`
+	Tenant      *string                    `json:"tenant"`
+	Origin      *string                    `json:"origin"`
+	VerifierKey *string                    `json:"verifier_key"`
+	ExportedAt  *string                    `json:"exported_at"`
+	Filter      map[string]json.RawMessage `json:"filter"`
+	Complete    *bool                      `json:"complete"`
 	// checkpoint
 	Note        *string   `json:"note"`
 	Consistency *[]string `json:"consistency"` // filtered bundles' stored checkpoints
@@ -143,9 +143,10 @@ type verifier struct {
 
 	events      int64 // event lines checked
 	checkpoints int
-	lastSeq     int64 // sequence number of the last event line
-	lastCk      int64 // size of the last checkpoint line after the header's (filtered bundles)
-	version     int   // format version of the last event line
+	lastSeq     int64  // sequence number of the last event line
+	lastCk      int64  // size of the last checkpoint line after the header's (filtered bundles)
+	version     int    // format version of the last event line
+	lastTime    string // time of the last event line's leaf
 
 	// complete bundles
 	tree, before treeStack // before: the tree without its last leaf
@@ -198,6 +199,12 @@ func (v *verifier) run() error {
 		if err != nil {
 			return err
 		}
+		if final {
+			// Every line ends in LF, the last one included: bytes after the
+			// last LF are a line cut short, not a line (§1).
+			v.line--
+			return v.eof()
+		}
 		if v.line > 2 {
 			if l, ok := parseEventLine(raw); ok {
 				if err := v.event(l); err != nil {
@@ -207,20 +214,13 @@ func (v *verifier) run() error {
 			}
 		}
 		var l bundleLine
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(&l)
+		_, err = checkLineShape(raw)
 		if err == nil {
-			if _, tail := dec.Token(); tail != io.EOF {
-				err = fmt.Errorf("more than one JSON value")
-			}
+			dec := json.NewDecoder(bytes.NewReader(raw))
+			dec.DisallowUnknownFields()
+			err = dec.Decode(&l)
 		}
 		if err != nil {
-			if final && v.line > 2 {
-				// A last line without its newline that does not parse:
-				// the file was cut short in the middle of a line.
-				return v.eof()
-			}
 			return v.failAt(0, "line %d is not a JSON object of the bundle format: %v", v.line, err)
 		}
 		if v.line == 1 {
@@ -298,26 +298,26 @@ func (v *verifier) header(l *bundleLine) error {
 	if l.Type != "header" {
 		return v.fail(0, "line 1 is not a bundle header")
 	}
-	if l.Consistency != nil {
-		return v.fail(0, "line 1: a header has no member consistency")
-	}
-	if l.Format == nil || *l.Format != BundleFormat {
+	if *l.Format != BundleFormat {
 		return v.fail(0, "header format is not %q", BundleFormat)
-	}
-	if l.Tenant == nil || l.Origin == nil || l.VerifierKey == nil || l.ExportedAt == nil || l.Filter == nil || l.Complete == nil {
-		return v.fail(0, "header lacks a field")
 	}
 	v.tenant, v.complete = *l.Tenant, *l.Complete
 	if *l.Origin != Origin(v.tenant) {
 		return v.fail(0, "header origin %q is not %q", *l.Origin, Origin(v.tenant))
 	}
-	if v.complete != (*l.Filter == bundleFilter{}) {
+	if !validTime(*l.ExportedAt) {
+		return v.fail(0, "header exported_at %q is not a time in the layout %s", *l.ExportedAt, TimeLayout)
+	}
+	if err := checkFilter(l.Filter); err != nil {
+		return v.fail(0, "header %v", err)
+	}
+	if v.complete != (len(l.Filter) == 0) {
 		return v.fail(0, "header says complete=%t with a filter that says otherwise", v.complete)
 	}
 	if v.opts.TrustedKey != "" && *l.VerifierKey != v.opts.TrustedKey {
 		return v.fail(0, "the bundle's verifier key %q is not the trusted key", *l.VerifierKey)
 	}
-	nv, err := note.NewVerifier(*l.VerifierKey)
+	nv, err := NewNoteVerifier(*l.VerifierKey)
 	if err != nil {
 		return v.fail(0, "header verifier key is malformed: %v", err)
 	}
@@ -329,6 +329,9 @@ func (v *verifier) header(l *bundleLine) error {
 func (v *verifier) openCheckpoint(l *bundleLine) (size int64, root tlog.Hash, err error) {
 	if l.Note == nil {
 		return 0, root, v.failAt(0, "checkpoint on line %d has no note", v.line)
+	}
+	if err := checkNoteEncoding(*l.Note, v.key); err != nil {
+		return 0, root, v.failAt(0, "checkpoint on line %d: %v", v.line, err)
 	}
 	n, err := note.Open([]byte(*l.Note), v.key)
 	if err != nil {
@@ -346,12 +349,12 @@ func (v *verifier) openCheckpoint(l *bundleLine) (size int64, root tlog.Hash, er
 }
 
 func (v *verifier) headCheckpoint(l *bundleLine) error {
+	if l.Consistency != nil {
+		return v.fail(0, "the bundle's checkpoint on line 2 has a consistency proof; only a filtered bundle's later checkpoints do")
+	}
 	size, root, err := v.openCheckpoint(l)
 	if err != nil {
 		return err
-	}
-	if l.Consistency != nil {
-		return v.fail(0, "the bundle's checkpoint on line 2 has a consistency proof; only a filtered bundle's later checkpoints do")
 	}
 	v.size, v.root = size, root
 	if v.complete && size == 0 {
@@ -361,15 +364,18 @@ func (v *verifier) headCheckpoint(l *bundleLine) error {
 }
 
 func (v *verifier) checkpoint(l *bundleLine) error {
+	switch {
+	case v.complete && l.Consistency != nil:
+		return v.failAt(0, "checkpoint on line %d has a consistency proof: a complete bundle's checkpoints carry none", v.line)
+	case !v.complete && l.Consistency == nil:
+		return v.failAt(0, "checkpoint on line %d has no consistency proof", v.line)
+	}
 	size, root, err := v.openCheckpoint(l)
 	if err != nil {
 		return err
 	}
 	if !v.complete {
 		return v.provedCheckpoint(l, size, root)
-	}
-	if l.Consistency != nil {
-		return v.failAt(0, "checkpoint on line %d has a consistency proof: a complete bundle's checkpoints carry none", v.line)
 	}
 	switch {
 	case size > v.size:
@@ -410,14 +416,14 @@ func (v *verifier) event(l *bundleLine) error {
 	if l.Seq == nil || l.Leaf == nil {
 		return v.failAt(0, "event on line %d lacks seq or leaf", v.line)
 	}
+	if v.complete && l.Proof != nil {
+		return v.failAt(0, "event on line %d has an inclusion proof: a complete bundle's events carry none", v.line)
+	}
 	seq := *l.Seq
 	if err := v.sequence(seq); err != nil {
 		return err
 	}
-	if l.Consistency != nil {
-		return v.failAt(0, "line %d: an event line has no member consistency", v.line)
-	}
-	leaf, err := base64.StdEncoding.DecodeString(*l.Leaf)
+	leaf, err := decodeBase64(*l.Leaf)
 	if err != nil {
 		if v.pending != nil {
 			return v.resolve(false)
@@ -447,6 +453,9 @@ func (v *verifier) event(l *bundleLine) error {
 		return v.fail(seq, "event %d has format version %d after an event of version %d: a log never returns to an older version", seq, e.V, v.version)
 	}
 	v.version = e.V
+	if err := v.leafMeaning(seq, e); err != nil {
+		return err
+	}
 	if err := v.private(seq, e, l); err != nil {
 		return err
 	}
@@ -517,7 +526,7 @@ func (v *verifier) private(seq int64, e *Entry, l *bundleLine) error {
 	if l.Private == nil || l.Nonce == nil {
 		return v.fail(seq, "event %d has a private part without its nonce, or a nonce without a private part", seq)
 	}
-	nonce, err := base64.StdEncoding.DecodeString(*l.Nonce)
+	nonce, err := decodeBase64(*l.Nonce)
 	switch {
 	case err != nil || len(nonce) != NonceSize:
 		return v.fail(seq, "event %d has a nonce that is not %d bytes in base64", seq, NonceSize)
@@ -538,7 +547,7 @@ func (v *verifier) proof(seq int64, h tlog.Hash, l *bundleLine) error {
 	p := make(tlog.RecordProof, len(*l.Proof))
 	for i, s := range *l.Proof {
 		var err error
-		if p[i], err = tlog.ParseHash(s); err != nil {
+		if p[i], err = parseHash(s); err != nil {
 			return v.fail(seq, "inclusion proof of event %d: hash %d is malformed", seq, i)
 		}
 	}
@@ -582,12 +591,6 @@ func (v *verifier) checkLink(seq int64, e *Entry, h tlog.Hash) error {
 }
 
 func (v *verifier) end(l *bundleLine) error {
-	if l.Consistency != nil {
-		return v.failAt(0, "line %d: an end line has no member consistency", v.line)
-	}
-	if l.Events == nil {
-		return v.failAt(0, "end line has no event count")
-	}
 	if v.complete && v.lastSeq < v.size {
 		return v.failAt(v.lastSeq+1, "event %d is missing: the bundle ends at event %d of %d", v.lastSeq+1, v.lastSeq, v.size)
 	}

@@ -22,9 +22,12 @@ type KeptCheckpoint struct {
 // ParseKept checks the signature of a kept checkpoint note with the
 // verifier key and parses it.
 func ParseKept(name string, msg []byte, key string) (*KeptCheckpoint, error) {
-	v, err := note.NewVerifier(key)
+	v, err := NewNoteVerifier(key)
 	if err != nil {
 		return nil, fmt.Errorf("verifier key: %w", err)
+	}
+	if err := checkNoteEncoding(string(msg), note.VerifierList(v)); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", name, err)
 	}
 	n, err := note.Open(msg, note.VerifierList(v))
 	if err != nil {
@@ -95,8 +98,6 @@ func (v *verifier) checkKept() []KeptResult {
 // does not) and consistent with the header's, by its consistency proof.
 func (v *verifier) provedCheckpoint(l *bundleLine, size int64, root tlog.Hash) error {
 	switch {
-	case l.Consistency == nil:
-		return v.fail(0, "checkpoint on line %d has no consistency proof", v.line)
 	case size < 1 || size > v.size:
 		return v.fail(0, "checkpoint on line %d has size %d, outside the bundle's tree size 1 … %d", v.line, size, v.size)
 	case size <= v.lastCk:
@@ -107,7 +108,7 @@ func (v *verifier) provedCheckpoint(l *bundleLine, size int64, root tlog.Hash) e
 	p := make(tlog.TreeProof, len(*l.Consistency))
 	for i, s := range *l.Consistency {
 		var err error
-		if p[i], err = tlog.ParseHash(s); err != nil {
+		if p[i], err = parseHash(s); err != nil {
 			return v.fail(0, "checkpoint on line %d: consistency proof hash %d is malformed", v.line, i)
 		}
 	}

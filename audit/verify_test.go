@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/internal/refverify"
@@ -349,7 +350,7 @@ func TestVerify_Signatures(t *testing.T) {
 				}
 				ls[i].raw = mustJSON(t, map[string]string{"type": "checkpoint", "note": string(b)}) + "\n"
 				ve := wantFail(t, joinBundle(ls), audit.VerifyOptions{}, 0)
-				if !strings.Contains(ve.Reason, "not signed") {
+				if !strings.Contains(ve.Reason, "does not verify") {
 					t.Errorf("reason %q", ve.Reason)
 				}
 			})
@@ -616,7 +617,7 @@ func FuzzVerify_Leaf(f *testing.F) {
 		if len(dk)%2 == 1 {
 			// A version 2 leaf: the same text, none of it in the three
 			// members version 2 does not have.
-			e.V, e.ActorEmail, e.UserAgent, e.ObjectID, e.Commit = 2, "", "", email, ua
+			e.V, e.ActorEmail, e.UserAgent, e.ObjectID, e.Action = 2, "", "", email, ua
 		}
 		leaf, err := audit.Encode(&e)
 		if err != nil {
@@ -633,7 +634,7 @@ func FuzzVerify_Leaf(f *testing.F) {
 			}
 		}
 		d, err := audit.Decode(leaf)
-		want := err == nil && d.Seq == 1 && d.Tenant == testTenant && d.Prev == ""
+		want := err == nil && d.Seq == 1 && d.Tenant == testTenant && d.Prev == "" && meaningful(d)
 
 		s := newMemSource(t, testTenant, "fuzz")
 		s.addRaw(t, leaf)
@@ -650,6 +651,24 @@ func FuzzVerify_Leaf(f *testing.F) {
 			t.Fatalf("leaf %q: refverify ok = %t (%v), Decode says %t (%v)", leaf, rerr == nil, rerr, want, err)
 		}
 	})
+}
+
+// meaningful is the spec's checks of a leaf's contents (§7 step 4) for a
+// first event, written out here apart from the verifiers.
+func meaningful(e *audit.Entry) bool {
+	t, err := time.Parse(audit.TimeLayout, e.Time)
+	if err != nil || t.Format(audit.TimeLayout) != e.Time {
+		return false
+	}
+	if e.Outcome != "ok" && e.Outcome != "denied" && e.Outcome != "error" {
+		return false
+	}
+	if e.Commit == "" || e.Sealed == "" {
+		return e.Commit == e.Sealed
+	}
+	c, err := base64.StdEncoding.Strict().DecodeString(e.Commit)
+	_, serr := base64.StdEncoding.Strict().DecodeString(e.Sealed)
+	return err == nil && len(c) == 32 && serr == nil && !strings.ContainsAny(e.Commit+e.Sealed, "\r\n")
 }
 
 // FuzzVerify_EventLine checks that Verify's fast reading of event lines

@@ -133,7 +133,6 @@ func (s *Service) ExportAudit(ctx context.Context, actor *User, format string, f
 	if err := s.checkAuditFilter(ctx, actor, f); err != nil {
 		return err
 	}
-	f.AfterSeq, f.Limit = 0, 0
 	var err error
 	if f.Withhold, err = s.walledMatters(ctx, actor); err != nil {
 		return err
@@ -141,6 +140,9 @@ func (s *Service) ExportAudit(ctx context.Context, actor *User, format string, f
 	ev := event(actor, ActAuditExport, "audit", actor.TenantID)
 	ev.Details["format"] = format
 	filterDetails(&ev, f)
+	if f.Limit > 0 {
+		ev.Details["limit"] = strconv.Itoa(f.Limit)
+	}
 	if _, err := s.record(ctx, ev); err != nil {
 		return err
 	}

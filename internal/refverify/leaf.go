@@ -10,16 +10,20 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"time"
 	"unicode/utf8"
 )
 
 // leaf is what the checks need of a parsed leaf (AUDIT-FORMAT.md §2).
 type leaf struct {
-	v      int
-	tenant string
-	seq    int64
-	prev   string
-	commit string
+	v       int
+	tenant  string
+	seq     int64
+	prev    string
+	time    string
+	outcome string
+	sealed  string
+	commit  string
 }
 
 // The members of a leaf of each version, in order, with their JSON types:
@@ -144,6 +148,12 @@ func parseLeaf(b []byte) (*leaf, error) {
 				l.tenant = m.str
 			case "prev":
 				l.prev = m.str
+			case "time":
+				l.time = m.str
+			case "outcome":
+				l.outcome = m.str
+			case "sealed":
+				l.sealed = m.str
 			case "commit":
 				l.commit = m.str
 			}
@@ -315,8 +325,8 @@ func checkConsistency(p []hash, m int64, m1 hash, n int64, n1 hash) bool {
 
 func decodeHash(s string) (hash, bool) {
 	var h hash
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil || len(b) != len(h) {
+	b, ok := b64(s)
+	if !ok || len(b) != len(h) {
 		return h, false
 	}
 	copy(h[:], b)
@@ -327,4 +337,48 @@ func decodeHash(s string) (hash, bool) {
 func commitTo(nonce []byte, private string) string {
 	sum := sha256.Sum256(append(slices.Clone(nonce), private...))
 	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// b64 decodes canonical base64 (§1 rule 7): what the standard encoder
+// writes for the bytes it decodes to, and nothing else — so no line breaks,
+// which the standard decoder skips, and no stray padding bits.
+func b64(s string) ([]byte, bool) {
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil || base64.StdEncoding.EncodeToString(b) != s {
+		return nil, false
+	}
+	return b, true
+}
+
+// timeLayout is the layout of leaf times (§2).
+const timeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// isTime reports whether s is a time written in the layout of §2.
+func isTime(s string) bool {
+	t, err := time.Parse(timeLayout, s)
+	return err == nil && t.UTC().Format(timeLayout) == s
+}
+
+// says checks what a leaf says (§2, "What a leaf says"), in order; last is
+// the time of the event line before it.
+func (l *leaf) says(last string) error {
+	switch {
+	case !isTime(l.time):
+		return errors.New("time is not in the layout")
+	case l.time < last:
+		return errors.New("time is before the previous event's")
+	case l.outcome != "ok" && l.outcome != "denied" && l.outcome != "error":
+		return errors.New("outcome is not ok, denied or error")
+	case (l.sealed == "") != (l.commit == ""):
+		return errors.New("sealed and commit do not come together")
+	}
+	if l.commit != "" {
+		if c, ok := b64(l.commit); !ok || len(c) != 32 {
+			return errors.New("commit is not base64 of 32 bytes")
+		}
+		if _, ok := b64(l.sealed); !ok {
+			return errors.New("sealed is not base64")
+		}
+	}
+	return nil
 }

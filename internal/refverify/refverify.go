@@ -82,6 +82,7 @@ type verifier struct {
 	last        int64 // seq of the last event line
 	lastCk      int64 // size of the last checkpoint line after line 2 (filtered)
 	version     int
+	lastTime    string // time of the last event line's leaf
 
 	t, before      tree   // leaves so far; the same without the last
 	link, linkPrev string // prev the next event must have; and the one before
@@ -118,14 +119,14 @@ func (v *verifier) run() error {
 		if err != nil && err != io.EOF {
 			return err
 		}
+		if err == io.EOF {
+			// No LF at the end: not a line, the file was cut short (§1).
+			return v.eof()
+		}
 		v.line++
-		final := err == io.EOF
 		raw = bytes.TrimSuffix(raw, []byte("\n"))
 		obj, perr := parseLine(raw)
 		if perr != nil {
-			if final && v.line > 2 {
-				return v.eof()
-			}
 			return v.failAt(0, "line %d: %v", v.line, perr)
 		}
 		var typ string
@@ -169,13 +170,12 @@ var fields = map[string][]string{
 // parseLine parses one line as a JSON object with exactly the members of
 // its type.
 func parseLine(raw []byte) (map[string]json.RawMessage, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	var obj map[string]json.RawMessage
-	if err := dec.Decode(&obj); err != nil {
+	if err := wellFormed(raw); err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("more than one JSON value")
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, err
 	}
 	var typ string
 	if err := json.Unmarshal(obj["type"], &typ); err != nil {
@@ -201,9 +201,6 @@ func parseLine(raw []byte) (map[string]json.RawMessage, error) {
 	return obj, nil
 }
 
-var filterMembers = map[string]bool{"actor_id": true, "object_type": true, "object_id": true, "matter_id": true,
-	"action": true, "outcome": true, "from": true, "to": true, "after_seq": true, "limit": true}
-
 func (v *verifier) header(obj map[string]json.RawMessage, typ string) error {
 	if typ != "header" {
 		return fail(0, "line 1 is not a header")
@@ -225,23 +222,19 @@ func (v *verifier) header(obj map[string]json.RawMessage, typ string) error {
 	if v.origin != originOf(v.tenant) {
 		return fail(0, "origin %q is not %q", v.origin, originOf(v.tenant))
 	}
-	set := 0
-	for k, raw := range filter {
-		if !filterMembers[k] {
-			return fail(0, "filter has the unknown member %q", k)
-		}
-		// A member that is set is a non-empty string or a non-zero number.
-		if s := string(raw); s != `""` && s != "0" {
-			set++
-		}
+	if !isTime(exported) {
+		return fail(0, "exported_at %q is not in the layout", exported)
 	}
-	if v.complete != (set == 0) {
+	if err := checkFilter(filter); err != nil {
+		return fail(0, "%v", err)
+	}
+	if v.complete != (len(filter) == 0) {
 		return fail(0, "complete is %t but the filter says otherwise", v.complete)
 	}
 	if v.trusted != "" && key != v.trusted {
 		return fail(0, "the bundle's key %q is not the trusted key", key)
 	}
-	nv, err := note.NewVerifier(key)
+	nv, err := parseKey(key)
 	if err != nil {
 		return fail(0, "verifier key: %v", err)
 	}
@@ -262,7 +255,7 @@ func (v *verifier) openCheckpoint(obj map[string]json.RawMessage) (int64, hash, 
 	if err := json.Unmarshal(obj["note"], &text); err != nil {
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d has no note", v.line)
 	}
-	n, err := note.Open([]byte(text), note.VerifierList(v.key))
+	n, err := openNote(text, v.key)
 	if err != nil {
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d does not verify: %v", v.line, err)
 	}
@@ -285,14 +278,14 @@ func (v *verifier) openCheckpoint(obj map[string]json.RawMessage) (int64, hash, 
 }
 
 func (v *verifier) headCheckpoint(obj map[string]json.RawMessage) error {
+	if _, ok := obj["consistency"]; ok {
+		return fail(0, "the checkpoint on line 2 has a consistency proof")
+	}
 	size, root, err := v.openCheckpoint(obj)
 	if err != nil {
 		return err
 	}
 	v.size, v.root = size, root
-	if _, ok := obj["consistency"]; ok {
-		return fail(0, "the checkpoint on line 2 has a consistency proof")
-	}
 	if v.complete && size == 0 {
 		return v.checkRoot(0, root)
 	}
@@ -300,17 +293,18 @@ func (v *verifier) headCheckpoint(obj map[string]json.RawMessage) error {
 }
 
 func (v *verifier) checkpoint(obj map[string]json.RawMessage) error {
+	rawC, hasC := obj["consistency"]
+	if hasC == v.complete {
+		return v.failAt(0, "a checkpoint line of a complete bundle has a consistency proof, or one of a filtered bundle has none")
+	}
 	size, root, err := v.openCheckpoint(obj)
 	if err != nil {
 		return err
 	}
-	rawC, hasC := obj["consistency"]
 	if !v.complete {
-		return v.filteredCheckpoint(size, root, rawC, hasC)
+		return v.filteredCheckpoint(size, root, rawC)
 	}
 	switch {
-	case hasC:
-		return v.failAt(0, "a complete bundle's checkpoint has a consistency proof")
 	case size > v.size:
 		return v.failAt(0, "checkpoint of size %d is beyond the bundle's %d", size, v.size)
 	case size > v.last:
@@ -323,9 +317,9 @@ func (v *verifier) checkpoint(obj map[string]json.RawMessage) error {
 
 // filteredCheckpoint checks a later checkpoint line of a filtered bundle
 // (§1, §6, §7 step 5): in order, and consistent with the header's.
-func (v *verifier) filteredCheckpoint(size int64, root hash, rawC json.RawMessage, hasC bool) error {
+func (v *verifier) filteredCheckpoint(size int64, root hash, rawC json.RawMessage) error {
 	var cs []string
-	if !hasC || json.Unmarshal(rawC, &cs) != nil || cs == nil {
+	if json.Unmarshal(rawC, &cs) != nil || cs == nil {
 		return fail(0, "checkpoint on line %d has no consistency proof", v.line)
 	}
 	switch {
@@ -377,11 +371,14 @@ func (v *verifier) event(obj map[string]json.RawMessage) error {
 	if json.Unmarshal(obj["seq"], &seq) != nil || json.Unmarshal(obj["leaf"], &leafB64) != nil {
 		return v.failAt(0, "event on line %d has a bad seq or leaf", v.line)
 	}
+	if _, hasProof := obj["proof"]; hasProof && v.complete {
+		return v.failAt(0, "an event line of a complete bundle has a proof")
+	}
 	if err := v.sequence(seq); err != nil {
 		return err
 	}
-	b, err := base64.StdEncoding.DecodeString(leafB64)
-	if err != nil {
+	b, ok := b64(leafB64)
+	if !ok {
 		if v.pending != nil {
 			return v.resolve(false)
 		}
@@ -409,6 +406,10 @@ func (v *verifier) event(obj map[string]json.RawMessage) error {
 		return fail(seq, "version %d after version %d", l.v, v.version)
 	}
 	v.version = l.v
+	if err := l.says(v.lastTime); err != nil {
+		return fail(seq, "%v", err)
+	}
+	v.lastTime = l.time
 	if err := v.private(seq, l, obj); err != nil {
 		return err
 	}
@@ -489,9 +490,9 @@ func (v *verifier) private(seq int64, l *leaf, obj map[string]json.RawMessage) e
 	if !hasP || !hasN || json.Unmarshal(rawP, &private) != nil || json.Unmarshal(rawN, &nonceB64) != nil {
 		return fail(seq, "private and nonce do not come together")
 	}
-	nonce, err := base64.StdEncoding.DecodeString(nonceB64)
+	nonce, ok := b64(nonceB64)
 	switch {
-	case err != nil || len(nonce) != 32:
+	case !ok || len(nonce) != 32:
 		return fail(seq, "nonce is not 32 bytes")
 	case l.commit == "":
 		return fail(seq, "the leaf commits to no private part")
