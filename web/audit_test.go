@@ -21,6 +21,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/casevault/casevault/audit"
+	"github.com/casevault/casevault/internal/refverify"
 	"github.com/casevault/casevault/vault"
 )
 
@@ -282,6 +283,42 @@ func TestAudit_ProofAndBundle(t *testing.T) {
 	}
 	resp, b = owner.read(t, "GET", "/api/v1/audit/export?format=xml", nil, nil)
 	wantError(t, resp, b, http.StatusBadRequest, "invalid")
+
+	// cursor and limit apply to exports too, and the bundle's header says
+	// so: the uploads after event 3, at most 2 of them.
+	resp, page := owner.read(t, "GET", "/api/v1/audit/export?format=jsonl&action=document.upload&cursor=3&limit=2", nil, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("paged export = %d %s", resp.StatusCode, page)
+	}
+	pres, err := audit.Verify(bytes.NewReader(page), audit.VerifyOptions{TrustedKey: cp.VerifierKey})
+	if err != nil {
+		t.Fatalf("paged bundle does not verify: %v", err)
+	}
+	if _, err := refverify.Verify(bytes.NewReader(page), cp.VerifierKey); err != nil {
+		t.Fatalf("refverify: paged bundle: %v", err)
+	}
+	var header struct {
+		Filter map[string]any `json:"filter"`
+	}
+	if err := json.Unmarshal(page[:bytes.IndexByte(page, '\n')], &header); err != nil {
+		t.Fatal(err)
+	}
+	if header.Filter["after_seq"] != float64(3) || header.Filter["limit"] != float64(2) || pres.Events != 2 {
+		t.Fatalf("paged bundle: filter %v and %d events, want after_seq 3, limit 2 and 2 events", header.Filter, pres.Events)
+	}
+	var seqs []int64
+	for _, l := range bytes.Split(bytes.TrimSpace(page), []byte("\n")) {
+		var ev struct {
+			Type string `json:"type"`
+			Seq  int64  `json:"seq"`
+		}
+		if json.Unmarshal(l, &ev) == nil && ev.Type == "event" {
+			seqs = append(seqs, ev.Seq)
+		}
+	}
+	if len(seqs) != 2 || seqs[0] <= 3 {
+		t.Fatalf("paged bundle events %v, want two after seq 3", seqs)
+	}
 }
 
 // TestAudit_FailClosed fills the audit database's disk and checks that

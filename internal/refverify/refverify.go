@@ -47,6 +47,11 @@ func (e *Error) Error() string {
 // when not empty, is the firm's verifier key obtained out of band, which
 // the header must name.
 func Verify(r io.Reader, trustedKey string) (*Result, error) {
+	if trustedKey != "" {
+		if _, err := parseKey(trustedKey); err != nil {
+			return nil, fmt.Errorf("trusted key: %w", err)
+		}
+	}
 	v := &verifier{trusted: trustedKey, br: bufio.NewReader(r)}
 	if err := v.run(); err != nil {
 		return nil, err
