@@ -20,6 +20,8 @@ type leaf struct {
 	seq    int64
 	prev   string
 	commit string
+	action string
+	oldKey string // details old_key, which an audit.key_rotated event retires (§5)
 }
 
 // The members of a leaf of each version, in order, with their JSON types:
@@ -146,6 +148,8 @@ func parseLeaf(b []byte) (*leaf, error) {
 				l.prev = m.str
 			case "commit":
 				l.commit = m.str
+			case "action":
+				l.action = m.str
 			}
 		case 'o':
 			d := slices.Clone(m.details)
@@ -161,6 +165,9 @@ func parseLeaf(b []byte) (*leaf, error) {
 				out = appendString(out, kv[0])
 				out = append(out, ':')
 				out = appendString(out, kv[1])
+				if kv[0] == "old_key" {
+					l.oldKey = kv[1]
+				}
 			}
 			out = append(out, '}')
 		}

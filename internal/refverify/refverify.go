@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -47,7 +48,17 @@ func (e *Error) Error() string {
 // when not empty, is the firm's verifier key obtained out of band, which
 // the header must name.
 func Verify(r io.Reader, trustedKey string) (*Result, error) {
-	v := &verifier{trusted: trustedKey, br: bufio.NewReader(r)}
+	var keys []string
+	if trustedKey != "" {
+		keys = []string{trustedKey}
+	}
+	return VerifyKeys(r, keys)
+}
+
+// VerifyKeys is Verify with several trusted keys (§5): the header must
+// name one of them, and each checkpoint must verify with one of them.
+func VerifyKeys(r io.Reader, trustedKeys []string) (*Result, error) {
+	v := &verifier{trusted: trustedKeys, br: bufio.NewReader(r), retiredAt: map[string]int64{}}
 	if err := v.run(); err != nil {
 		return nil, err
 	}
@@ -67,13 +78,20 @@ type brk struct {
 }
 
 type verifier struct {
-	trusted string
+	trusted []string
 	br      *bufio.Reader
 	line    int
 
 	tenant, origin string
 	complete       bool
-	key            note.Verifier
+	keys           note.Verifiers
+	keyOf          map[string]string // name and key hash → the trusted key's text
+
+	// §5, key rotation: the keys event lines retired, with the seq that
+	// retired each, and who signed the checkpoint on line 2.
+	retiredAt   map[string]int64
+	headSigners []string
+	lastSigners []string // of the checkpoint line just opened
 	size           int64
 	root           hash
 
@@ -238,15 +256,52 @@ func (v *verifier) header(obj map[string]json.RawMessage, typ string) error {
 	if v.complete != (set == 0) {
 		return fail(0, "complete is %t but the filter says otherwise", v.complete)
 	}
-	if v.trusted != "" && key != v.trusted {
-		return fail(0, "the bundle's key %q is not the trusted key", key)
+	keys := v.trusted
+	if len(keys) == 0 {
+		keys = []string{key}
+	} else if !slices.Contains(keys, key) {
+		return fail(0, "the bundle's key %q is not a trusted key", key)
 	}
-	nv, err := note.NewVerifier(key)
-	if err != nil {
+	if _, err := note.NewVerifier(key); err != nil {
 		return fail(0, "verifier key: %v", err)
 	}
-	v.key = nv
+	var vs []note.Verifier
+	v.keyOf = map[string]string{}
+	for _, k := range keys {
+		nv, err := note.NewVerifier(k)
+		if err != nil {
+			return fail(0, "trusted key %q: %v", k, err)
+		}
+		vs = append(vs, nv)
+		v.keyOf[nv.Name()+"+"+strconv.FormatUint(uint64(nv.KeyHash()), 16)] = k
+	}
+	v.keys = note.VerifierList(vs...)
 	return nil
+}
+
+// signers returns the trusted keys whose signatures of n verified.
+func (v *verifier) signers(n *note.Note) []string {
+	var out []string
+	for _, s := range n.Sigs {
+		if k, ok := v.keyOf[s.Name+"+"+strconv.FormatUint(uint64(s.Hash), 16)]; ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// keyRule checks a checkpoint's signers against the keys retired so far
+// (§5, key rotation): one of them must not be retired.
+func (v *verifier) keyRule(signers []string, where string) error {
+	if len(v.retiredAt) == 0 {
+		return nil
+	}
+	for _, k := range signers {
+		if _, retired := v.retiredAt[k]; !retired {
+			return nil
+		}
+	}
+	return fail(0, "%s is signed only by retired keys (%s, retired at event %d)", where, signers[0], v.retiredAt[signers[0]])
 }
 
 func originOf(tenant string) string {
@@ -257,12 +312,13 @@ func originOf(tenant string) string {
 }
 
 // openCheckpoint checks a checkpoint line's signature and text (§4, §5).
+// v.lastSigners are the trusted keys whose signatures verified.
 func (v *verifier) openCheckpoint(obj map[string]json.RawMessage) (int64, hash, error) {
 	var text string
 	if err := json.Unmarshal(obj["note"], &text); err != nil {
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d has no note", v.line)
 	}
-	n, err := note.Open([]byte(text), note.VerifierList(v.key))
+	n, err := note.Open([]byte(text), v.keys)
 	if err != nil {
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d does not verify: %v", v.line, err)
 	}
@@ -281,6 +337,7 @@ func (v *verifier) openCheckpoint(obj map[string]json.RawMessage) (int64, hash, 
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d is of log %q", v.line, lines[0])
 	}
 	v.checkpoints++
+	v.lastSigners = v.signers(n)
 	return size, root, nil
 }
 
@@ -290,6 +347,7 @@ func (v *verifier) headCheckpoint(obj map[string]json.RawMessage) error {
 		return err
 	}
 	v.size, v.root = size, root
+	v.headSigners = v.lastSigners
 	if _, ok := obj["consistency"]; ok {
 		return fail(0, "the checkpoint on line 2 has a consistency proof")
 	}
@@ -306,7 +364,10 @@ func (v *verifier) checkpoint(obj map[string]json.RawMessage) error {
 	}
 	rawC, hasC := obj["consistency"]
 	if !v.complete {
-		return v.filteredCheckpoint(size, root, rawC, hasC)
+		if err := v.filteredCheckpoint(size, root, rawC, hasC); err != nil {
+			return err
+		}
+		return v.keyRule(v.lastSigners, fmt.Sprintf("checkpoint on line %d", v.line))
 	}
 	switch {
 	case hasC:
@@ -318,7 +379,10 @@ func (v *verifier) checkpoint(obj map[string]json.RawMessage) error {
 	case size < v.last:
 		return v.failAt(0, "checkpoint of size %d is out of place after event %d", size, v.last)
 	}
-	return v.checkRoot(size, root)
+	if err := v.checkRoot(size, root); err != nil {
+		return err
+	}
+	return v.keyRule(v.lastSigners, fmt.Sprintf("checkpoint on line %d", v.line))
 }
 
 // filteredCheckpoint checks a later checkpoint line of a filtered bundle
@@ -411,6 +475,11 @@ func (v *verifier) event(obj map[string]json.RawMessage) error {
 	v.version = l.v
 	if err := v.private(seq, l, obj); err != nil {
 		return err
+	}
+	if l.action == "audit.key_rotated" && l.oldKey != "" {
+		if _, ok := v.retiredAt[l.oldKey]; !ok {
+			v.retiredAt[l.oldKey] = seq
+		}
 	}
 	if !v.complete && seq <= v.lastCk {
 		return fail(seq, "event %d comes after the checkpoint of size %d", seq, v.lastCk)
@@ -533,7 +602,7 @@ func (v *verifier) end(obj map[string]json.RawMessage) error {
 	if v.pending != nil {
 		return v.resolve(true)
 	}
-	return nil
+	return v.keyRule(v.headSigners, "the checkpoint on line 2")
 }
 
 func (v *verifier) eof() error {
