@@ -42,7 +42,8 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	var kept checkpointPaths
 	fs.Var(&kept, "checkpoint", "a signed checkpoint `FILE` kept earlier (the note of GET /api/v1/audit/checkpoint), or a directory of them: the bundle's log must extend each; repeatable")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: casevault audit verify --key VERIFIER_KEY [--key VERIFIER_KEY]... FILE\n"+
+		fmt.Fprint(stderr, "Usage: casevault audit verify --key VERIFIER_KEY FILE\n"+
+			"       casevault audit verify --key OLD_KEY --key NEW_KEY FILE   (a bundle spanning a key rotation)\n"+
 			"       casevault audit verify --key VERIFIER_KEY --checkpoint KEPT [--checkpoint KEPT]... FILE\n"+
 			"       casevault audit verify --trust-bundle-key FILE\n\n"+
 			"Verifies an audit bundle offline (docs/AUDIT-FORMAT.md). FILE - reads standard input.\n\n")
