@@ -61,8 +61,10 @@ func (e *VerifyError) Error() string {
 const maxBundleLine = 4 << 20
 
 // Verify checks a bundle written by WriteBundle, with no server and no
-// database: the header; each checkpoint's signature, with the header's key
-// (which must be opts.TrustedKey when that is set), and origin; each event's
+// database: the header; each checkpoint's signature, with one of the
+// trusted keys (TrustedKey and TrustedKeys, one of which the header must
+// name; without any, the header's key), and origin — and, after an
+// ActionKeyRotated event, not with the key it retired only; each event's
 // leaf (canonical encoding, sequence number, firm, link to the previous leaf,
 // commitment of the private part when present); for complete bundles, that
 // events run 1..S without gap and that the tree of the first n leaves has
@@ -148,17 +150,18 @@ type verifier struct {
 
 	tenant   string
 	complete bool
-	trusted  []string          // TrustedKey and TrustedKeys
-	key      note.Verifiers    // the trusted keys, or the header's key without any
-	keyOf    map[string]string // "<name>+<hash>" → the text of the trusted key
+	size     int64 // the header's checkpoint
+	root     tlog.Hash
 
-	// Key rotation (keyrule.go): the keys that event lines retired, with
+	trusted []string          // TrustedKey and TrustedKeys
+	key     note.Verifiers    // the trusted keys, or the header's key without any
+	keyOf   map[string]string // "<name>+<hash>" → the text of the trusted key
+
+	// Key rotation (verify_keys.go): the keys that event lines retired, with
 	// the seq of the first that did, and the signers of checkpoints.
 	retiredAt   map[string]int64
 	headSigners []string // of the checkpoint on line 2
 	lastSigners []string // of the checkpoint line just opened
-	size     int64 // the header's checkpoint
-	root     tlog.Hash
 
 	events      int64 // event lines checked
 	checkpoints int

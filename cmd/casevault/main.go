@@ -53,12 +53,13 @@ type Main struct {
 	// region ("service" for the service-wide log): what the operator
 	// publishes for auditors.
 	AuditKeys map[string]string
-	// AuditKeyHistory are every audit verifier key, current and retired,
-	// with its validity, by region ("service" too), oldest first.
-	AuditKeyHistory map[string][]vault.AuditKey
 	Keys      *keys.Manager
 	Service   *vault.Service
 	HTTP      *web.Server
+
+	// AuditKeyHistory are every audit verifier key, current and retired,
+	// with its validity, by region ("service" too), oldest first.
+	AuditKeyHistory map[string][]vault.AuditKey
 }
 
 // NewMain returns a Main with the default configuration.

@@ -85,15 +85,16 @@ type verifier struct {
 	tenant, origin string
 	complete       bool
 	keys           note.Verifiers
-	keyOf          map[string]string // name and key hash → the trusted key's text
+	size           int64
+	root           hash
+
+	keyOf map[string]string // name and key hash → the trusted key's text
 
 	// §5, key rotation: the keys event lines retired, with the seq that
 	// retired each, and who signed the checkpoint on line 2.
 	retiredAt   map[string]int64
 	headSigners []string
 	lastSigners []string // of the checkpoint line just opened
-	size           int64
-	root           hash
 
 	events      int64
 	checkpoints int
