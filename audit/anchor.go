@@ -303,6 +303,13 @@ func (l *Log) AcceptRollback(ctx context.Context, tenant string) (*Checkpoint, e
 	if err != nil {
 		return nil, redo(err)
 	}
+	// A rotation of the region's key since the remembered checkpoint goes
+	// on record too, before the new key signs the log as it is.
+	if msg, lerr := l.opts.Anchor.Load(ctx, tenant); lerr == nil {
+		if _, err := l.appendRotations(ctx, tenant, msg, size); err != nil {
+			return nil, redo(err)
+		}
+	}
 	c, err := l.checkpoint(ctx, tenant, true)
 	if err != nil {
 		return nil, redo(err)

@@ -114,30 +114,44 @@ func (l *Log) recordRotation(ctx context.Context, tenant string) error {
 	if err != nil {
 		return err
 	}
-	ks, err := l.keys(ctx, tenant)
+	rem, err := l.remembered(ctx, tenant)
 	if err != nil {
 		return err
+	}
+	n, err := l.appendRotations(ctx, tenant, msg, rem.size)
+	if err != nil || n < 0 {
+		return err
+	}
+	_, err = l.Checkpoint(ctx, tenant)
+	return err
+}
+
+// appendRotations appends to tenant's log an ActionKeyRotated event for
+// each rotation since the key that signed msg, a checkpoint of the log,
+// unless one with the same statement is there after event after. It
+// returns how many rotations msg predates (-1 when the current key, or no
+// key of the region, signed it).
+func (l *Log) appendRotations(ctx context.Context, tenant string, msg []byte, after int64) (int, error) {
+	ks, err := l.keys(ctx, tenant)
+	if err != nil {
+		return 0, err
 	}
 	signedBy := -1
 	for i, k := range ks {
 		v, err := note.NewVerifier(k.VerifierKey)
 		if err != nil {
-			return vault.WrapError(vault.EINTERNAL, err, "Bad audit verifier key.")
+			return 0, vault.WrapError(vault.EINTERNAL, err, "Bad audit verifier key.")
 		}
 		if _, err := note.Open(msg, note.VerifierList(v)); err == nil {
 			signedBy = i
 		}
 	}
 	if signedBy < 0 || signedBy == len(ks)-1 {
-		return nil // the current key's (or checkAnchors has said what is wrong)
+		return -1, nil // the current key's (or checkAnchors has said what is wrong)
 	}
-	rem, err := l.remembered(ctx, tenant)
+	done, err := l.recordedRotations(ctx, tenant, after)
 	if err != nil {
-		return err
-	}
-	done, err := l.recordedRotations(ctx, tenant, rem.size)
-	if err != nil {
-		return err
+		return 0, err
 	}
 	objectID := tenant
 	if tenant == "" {
@@ -156,11 +170,10 @@ func (l *Log) recordRotation(ctx context.Context, tenant string) error {
 			},
 		})
 		if err != nil {
-			return err
+			return 0, err
 		}
 	}
-	_, err = l.Checkpoint(ctx, tenant)
-	return err
+	return len(ks) - 1 - signedBy, nil
 }
 
 // recordedRotations returns the statement hashes of tenant's

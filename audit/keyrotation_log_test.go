@@ -3,6 +3,7 @@ package audit_test
 import (
 	"context"
 	"errors"
+	"os"
 	"sync/atomic"
 	"testing"
 
@@ -148,5 +149,48 @@ func TestLog_KeyRotated(t *testing.T) {
 	l = e.open(t, k.options(a))
 	if evs := rotationEvents(t, l, first); len(evs) != 1 {
 		t.Fatalf("after another open: %d events", len(evs))
+	}
+}
+
+// A log that was refused when the key was rotated (an older audit.db put
+// back) gets its rotation event when the operator accepts the rollback,
+// after the audit.rollback_accepted event and before the new key signs it.
+func TestLog_KeyRotatedAcceptRollback(t *testing.T) {
+	ctx := context.Background()
+	e := newTestEnv(t)
+	k := newRotatingKeys(t)
+	a := newMemAnchor()
+	tenant := newTenant()
+	l := e.open(t, k.options(a))
+	appendN(t, l, tenant, 3)
+	l.Close()
+	older, err := os.ReadFile(e.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l = e.open(t, k.options(a))
+	appendN(t, l, tenant, 3)
+	l.Close()
+	if err := os.WriteFile(e.Path, older, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	k.rotated.Store(true)
+	l = e.open(t, k.options(a))
+	wantRefused(t, l, tenant, "fewer than the 6")
+	if evs := rotationEvents(t, l, tenant); len(evs) != 0 {
+		t.Fatalf("a refused log got %d rotation events", len(evs))
+	}
+	c, err := l.AcceptRollback(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := checkChain(t, l, tenant, 5)
+	if got := []string{recs[3].Entry.Action, recs[4].Entry.Action}; got[0] != audit.ActionRollbackAccepted || got[1] != audit.ActionKeyRotated {
+		t.Fatalf("events 4 and 5: %v", got)
+	}
+	nv, _ := note.NewVerifier(k.newKey)
+	if _, err := note.Open(c.Note, note.VerifierList(nv)); err != nil || c.Size != 5 {
+		t.Fatalf("checkpoint after the accepted rollback: size %d, new key: %v", c.Size, err)
 	}
 }
