@@ -227,3 +227,40 @@ func TestCLI_AuditKeyRotation(t *testing.T) {
 		}
 	}
 }
+
+// A server left running through a rotation keeps the old key; once the
+// rotation is recorded it meets a checkpoint signed by a key it does not
+// know, and refuses to sign for that firm rather than sign with the
+// retired key. After a restart the firm works again, under the new key.
+func TestCLI_AuditKeyRotationServerRunning(t *testing.T) {
+	dir := newDataDir(t)
+	a := newFirm(t, dir, "Alder LLP", "us", "owner@alder.example")
+	srv := startServer(t, dir, "")
+	cl := a.signIn(t, srv)
+	work(t, cl, 2)
+	cl.json(t, "GET", "/api/v1/audit/checkpoint", nil, http.StatusOK, nil)
+
+	out, err := exec.Command(binary(t), "audit", "rotate-key", "--region", "us", "--data-dir", dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("audit rotate-key: %v\n%s", err, out)
+	}
+	resp := cl.request(t, "GET", "/api/v1/audit/checkpoint", nil, nil)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("checkpoint from the server that kept the old key = %d %s, want 503", resp.StatusCode, body)
+	}
+	srv.Stop(t)
+
+	keys := auditKeysJSON(t, dir, "--region", "us")
+	srv = startServer(t, dir, "")
+	cl = a.signIn(t, srv)
+	work(t, cl, 1)
+	var cp struct {
+		VerifierKey string `json:"verifier_key"`
+	}
+	cl.json(t, "GET", "/api/v1/audit/checkpoint", nil, http.StatusOK, &cp)
+	if len(keys) != 2 || cp.VerifierKey != keys[1].VerifierKey {
+		t.Fatalf("after a restart the checkpoint is signed by %q, want the new key of %+v", cp.VerifierKey, keys)
+	}
+}
