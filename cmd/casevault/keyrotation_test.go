@@ -264,3 +264,31 @@ func TestCLI_AuditKeyRotationServerRunning(t *testing.T) {
 		t.Fatalf("after a restart the checkpoint is signed by %q, want the new key of %+v", cp.VerifierKey, keys)
 	}
 }
+
+// The service log's key rotates like a region's; an unknown region, or a
+// region with no key yet, is refused and creates nothing.
+func TestCLI_AuditRotateKeyService(t *testing.T) {
+	dir := newDataDir(t)
+	if _, _, err := cli(t, dir, "audit", "rotate-key", "--region", "us"); err == nil || !strings.Contains(err.Error(), "no audit key yet") {
+		t.Fatalf("rotate-key before any key: %v", err)
+	}
+	if _, err := os.Stat(dir + "-keys"); !os.IsNotExist(err) {
+		t.Fatalf("rotate-key before any key created the keys directory: %v", err)
+	}
+	before := auditKeysJSON(t, dir, "--region", "service")
+	if _, _, err := cli(t, dir, "audit", "rotate-key", "--region", "mars"); err == nil || !strings.Contains(err.Error(), `no region "mars"`) {
+		t.Fatalf("rotate-key of an unknown region: %v", err)
+	}
+	out, errOut, err := cli(t, dir, "audit", "rotate-key", "--region", "service")
+	if err != nil {
+		t.Fatalf("rotate-key --region service: %v\n%s", err, errOut)
+	}
+	after := auditKeysJSON(t, dir, "--region", "service")
+	if len(after) != 2 || after[0].VerifierKey != before[0].VerifierKey || after[0].State != vault.AuditKeyRetired ||
+		after[1].State != vault.AuditKeyCurrent || !strings.HasPrefix(after[1].VerifierKey, "casevault-audit-service+") {
+		t.Fatalf("service keys after the rotation: %+v\n%s", after, out)
+	}
+	if us := auditKeysJSON(t, dir, "--region", "us"); len(us) != 1 {
+		t.Fatalf("us keys changed: %+v", us)
+	}
+}
