@@ -176,6 +176,21 @@ func TestCLI_AuditKeyRotation(t *testing.T) {
 	if got := rotations(c.id) + rotations(""); got != 0 {
 		t.Errorf("%d audit.key_rotated events outside region us", got)
 	}
+	db := openAuditFile(t, dir)
+	var leaf []byte
+	err = db.QueryRow(`SELECT leaf FROM audit_events WHERE tenant_id = ? AND action = ?`, a.id, audit.ActionKeyRotated).Scan(&leaf)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := audit.Decode(leaf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Details[audit.DetailOldKey] != oldKey || ev.Details[audit.DetailNewKey] != newKey ||
+		ev.Details[audit.DetailStatementHash] != audit.StatementHash(old.Rotation) || ev.ActorID != vault.ActorOperator {
+		t.Errorf("rotation event %+v, want %s → %s with the statement's hash", ev, oldKey, newKey)
+	}
 
 	// A second run: the server starts with the new key, records nothing
 	// twice, and Alder's auditor fetches both keys over the API.
