@@ -51,15 +51,13 @@ func (l *Log) remembered(ctx context.Context, tenant string) (remembered, error)
 	if err != nil {
 		return remembered{}, err
 	}
-	_, vkey, err := l.opts.Signer(ctx, tenant)
+	// Any key of the region, retired ones included: the checkpoint signed
+	// last before a rotation is signed by the old key.
+	vs, err := l.verifiers(ctx, tenant)
 	if err != nil {
-		return remembered{}, fmt.Errorf("checkpoint signer of %q: %w", tenant, err)
+		return remembered{}, err
 	}
-	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		return remembered{}, vault.WrapError(vault.EINTERNAL, err, "Bad audit verifier key.")
-	}
-	n, err := note.Open(msg, note.VerifierList(v))
+	n, err := note.Open(msg, vs)
 	if err != nil {
 		return remembered{}, vault.WrapError(vault.EINVALID, err, "The anchored audit checkpoint does not verify.")
 	}
@@ -125,11 +123,7 @@ const maxPartProbe = 1024
 // one history agrees with it at every smaller size, so a binary search
 // finds it. ok is false when no stored checkpoint agrees.
 func (l *Log) partAt(ctx context.Context, tenant string, size int64) (agree, part int64, ok bool) {
-	_, vkey, err := l.opts.Signer(ctx, tenant)
-	if err != nil {
-		return 0, 0, false
-	}
-	v, err := note.NewVerifier(vkey)
+	vs, err := l.verifiers(ctx, tenant)
 	if err != nil {
 		return 0, 0, false
 	}
@@ -143,7 +137,7 @@ func (l *Log) partAt(ctx context.Context, tenant string, size int64) (agree, par
 		if rows.Scan(&msg) != nil {
 			continue
 		}
-		n, err := note.Open(msg, note.VerifierList(v))
+		n, err := note.Open(msg, vs)
 		if err != nil {
 			continue
 		}
@@ -308,6 +302,13 @@ func (l *Log) AcceptRollback(ctx context.Context, tenant string) (*Checkpoint, e
 	})
 	if err != nil {
 		return nil, redo(err)
+	}
+	// A rotation of the region's key since the remembered checkpoint goes
+	// on record too, before the new key signs the log as it is.
+	if msg, lerr := l.opts.Anchor.Load(ctx, tenant); lerr == nil {
+		if _, err := l.appendRotations(ctx, tenant, msg, size); err != nil {
+			return nil, redo(err)
+		}
 	}
 	c, err := l.checkpoint(ctx, tenant, true)
 	if err != nil {

@@ -163,7 +163,7 @@ func canonicalLeaf(leaf []byte, e *Entry, want leafFields) bool {
 			p.lit(`,"user_agent":`) && p.str(pick(fieldRest, &e.UserAgent))
 	}
 	return ok &&
-		p.lit(`,"action":`) && p.str(pick(fieldRest, &e.Action)) &&
+		p.lit(`,"action":`) && p.str(pick(fieldRest|fieldAction, &e.Action)) &&
 		p.lit(`,"object_type":`) && p.str(pick(fieldRest, &e.ObjectType)) &&
 		p.lit(`,"object_id":`) && p.str(pick(fieldRest, &e.ObjectID)) &&
 		p.lit(`,"outcome":`) && p.str(pick(fieldTime|fieldRest, &e.Outcome)) &&
@@ -184,6 +184,7 @@ const (
 	fieldCommit
 	fieldDetails
 	fieldTime            // Time and Outcome
+	fieldAction
 	fieldRest            // the others
 	fieldAll  leafFields = 1<<iota - 1
 )
@@ -219,7 +220,7 @@ func (p *jsonScan) canonicalDetails(m map[string]string) bool {
 }
 
 // verifyFields are the fields of a leaf that Verify reads.
-const verifyFields = fieldTenant | fieldPrev | fieldCommit | fieldSealed | fieldTime
+const verifyFields = fieldTenant | fieldPrev | fieldCommit | fieldSealed | fieldTime | fieldAction
 
 // decodeLeaf is Decode, faster for canonical leaves; only the fields named
 // by want are sure to be set.

@@ -88,7 +88,7 @@ func mustVerify(tb testing.TB, b []byte, opts audit.VerifyOptions) *audit.Verify
 		tb.Fatalf("Verify: %v\nbundle:\n%s", err, b)
 	}
 	// The independent verifier, written from docs/AUDIT-FORMAT.md, agrees.
-	ref, err := refverify.Verify(bytes.NewReader(b), opts.TrustedKey)
+	ref, err := refverify.VerifyKeys(bytes.NewReader(b), trustedKeys(opts))
 	if err != nil {
 		tb.Fatalf("refverify: %v\nbundle:\n%s", err, b)
 	}
@@ -96,6 +96,14 @@ func mustVerify(tb testing.TB, b []byte, opts audit.VerifyOptions) *audit.Verify
 		tb.Fatalf("refverify = %+v, Verify = %+v", *ref, *res)
 	}
 	return res
+}
+
+// trustedKeys are the keys opts trusts, for refverify.VerifyKeys.
+func trustedKeys(opts audit.VerifyOptions) []string {
+	if opts.TrustedKey == "" {
+		return opts.TrustedKeys
+	}
+	return append([]string{opts.TrustedKey}, opts.TrustedKeys...)
 }
 
 // wantFail verifies b and checks that it fails naming seq.
@@ -109,7 +117,7 @@ func wantFail(tb testing.TB, b []byte, opts audit.VerifyOptions, seq int64) *aud
 	if got, want := ve.Seq, seq; got != want {
 		tb.Fatalf("Verify names seq %d (%q), want %d", got, ve.Reason, want)
 	}
-	_, err = refverify.Verify(bytes.NewReader(b), opts.TrustedKey)
+	_, err = refverify.VerifyKeys(bytes.NewReader(b), trustedKeys(opts))
 	var re *refverify.Error
 	if !errors.As(err, &re) {
 		tb.Fatalf("refverify: got %v, want an *Error at seq %d", err, seq)

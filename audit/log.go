@@ -59,6 +59,14 @@ type Options struct {
 	// key that checks its signatures. The service log is tenant "".
 	Signer func(ctx context.Context, tenant string) (signer note.Signer, verifierKey string, err error)
 
+	// Keys, when set, returns every verifier key of the firm's region,
+	// oldest first, the current one (Signer's) last, each retired one with
+	// the signed statement of the rotation that retired it. The anchored
+	// checkpoint may be signed by any of them; a log whose anchored
+	// checkpoint a retired key signed gets an ActionKeyRotated event at
+	// Open, before the new key signs anything of it (keyrotation.go).
+	Keys func(ctx context.Context, tenant string) ([]vault.AuditKey, error)
+
 	// Anchor, when set, keeps each log's latest signed checkpoint outside
 	// the database: a tree that does not extend it is never signed, and its
 	// log takes no more appends (see anchor.go).
@@ -254,6 +262,11 @@ func Open(ctx context.Context, path string, opts Options) (*Log, error) {
 		return nil, err
 	}
 	go l.write()
+	if err := l.recordRotations(ctx); err != nil {
+		close(l.ckDone) // no checkpointer: Close must not sign anything
+		l.Close()
+		return nil, err
+	}
 	go l.checkpointer()
 	return l, nil
 }

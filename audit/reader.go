@@ -145,6 +145,11 @@ func (r *Reader) Checkpoint(ctx context.Context, tenant string) (*vault.AuditChe
 	}, nil
 }
 
+// Keys returns every verifier key of tenant's region, oldest first.
+func (r *Reader) Keys(ctx context.Context, tenant string) ([]vault.AuditKey, error) {
+	return r.Log.Keys(ctx, tenant)
+}
+
 // Prove returns the inclusion proof of event seq against a fresh
 // checkpoint.
 func (r *Reader) Prove(ctx context.Context, tenant string, seq int64) (*vault.AuditProof, error) {

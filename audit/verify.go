@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -19,6 +20,12 @@ type VerifyOptions struct {
 	// without it Verify proves only that the bundle is consistent with the
 	// key it names.
 	TrustedKey string
+
+	// TrustedKeys are more keys trusted for the firm's log, as for a bundle
+	// spanning a rotation of its region's key (docs/AUDIT-FORMAT.md §5):
+	// with TrustedKey, the header must name one of them, and each
+	// checkpoint must verify with one of them.
+	TrustedKeys []string
 
 	// Kept are checkpoints an auditor kept from earlier (ParseKept): once
 	// the bundle verifies, each is checked to be a prefix of the bundle's
@@ -54,8 +61,10 @@ func (e *VerifyError) Error() string {
 const maxBundleLine = 4 << 20
 
 // Verify checks a bundle written by WriteBundle, with no server and no
-// database: the header; each checkpoint's signature, with the header's key
-// (which must be opts.TrustedKey when that is set), and origin; each event's
+// database: the header; each checkpoint's signature, with one of the
+// trusted keys (TrustedKey and TrustedKeys, one of which the header must
+// name; without any, the header's key), and origin — and, after an
+// ActionKeyRotated event, not with the key it retired only; each event's
 // leaf (canonical encoding, sequence number, firm, link to the previous leaf,
 // commitment of the private part when present); for complete bundles, that
 // events run 1..S without gap and that the tree of the first n leaves has
@@ -71,14 +80,18 @@ const maxBundleLine = 4 << 20
 // When one event was altered, removed, moved or inserted, the error names
 // that event's sequence number (docs/AUDIT-FORMAT.md, "What verify reports").
 func Verify(r io.Reader, opts VerifyOptions) (*VerifyResult, error) {
+	trusted := opts.TrustedKeys
 	if opts.TrustedKey != "" {
-		if _, err := NewNoteVerifier(opts.TrustedKey); err != nil {
+		trusted = append([]string{opts.TrustedKey}, trusted...)
+	}
+	for _, k := range trusted {
+		if _, err := NewNoteVerifier(k); err != nil {
 			return nil, fmt.Errorf("trusted key: %w", err)
 		}
 	}
 	ra := newReadAhead(r)
 	defer ra.stop()
-	v := &verifier{opts: opts, br: bufio.NewReaderSize(ra, 64<<10), keptRoots: map[int64]tlog.Hash{}}
+	v := &verifier{opts: opts, trusted: trusted, br: bufio.NewReaderSize(ra, 64<<10), keptRoots: map[int64]tlog.Hash{}, retiredAt: map[string]int64{}}
 	for _, k := range opts.Kept {
 		v.keptRoots[k.Size] = tlog.Hash{}
 	}
@@ -137,9 +150,18 @@ type verifier struct {
 
 	tenant   string
 	complete bool
-	key      note.Verifiers
 	size     int64 // the header's checkpoint
 	root     tlog.Hash
+
+	trusted []string          // TrustedKey and TrustedKeys
+	key     note.Verifiers    // the trusted keys, or the header's key without any
+	keyOf   map[string]string // "<name>+<hash>" → the text of the trusted key
+
+	// Key rotation (verify_keys.go): the keys that event lines retired, with
+	// the seq of the first that did, and the signers of checkpoints.
+	retiredAt   map[string]int64
+	headSigners []string // of the checkpoint on line 2
+	lastSigners []string // of the checkpoint line just opened
 
 	events      int64 // event lines checked
 	checkpoints int
@@ -314,15 +336,20 @@ func (v *verifier) header(l *bundleLine) error {
 	if v.complete != (len(l.Filter) == 0) {
 		return v.fail(0, "header says complete=%t with a filter that says otherwise", v.complete)
 	}
-	if v.opts.TrustedKey != "" && *l.VerifierKey != v.opts.TrustedKey {
-		return v.fail(0, "the bundle's verifier key %q is not the trusted key", *l.VerifierKey)
+	if len(v.trusted) > 0 && !slices.Contains(v.trusted, *l.VerifierKey) {
+		if len(v.trusted) == 1 {
+			return v.fail(0, "the bundle's verifier key %q is not the trusted key", *l.VerifierKey)
+		}
+		return v.fail(0, "the bundle's verifier key %q is none of the trusted keys", *l.VerifierKey)
 	}
-	nv, err := NewNoteVerifier(*l.VerifierKey)
-	if err != nil {
+	if _, err := NewNoteVerifier(*l.VerifierKey); err != nil {
 		return v.fail(0, "header verifier key is malformed: %v", err)
 	}
-	v.key = note.VerifierList(nv)
-	return nil
+	keys := v.trusted
+	if len(keys) == 0 {
+		keys = []string{*l.VerifierKey}
+	}
+	return v.trust(keys)
 }
 
 // openCheckpoint checks a checkpoint's signature and origin.
@@ -337,6 +364,7 @@ func (v *verifier) openCheckpoint(l *bundleLine) (size int64, root tlog.Hash, er
 	if err != nil {
 		return 0, root, v.failAt(0, "checkpoint on line %d is not signed by the verifier key: %v", v.line, err)
 	}
+	v.lastSigners = v.signers(n)
 	origin, size, root, err := ParseCheckpointText(n.Text)
 	if err != nil {
 		return 0, root, v.failAt(0, "checkpoint on line %d: %v", v.line, err)
@@ -357,6 +385,7 @@ func (v *verifier) headCheckpoint(l *bundleLine) error {
 		return err
 	}
 	v.size, v.root = size, root
+	v.headSigners = v.lastSigners
 	if v.complete && size == 0 {
 		return v.checkRoot(0, root)
 	}
@@ -375,7 +404,10 @@ func (v *verifier) checkpoint(l *bundleLine) error {
 		return err
 	}
 	if !v.complete {
-		return v.provedCheckpoint(l, size, root)
+		if err := v.provedCheckpoint(l, size, root); err != nil {
+			return err
+		}
+		return v.keyRule(v.lastSigners, fmt.Sprintf("checkpoint on line %d", v.line))
 	}
 	switch {
 	case size > v.size:
@@ -385,7 +417,10 @@ func (v *verifier) checkpoint(l *bundleLine) error {
 	case size < v.lastSeq:
 		return v.failAt(0, "checkpoint on line %d, of size %d, is out of place after event %d", v.line, size, v.lastSeq)
 	}
-	return v.checkRoot(size, root)
+	if err := v.checkRoot(size, root); err != nil {
+		return err
+	}
+	return v.keyRule(v.lastSigners, fmt.Sprintf("checkpoint on line %d", v.line))
 }
 
 // checkRoot checks the tree of the events so far against a checkpoint's
@@ -459,6 +494,7 @@ func (v *verifier) event(l *bundleLine) error {
 	if err := v.private(seq, e, l); err != nil {
 		return err
 	}
+	v.retires(seq, e, leaf)
 	if !v.complete {
 		if seq <= v.lastCk {
 			return v.fail(seq, "event %d is out of place after the checkpoint of size %d", seq, v.lastCk)
@@ -600,7 +636,7 @@ func (v *verifier) end(l *bundleLine) error {
 	if v.pending != nil {
 		return v.resolve(true)
 	}
-	return nil
+	return v.keyRule(v.headSigners, "the bundle's checkpoint on line 2")
 }
 
 func (v *verifier) eof() error {

@@ -22,14 +22,24 @@ type KeptCheckpoint struct {
 // ParseKept checks the signature of a kept checkpoint note with the
 // verifier key and parses it.
 func ParseKept(name string, msg []byte, key string) (*KeptCheckpoint, error) {
-	v, err := NewNoteVerifier(key)
-	if err != nil {
-		return nil, fmt.Errorf("verifier key: %w", err)
+	return ParseKeptKeys(name, msg, []string{key})
+}
+
+// ParseKeptKeys is ParseKept with several trusted keys (the keys of a
+// region before and after a rotation): the note must verify with one.
+func ParseKeptKeys(name string, msg []byte, keys []string) (*KeptCheckpoint, error) {
+	vs := make([]note.Verifier, 0, len(keys))
+	for _, k := range keys {
+		v, err := NewNoteVerifier(k)
+		if err != nil {
+			return nil, fmt.Errorf("verifier key: %w", err)
+		}
+		vs = append(vs, v)
 	}
-	if err := checkNoteEncoding(string(msg), note.VerifierList(v)); err != nil {
+	if err := checkNoteEncoding(string(msg), note.VerifierList(vs...)); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", name, err)
 	}
-	n, err := note.Open(msg, note.VerifierList(v))
+	n, err := note.Open(msg, note.VerifierList(vs...))
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s is not signed by the verifier key: %w", name, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -18,17 +19,49 @@ import (
 
 // AuditSigner is a region's audit checkpoint signing key: an Ed25519 note
 // key (golang.org/x/mod/sumdb/note) whose private half is stored only
-// wrapped by the region's master key.
+// wrapped by the region's master key, with the public verifier keys of the
+// keys it replaced (RotateAuditSigner), whose private halves are gone.
 type AuditSigner struct {
 	Signer      note.Signer
-	VerifierKey string // "<name>+<hash>+<key>", published for auditors
+	VerifierKey string    // "<name>+<hash>+<key>", published for auditors
+	ValidFrom   time.Time // when it became the region's key
+	// Retired are the verifier keys this one replaced, oldest first, each
+	// with its validity and the rotation statement that retired it.
+	Retired []vault.AuditKey
 }
+
+// Keys returns every key of the signer, the retired ones first (oldest
+// first) and the current one last, named by region.
+func (s *AuditSigner) Keys(region string) []vault.AuditKey {
+	out := make([]vault.AuditKey, 0, len(s.Retired)+1)
+	for _, k := range s.Retired {
+		k.Region, k.State = region, vault.AuditKeyRetired
+		out = append(out, k)
+	}
+	return append(out, vault.AuditKey{Region: region, VerifierKey: s.VerifierKey, ValidFrom: s.ValidFrom, State: vault.AuditKeyCurrent})
+}
+
+// auditSignerVersion is the version of the signer file this code writes.
+// A file without "version" is version 1, written before rotation: one key,
+// no validity, no retired keys; it loads unchanged.
+const auditSignerVersion = 2
 
 // auditSignerFile is the on-disk form of an AuditSigner.
 type auditSignerFile struct {
-	Region      string `json:"region"`
+	Version     int          `json:"version,omitempty"` // 0 (absent) means 1
+	Region      string       `json:"region"`
+	VerifierKey string       `json:"verifier_key"`
+	Wrapped     []byte       `json:"wrapped_signer_key"`   // master AEAD of the note private key
+	ValidFrom   string       `json:"valid_from,omitempty"` // RFC 3339; version 2
+	Retired     []retiredKey `json:"retired,omitempty"`
+}
+
+// retiredKey is a retired key in the signer file: public parts only.
+type retiredKey struct {
 	VerifierKey string `json:"verifier_key"`
-	Wrapped     []byte `json:"wrapped_signer_key"` // master AEAD of the note private key
+	ValidFrom   string `json:"valid_from"`  // RFC 3339
+	ValidUntil  string `json:"valid_until"` // RFC 3339
+	Rotation    string `json:"rotation"`    // the signed rotation statement
 }
 
 // SignerName is the note key name of a region's audit signer.
@@ -40,9 +73,11 @@ func signerAD(region string) []byte { return []byte("casevault audit signer\x00"
 // LoadOrCreateAuditSigner returns the audit signing key of region kept at
 // path, wrapped by master. When path does not exist a new key is generated
 // and written there atomically with mode 0600; an existing key is never
-// replaced, so every checkpoint a region ever signed stays verifiable with
-// its published verifier key. Errors: invalid (bad file, or wrapped for
-// another region or by another master key), unavailable, internal.
+// replaced but by RotateAuditSigner, which keeps the verifier keys of the
+// keys it retires, so every checkpoint a region ever signed stays
+// verifiable with a published verifier key. Errors: invalid (bad file, or
+// wrapped for another region or by another master key), unavailable,
+// internal.
 func LoadOrCreateAuditSigner(ctx context.Context, path, region string, master MasterKey) (*AuditSigner, error) {
 	s, err := loadAuditSigner(ctx, path, region, master)
 	if !errors.Is(err, fs.ErrNotExist) {
@@ -60,7 +95,7 @@ func loadAuditSigner(ctx context.Context, path, region string, master MasterKey)
 		return nil, err
 	}
 	var sf auditSignerFile
-	if err := json.Unmarshal(b, &sf); err != nil || sf.Region != region {
+	if err := json.Unmarshal(b, &sf); err != nil || sf.Region != region || sf.Version > auditSignerVersion || sf.Version < 0 {
 		return nil, vault.Errorf(vault.EINVALID, "Audit signer file %s is not region %s's signer.", path, region)
 	}
 	a, err := master.AEAD(ctx)
@@ -75,10 +110,45 @@ func loadAuditSigner(ctx context.Context, path, region string, master MasterKey)
 	if err != nil {
 		return nil, vault.WrapError(vault.EINVALID, err, "Audit signer file %s holds no signing key.", path)
 	}
-	if _, err := note.NewVerifier(sf.VerifierKey); err != nil || signer.Name() != SignerName(region) {
+	if v, err := note.NewVerifier(sf.VerifierKey); err != nil || signer.Name() != SignerName(region) || v.KeyHash() != signer.KeyHash() {
 		return nil, vault.Errorf(vault.EINVALID, "Audit signer file %s has a bad verifier key.", path)
 	}
-	return &AuditSigner{Signer: signer, VerifierKey: sf.VerifierKey}, nil
+	s := &AuditSigner{Signer: signer, VerifierKey: sf.VerifierKey}
+	if sf.Version < 2 {
+		// Version 1 recorded no validity: the key has been valid since the
+		// file was written, which is never rewritten but by a rotation.
+		fi, err := os.Stat(path)
+		if err != nil {
+			return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot stat audit signer file %s.", path)
+		}
+		s.ValidFrom = fi.ModTime().UTC().Truncate(time.Second)
+		return s, nil
+	}
+	if s.ValidFrom, err = time.Parse(time.RFC3339, sf.ValidFrom); err != nil {
+		return nil, vault.Errorf(vault.EINVALID, "Audit signer file %s has a bad valid_from.", path)
+	}
+	for _, r := range sf.Retired {
+		k, err := r.key(region)
+		if err != nil {
+			return nil, vault.WrapError(vault.EINVALID, err, "Audit signer file %s has a bad retired key.", path)
+		}
+		s.Retired = append(s.Retired, k)
+	}
+	return s, nil
+}
+
+// key checks and returns a retired key of region's file.
+func (r retiredKey) key(region string) (vault.AuditKey, error) {
+	v, err := note.NewVerifier(r.VerifierKey)
+	if err != nil || v.Name() != SignerName(region) {
+		return vault.AuditKey{}, fmt.Errorf("verifier key %q is not region %s's", r.VerifierKey, region)
+	}
+	from, err1 := time.Parse(time.RFC3339, r.ValidFrom)
+	until, err2 := time.Parse(time.RFC3339, r.ValidUntil)
+	if err1 != nil || err2 != nil {
+		return vault.AuditKey{}, fmt.Errorf("bad validity of %q", r.VerifierKey)
+	}
+	return vault.AuditKey{VerifierKey: r.VerifierKey, ValidFrom: from, ValidUntil: &until, Rotation: r.Rotation}, nil
 }
 
 func createAuditSigner(ctx context.Context, path, region string, master MasterKey) error {
@@ -89,19 +159,31 @@ func createAuditSigner(ctx context.Context, path, region string, master MasterKe
 	if err != nil {
 		return vault.WrapError(vault.EINTERNAL, err, "Cannot generate audit signing key.")
 	}
-	a, err := master.AEAD(ctx)
+	b, err := encodeSignerFile(ctx, region, master, skey, vkey, time.Now(), nil)
 	if err != nil {
 		return err
 	}
+	return publishFile(path, b, "audit signer file")
+}
+
+// encodeSignerFile wraps skey and encodes a version 2 signer file.
+func encodeSignerFile(ctx context.Context, region string, master MasterKey, skey, vkey string, from time.Time, retired []retiredKey) ([]byte, error) {
+	a, err := master.AEAD(ctx)
+	if err != nil {
+		return nil, err
+	}
 	wrapped, err := a.Encrypt([]byte(skey), signerAD(region))
 	if err != nil {
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot wrap audit signing key.")
+		return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot wrap audit signing key.")
 	}
-	b, err := json.Marshal(auditSignerFile{Region: region, VerifierKey: vkey, Wrapped: wrapped})
+	b, err := json.Marshal(auditSignerFile{
+		Version: auditSignerVersion, Region: region, VerifierKey: vkey, Wrapped: wrapped,
+		ValidFrom: from.UTC().Format(time.RFC3339), Retired: retired,
+	})
 	if err != nil {
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot encode audit signer file.")
+		return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot encode audit signer file.")
 	}
-	return publishFile(path, b, "audit signer file")
+	return b, nil
 }
 
 // ServiceSigner is the name, in AuditSigners, of the signer of the
@@ -172,6 +254,43 @@ func (a AuditSigners) For(regionOf func(ctx context.Context, tenantID string) (s
 			return nil, "", vault.Errorf(vault.EUNAVAILABLE, "No audit signer for region %s.", name)
 		}
 		return s.Signer, s.VerifierKey, nil
+	}
+}
+
+// Keys returns every key (current and retired) of each signer, by name,
+// each list oldest first: what `casevault audit keys` lists.
+func (a AuditSigners) Keys() map[string][]vault.AuditKey {
+	m := make(map[string][]vault.AuditKey, len(a))
+	for name, s := range a {
+		m[name] = s.Keys(name)
+	}
+	return m
+}
+
+// KeysFor returns the audit log's Keys option: every key of the signer of
+// the firm's region (the service-wide signer for tenant ""), oldest first,
+// the current one last. Errors: as For.
+func (a AuditSigners) KeysFor(regionOf func(ctx context.Context, tenantID string) (string, error)) func(ctx context.Context, tenant string) ([]vault.AuditKey, error) {
+	var regions sync.Map // tenant id → region
+	return func(ctx context.Context, tenant string) ([]vault.AuditKey, error) {
+		name := ServiceSigner
+		if tenant != "" {
+			r, ok := regions.Load(tenant)
+			if !ok {
+				region, err := regionOf(ctx, tenant)
+				if err != nil {
+					return nil, err
+				}
+				regions.Store(tenant, region)
+				r = region
+			}
+			name = r.(string)
+		}
+		s, ok := a[name]
+		if !ok {
+			return nil, vault.Errorf(vault.EUNAVAILABLE, "No audit signer for region %s.", name)
+		}
+		return s.Keys(name), nil
 	}
 }
 

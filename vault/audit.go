@@ -121,6 +121,28 @@ type AuditCheckpoint struct {
 	VerifierKey string `json:"verifier_key"` // checks Note
 }
 
+// AuditKey is one note verifier key of a region's audit checkpoints, with
+// the time it was valid: the current key (ValidUntil nil) signs new
+// checkpoints; a retired one was replaced by a rotation, which destroyed
+// its private half, and still checks the checkpoints signed before.
+type AuditKey struct {
+	Region      string     `json:"region"`       // "service" for the service-wide log
+	VerifierKey string     `json:"verifier_key"` // "<name>+<hash>+<key>"
+	ValidFrom   time.Time  `json:"valid_from"`
+	ValidUntil  *time.Time `json:"valid_until"` // nil while current
+	State       string     `json:"state"`       // AuditKeyCurrent or AuditKeyRetired
+	// Rotation is, for a retired key, the signed rotation statement that
+	// retired it (docs/AUDIT-FORMAT.md, "Key rotation"), signed by it and
+	// by the key that replaced it.
+	Rotation string `json:"rotation,omitempty"`
+}
+
+// States of an AuditKey.
+const (
+	AuditKeyCurrent = "current"
+	AuditKeyRetired = "retired"
+)
+
 // AuditProof proves that one event is in a firm's log.
 type AuditProof struct {
 	Seq        int64           `json:"seq"`
@@ -167,6 +189,9 @@ type AuditReader interface {
 	// tree size to (0: the latest checkpoint's). Errors: invalid (from < 1,
 	// from > to), not_found (to beyond the log), unavailable.
 	Consistency(ctx context.Context, tenantID string, from, to int64) (*AuditConsistency, error)
+	// Keys returns every verifier key of the firm's region (current and
+	// retired), oldest first, with its validity. Errors: unavailable.
+	Keys(ctx context.Context, tenantID string) ([]AuditKey, error)
 }
 
 // AuditStats are an audit log's counters since it opened, for monitoring.

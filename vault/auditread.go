@@ -164,6 +164,22 @@ func (s *Service) AuditCheckpoint(ctx context.Context, actor *User) (*AuditCheck
 	return s.AuditReader.Checkpoint(ctx, actor.TenantID)
 }
 
+// AuditKeys returns every verifier key of the region of the actor's firm,
+// current and retired, with its validity, so that an auditor can check
+// bundles spanning a key rotation. The read is recorded first. Errors:
+// unauthorized, forbidden, unavailable.
+func (s *Service) AuditKeys(ctx context.Context, actor *User) ([]AuditKey, error) {
+	if err := s.auditReader(actor); err != nil {
+		return nil, err
+	}
+	ev := event(actor, ActAuditRead, "audit", actor.TenantID)
+	ev.Details["read"] = "keys"
+	if _, err := s.record(ctx, ev); err != nil {
+		return nil, err
+	}
+	return s.AuditReader.Keys(ctx, actor.TenantID)
+}
+
 // AuditProof returns the inclusion proof of event seq of the actor's firm's
 // log against the latest checkpoint. Errors: unauthorized, forbidden,
 // not_found, unavailable.

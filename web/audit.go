@@ -188,6 +188,16 @@ func (s *Server) handleAuditCheckpoint(c *gin.Context) {
 	writeJSON(c, http.StatusOK, cp)
 }
 
+// handleAuditKeys answers GET /api/v1/audit/keys.
+func (s *Server) handleAuditKeys(c *gin.Context) {
+	ks, err := s.Service.AuditKeys(c.Request.Context(), actorOf(c))
+	if err != nil {
+		s.Error(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, map[string]any{"keys": ks})
+}
+
 // handleAuditProof answers GET /api/v1/audit/proof?seq=N.
 func (s *Server) handleAuditProof(c *gin.Context) {
 	seq, err := strconv.ParseInt(c.Query("seq"), 10, 64)

@@ -172,6 +172,7 @@ func (s *Server) registerRoutes() {
 	auth.GET("/audit/events", s.handleAuditEvents)
 	auth.GET("/audit/export", s.handleAuditExport)
 	auth.GET("/audit/checkpoint", s.handleAuditCheckpoint)
+	auth.GET("/audit/keys", s.handleAuditKeys)
 	auth.GET("/audit/proof", s.handleAuditProof)
 	auth.GET("/audit/consistency", s.handleAuditConsistency)
 	auth.GET("/audit/documents/:id", s.handleAuditDocument)

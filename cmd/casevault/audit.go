@@ -14,7 +14,9 @@ import (
 	"github.com/casevault/casevault/vault"
 )
 
-// auditVerifyCommand runs `casevault audit verify --key VERIFIER_KEY FILE`:
+// auditVerifyCommand runs `casevault audit verify --key VERIFIER_KEY FILE`
+// (--key repeatable: every key given is trusted for the firm's log, as for a
+// bundle spanning a rotation of the region's key):
 // it checks an audit bundle offline, with no server and no database (FILE
 // "-" is standard input). It prints "OK: …" and returns 0 when the bundle
 // verifies; it prints "FAIL at seq N: reason" (or "FAIL: reason") to stderr
@@ -34,12 +36,14 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	const name = "casevault audit verify"
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	key := fs.String("key", "", "the firm's verifier `key`, as published by the operator (casevault audit keys); the bundle must be signed with it")
+	var keyList verifierKeys
+	fs.Var(&keyList, "key", "the firm's verifier `key`, as published by the operator (casevault audit keys); the bundle must be signed with it; repeatable: give every key of a bundle that spans a rotation of the region's key (old and new), all trusted for the firm's log")
 	trustBundle := fs.Bool("trust-bundle-key", false, "check the bundle against the verifier key it names itself, instead of --key: this proves it consistent, not that the firm signed it")
 	var kept checkpointPaths
 	fs.Var(&kept, "checkpoint", "a signed checkpoint `FILE` kept earlier (the note of GET /api/v1/audit/checkpoint), or a directory of them: the bundle's log must extend each; repeatable")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: casevault audit verify --key VERIFIER_KEY FILE\n"+
+			"       casevault audit verify --key OLD_KEY --key NEW_KEY FILE   (a bundle spanning a key rotation)\n"+
 			"       casevault audit verify --key VERIFIER_KEY --checkpoint KEPT [--checkpoint KEPT]... FILE\n"+
 			"       casevault audit verify --trust-bundle-key FILE\n\n"+
 			"Verifies an audit bundle offline (docs/AUDIT-FORMAT.md). FILE - reads standard input.\n\n")
@@ -61,10 +65,9 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, name+": "+format+"\n", a...)
 		return 2
 	}
-	keyGiven := false
-	fs.Visit(func(f *flag.Flag) { keyGiven = keyGiven || f.Name == "key" })
+	keyGiven := len(keyList) > 0
 	switch {
-	case keyGiven && *key == "":
+	case keyList.empty():
 		return usageError("--key must not be empty: give the firm's published verifier key (casevault audit keys prints it)")
 	case keyGiven && *trustBundle:
 		return usageError("give --key or --trust-bundle-key, not both")
@@ -77,8 +80,8 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	case len(kept) > 0 && !keyGiven:
 		return usageError("--checkpoint needs --key: a kept checkpoint is checked against the firm's published key")
 	}
-	if keyGiven {
-		if _, err := note.NewVerifier(*key); err != nil {
+	for _, k := range keyList {
+		if _, err := note.NewVerifier(k); err != nil {
 			return usageError("--key is not a note verifier key: %v", err)
 		}
 	}
@@ -86,9 +89,9 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError("--checkpoint: %v", err)
 	}
-	var opts = audit.VerifyOptions{TrustedKey: *key}
+	var opts = audit.VerifyOptions{TrustedKeys: keyList}
 	for _, p := range paths {
-		k, err := readKept(p, *key)
+		k, err := readKept(p, keyList)
 		if os.IsNotExist(err) || os.IsPermission(err) {
 			return usageError("--checkpoint: %v", err)
 		}

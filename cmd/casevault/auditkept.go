@@ -60,10 +60,31 @@ func keptFiles(paths []string) ([]string, error) {
 	return out, nil
 }
 
+// verifierKeys is the repeatable --key flag of audit verify. An empty
+// value is kept, so that it is reported as a usage error.
+type verifierKeys []string
+
+func (k *verifierKeys) String() string { return strings.Join(*k, ",") }
+
+func (k *verifierKeys) Set(v string) error {
+	*k = append(*k, v)
+	return nil
+}
+
+// empty reports whether one of the keys given is empty.
+func (k verifierKeys) empty() bool {
+	for _, v := range k {
+		if v == "" {
+			return true
+		}
+	}
+	return false
+}
+
 // readKept reads one kept checkpoint: the signed note text, or the JSON
 // answer of GET /api/v1/audit/checkpoint with it in "note", and checks its
-// signature with key.
-func readKept(path, key string) (*audit.KeptCheckpoint, error) {
+// signature with one of keys.
+func readKept(path string, keys []string) (*audit.KeptCheckpoint, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -77,5 +98,5 @@ func readKept(path, key string) (*audit.KeptCheckpoint, error) {
 		}
 		b = []byte(v.Note)
 	}
-	return audit.ParseKept(path, b, key)
+	return audit.ParseKeptKeys(path, b, keys)
 }

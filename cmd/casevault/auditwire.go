@@ -18,6 +18,7 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 		return err
 	}
 	m.AuditKeys = signers.VerifierKeys()
+	m.AuditKeyHistory = signers.Keys()
 	regionOf := func(ctx context.Context, tenantID string) (string, error) {
 		t, err := m.DB.Tenant(ctx, tenantID)
 		if err != nil {
@@ -34,6 +35,7 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 	}
 	l, err := audit.Open(ctx, m.Config.AuditPath(), audit.Options{
 		Sealer: m.Keys, Signer: signerOf, Indexer: m.Service.Indexer, Log: m.Log, Anchor: anchors,
+		Keys: signers.KeysFor(regionOf),
 	})
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)

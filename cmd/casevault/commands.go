@@ -32,8 +32,11 @@ Usage:
   casevault user add --tenant ID --email EMAIL [--role owner|admin|lawyer|auditor] [--name N] [--json]
   casevault user reset-password --tenant ID (--user ID | --email EMAIL) [--json]
   casevault keys rotate --tenant ID
-  casevault audit keys [--json]        print the audit checkpoint verifier keys to publish
-  casevault audit verify --key VERIFIER_KEY FILE   check an audit export offline
+  casevault audit keys [--region R] [--json]   the audit verifier keys to publish, current and
+                                       retired: region, key, state, valid from, valid until
+  casevault audit rotate-key --region R   (server stopped) replace a region's audit key; the
+                                       old one is retired, its private half destroyed
+  casevault audit verify --key VERIFIER_KEY [--key …] FILE   check an audit export offline
                                        (--trust-bundle-key instead of --key: only against the key it names)
   casevault audit hash --email EMAIL | --source IP     the service log's hash of an email or address
   casevault audit accept-rollback --tenant ID | --service   after putting back an older audit.db (server
@@ -84,6 +87,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdKeysRotate(ctx, rest, stdout, stderr)
 	case "audit keys":
 		return cmdAuditKeys(ctx, rest, stdout, stderr)
+	case "audit rotate-key":
+		return cmdAuditRotateKey(ctx, rest, stdout, stderr)
 	case "audit hash":
 		return cmdAuditHash(ctx, rest, stdout, stderr)
 	case "audit accept-rollback":
@@ -396,29 +401,6 @@ func cmdKeysRotate(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return cliError(err)
 	}
 	fmt.Fprintf(stdout, "Rotated the keys of %s: new data uses a new primary key; existing data still decrypts.\n", *tenant)
-	return nil
-}
-
-// cmdAuditKeys prints the note verifier key of each region's audit
-// checkpoints, which the operator publishes so that auditors can pin it
-// (casevault audit verify --key).
-func cmdAuditKeys(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, cf := newFlagSet("audit keys", stderr)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	m, err := cf.open(ctx, stderr)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	if *asJSON {
-		return writeJSON(stdout, m.AuditKeys)
-	}
-	for _, name := range append(m.Config.RegionNames(), "service") {
-		fmt.Fprintf(stdout, "%s\t%s\n", name, m.AuditKeys[name])
-	}
 	return nil
 }
 

@@ -56,6 +56,10 @@ type Main struct {
 	Keys      *keys.Manager
 	Service   *vault.Service
 	HTTP      *web.Server
+
+	// AuditKeyHistory are every audit verifier key, current and retired,
+	// with its validity, by region ("service" too), oldest first.
+	AuditKeyHistory map[string][]vault.AuditKey
 }
 
 // NewMain returns a Main with the default configuration.

@@ -40,6 +40,6 @@ func cmdAuditAcceptRollback(ctx context.Context, args []string, stdout, stderr i
 	if *service {
 		name = "the service log"
 	}
-	fmt.Fprintf(stdout, "Recorded the rollback of %s as event %d (audit.rollback_accepted); new checkpoint of size %d signed.\n", name, c.Size, c.Size)
+	fmt.Fprintf(stdout, "Recorded the rollback of %s (audit.rollback_accepted, then audit.key_rotated for any rotation of the region's key since); new checkpoint of size %d signed.\n", name, c.Size)
 	return nil
 }

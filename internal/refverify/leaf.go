@@ -24,6 +24,8 @@ type leaf struct {
 	outcome string
 	sealed  string
 	commit  string
+	action  string
+	oldKey  string // details old_key, which an audit.key_rotated event retires (§5)
 }
 
 // The members of a leaf of each version, in order, with their JSON types:
@@ -156,6 +158,8 @@ func parseLeaf(b []byte) (*leaf, error) {
 				l.sealed = m.str
 			case "commit":
 				l.commit = m.str
+			case "action":
+				l.action = m.str
 			}
 		case 'o':
 			d := slices.Clone(m.details)
@@ -171,6 +175,9 @@ func parseLeaf(b []byte) (*leaf, error) {
 				out = appendString(out, kv[0])
 				out = append(out, ':')
 				out = appendString(out, kv[1])
+				if kv[0] == "old_key" {
+					l.oldKey = kv[1]
+				}
 			}
 			out = append(out, '}')
 		}

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -47,12 +48,22 @@ func (e *Error) Error() string {
 // when not empty, is the firm's verifier key obtained out of band, which
 // the header must name.
 func Verify(r io.Reader, trustedKey string) (*Result, error) {
+	var keys []string
 	if trustedKey != "" {
-		if _, err := parseKey(trustedKey); err != nil {
+		keys = []string{trustedKey}
+	}
+	return VerifyKeys(r, keys)
+}
+
+// VerifyKeys is Verify with several trusted keys (§5): the header must
+// name one of them, and each checkpoint must verify with one of them.
+func VerifyKeys(r io.Reader, trustedKeys []string) (*Result, error) {
+	for _, k := range trustedKeys {
+		if _, err := parseKey(k); err != nil {
 			return nil, fmt.Errorf("trusted key: %w", err)
 		}
 	}
-	v := &verifier{trusted: trustedKey, br: bufio.NewReader(r)}
+	v := &verifier{trusted: trustedKeys, br: bufio.NewReader(r), retiredAt: map[string]int64{}}
 	if err := v.run(); err != nil {
 		return nil, err
 	}
@@ -72,15 +83,23 @@ type brk struct {
 }
 
 type verifier struct {
-	trusted string
+	trusted []string
 	br      *bufio.Reader
 	line    int
 
 	tenant, origin string
 	complete       bool
-	key            note.Verifier
+	keys           note.Verifiers
 	size           int64
 	root           hash
+
+	keyOf map[string]string // name and key hash → the trusted key's text
+
+	// §5, key rotation: the keys event lines retired, with the seq that
+	// retired each, and who signed the checkpoint on line 2.
+	retiredAt   map[string]int64
+	headSigners []string
+	lastSigners []string // of the checkpoint line just opened
 
 	events      int64
 	checkpoints int
@@ -236,14 +255,26 @@ func (v *verifier) header(obj map[string]json.RawMessage, typ string) error {
 	if v.complete != (len(filter) == 0) {
 		return fail(0, "complete is %t but the filter says otherwise", v.complete)
 	}
-	if v.trusted != "" && key != v.trusted {
-		return fail(0, "the bundle's key %q is not the trusted key", key)
+	keys := v.trusted
+	if len(keys) == 0 {
+		keys = []string{key}
+	} else if !slices.Contains(keys, key) {
+		return fail(0, "the bundle's key %q is not a trusted key", key)
 	}
-	nv, err := parseKey(key)
-	if err != nil {
+	if _, err := parseKey(key); err != nil {
 		return fail(0, "verifier key: %v", err)
 	}
-	v.key = nv
+	var vs []note.Verifier
+	v.keyOf = map[string]string{}
+	for _, k := range keys {
+		nv, err := note.NewVerifier(k)
+		if err != nil {
+			return fail(0, "trusted key %q: %v", k, err)
+		}
+		vs = append(vs, nv)
+		v.keyOf[nv.Name()+"+"+strconv.FormatUint(uint64(nv.KeyHash()), 16)] = k
+	}
+	v.keys = note.VerifierList(vs...)
 	return nil
 }
 
@@ -255,12 +286,13 @@ func originOf(tenant string) string {
 }
 
 // openCheckpoint checks a checkpoint line's signature and text (§4, §5).
+// v.lastSigners are the trusted keys whose signatures verified.
 func (v *verifier) openCheckpoint(obj map[string]json.RawMessage) (int64, hash, error) {
 	var text string
 	if err := json.Unmarshal(obj["note"], &text); err != nil {
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d has no note", v.line)
 	}
-	n, err := openNote(text, v.key)
+	n, err := openNote(text, v.keys)
 	if err != nil {
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d does not verify: %v", v.line, err)
 	}
@@ -279,6 +311,7 @@ func (v *verifier) openCheckpoint(obj map[string]json.RawMessage) (int64, hash, 
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d is of log %q", v.line, lines[0])
 	}
 	v.checkpoints++
+	v.lastSigners = v.signers(n)
 	return size, root, nil
 }
 
@@ -291,6 +324,7 @@ func (v *verifier) headCheckpoint(obj map[string]json.RawMessage) error {
 		return err
 	}
 	v.size, v.root = size, root
+	v.headSigners = v.lastSigners
 	if v.complete && size == 0 {
 		return v.checkRoot(0, root)
 	}
@@ -307,7 +341,10 @@ func (v *verifier) checkpoint(obj map[string]json.RawMessage) error {
 		return err
 	}
 	if !v.complete {
-		return v.filteredCheckpoint(size, root, rawC)
+		if err := v.filteredCheckpoint(size, root, rawC); err != nil {
+			return err
+		}
+		return v.keyRule(v.lastSigners, fmt.Sprintf("checkpoint on line %d", v.line))
 	}
 	switch {
 	case size > v.size:
@@ -317,7 +354,10 @@ func (v *verifier) checkpoint(obj map[string]json.RawMessage) error {
 	case size < v.last:
 		return v.failAt(0, "checkpoint of size %d is out of place after event %d", size, v.last)
 	}
-	return v.checkRoot(size, root)
+	if err := v.checkRoot(size, root); err != nil {
+		return err
+	}
+	return v.keyRule(v.lastSigners, fmt.Sprintf("checkpoint on line %d", v.line))
 }
 
 // filteredCheckpoint checks a later checkpoint line of a filtered bundle
@@ -417,6 +457,11 @@ func (v *verifier) event(obj map[string]json.RawMessage) error {
 	v.lastTime = l.time
 	if err := v.private(seq, l, obj); err != nil {
 		return err
+	}
+	if l.action == "audit.key_rotated" && l.oldKey != "" {
+		if _, ok := v.retiredAt[l.oldKey]; !ok {
+			v.retiredAt[l.oldKey] = seq
+		}
 	}
 	if !v.complete && seq <= v.lastCk {
 		return fail(seq, "event %d comes after the checkpoint of size %d", seq, v.lastCk)
@@ -539,7 +584,7 @@ func (v *verifier) end(obj map[string]json.RawMessage) error {
 	if v.pending != nil {
 		return v.resolve(true)
 	}
-	return nil
+	return v.keyRule(v.headSigners, "the checkpoint on line 2")
 }
 
 func (v *verifier) eof() error {

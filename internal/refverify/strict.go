@@ -81,9 +81,10 @@ func parseKey(vkey string) (note.Verifier, error) {
 }
 
 // openNote opens a signed note strictly (§5): note.Open, and then each
-// signature line in canonical base64 and every line of the key verifying.
-func openNote(msg string, key note.Verifier) (*note.Note, error) {
-	n, err := note.Open([]byte(msg), note.VerifierList(key))
+// signature line in canonical base64 and every line of a known key
+// verifying.
+func openNote(msg string, known note.Verifiers) (*note.Note, error) {
+	n, err := note.Open([]byte(msg), known)
 	if err != nil {
 		return nil, err
 	}
@@ -97,8 +98,9 @@ func openNote(msg string, key note.Verifier) (*note.Note, error) {
 		if !ok {
 			return nil, errors.New("a signature is not canonical base64")
 		}
-		if fields[0] == key.Name() && binary.BigEndian.Uint32(sig) == key.KeyHash() && !key.Verify([]byte(n.Text), sig[4:]) {
-			return nil, errors.New("a signature line of the key does not verify")
+		key, err := known.Verifier(fields[0], binary.BigEndian.Uint32(sig))
+		if err == nil && !key.Verify([]byte(n.Text), sig[4:]) {
+			return nil, errors.New("a signature line of a trusted key does not verify")
 		}
 	}
 	return n, nil
