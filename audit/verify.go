@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -24,6 +25,14 @@ type VerifyOptions struct {
 	// the bundle verifies, each is checked to be a prefix of the bundle's
 	// log, and VerifyResult.Kept says how each fared.
 	Kept []*KeptCheckpoint
+
+	// At and MaxAge bound the bundle's age by its timestamps, once it has
+	// verified: no timestamp may be more than MaxClockSkew after At (the
+	// current time when zero), and with MaxAge the newest timestamp of any
+	// checkpoint line must be at most MaxAge before At — a bundle without
+	// timestamps (format /1) then fails. Both zero: no time checks.
+	At     time.Time
+	MaxAge time.Duration
 }
 
 // VerifyResult describes a bundle that verified.
@@ -35,6 +44,12 @@ type VerifyResult struct {
 	TreeSize    int64        // size of the header's checkpoint
 	Root        tlog.Hash    // its root hash
 	Kept        []KeptResult // one per VerifyOptions.Kept, in order
+
+	Format     string      // BundleFormatV1 or BundleFormatV2
+	Export     *ExportInfo // format /2: the export's own event; nil in format /1
+	Timestamps int         // checkpoint lines with the log's timestamp
+	Newest     time.Time   // the newest of those timestamps; zero when none
+	HeadTime   time.Time   // the timestamp of the header's checkpoint; zero when none
 }
 
 // VerifyError is the first check a bundle fails.
@@ -85,9 +100,13 @@ func Verify(r io.Reader, opts VerifyOptions) (*VerifyResult, error) {
 	if err := v.run(); err != nil {
 		return nil, err
 	}
+	if err := v.checkTimes(); err != nil {
+		return nil, err
+	}
 	return &VerifyResult{
 		Tenant: v.tenant, Complete: v.complete, Events: v.events, Checkpoints: v.checkpoints,
 		TreeSize: v.size, Root: v.root, Kept: v.checkKept(),
+		Format: v.format, Export: v.export, Timestamps: v.timestamps, Newest: v.newest, HeadTime: v.headTime,
 	}, nil
 }
 
@@ -101,6 +120,7 @@ type bundleLine struct {
 	Origin      *string       `json:"origin"`
 	VerifierKey *string       `json:"verifier_key"`
 	ExportedAt  *string       `json:"exported_at"`
+	ExportID    *string       `json:"export_id"`
 	Filter      *bundleFilter `json:"filter"`
 	Complete    *bool         `json:"complete"`
 	// checkpoint
@@ -140,6 +160,17 @@ type verifier struct {
 	key      note.Verifiers
 	size     int64 // the header's checkpoint
 	root     tlog.Hash
+
+	// format /2
+	format     string
+	tsKey      note.Verifier // the log's timestamp key, derived from its note key
+	exportID   string
+	exportedAt string
+	filter     bundleFilter
+	export     *ExportInfo // once event S checked
+	timestamps int
+	newest     time.Time
+	headTime   time.Time
 
 	events      int64 // event lines checked
 	checkpoints int
@@ -301,11 +332,20 @@ func (v *verifier) header(l *bundleLine) error {
 	if l.Consistency != nil {
 		return v.fail(0, "line 1: a header has no member consistency")
 	}
-	if l.Format == nil || *l.Format != BundleFormat {
-		return v.fail(0, "header format is not %q", BundleFormat)
+	if l.Format == nil || (*l.Format != BundleFormatV2 && *l.Format != BundleFormatV1) {
+		return v.fail(0, "header format is not %q (or the older %q)", BundleFormatV2, BundleFormatV1)
 	}
 	if l.Tenant == nil || l.Origin == nil || l.VerifierKey == nil || l.ExportedAt == nil || l.Filter == nil || l.Complete == nil {
 		return v.fail(0, "header lacks a field")
+	}
+	v.format = *l.Format
+	switch {
+	case v.format == BundleFormatV2 && (l.ExportID == nil || *l.ExportID == ""):
+		return v.fail(0, "header lacks export_id, which format /2 requires")
+	case v.format == BundleFormatV1 && l.ExportID != nil:
+		return v.fail(0, "header has export_id, which format /1 does not")
+	case v.format == BundleFormatV2:
+		v.exportID, v.exportedAt, v.filter = *l.ExportID, *l.ExportedAt, *l.Filter
 	}
 	v.tenant, v.complete = *l.Tenant, *l.Complete
 	if *l.Origin != Origin(v.tenant) {
@@ -321,7 +361,9 @@ func (v *verifier) header(l *bundleLine) error {
 	if err != nil {
 		return v.fail(0, "header verifier key is malformed: %v", err)
 	}
-	v.key = note.VerifierList(nv)
+	if v.key, v.tsKey, err = timestampKey(nv, *l.VerifierKey); err != nil {
+		return v.fail(0, "header verifier key is not an Ed25519 key: %v", err)
+	}
 	return nil
 }
 
@@ -340,6 +382,12 @@ func (v *verifier) openCheckpoint(l *bundleLine) (size int64, root tlog.Hash, er
 	}
 	if origin != Origin(v.tenant) {
 		return 0, root, v.failAt(0, "checkpoint on line %d is of log %q, not %q", v.line, origin, Origin(v.tenant))
+	}
+	if err := v.timestamp(n, v.line); err != nil {
+		return 0, root, err
+	}
+	if v.line == 2 {
+		v.headTime, _, _ = timestampOf(n, v.tsKey)
 	}
 	v.checkpoints++
 	return size, root, nil
@@ -459,6 +507,9 @@ func (v *verifier) event(l *bundleLine) error {
 		}
 		v.lastSeq = seq
 		v.events++
+		if seq == v.size && v.format == BundleFormatV2 {
+			return v.exportEvent(leaf, l)
+		}
 		return nil
 	}
 	v.before.copyFrom(&v.tree)
@@ -470,7 +521,12 @@ func (v *verifier) event(l *bundleLine) error {
 	v.lastSeq = seq
 	v.events++
 	if seq == v.size {
-		return v.checkRoot(seq, v.root)
+		if err := v.checkRoot(seq, v.root); err != nil {
+			return err
+		}
+		if v.format == BundleFormatV2 {
+			return v.exportEvent(leaf, l)
+		}
 	}
 	return nil
 }
@@ -590,6 +646,9 @@ func (v *verifier) end(l *bundleLine) error {
 	}
 	if v.complete && v.lastSeq < v.size {
 		return v.failAt(v.lastSeq+1, "event %d is missing: the bundle ends at event %d of %d", v.lastSeq+1, v.lastSeq, v.size)
+	}
+	if v.format == BundleFormatV2 && v.lastSeq < v.size {
+		return v.failAt(v.size, "event %d, the export's own %s event, is missing: a bundle of format /2 ends with it", v.size, ActionExport)
 	}
 	if *l.Events != v.events {
 		return v.failAt(0, "end line counts %d events, the bundle has %d", *l.Events, v.events)

@@ -24,17 +24,19 @@ func UseAuditLog(tb testing.TB, v *Vault, mod func(*audit.Options)) *audit.Log {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	regionOf := func(ctx context.Context, tenantID string) (string, error) {
+		t, err := v.DB.Tenant(ctx, tenantID)
+		if err != nil {
+			return "", err
+		}
+		return t.Region, nil
+	}
 	opts := audit.Options{
 		Sealer:  v.Keys,
 		Indexer: v.Svc.Indexer,
 		Now:     v.Svc.Now,
-		Signer: signers.For(func(ctx context.Context, tenantID string) (string, error) {
-			t, err := v.DB.Tenant(ctx, tenantID)
-			if err != nil {
-				return "", err
-			}
-			return t.Region, nil
-		}),
+		Signer:      signers.For(regionOf),
+		Timestamper: signers.TimestampFor(regionOf),
 	}
 	if mod != nil {
 		mod(&opts)
