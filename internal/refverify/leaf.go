@@ -15,11 +15,13 @@ import (
 
 // leaf is what the checks need of a parsed leaf (AUDIT-FORMAT.md §2).
 type leaf struct {
-	v      int
-	tenant string
-	seq    int64
-	prev   string
-	commit string
+	v       int
+	tenant  string
+	seq     int64
+	prev    string
+	commit  string
+	str     map[string]string // every string member, by name
+	details map[string]string
 }
 
 // The members of a leaf of each version, in order, with their JSON types:
@@ -114,7 +116,7 @@ func parseLeaf(b []byte) (*leaf, error) {
 	if len(got) != len(want) {
 		return nil, fmt.Errorf("a version %d leaf has %d members, not %d", v, len(want), len(got))
 	}
-	l := &leaf{v: v}
+	l := &leaf{v: v, str: map[string]string{}, details: map[string]string{}}
 	var out []byte
 	out = append(out, '{')
 	for i, w := range want {
@@ -139,6 +141,7 @@ func parseLeaf(b []byte) (*leaf, error) {
 			}
 		case 's':
 			out = appendString(out, m.str)
+			l.str[w.name] = m.str
 			switch w.name {
 			case "tenant":
 				l.tenant = m.str
@@ -161,6 +164,7 @@ func parseLeaf(b []byte) (*leaf, error) {
 				out = appendString(out, kv[0])
 				out = append(out, ':')
 				out = appendString(out, kv[1])
+				l.details[kv[0]] = kv[1]
 			}
 			out = append(out, '}')
 		}

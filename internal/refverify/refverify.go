@@ -27,6 +27,9 @@ type Result struct {
 	Checkpoints int
 	Size        int64
 	Root        [32]byte
+	Format      string
+	ExportID    string // format /2
+	Newest      int64  // Unix time of the newest timestamp; 0 when none
 }
 
 // Error is the first check a bundle fails; Seq is the event at fault, 0
@@ -47,12 +50,20 @@ func (e *Error) Error() string {
 // when not empty, is the firm's verifier key obtained out of band, which
 // the header must name.
 func Verify(r io.Reader, trustedKey string) (*Result, error) {
-	v := &verifier{trusted: trustedKey, br: bufio.NewReader(r)}
+	return VerifyWith(r, Options{TrustedKey: trustedKey})
+}
+
+// VerifyWith is Verify with the age checks of §7 step 7.
+func VerifyWith(r io.Reader, o Options) (*Result, error) {
+	v := &verifier{trusted: o.TrustedKey, br: bufio.NewReader(r)}
 	if err := v.run(); err != nil {
 		return nil, err
 	}
+	if err := v.age(o); err != nil {
+		return nil, err
+	}
 	return &Result{Tenant: v.tenant, Complete: v.complete, Events: v.events, Checkpoints: v.checkpoints,
-		Size: v.size, Root: v.root}, nil
+		Size: v.size, Root: v.root, Format: v.format, ExportID: v.exportID, Newest: v.newest}, nil
 }
 
 // brk is a pending chain break: event seq does not link to leaf seq−1, and
@@ -86,6 +97,12 @@ type verifier struct {
 	t, before      tree   // leaves so far; the same without the last
 	link, linkPrev string // prev the next event must have; and the one before
 	pending        *brk
+
+	format, exportID, exported string
+	filter                     map[string]json.RawMessage
+	ts                         *tsVerifier
+	stamped, sawExport         bool
+	newest                     int64
 }
 
 func fail(seq int64, format string, args ...any) error {
@@ -160,7 +177,7 @@ func (v *verifier) run() error {
 
 // fields lists the members each line type has (§1); "?" marks optional.
 var fields = map[string][]string{
-	"header":     {"type", "format", "tenant", "origin", "verifier_key", "exported_at", "filter", "complete"},
+	"header":     {"type", "format", "tenant", "origin", "verifier_key", "exported_at", "?export_id", "filter", "complete"},
 	"checkpoint": {"type", "note", "?consistency"},
 	"event":      {"type", "seq", "leaf", "?private", "?nonce", "?proof"},
 	"end":        {"type", "events"},
@@ -219,9 +236,18 @@ func (v *verifier) header(obj map[string]json.RawMessage, typ string) error {
 			return fail(0, "header member %q: %v", f.name, err)
 		}
 	}
-	if format != "casevault-audit-bundle/1" {
+	if format != format1 && format != format2 {
 		return fail(0, "format %q", format)
 	}
+	v.format = format
+	rawID, hasID := obj["export_id"]
+	switch {
+	case format == format1 && hasID:
+		return fail(0, "a /1 header has export_id")
+	case format == format2 && (!hasID || json.Unmarshal(rawID, &v.exportID) != nil || v.exportID == ""):
+		return fail(0, "a /2 header lacks export_id")
+	}
+	v.exported, v.filter = exported, filter
 	if v.origin != originOf(v.tenant) {
 		return fail(0, "origin %q is not %q", v.origin, originOf(v.tenant))
 	}
@@ -245,6 +271,9 @@ func (v *verifier) header(obj map[string]json.RawMessage, typ string) error {
 	if err != nil {
 		return fail(0, "verifier key: %v", err)
 	}
+	if v.ts, err = newTSVerifier(key); err != nil {
+		return fail(0, "verifier key: %v", err)
+	}
 	v.key = nv
 	return nil
 }
@@ -262,7 +291,7 @@ func (v *verifier) openCheckpoint(obj map[string]json.RawMessage) (int64, hash, 
 	if err := json.Unmarshal(obj["note"], &text); err != nil {
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d has no note", v.line)
 	}
-	n, err := note.Open([]byte(text), note.VerifierList(v.key))
+	n, err := note.Open([]byte(text), note.VerifierList(v.key, v.ts))
 	if err != nil {
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d does not verify: %v", v.line, err)
 	}
@@ -279,6 +308,9 @@ func (v *verifier) openCheckpoint(obj map[string]json.RawMessage) (int64, hash, 
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d has a bad root", v.line)
 	case lines[0] != v.origin:
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d is of log %q", v.line, lines[0])
+	}
+	if err := v.stamp(n); err != nil {
+		return 0, hash{}, err
 	}
 	v.checkpoints++
 	return size, root, nil
@@ -418,13 +450,21 @@ func (v *verifier) event(obj map[string]json.RawMessage) error {
 	v.last = seq
 	v.events++
 	if !v.complete {
-		return v.proof(seq, h, obj)
+		if err := v.proof(seq, h, obj); err != nil {
+			return err
+		}
+	} else {
+		v.before = v.t.clone()
+		v.t.push(h)
+		v.linkPrev, v.link = v.link, base64.StdEncoding.EncodeToString(h[:])
+		if seq == v.size {
+			if err := v.checkRoot(seq, v.root); err != nil {
+				return err
+			}
+		}
 	}
-	v.before = v.t.clone()
-	v.t.push(h)
-	v.linkPrev, v.link = v.link, base64.StdEncoding.EncodeToString(h[:])
-	if seq == v.size {
-		return v.checkRoot(seq, v.root)
+	if seq == v.size && v.format == format2 {
+		return v.exportEvent(l)
 	}
 	return nil
 }
@@ -526,6 +566,9 @@ func (v *verifier) end(obj map[string]json.RawMessage) error {
 	}
 	if v.complete && v.last < v.size {
 		return v.failAt(v.last+1, "event %d is missing", v.last+1)
+	}
+	if v.format == format2 && v.last < v.size {
+		return v.failAt(v.size, "event %d, the export's own event, is missing", v.size)
 	}
 	if n != v.events {
 		return v.failAt(0, "end line counts %d events, not %d", n, v.events)
