@@ -154,8 +154,10 @@ func (v *verifier) checkTimes() error {
 	if v.opts.MaxAge <= 0 {
 		return nil
 	}
-	if v.timestamps == 0 {
-		return v.fail(0, "the bundle's checkpoints carry no timestamp, so its age cannot be bounded (--max-age)")
+	if v.format != BundleFormatV2 {
+		// Format /1 has no timestamps, and a bundle of format /2 relabelled
+		// /1 would escape the checks of its export event.
+		return v.fail(0, "the bundle is of format %s, which proves no time: its age cannot be bounded (--max-age needs format /2)", v.format)
 	}
 	if at.Sub(v.newest) > v.opts.MaxAge {
 		return v.fail(0, "its newest checkpoint is timestamped %s, more than %s before %s", v.newest.Format(time.RFC3339), v.opts.MaxAge, at.UTC().Format(time.RFC3339))

@@ -160,8 +160,8 @@ func (v *verifier) age(o Options) error {
 	if o.MaxAge <= 0 {
 		return nil
 	}
-	if !v.stamped {
-		return fail(0, "no checkpoint has a timestamp")
+	if v.format != format2 || !v.stamped {
+		return fail(0, "a bundle of format %s has no time to bound", v.format)
 	}
 	if at.Sub(time.Unix(v.newest, 0)) > o.MaxAge {
 		return fail(0, "the newest timestamp is more than %s before %s", o.MaxAge, at.UTC().Format(time.RFC3339))
