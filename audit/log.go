@@ -87,8 +87,11 @@ type Options struct {
 
 	// OnSigned, when set, is called with every checkpoint once it is newly
 	// signed and stored (not when a stored one is returned again), for
-	// those that pass checkpoints on: witnesses, a firm's sink. It must not
-	// block: it is called on the signing path.
+	// those that pass checkpoints on: witnesses, a firm's sink. That
+	// includes heartbeats and the checkpoints exports sign, so the same
+	// size can come again with a newer Time, and an export's can be
+	// smaller than one passed before. It must not block: it is called on
+	// the signing path.
 	OnSigned func(c *Checkpoint)
 
 	// CheckpointEvery is the number of events of a firm after which a
