@@ -340,8 +340,11 @@ type Checkpoint struct {
 	CreatedAt time.Time
 
 	// Time is the log's signed timestamp on Note (its cosignature/v1 line,
-	// timestamp.go), to the second; zero when the note has none (signed
-	// before CaseVault added them, or without Options.Timestamper).
+	// timestamp.go), to the second, on the checkpoints Log.Checkpoint and
+	// Log.SignAt return and OnSigned gets; zero when the note has none
+	// (signed before CaseVault added them, or without
+	// Options.Timestamper). The listing Source.Checkpoints leaves it zero:
+	// CheckpointTime reads it from Note.
 	Time time.Time
 }
 
