@@ -48,8 +48,8 @@ type memSource struct {
 }
 
 var (
-	_ audit.Source    = (*memSource)(nil)
-	_ audit.RawSource = (*memSource)(nil)
+	_ audit.Source       = (*memSource)(nil)
+	_ audit.RawSource    = (*memSource)(nil)
 	_ audit.ExportSource = (*memSource)(nil)
 )
 

@@ -32,9 +32,9 @@ func UseAuditLog(tb testing.TB, v *Vault, mod func(*audit.Options)) *audit.Log {
 		return t.Region, nil
 	}
 	opts := audit.Options{
-		Sealer:  v.Keys,
-		Indexer: v.Svc.Indexer,
-		Now:     v.Svc.Now,
+		Sealer:      v.Keys,
+		Indexer:     v.Svc.Indexer,
+		Now:         v.Svc.Now,
 		Signer:      signers.For(regionOf),
 		Timestamper: signers.TimestampFor(regionOf),
 	}
