@@ -22,7 +22,7 @@ import (
 // Which optional ones a line of a given bundle may carry is checked later,
 // where the spec orders that check (§7).
 var lineMembers = map[string]map[string]bool{ // member → required
-	"header":     {"type": true, "format": true, "tenant": true, "origin": true, "verifier_key": true, "exported_at": true, "filter": true, "complete": true},
+	"header":     {"type": true, "format": true, "tenant": true, "origin": true, "verifier_key": true, "exported_at": true, "export_id": false, "filter": true, "complete": true},
 	"checkpoint": {"type": true, "note": true, "consistency": false},
 	"event":      {"type": true, "seq": true, "leaf": true, "private": false, "nonce": false, "proof": false},
 	"end":        {"type": true, "events": true},
@@ -316,4 +316,18 @@ func (v *verifier) leafMeaning(seq int64, e *Entry) error {
 	}
 	v.lastTime = e.Time
 	return nil
+}
+
+// filterOf returns a header's filter, once checkFilter passed, as a
+// bundleFilter.
+func filterOf(f map[string]json.RawMessage) bundleFilter {
+	var bf bundleFilter
+	b, err := json.Marshal(f)
+	if err == nil {
+		err = json.Unmarshal(b, &bf)
+	}
+	if err != nil {
+		panic("audit: a checked filter does not decode: " + err.Error())
+	}
+	return bf
 }

@@ -183,7 +183,7 @@ const (
 	fieldSealed
 	fieldCommit
 	fieldDetails
-	fieldTime            // Time and Outcome
+	fieldTime // Time and Outcome
 	fieldAction
 	fieldRest            // the others
 	fieldAll  leafFields = 1<<iota - 1

@@ -18,9 +18,28 @@ import (
 	"github.com/casevault/casevault/vault"
 )
 
-// BundleFormat names the format of a bundle in its header line. The format
-// is specified in docs/AUDIT-FORMAT.md.
-const BundleFormat = "casevault-audit-bundle/1"
+// Bundle formats, named in a bundle's header line and specified in
+// docs/AUDIT-FORMAT.md. Format /2 (BundleFormat, what exports write) ends
+// with the export's own audit.export event, names it in the header
+// (export_id) and has a timestamp on every checkpoint; format /1
+// (BundleFormatV1, WriteBundle) has neither and still verifies.
+const (
+	BundleFormatV1 = "casevault-audit-bundle/1"
+	BundleFormatV2 = "casevault-audit-bundle/2"
+	BundleFormat   = BundleFormatV2
+)
+
+// ActionExport is the action of the event an export records in the log it
+// exports before anything is read; a bundle of format /2 ends with it.
+const ActionExport = "audit.export"
+
+// ExportSource is a Source that signs a fresh checkpoint of any tree size
+// of a log up to its end, as an export needs of the tree that ends with its
+// own event (Log.SignAt).
+type ExportSource interface {
+	Source
+	SignAt(ctx context.Context, tenant string, size int64) (*Checkpoint, error)
+}
 
 // RawSource is implemented by a Source that can hand out every stored leaf
 // of a firm verbatim, in Seq order, without decoding it. Complete bundles use
@@ -43,6 +62,7 @@ type (
 		Origin      string       `json:"origin"`
 		VerifierKey string       `json:"verifier_key"`
 		ExportedAt  string       `json:"exported_at"`
+		ExportID    string       `json:"export_id,omitempty"` // format /2 only
 		Filter      bundleFilter `json:"filter"`
 		Complete    bool         `json:"complete"`
 	}
@@ -95,7 +115,9 @@ func toBundleFilter(f Filter) bundleFilter {
 var errExportDone = errors.New("export done")
 
 // WriteBundle writes tenant's events selected by f to w as a JSON Lines
-// bundle that Verify checks offline (docs/AUDIT-FORMAT.md): a header, the
+// bundle of format /1 that Verify checks offline (docs/AUDIT-FORMAT.md),
+// for a log with no export event of its own (WriteExportBundle writes
+// what the server exports): a header, the
 // checkpoint src.Checkpoint signs at the start (tree size S; the bundle
 // covers events 1..S only), the events, and an end line with their count.
 //
@@ -138,24 +160,74 @@ func WriteBundle(ctx context.Context, w io.Writer, src Source, opener Opener, te
 	if err != nil {
 		return fmt.Errorf("export bundle: checkpoint: %w", err)
 	}
+	h := bundleHeader{
+		Type: "header", Format: BundleFormatV1, Tenant: tenant, Origin: Origin(tenant), VerifierKey: key,
+		ExportedAt: now.UTC().Format(TimeLayout), Filter: toBundleFilter(f), Complete: f.Empty(),
+	}
+	return writeBundle(ctx, w, src, opener, tenant, f, h, ck, nil)
+}
+
+// WriteExportBundle writes the bundle of format /2 of the export x, whose
+// audit.export event (seq E = x.Seq, with export id x.ID) is in tenant's
+// log already: the header names x.ID and has the event's time as
+// exported_at, the checkpoint on line 2 is signed afresh (with a timestamp)
+// of the tree of size E, whatever was appended after it, and the bundle
+// ends with event E — in a filtered bundle too, with its proof, whatever
+// the filter. Otherwise as WriteBundle. Errors: internal (event E is not
+// x's export event), those of src.
+func WriteExportBundle(ctx context.Context, w io.Writer, src ExportSource, opener Opener, tenant string, f Filter, x vault.AuditExport) error {
+	key, err := src.VerifierKey(ctx, tenant)
+	if err != nil {
+		return fmt.Errorf("export bundle: verifier key: %w", err)
+	}
+	var last *Record
+	err = src.Records(ctx, tenant, Filter{AfterSeq: x.Seq - 1, Limit: 1}, func(r *Record) error {
+		if r.Seq == x.Seq {
+			last = r
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("export bundle: export event: %w", err)
+	}
+	if last == nil || last.Entry.Action != ActionExport || last.Entry.Details["export_id"] != x.ID {
+		return vault.Errorf(vault.EINTERNAL, "Audit event %d is not the export's own event.", x.Seq)
+	}
+	ck, err := src.SignAt(ctx, tenant, x.Seq)
+	if vault.IsCode(err, vault.EINTERNAL) {
+		// The tree cannot be computed (a stored hash is missing): a bundle
+		// of format /1 up to the latest checkpoint signed before lets the
+		// verifier name the damage, as WriteBundle does.
+		return WriteBundle(ctx, w, src, opener, tenant, f, x.Time)
+	}
+	if err != nil {
+		return fmt.Errorf("export bundle: checkpoint: %w", err)
+	}
+	h := bundleHeader{
+		Type: "header", Format: BundleFormatV2, Tenant: tenant, Origin: Origin(tenant), VerifierKey: key,
+		ExportedAt: last.Entry.Time, ExportID: x.ID, Filter: toBundleFilter(f), Complete: f.Empty(),
+	}
+	return writeBundle(ctx, w, src, opener, tenant, f, h, ck, last)
+}
+
+// writeBundle writes a bundle with header h and the header's checkpoint
+// ck; last, when set, is the export's own event, which ends it.
+func writeBundle(ctx context.Context, w io.Writer, src Source, opener Opener, tenant string, f Filter, h bundleHeader, ck *Checkpoint, last *Record) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	complete := f.Empty()
-	if err := enc.Encode(bundleHeader{
-		Type: "header", Format: BundleFormat, Tenant: tenant, Origin: Origin(tenant), VerifierKey: key,
-		ExportedAt: now.UTC().Format(TimeLayout), Filter: toBundleFilter(f), Complete: complete,
-	}); err != nil {
+	if err := enc.Encode(h); err != nil {
 		return err
 	}
 	if err := enc.Encode(bundleCheckpoint{Type: "checkpoint", Note: string(ck.Note)}); err != nil {
 		return err
 	}
 	bx := &bundleExport{ctx: ctx, w: bw, enc: enc, src: src, opener: opener, tenant: tenant, size: ck.Size}
-	if complete {
+	var err error
+	if h.Complete {
 		err = bx.complete()
 	} else {
-		err = bx.filtered(f)
+		err = bx.filtered(f, last)
 	}
 	if err != nil {
 		return fmt.Errorf("export bundle: %w", err)
@@ -253,7 +325,9 @@ func (bx *bundleExport) checkpoints(errp *error) iter.Seq[*Checkpoint] {
 // filtered writes the events matching f up to bx.size with their proofs
 // and, in their place by size, the stored checkpoints of size at most
 // bx.size, each with the consistency proof from its tree to the header's.
-func (bx *bundleExport) filtered(f Filter) error {
+// last, when set, is the export's own event (seq bx.size): it is written
+// last, whether or not f matches it.
+func (bx *bundleExport) filtered(f Filter, last *Record) error {
 	var cpErr error
 	next, stop := iter.Pull(bx.checkpoints(&cpErr))
 	defer stop()
@@ -275,10 +349,11 @@ func (bx *bundleExport) filtered(f Filter) error {
 		}
 		return nil
 	}
-	err := bx.src.Records(bx.ctx, bx.tenant, f, func(r *Record) error {
-		if r.Seq > bx.size {
-			return errExportDone
-		}
+	end := bx.size
+	if last != nil {
+		end = last.Seq - 1
+	}
+	emit := func(r *Record) error {
 		if err := flush(r.Seq - 1); err != nil {
 			return err
 		}
@@ -287,9 +362,20 @@ func (bx *bundleExport) filtered(f Filter) error {
 			return fmt.Errorf("prove event %d: %w", r.Seq, err)
 		}
 		return bx.event(r.Seq, r.Leaf, r.Entry, p, true)
+	}
+	err := bx.src.Records(bx.ctx, bx.tenant, f, func(r *Record) error {
+		if r.Seq > end {
+			return errExportDone
+		}
+		return emit(r)
 	})
 	if err != nil && !errors.Is(err, errExportDone) {
 		return err
+	}
+	if last != nil {
+		if err := emit(last); err != nil {
+			return err
+		}
 	}
 	if err := flush(bx.size); err != nil {
 		return err

@@ -218,7 +218,7 @@ func TestBundle_Complete(t *testing.T) {
 			b := exportBundle(t, tc.wrap(s), s.opener(), audit.Filter{})
 			res := mustVerify(t, b, audit.VerifyOptions{TrustedKey: s.vkey})
 			ck := checkpointOf(t, s)
-			want := audit.VerifyResult{Tenant: testTenant, Complete: true, Events: 10, Checkpoints: 4, TreeSize: 10, Root: ck.Root}
+			want := audit.VerifyResult{Tenant: testTenant, Complete: true, Events: 10, Checkpoints: 4, TreeSize: 10, Root: ck.Root, Format: audit.BundleFormatV1}
 			if !reflect.DeepEqual(*res, want) {
 				t.Errorf("result = %+v, want %+v", *res, want)
 			}

@@ -338,6 +338,14 @@ type Checkpoint struct {
 	Root      tlog.Hash
 	Note      []byte // the signed note: CheckpointText plus signature lines
 	CreatedAt time.Time
+
+	// Time is the log's signed timestamp on Note (its cosignature/v1 line,
+	// timestamp.go), to the second, on the checkpoints Log.Checkpoint and
+	// Log.SignAt return and OnSigned gets; zero when the note has none
+	// (signed before CaseVault added them, or without
+	// Options.Timestamper). The listing Source.Checkpoints leaves it zero:
+	// CheckpointTime reads it from Note.
+	Time time.Time
 }
 
 // Filter selects events of one firm: the vault's AuditFilter, whose

@@ -146,7 +146,7 @@ func v1Fixture(t *testing.T) (*audit.Log, *testEnv, string) {
 		t.Fatal(err)
 	}
 	env := &testEnv{Path: filepath.Join(t.TempDir(), "audit.db"), Sealer: &xorSealer{},
-		Keys: &testKeys{signer: signer, vkey: strings.TrimSpace(string(vkey))}}
+		Keys: &testKeys{signer: signer, vkey: strings.TrimSpace(string(vkey)), key: noteKey(t, strings.TrimSpace(string(skey)))}}
 	if err := os.WriteFile(env.Path, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"os"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 type rotatingKeys struct {
 	oldSig, newSig note.Signer
 	oldKey, newKey string
+	oldTS, newTS   crypto.Signer // the same keys, for timestamps
 	rotated        atomic.Bool
 }
 
@@ -28,13 +30,14 @@ func newRotatingKeys(t *testing.T) *rotatingKeys {
 		seed string
 		sig  *note.Signer
 		key  *string
-	}{{"log rotation old", &k.oldSig, &k.oldKey}, {"log rotation new", &k.newSig, &k.newKey}} {
+		ts   *crypto.Signer
+	}{{"log rotation old", &k.oldSig, &k.oldKey, &k.oldTS}, {"log rotation new", &k.newSig, &k.newKey, &k.newTS}} {
 		skey, vkey := testKey(t, "casevault-audit-test", x.seed)
 		s, err := note.NewSigner(skey)
 		if err != nil {
 			t.Fatal(err)
 		}
-		*x.sig, *x.key = s, vkey
+		*x.sig, *x.key, *x.ts = s, vkey, noteKey(t, skey)
 	}
 	return k
 }
@@ -47,6 +50,12 @@ func (k *rotatingKeys) options(a audit.Anchor) func(*audit.Options) {
 				return k.newSig, k.newKey, nil
 			}
 			return k.oldSig, k.oldKey, nil
+		}
+		o.Timestamper = func(context.Context, string) (crypto.Signer, error) {
+			if k.rotated.Load() {
+				return k.newTS, nil
+			}
+			return k.oldTS, nil
 		}
 		o.Keys = func(context.Context, string) ([]vault.AuditKey, error) {
 			if !k.rotated.Load() {

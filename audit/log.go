@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"crypto"
 	"database/sql"
 	"embed"
 	"errors"
@@ -31,6 +32,7 @@ const (
 	DefaultCheckpointEvery    = 1000
 	DefaultCheckpointInterval = 10 * time.Second
 	DefaultBusyTimeout        = 10 * time.Second
+	DefaultHeartbeat          = time.Hour
 )
 
 // maxBatch is the most events one group commit writes. It bounds the time
@@ -66,6 +68,20 @@ type Options struct {
 	// checkpoint a retired key signed gets an ActionKeyRotated event at
 	// Open, before the new key signs anything of it (keyrotation.go).
 	Keys func(ctx context.Context, tenant string) ([]vault.AuditKey, error)
+	// Timestamper returns the Ed25519 private key behind Signer's note key
+	// for tenant, as a crypto.Signer. With it, every checkpoint the log
+	// signs carries, beside its note signature, a C2SP cosignature/v1
+	// timestamp line made with that key under the same name, with the
+	// log's clock (timestamp.go). Without it checkpoints carry no
+	// timestamp, and the bundles of format /2 exported from them do not
+	// verify; it is optional for tests of other parts only.
+	Timestamper func(ctx context.Context, tenant string) (crypto.Signer, error)
+
+	// Heartbeat is the longest a log goes without a freshly signed
+	// timestamp while it is idle: its latest tree is then signed again, at
+	// the same size, and stored, anchored and passed to OnSigned like any
+	// checkpoint (default DefaultHeartbeat; see heartbeat.go).
+	Heartbeat time.Duration
 
 	// Anchor, when set, keeps each log's latest signed checkpoint outside
 	// the database: a tree that does not extend it is never signed, and its
@@ -78,8 +94,11 @@ type Options struct {
 
 	// OnSigned, when set, is called with every checkpoint once it is newly
 	// signed and stored (not when a stored one is returned again), for
-	// those that pass checkpoints on: witnesses, a firm's sink. It must not
-	// block: it is called on the signing path.
+	// those that pass checkpoints on: witnesses, a firm's sink. That
+	// includes heartbeats and the checkpoints exports sign, so the same
+	// size can come again with a newer Time, and an export's can be
+	// smaller than one passed before. It must not block: it is called on
+	// the signing path.
 	OnSigned func(c *Checkpoint)
 
 	// CheckpointEvery is the number of events of a firm after which a
@@ -133,12 +152,14 @@ type Log struct {
 	tips map[string]tip
 
 	// Checkpoint state; see tree.go.
-	ckMu    sync.Mutex          // serialises Checkpoint, so a size is signed once
-	stMu    sync.Mutex          // guards the four maps below
-	signed  map[string]int64    // size of each firm's latest checkpoint, once known
-	grown   map[string]struct{} // firms appended to since the last timer pass
-	urgent  map[string]struct{} // firms CheckpointEvery events past their checkpoint
-	failing map[string]struct{} // firms whose last signing failed
+	ckMu    sync.Mutex           // serialises Checkpoint, so a size is signed once
+	stMu    sync.Mutex           // guards the four maps below
+	signed  map[string]int64     // size of each firm's latest checkpoint, once known
+	grown   map[string]struct{}  // firms appended to since the last timer pass
+	urgent  map[string]struct{}  // firms CheckpointEvery events past their checkpoint
+	failing map[string]struct{}  // firms whose last signing failed
+	logs    map[string]struct{}  // firms known to have events, for heartbeats
+	lastSig map[string]time.Time // newest timestamp signed of each log, once known
 	kick    chan struct{}
 	stop    chan struct{}
 	ckDone  chan struct{}
@@ -195,7 +216,7 @@ func Open(ctx context.Context, path string, opts Options) (*Log, error) {
 	if opts.Signer == nil {
 		return nil, vault.Errorf(vault.EINVALID, "Audit log needs a checkpoint signer.")
 	}
-	if opts.CheckpointEvery < 0 || opts.CheckpointInterval < 0 || opts.BusyTimeout < 0 || opts.MaxSize < 0 {
+	if opts.CheckpointEvery < 0 || opts.CheckpointInterval < 0 || opts.BusyTimeout < 0 || opts.MaxSize < 0 || opts.Heartbeat < 0 {
 		return nil, vault.Errorf(vault.EINVALID, "Invalid audit log options.")
 	}
 	if opts.CheckpointEvery == 0 {
@@ -206,6 +227,9 @@ func Open(ctx context.Context, path string, opts Options) (*Log, error) {
 	}
 	if opts.BusyTimeout == 0 {
 		opts.BusyTimeout = DefaultBusyTimeout
+	}
+	if opts.Heartbeat == 0 {
+		opts.Heartbeat = DefaultHeartbeat
 	}
 	if err := sqlitefile.Create(path, "audit log"); err != nil {
 		return nil, err
@@ -248,6 +272,8 @@ func Open(ctx context.Context, path string, opts Options) (*Log, error) {
 		grown:      map[string]struct{}{},
 		urgent:     map[string]struct{}{},
 		failing:    map[string]struct{}{},
+		logs:       map[string]struct{}{},
+		lastSig:    map[string]time.Time{},
 		diverged:   map[string]string{},
 		kick:       make(chan struct{}, 1),
 		stop:       make(chan struct{}),
@@ -508,7 +534,7 @@ func (l *Log) writeBatch(batch []*request) ([]int64, map[string]tip, error) {
 	fresh := map[string]map[int64]tlog.Hash{}
 	for i, r := range batch {
 		if r.ck != nil {
-			if err := storeCheckpoint(ctx, tx, r.ck); err != nil {
+			if err := storeSigned(ctx, tx, r.ck); err != nil {
 				return nil, nil, err
 			}
 			continue

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -87,6 +88,7 @@ func (testIndexer) Regions() []string { return nil }
 type testKeys struct {
 	signer note.Signer
 	vkey   string
+	key    crypto.Signer
 }
 
 func newTestKeys(tb testing.TB) *testKeys {
@@ -99,11 +101,15 @@ func newTestKeys(tb testing.TB) *testKeys {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &testKeys{signer: s, vkey: vkey}
+	return &testKeys{signer: s, vkey: vkey, key: noteKey(tb, skey)}
 }
 
 func (k *testKeys) Signer(context.Context, string) (note.Signer, string, error) {
 	return k.signer, k.vkey, nil
+}
+
+func (k *testKeys) Timestamper(context.Context, string) (crypto.Signer, error) {
+	return k.key, nil
 }
 
 // testEnv is an audit log file with its sealer and keys, which tests open,
@@ -123,7 +129,7 @@ func newTestEnv(tb testing.TB) *testEnv {
 // effectively off, and the options mod changes; it is closed at cleanup.
 func (e *testEnv) open(tb testing.TB, mod func(*audit.Options)) *audit.Log {
 	tb.Helper()
-	opts := audit.Options{Sealer: e.Sealer, Signer: e.Keys.Signer, Indexer: testIndexer{}, CheckpointInterval: time.Hour}
+	opts := audit.Options{Sealer: e.Sealer, Signer: e.Keys.Signer, Timestamper: e.Keys.Timestamper, Indexer: testIndexer{}, CheckpointInterval: time.Hour}
 	if mod != nil {
 		mod(&opts)
 	}

@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -37,11 +39,18 @@ type memSource struct {
 	leaves [][]byte // by seq-1; nil: deleted
 	hashes []tlog.Hash
 	cps    []*audit.Checkpoint
+
+	// stampAt, when set, is the time of the log's timestamp line each
+	// checkpoint then carries (§5), made with key, the note key's Ed25519
+	// half.
+	stampAt time.Time
+	key     ed25519.PrivateKey
 }
 
 var (
-	_ audit.Source    = (*memSource)(nil)
-	_ audit.RawSource = (*memSource)(nil)
+	_ audit.Source       = (*memSource)(nil)
+	_ audit.RawSource    = (*memSource)(nil)
+	_ audit.ExportSource = (*memSource)(nil)
 )
 
 // newMemSource returns an empty log of tenant whose signing key is derived
@@ -55,7 +64,7 @@ func newMemSource(tb testing.TB, tenant string, seed string) *memSource {
 	}
 	return &memSource{
 		tenant: tenant, signer: signer, vkey: vkey, keys: newMemKeys("field key " + seed),
-		start: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC),
+		start: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC), key: noteKey(tb, skey).(ed25519.PrivateKey),
 	}
 }
 
@@ -290,17 +299,75 @@ func (s *memSource) Checkpoint(ctx context.Context, tenant string) (*audit.Check
 	if n := len(s.cps); n > 0 && s.cps[n-1].Size == size {
 		return s.cps[n-1], nil
 	}
+	c, err := s.sign(size)
+	if err != nil {
+		return nil, err
+	}
+	s.cps = append(s.cps, c)
+	return c, nil
+}
+
+// sign signs the tree of the given size, with a timestamp line when
+// stampAt is set. s.mu is held.
+func (s *memSource) sign(size int64) (*audit.Checkpoint, error) {
 	root, err := tlog.TreeHash(size, s)
 	if err != nil {
 		return nil, err
 	}
-	msg, err := note.Sign(&note.Note{Text: audit.CheckpointText(s.tenant, size, root)}, s.signer)
+	signers := []note.Signer{s.signer}
+	if !s.stampAt.IsZero() {
+		tv, err := audit.TimestampVerifier(s.vkey)
+		if err != nil {
+			return nil, err
+		}
+		signers = append(signers, &fixedCosigner{name: tv.Name(), hash: tv.KeyHash(), key: s.key, t: s.stampAt.Unix()})
+	}
+	msg, err := note.Sign(&note.Note{Text: audit.CheckpointText(s.tenant, size, root)}, signers...)
 	if err != nil {
 		return nil, err
 	}
-	c := &audit.Checkpoint{Tenant: s.tenant, Size: size, Root: root, Note: msg, CreatedAt: s.start}
-	s.cps = append(s.cps, c)
+	return &audit.Checkpoint{Tenant: s.tenant, Size: size, Root: root, Note: msg, CreatedAt: s.start, Time: s.stampAt}, nil
+}
+
+// SignAt implements audit.ExportSource: a fresh checkpoint of the given
+// size, stored (in size order) unless one of that size is.
+func (s *memSource) SignAt(ctx context.Context, tenant string, size int64) (*audit.Checkpoint, error) {
+	if err := s.checkTenant(tenant); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if size < 1 || size > int64(len(s.leaves)) {
+		return nil, fmt.Errorf("tree has no size %d", size)
+	}
+	c, err := s.sign(size)
+	if err != nil {
+		return nil, err
+	}
+	i := 0
+	for i < len(s.cps) && s.cps[i].Size < size {
+		i++
+	}
+	if i == len(s.cps) || s.cps[i].Size != size {
+		s.cps = slices.Insert(s.cps, i, c)
+	}
 	return c, nil
+}
+
+// fixedCosigner makes cosignature/v1 timestamp lines (AUDIT-FORMAT.md §5)
+// at a fixed time, for reproducible bundles.
+type fixedCosigner struct {
+	name string
+	hash uint32
+	key  ed25519.PrivateKey
+	t    int64
+}
+
+func (c *fixedCosigner) Name() string    { return c.name }
+func (c *fixedCosigner) KeyHash() uint32 { return c.hash }
+func (c *fixedCosigner) Sign(msg []byte) ([]byte, error) {
+	sig := ed25519.Sign(c.key, fmt.Appendf(nil, "cosignature/v1\ntime %d\n%s", c.t, msg))
+	return append(binary.BigEndian.AppendUint64(nil, uint64(c.t)), sig...), nil
 }
 
 // Prove implements audit.Source.

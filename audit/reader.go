@@ -102,11 +102,15 @@ func (r *Reader) open(ctx context.Context, tenant string, e *Entry) Private {
 	return m
 }
 
-// Export writes tenant's events matching f in format.
-func (r *Reader) Export(ctx context.Context, tenant, format string, f vault.AuditFilter, w io.Writer) error {
+// Export writes tenant's events matching f in format: a bundle of format
+// /2 ending with the export's own event x, or of format /1 when x is zero.
+func (r *Reader) Export(ctx context.Context, tenant, format string, f vault.AuditFilter, x vault.AuditExport, w io.Writer) error {
 	now := time.Now().UTC()
 	if r.Now != nil {
 		now = r.Now().UTC()
+	}
+	if !x.Time.IsZero() {
+		now = x.Time.UTC()
 	}
 	opener := r.Opener
 	if len(f.Withhold) > 0 && opener != nil {
@@ -119,6 +123,9 @@ func (r *Reader) Export(ctx context.Context, tenant, format string, f vault.Audi
 	case vault.AuditFormatJSONL:
 		if len(f.Withhold) > 0 {
 			opener = nil
+		}
+		if x.Seq > 0 {
+			return WriteExportBundle(ctx, w, r.Log, opener, tenant, f, x)
 		}
 		return WriteBundle(ctx, w, r.Log, opener, tenant, f, now)
 	case vault.AuditFormatCSV:
@@ -140,9 +147,13 @@ func (r *Reader) Checkpoint(ctx context.Context, tenant string) (*vault.AuditChe
 	if err != nil {
 		return nil, err
 	}
-	return &vault.AuditCheckpoint{
+	out := &vault.AuditCheckpoint{
 		Size: cp.Size, Root: base64.StdEncoding.EncodeToString(cp.Root[:]), Note: string(cp.Note), VerifierKey: vkey,
-	}, nil
+	}
+	if !cp.Time.IsZero() {
+		out.SignedAt = cp.Time.UTC().Format(time.RFC3339)
+	}
+	return out, nil
 }
 
 // Keys returns every verifier key of tenant's region, oldest first.

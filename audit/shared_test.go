@@ -1,6 +1,10 @@
 package audit_test
 
 import (
+	"crypto"
+	"crypto/ed25519"
+	"encoding/base64"
+	"strings"
 	"testing"
 )
 
@@ -24,4 +28,16 @@ func TestLog_TwoWritersOneFile(t *testing.T) {
 		}
 	}
 	checkChain(t, a, tenant, want)
+}
+
+// noteKey returns the Ed25519 private key of a note signer key, as the
+// log's Timestamper hands it out.
+func noteKey(tb testing.TB, skey string) crypto.Signer {
+	tb.Helper()
+	parts := strings.SplitN(skey, "+", 5)
+	b, err := base64.StdEncoding.DecodeString(parts[len(parts)-1])
+	if err != nil || len(b) != 1+ed25519.SeedSize {
+		tb.Fatalf("not a note signer key")
+	}
+	return ed25519.NewKeyFromSeed(b[1:])
 }

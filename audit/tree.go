@@ -140,6 +140,11 @@ func (l *Log) checkpoint(ctx context.Context, tenant string, rebase bool) (*Chec
 		}
 	}
 	if stored != nil {
+		// The newest note of this tree: a heartbeat's or an export's, if
+		// any came after the checkpoint.
+		if stored, err = l.newestAt(ctx, stored); err != nil {
+			return nil, err
+		}
 		// Signed by an earlier run, before anchors or before a crash.
 		if l.opts.Anchor != nil && anchored < size {
 			if err := l.opts.Anchor.Store(ctx, tenant, stored.Note); err != nil {
@@ -149,56 +154,102 @@ func (l *Log) checkpoint(ctx context.Context, tenant string, rebase bool) (*Chec
 		l.noteSigned(tenant, size)
 		return stored, nil
 	}
-	signer, _, err := l.opts.Signer(ctx, tenant)
+	c, err := l.signTree(ctx, tenant, size, root)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint signer of %q: %w", tenant, err)
+		return nil, err
 	}
-	msg, err := note.Sign(&note.Note{Text: CheckpointText(tenant, size, root)}, signer)
-	if err != nil {
-		return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot sign the audit checkpoint.")
-	}
-	c := &Checkpoint{Tenant: tenant, Size: size, Root: root, Note: msg, CreatedAt: l.now()}
 	// Remembered outside the database before anyone can see it.
 	if l.opts.Anchor != nil {
-		if err := l.opts.Anchor.Store(ctx, tenant, msg); err != nil {
+		if err := l.opts.Anchor.Store(ctx, tenant, c.Note); err != nil {
 			return nil, err
 		}
 	}
-	// The writer stores it, so that it never waits for the write lock
-	// behind a stream of appends.
+	if err := l.store(ctx, c); err != nil {
+		return nil, err
+	}
+	l.noteSigned(tenant, size)
+	l.signedNew(c)
+	return c, nil
+}
+
+// signTree signs tenant's tree of the given size and root: the note signature
+// and, with Options.Timestamper, the log's timestamp line. Errors: those of
+// the signers, internal.
+func (l *Log) signTree(ctx context.Context, tenant string, size int64, root tlog.Hash) (*Checkpoint, error) {
+	signer, vkey, err := l.opts.Signer(ctx, tenant)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint signer of %q: %w", tenant, err)
+	}
+	signers := []note.Signer{signer}
+	now := l.now()
+	var ts time.Time
+	if l.opts.Timestamper != nil {
+		key, err := l.opts.Timestamper(ctx, tenant)
+		if err != nil {
+			return nil, fmt.Errorf("timestamp key of %q: %w", tenant, err)
+		}
+		if key == nil {
+			return nil, vault.Errorf(vault.EINTERNAL, "No timestamp key for the audit log of %q.", tenant)
+		}
+		tsig, err := newTimestampSigner(vkey, key, func() time.Time { return now })
+		if err != nil {
+			return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot timestamp the audit checkpoint.")
+		}
+		signers = append(signers, tsig)
+		ts = time.Unix(now.Unix(), 0).UTC()
+	}
+	msg, err := note.Sign(&note.Note{Text: CheckpointText(tenant, size, root)}, signers...)
+	if err != nil {
+		return nil, vault.WrapError(vault.EINTERNAL, err, "Cannot sign the audit checkpoint.")
+	}
+	return &Checkpoint{Tenant: tenant, Size: size, Root: root, Note: msg, CreatedAt: now, Time: ts}, nil
+}
+
+// store has the writer store a newly signed checkpoint, so that signing
+// never waits for the write lock behind a stream of appends.
+func (l *Log) store(ctx context.Context, c *Checkpoint) error {
 	req := &request{ctx: ctx, ck: c, done: make(chan result, 1)}
 	if err := l.send(ctx, req); err != nil {
-		return nil, err
+		return err
 	}
 	select {
 	case r := <-req.done:
-		if r.err != nil {
-			return nil, r.err
-		}
+		return r.err
 	case <-ctx.Done():
-		return nil, unavailable(ctx.Err())
+		return unavailable(ctx.Err())
 	}
-	l.noteSigned(tenant, size)
-	// What is stored, which another process may have stored first.
-	stored, err = l.checkpointAt(ctx, tenant, size)
-	if err == nil && l.opts.OnSigned != nil {
-		l.opts.OnSigned(stored)
-	}
-	return stored, err
 }
 
-// storeCheckpoint inserts c unless a checkpoint of its size is stored
-// already (signed by an earlier run: the same key signs the same text).
-func storeCheckpoint(ctx context.Context, tx *sql.Tx, c *Checkpoint) error {
+// signedNew notes the timestamp of a newly signed and stored checkpoint
+// and passes it to Options.OnSigned.
+func (l *Log) signedNew(c *Checkpoint) {
+	l.stMu.Lock()
+	l.logs[c.Tenant] = struct{}{}
+	if c.CreatedAt.After(l.lastSig[c.Tenant]) {
+		l.lastSig[c.Tenant] = c.CreatedAt
+	}
+	l.stMu.Unlock()
+	if l.opts.OnSigned != nil {
+		l.opts.OnSigned(c)
+	}
+}
+
+// storeSigned inserts c into audit_checkpoints or, when a checkpoint of
+// its size is stored there already (signed by an earlier run, a heartbeat,
+// an export), into audit_timestamps: every note the log signs is kept.
+func storeSigned(ctx context.Context, tx *sql.Tx, c *Checkpoint) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_checkpoints WHERE tenant_id = ? AND size = ?`, c.Tenant, c.Size).Scan(&n); err != nil {
 		return err
 	}
+	at := c.CreatedAt.UTC().Format(TimeLayout)
 	if n != 0 {
-		return nil
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_timestamps (tenant_id, size, note, signed_at) VALUES (?, ?, ?, ?)`,
+			c.Tenant, c.Size, c.Note, at)
+		return err
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO audit_checkpoints (tenant_id, size, root, note, created_at) VALUES (?, ?, ?, ?, ?)`,
-		c.Tenant, c.Size, c.Root[:], c.Note, c.CreatedAt.UTC().Format(TimeLayout))
+		c.Tenant, c.Size, c.Root[:], c.Note, at)
 	return err
 }
 
@@ -277,6 +328,7 @@ func (l *Log) grew(tips map[string]tip) {
 	l.stMu.Lock()
 	for t, tp := range tips {
 		l.grown[t] = struct{}{}
+		l.logs[t] = struct{}{}
 		// A firm whose signing failed waits for the timer rather than
 		// retrying at every commit.
 		if _, failing := l.failing[t]; !failing && tp.seq-l.signed[t] >= int64(l.opts.CheckpointEvery) {
@@ -304,6 +356,8 @@ func (l *Log) checkpointer() {
 	}
 	tick := time.NewTicker(l.opts.CheckpointInterval)
 	defer tick.Stop()
+	beat := time.NewTicker(l.heartbeatCheck())
+	defer beat.Stop()
 	for {
 		select {
 		case <-l.stop:
@@ -313,6 +367,8 @@ func (l *Log) checkpointer() {
 			l.sign(l.take(true), true)
 		case <-tick.C:
 			l.sign(l.take(false), false)
+		case <-beat.C:
+			l.heartbeats()
 		}
 	}
 }
@@ -347,6 +403,7 @@ func (l *Log) catchUp() error {
 	defer l.stMu.Unlock()
 	for _, t := range tenants {
 		l.grown[t] = struct{}{}
+		l.logs[t] = struct{}{}
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -31,6 +32,14 @@ type VerifyOptions struct {
 	// the bundle verifies, each is checked to be a prefix of the bundle's
 	// log, and VerifyResult.Kept says how each fared.
 	Kept []*KeptCheckpoint
+
+	// At and MaxAge bound the bundle's age by its timestamps, once it has
+	// verified: no timestamp may be more than MaxClockSkew after At (the
+	// current time when zero), and with MaxAge the newest timestamp of any
+	// checkpoint line must be at most MaxAge before At — a bundle without
+	// timestamps (format /1) then fails. Both zero: no time checks.
+	At     time.Time
+	MaxAge time.Duration
 }
 
 // VerifyResult describes a bundle that verified.
@@ -42,6 +51,12 @@ type VerifyResult struct {
 	TreeSize    int64        // size of the header's checkpoint
 	Root        tlog.Hash    // its root hash
 	Kept        []KeptResult // one per VerifyOptions.Kept, in order
+
+	Format     string      // BundleFormatV1 or BundleFormatV2
+	Export     *ExportInfo // format /2: the export's own event; nil in format /1
+	Timestamps int         // checkpoint lines with the log's timestamp
+	Newest     time.Time   // the newest of those timestamps; zero when none
+	HeadTime   time.Time   // the timestamp of the header's checkpoint; zero when none
 }
 
 // VerifyError is the first check a bundle fails.
@@ -98,9 +113,13 @@ func Verify(r io.Reader, opts VerifyOptions) (*VerifyResult, error) {
 	if err := v.run(); err != nil {
 		return nil, err
 	}
+	if err := v.checkTimes(); err != nil {
+		return nil, err
+	}
 	return &VerifyResult{
 		Tenant: v.tenant, Complete: v.complete, Events: v.events, Checkpoints: v.checkpoints,
 		TreeSize: v.size, Root: v.root, Kept: v.checkKept(),
+		Format: v.format, Export: v.export, Timestamps: v.timestamps, Newest: v.newest, HeadTime: v.headTime,
 	}, nil
 }
 
@@ -114,6 +133,7 @@ type bundleLine struct {
 	Origin      *string                    `json:"origin"`
 	VerifierKey *string                    `json:"verifier_key"`
 	ExportedAt  *string                    `json:"exported_at"`
+	ExportID    *string                    `json:"export_id"`
 	Filter      map[string]json.RawMessage `json:"filter"`
 	Complete    *bool                      `json:"complete"`
 	// checkpoint
@@ -162,6 +182,17 @@ type verifier struct {
 	retiredAt   map[string]int64
 	headSigners []string // of the checkpoint on line 2
 	lastSigners []string // of the checkpoint line just opened
+
+	// format /2
+	format     string
+	tsKeys     []note.Verifier // the logs' timestamp keys, derived from the note keys
+	exportID   string
+	exportedAt string
+	filter     bundleFilter
+	export     *ExportInfo // once event S checked
+	timestamps int
+	newest     time.Time
+	headTime   time.Time
 
 	events      int64 // event lines checked
 	checkpoints int
@@ -320,8 +351,15 @@ func (v *verifier) header(l *bundleLine) error {
 	if l.Type != "header" {
 		return v.fail(0, "line 1 is not a bundle header")
 	}
-	if *l.Format != BundleFormat {
-		return v.fail(0, "header format is not %q", BundleFormat)
+	if *l.Format != BundleFormatV2 && *l.Format != BundleFormatV1 {
+		return v.fail(0, "header format is not %q (or the older %q)", BundleFormatV2, BundleFormatV1)
+	}
+	v.format = *l.Format
+	switch {
+	case v.format == BundleFormatV2 && (l.ExportID == nil || *l.ExportID == ""):
+		return v.fail(0, "header lacks export_id, which format /2 requires")
+	case v.format == BundleFormatV1 && l.ExportID != nil:
+		return v.fail(0, "header has export_id, which format /1 does not")
 	}
 	v.tenant, v.complete = *l.Tenant, *l.Complete
 	if *l.Origin != Origin(v.tenant) {
@@ -335,6 +373,9 @@ func (v *verifier) header(l *bundleLine) error {
 	}
 	if v.complete != (len(l.Filter) == 0) {
 		return v.fail(0, "header says complete=%t with a filter that says otherwise", v.complete)
+	}
+	if v.format == BundleFormatV2 {
+		v.exportID, v.exportedAt, v.filter = *l.ExportID, *l.ExportedAt, filterOf(l.Filter)
 	}
 	if len(v.trusted) > 0 && !slices.Contains(v.trusted, *l.VerifierKey) {
 		if len(v.trusted) == 1 {
@@ -371,6 +412,12 @@ func (v *verifier) openCheckpoint(l *bundleLine) (size int64, root tlog.Hash, er
 	}
 	if origin != Origin(v.tenant) {
 		return 0, root, v.failAt(0, "checkpoint on line %d is of log %q, not %q", v.line, origin, Origin(v.tenant))
+	}
+	if err := v.timestamp(n, v.line); err != nil {
+		return 0, root, err
+	}
+	if v.line == 2 {
+		v.headTime, _, _ = timestampOf(n, v.tsKeys)
 	}
 	v.checkpoints++
 	return size, root, nil
@@ -504,6 +551,9 @@ func (v *verifier) event(l *bundleLine) error {
 		}
 		v.lastSeq = seq
 		v.events++
+		if seq == v.size && v.format == BundleFormatV2 {
+			return v.exportEvent(leaf, l)
+		}
 		return nil
 	}
 	v.before.copyFrom(&v.tree)
@@ -515,7 +565,12 @@ func (v *verifier) event(l *bundleLine) error {
 	v.lastSeq = seq
 	v.events++
 	if seq == v.size {
-		return v.checkRoot(seq, v.root)
+		if err := v.checkRoot(seq, v.root); err != nil {
+			return err
+		}
+		if v.format == BundleFormatV2 {
+			return v.exportEvent(leaf, l)
+		}
 	}
 	return nil
 }
@@ -629,6 +684,9 @@ func (v *verifier) checkLink(seq int64, e *Entry, h tlog.Hash) error {
 func (v *verifier) end(l *bundleLine) error {
 	if v.complete && v.lastSeq < v.size {
 		return v.failAt(v.lastSeq+1, "event %d is missing: the bundle ends at event %d of %d", v.lastSeq+1, v.lastSeq, v.size)
+	}
+	if v.format == BundleFormatV2 && v.lastSeq < v.size {
+		return v.failAt(v.size, "event %d, the export's own %s event, is missing: a bundle of format /2 ends with it", v.size, ActionExport)
 	}
 	if *l.Events != v.events {
 		return v.failAt(0, "end line counts %d events, the bundle has %d", *l.Events, v.events)

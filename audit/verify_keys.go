@@ -18,7 +18,14 @@ func (v *verifier) trust(keys []string) error {
 		if err != nil {
 			return v.fail(0, "trusted key %q is malformed: %v", k, err)
 		}
-		vs = append(vs, nv)
+		// Each key also checks the log's timestamp lines, made with it
+		// under the same name (§5, "Timestamps").
+		tv, err := TimestampVerifier(k)
+		if err != nil {
+			return v.fail(0, "trusted key %q is not an Ed25519 key: %v", k, err)
+		}
+		vs = append(vs, nv, tv)
+		v.tsKeys = append(v.tsKeys, tv)
 		v.keyOf[nv.Name()+"+"+strconv.FormatUint(uint64(nv.KeyHash()), 16)] = k
 	}
 	v.key = note.VerifierList(vs...)

@@ -477,14 +477,21 @@ func TestBundle_WorkedExample(t *testing.T) {
 	s.add(t, audit.Entry{ActorID: "usr_ann", ActorEmail: "ann@example.com", Source: "192.0.2.10", UserAgent: "Mozilla/5.0",
 		Action: "document.upload", ObjectType: "document", ObjectID: "doc_7", Outcome: audit.OutcomeOK,
 		Details: map[string]string{"matter_id": "mat_3", "size": "1200"}}, audit.Private{"name": "Lease.pdf"})
+	s.stampAt = time.Date(2026, 3, 2, 9, 3, 10, 0, time.UTC)
 	if _, err := s.Checkpoint(ctx, "ten_example"); err != nil {
 		t.Fatal(err)
 	}
 	s.add(t, audit.Entry{ActorID: "usr_ben", ActorEmail: "ben@example.com", Source: "192.0.2.11", UserAgent: "curl/8.5",
 		Action: "document.download", ObjectType: "document", ObjectID: "doc_7", Outcome: audit.OutcomeDenied,
 		Details: map[string]string{"matter_id": "mat_3"}}, audit.Private{"name": "Lease.pdf"})
+	// The export records its own event first; its bundle ends with it.
+	x := vault.AuditExport{ID: "exp_" + strings.Repeat("a", 26), Seq: 4, Time: exportTime}
+	s.add(t, audit.Entry{ActorID: "usr_cy", ActorEmail: "cy@example.com", Source: "192.0.2.12", UserAgent: "curl/8.5",
+		Action: audit.ActionExport, ObjectType: "audit", ObjectID: "ten_example", Outcome: audit.OutcomeOK,
+		Time: exportTime.Format(audit.TimeLayout), Details: map[string]string{"export_id": x.ID, "format": "jsonl"}}, nil)
+	s.stampAt = exportTime
 	var buf bytes.Buffer
-	if err := audit.WriteBundle(ctx, &buf, s, s.opener(), "ten_example", audit.Filter{}, exportTime); err != nil {
+	if err := audit.WriteExportBundle(ctx, &buf, s, s.opener(), "ten_example", audit.Filter{}, x); err != nil {
 		t.Fatal(err)
 	}
 	bundle := buf.String()
@@ -492,12 +499,17 @@ func TestBundle_WorkedExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tv, err := audit.TimestampVerifier(s.vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	var ex strings.Builder
 	ex.WriteString("bundle (ten_example.jsonl):\n\n```\n" + bundle + "```\n\n")
 	fmt.Fprintf(&ex, "verifier key: `%s`\n\n", s.vkey)
+	fmt.Fprintf(&ex, "timestamp key (§5, derived from it: same name and public key, key hash over 0x04): `%s`, key hash `%08x`\n\n", tv, tv.KeyHash())
 	ls := splitBundle(t, buf.Bytes())
-	for seq := int64(1); seq <= 3; seq++ {
+	for seq := int64(1); seq <= 4; seq++ {
 		leaf := s.leaf(seq)
 		lh := audit.LeafHash(leaf)
 		e, err := audit.Decode(leaf)
@@ -511,28 +523,44 @@ func TestBundle_WorkedExample(t *testing.T) {
 				base64.StdEncoding.EncodeToString(l.Nonce), audit.CommitTo(l.Nonce, []byte(*l.Private)))
 		}
 		fmt.Fprintf(&ex, "- leaf hash h%d = SHA-256(0x00 ‖ leaf %d) = `%s`\n", seq, seq, lh)
-		if seq < 3 {
+		if seq < 4 {
 			fmt.Fprintf(&ex, "- so event %d has prev = `%s`\n", seq+1, audit.PrevOf(leaf))
+		} else {
+			fmt.Fprintf(&ex, "- it is the export's own `audit.export` event: its `export_id` is the header's, its `time` the header's `exported_at`, and it states no filter, as the header's `filter` `{}`\n")
 		}
 		ex.WriteString("\n")
 	}
 	cp2 := checkpointTwo(t, s)
 	fmt.Fprintf(&ex, "- tree of 2 leaves: root = SHA-256(0x01 ‖ h1 ‖ h2) = `%s` — the root in the checkpoint of size 2\n", cp2)
-	fmt.Fprintf(&ex, "- tree of 3 leaves (split 2 + 1): root = SHA-256(0x01 ‖ root of 2 ‖ h3) = `%s` — the root in the header's checkpoint of size 3\n", res.Root)
-	fmt.Fprintf(&ex, "\n`casevault audit verify --key '%s' ten_example.jsonl` prints:\n\n```\nOK: %d events, %d checkpoints, tree size %d, root %s\n```\n",
+	fmt.Fprintf(&ex, "- tree of 4 leaves: root = SHA-256(0x01 ‖ root of 2 ‖ SHA-256(0x01 ‖ h3 ‖ h4)) = `%s` — the root in the header's checkpoint of size 4\n", res.Root)
+	fmt.Fprintf(&ex, "- each checkpoint's second signature line is its timestamp (§5): the checkpoint of size 2 was signed at %d (%s), the header's at %d (%s), the export's time\n",
+		time.Date(2026, 3, 2, 9, 3, 10, 0, time.UTC).Unix(), "2026-03-02T09:03:10Z", exportTime.Unix(), exportTime.Format(time.RFC3339))
+	fmt.Fprintf(&ex, "\n`casevault audit verify --key '%s' ten_example.jsonl` prints:\n\n```\nOK: %d events, %d checkpoints, tree size %d, root %s\n",
 		s.vkey, res.Events, res.Checkpoints, res.TreeSize, res.Root)
+	fmt.Fprintf(&ex, "Firm ten_example: every event of the tree, in order.\nExport %s by %s <%s> at %s (event %d, which ends the bundle).\n",
+		res.Export.ID, res.Export.ActorID, res.Export.ActorEmail, res.Export.Time, res.Export.Seq)
+	fmt.Fprintf(&ex, "Newest checkpoint timestamp: %s (the log's own, signed with --key; %d of %d checkpoints timestamped).\n```\n",
+		res.Newest.UTC().Format(time.RFC3339), res.Timestamps, res.Checkpoints)
 
+	// A second export, filtered, by usr_ann: its own event (5) closes it.
+	y := vault.AuditExport{ID: "exp_" + strings.Repeat("b", 26), Seq: 5, Time: exportTime.Add(time.Minute)}
+	s.add(t, audit.Entry{ActorID: "usr_ann", ActorEmail: "ann@example.com", Source: "192.0.2.10", UserAgent: "Mozilla/5.0",
+		Action: audit.ActionExport, ObjectType: "audit", ObjectID: "ten_example", Outcome: audit.OutcomeOK,
+		Time: y.Time.Format(audit.TimeLayout), Details: map[string]string{"export_id": y.ID, "format": "jsonl", "filter_actor_id": "usr_ann"}}, nil)
+	s.stampAt = y.Time
 	buf.Reset()
-	if err := audit.WriteBundle(ctx, &buf, s, s.opener(), "ten_example", audit.Filter{ActorID: "usr_ann"}, exportTime); err != nil {
+	if err := audit.WriteExportBundle(ctx, &buf, s, s.opener(), "ten_example", audit.Filter{ActorID: "usr_ann"}, y); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := audit.Verify(bytes.NewReader(buf.Bytes()), audit.VerifyOptions{TrustedKey: s.vkey}); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(&ex, "\nThe same log exported with the filter `actor_id=usr_ann`: events 1 and 2, each with its proof in the "+
-		"tree of size 3, from the leaf upwards — for event 1 (index 0) [h2, h3], for event 2 (index 1) [h1, h3]; then the stored "+
-		"checkpoints of sizes 2 and 3, each with its consistency proof to the tree of size 3 — for size 2 [h3] "+
-		"(2 is a power of two, so its root is the first node: node(root of 2, h3) is the root of 3), for size 3 []:\n\n```\n%s```\n", buf.String())
+	fmt.Fprintf(&ex, "\nThen `usr_ann` exports the log filtered with `actor_id=usr_ann`: event 5 is that export's own event "+
+		"(with `filter_actor_id` `usr_ann`, matching the header's `filter`). The bundle holds events 1 and 2 and 5, each with its "+
+		"proof in the tree of size 5, from the leaf upwards — for event 1 (index 0) [h2, node(h3, h4), h5], for event 2 (index 1) "+
+		"[h1, node(h3, h4), h5], for event 5 (index 4) [root of 4]; and the stored checkpoints of sizes 2, 4 and 5, each with its "+
+		"consistency proof to the tree of size 5 — for size 2 [node(h3, h4), h5], for size 4 [h5] (2 and 4 are powers of two, so "+
+		"their roots are the first nodes), for size 5 []:\n\n```\n%s```\n", buf.String())
 
 	// A version 2 leaf of the service log: keyed hashes, no private part.
 	svc := newMemSource(t, "", "worked example")

@@ -63,6 +63,8 @@ type Config struct {
 	RateLimit RateLimitConfig `yaml:"rate_limit"`
 	// Metrics says where GET /metrics is served and what it requires.
 	Metrics MetricsConfig `yaml:"metrics"`
+	// Audit tunes the audit log (heartbeats).
+	Audit AuditConfig `yaml:"audit"`
 	// LogLevel is a zerolog level: debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
 	// Regions maps a region name (e.g. "us", "ca") to where its ciphertext
@@ -211,6 +213,9 @@ func (c *Config) LoadFile(path string) error {
 	if fc.Metrics.Token != "" {
 		c.Metrics.Token = fc.Metrics.Token
 	}
+	if fc.Audit.Heartbeat != "" {
+		c.Audit.Heartbeat = fc.Audit.Heartbeat
+	}
 	if fc.Regions != nil {
 		c.Regions = fc.Regions
 	}
@@ -221,7 +226,7 @@ func (c *Config) LoadFile(path string) error {
 // CASEVAULT_DATA_DIR, CASEVAULT_KEYS_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
 // CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS (comma-separated),
 // CASEVAULT_ACME_EMAIL, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL,
-// CASEVAULT_METRICS_ADDR, CASEVAULT_METRICS_TOKEN, and per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
+// CASEVAULT_METRICS_ADDR, CASEVAULT_METRICS_TOKEN, CASEVAULT_AUDIT_HEARTBEAT, and per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
 // secrets need not sit in the file.
 func (c *Config) LoadEnv(getenv func(string) string) error {
 	set := func(name string, dst *string) {
@@ -238,6 +243,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set("CASEVAULT_ACME_EMAIL", &c.TLS.ACME.Email)
 	set("CASEVAULT_METRICS_ADDR", &c.Metrics.Addr)
 	set("CASEVAULT_METRICS_TOKEN", &c.Metrics.Token)
+	set("CASEVAULT_AUDIT_HEARTBEAT", &c.Audit.Heartbeat)
 	if v := getenv("CASEVAULT_ACME_DOMAINS"); v != "" {
 		c.TLS.ACME.Domains = nil
 		for d := range strings.SplitSeq(v, ",") {
@@ -341,6 +347,9 @@ var regionName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
 func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("config: data_dir: must not be empty")
+	}
+	if err := c.validateAudit(); err != nil {
+		return err
 	}
 	if within(c.KeyDir(), c.DataDir) {
 		return fmt.Errorf("config: keys_dir: %q lies inside data_dir %q; keep keys apart from the data so that a copy of the data alone cannot be decrypted", c.KeyDir(), c.DataDir)

@@ -2,6 +2,9 @@ package keys
 
 import (
 	"context"
+	"crypto"
+	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +32,11 @@ type AuditSigner struct {
 	// Retired are the verifier keys this one replaced, oldest first, each
 	// with its validity and the rotation statement that retired it.
 	Retired []vault.AuditKey
+
+	// Key is the same Ed25519 private key as a crypto.Signer, for the
+	// log's timestamp cosignatures (C2SP tlog-cosignature), which are made
+	// with the region's own key. It lives in memory only, like Signer.
+	Key crypto.Signer
 }
 
 // Keys returns every key of the signer, the retired ones first (oldest
@@ -113,7 +122,11 @@ func loadAuditSigner(ctx context.Context, path, region string, master MasterKey)
 	if v, err := note.NewVerifier(sf.VerifierKey); err != nil || signer.Name() != SignerName(region) || v.KeyHash() != signer.KeyHash() {
 		return nil, vault.Errorf(vault.EINVALID, "Audit signer file %s has a bad verifier key.", path)
 	}
-	s := &AuditSigner{Signer: signer, VerifierKey: sf.VerifierKey}
+	key, err := noteKeyEd25519(string(skey))
+	if err != nil {
+		return nil, vault.WrapError(vault.EINVALID, err, "Audit signer file %s holds no Ed25519 signing key.", path)
+	}
+	s := &AuditSigner{Signer: signer, VerifierKey: sf.VerifierKey, Key: key}
 	if sf.Version < 2 {
 		// Version 1 recorded no validity: the key has been valid since the
 		// file was written, which is never rewritten but by a rotation.
@@ -149,6 +162,20 @@ func (r retiredKey) key(region string) (vault.AuditKey, error) {
 		return vault.AuditKey{}, fmt.Errorf("bad validity of %q", r.VerifierKey)
 	}
 	return vault.AuditKey{VerifierKey: r.VerifierKey, ValidFrom: from, ValidUntil: &until, Rotation: r.Rotation}, nil
+}
+
+// noteKeyEd25519 returns the Ed25519 private key of a note signer key
+// ("PRIVATE+KEY+<name>+<hash>+<base64 of 0x01 ‖ seed>").
+func noteKeyEd25519(skey string) (ed25519.PrivateKey, error) {
+	parts := strings.SplitN(skey, "+", 5)
+	if len(parts) != 5 || parts[0] != "PRIVATE" || parts[1] != "KEY" {
+		return nil, errors.New("not a note signer key")
+	}
+	b, err := base64.StdEncoding.DecodeString(parts[4])
+	if err != nil || len(b) != 1+ed25519.SeedSize || b[0] != 1 {
+		return nil, errors.New("not an Ed25519 note signer key")
+	}
+	return ed25519.NewKeyFromSeed(b[1:]), nil
 }
 
 func createAuditSigner(ctx context.Context, path, region string, master MasterKey) error {
@@ -234,15 +261,41 @@ func (a AuditSigners) VerifierKeys() map[string]string {
 // (remembered: a firm's region never changes). Errors: those of regionOf,
 // unavailable (a region without a signer).
 func (a AuditSigners) For(regionOf func(ctx context.Context, tenantID string) (string, error)) func(ctx context.Context, tenant string) (note.Signer, string, error) {
-	var regions sync.Map // tenant id → region
+	of := a.of(regionOf)
 	return func(ctx context.Context, tenant string) (note.Signer, string, error) {
+		s, err := of(ctx, tenant)
+		if err != nil {
+			return nil, "", err
+		}
+		return s.Signer, s.VerifierKey, nil
+	}
+}
+
+// TimestampFor returns the audit log's Timestamper option: the Ed25519 key
+// of the same signer as For picks, which makes the log's timestamp
+// cosignatures. Errors: as For.
+func (a AuditSigners) TimestampFor(regionOf func(ctx context.Context, tenantID string) (string, error)) func(ctx context.Context, tenant string) (crypto.Signer, error) {
+	of := a.of(regionOf)
+	return func(ctx context.Context, tenant string) (crypto.Signer, error) {
+		s, err := of(ctx, tenant)
+		if err != nil {
+			return nil, err
+		}
+		return s.Key, nil
+	}
+}
+
+// of returns the signer of a tenant's log, remembering each firm's region.
+func (a AuditSigners) of(regionOf func(ctx context.Context, tenantID string) (string, error)) func(ctx context.Context, tenant string) (*AuditSigner, error) {
+	var regions sync.Map // tenant id → region
+	return func(ctx context.Context, tenant string) (*AuditSigner, error) {
 		name := ServiceSigner
 		if tenant != "" {
 			r, ok := regions.Load(tenant)
 			if !ok {
 				region, err := regionOf(ctx, tenant)
 				if err != nil {
-					return nil, "", err
+					return nil, err
 				}
 				regions.Store(tenant, region)
 				r = region
@@ -251,9 +304,9 @@ func (a AuditSigners) For(regionOf func(ctx context.Context, tenantID string) (s
 		}
 		s, ok := a[name]
 		if !ok {
-			return nil, "", vault.Errorf(vault.EUNAVAILABLE, "No audit signer for region %s.", name)
+			return nil, vault.Errorf(vault.EUNAVAILABLE, "No audit signer for region %s.", name)
 		}
-		return s.Signer, s.VerifierKey, nil
+		return s, nil
 	}
 }
 

@@ -3,8 +3,12 @@ package keys_test
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/ed25519"
+	"encoding/base64"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
@@ -40,6 +44,17 @@ func TestAuditSigner(t *testing.T) {
 	}
 	if _, err := note.Open(msg, note.VerifierList(v)); err != nil {
 		t.Fatalf("signature does not verify: %v", err)
+	}
+	// Key is the same Ed25519 key: its signatures verify with the public
+	// key in the published verifier key (the timestamp lines need that).
+	pub, ok := s2.Key.Public().(ed25519.PublicKey)
+	raw, _ := base64.StdEncoding.DecodeString(strings.SplitN(s2.VerifierKey, "+", 3)[2])
+	if !ok || !bytes.Equal(pub, raw[1:]) {
+		t.Fatalf("Key's public key %x is not the verifier key's %x", pub, raw[1:])
+	}
+	sig, err := s2.Key.Sign(nil, []byte("timestamp"), crypto.Hash(0))
+	if err != nil || !ed25519.Verify(pub, []byte("timestamp"), sig) {
+		t.Fatalf("Key signs badly: %v", err)
 	}
 	fi, err := os.Stat(path)
 	if err != nil || fi.Mode().Perm() != 0o600 {

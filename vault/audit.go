@@ -119,6 +119,17 @@ type AuditCheckpoint struct {
 	Root        string `json:"root"`         // base64
 	Note        string `json:"note"`         // the signed note text
 	VerifierKey string `json:"verifier_key"` // checks Note
+	// SignedAt is the log's signed timestamp on Note (its cosignature/v1
+	// line), RFC 3339 in UTC to the second; "" when it has none.
+	SignedAt string `json:"signed_at,omitempty"`
+}
+
+// AuditExport is an export's own audit.export event: the export id in its
+// details, its sequence number and its time.
+type AuditExport struct {
+	ID   string
+	Seq  int64
+	Time time.Time
 }
 
 // AuditKey is one note verifier key of a region's audit checkpoints, with
@@ -177,8 +188,11 @@ type AuditReader interface {
 	// Events calls fn with each event of tenantID matching f, in order.
 	Events(ctx context.Context, tenantID string, f AuditFilter, fn func(*AuditRecord) error) error
 	// Export writes the events of tenantID matching f to w in format,
-	// streaming. Errors: invalid (format), unavailable.
-	Export(ctx context.Context, tenantID, format string, f AuditFilter, w io.Writer) error
+	// streaming. x is the export's own audit.export event, already in the
+	// log: a bundle (jsonl) covers the log up to it and ends with it. A
+	// zero x (no such event) writes a bundle of the older format /1.
+	// Errors: invalid (format), unavailable.
+	Export(ctx context.Context, tenantID, format string, f AuditFilter, x AuditExport, w io.Writer) error
 	// Checkpoint signs (if the log grew) and returns the latest checkpoint.
 	// Errors: not_found (empty log), unavailable.
 	Checkpoint(ctx context.Context, tenantID string) (*AuditCheckpoint, error)

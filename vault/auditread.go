@@ -61,11 +61,15 @@ func filterDetails(ev *AuditEvent, f AuditFilter) {
 			ev.Details["filter_"+k] = v
 		}
 	}
+	// Times in the layout of the leaf (audit.TimeLayout), as a bundle
+	// header's filter states them: a bundle's header is checked against its
+	// audit.export event member by member.
+	const layout = "2006-01-02T15:04:05.000000000Z"
 	if !f.From.IsZero() {
-		ev.Details["filter_from"] = f.From.UTC().Format("2006-01-02T15:04:05Z07:00")
+		ev.Details["filter_from"] = f.From.UTC().Format(layout)
 	}
 	if !f.To.IsZero() {
-		ev.Details["filter_to"] = f.To.UTC().Format("2006-01-02T15:04:05Z07:00")
+		ev.Details["filter_to"] = f.To.UTC().Format(layout)
 	}
 	if f.AfterSeq > 0 {
 		ev.Details["after_seq"] = strconv.FormatInt(f.AfterSeq, 10)
@@ -119,7 +123,10 @@ func (s *Service) AuditEvents(ctx context.Context, actor *User, f AuditFilter) (
 
 // ExportAudit writes the actor's firm's audit events matching f to w in
 // format (jsonl: the verifiable bundle, csv or pdf), streaming. The export
-// is recorded first, so it is in the log it exports. Errors: unauthorized,
+// is recorded first, with a new export id, the format and the filter in its
+// details and the export's time as its time, so it is in the log it
+// exports: a bundle covers the log up to that event and ends with it
+// (docs/AUDIT-FORMAT.md). Errors: unauthorized,
 // forbidden, invalid (format), not_found (an id in f), unavailable.
 func (s *Service) ExportAudit(ctx context.Context, actor *User, format string, f AuditFilter, w io.Writer) error {
 	if err := s.auditReader(actor); err != nil {
@@ -138,15 +145,18 @@ func (s *Service) ExportAudit(ctx context.Context, actor *User, format string, f
 		return err
 	}
 	ev := event(actor, ActAuditExport, "audit", actor.TenantID)
+	ev.Time = s.now()
+	x := AuditExport{ID: NewID(PrefixExport), Time: ev.Time}
 	ev.Details["format"] = format
+	ev.Details["export_id"] = x.ID
 	filterDetails(&ev, f)
 	if f.Limit > 0 {
-		ev.Details["limit"] = strconv.Itoa(f.Limit)
+		ev.Details["filter_limit"] = strconv.Itoa(f.Limit)
 	}
-	if _, err := s.record(ctx, ev); err != nil {
+	if x.Seq, err = s.record(ctx, ev); err != nil {
 		return err
 	}
-	return s.AuditReader.Export(ctx, actor.TenantID, format, f, w)
+	return s.AuditReader.Export(ctx, actor.TenantID, format, f, x, w)
 }
 
 // AuditCheckpoint returns the latest signed checkpoint of the actor's

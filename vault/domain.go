@@ -177,6 +177,7 @@ const (
 	PrefixDocument = "doc"
 	PrefixBlob     = "blb"
 	PrefixGrant    = "grt"
+	PrefixExport   = "exp"
 )
 
 // NewID returns a new random 128-bit identifier with the given prefix,

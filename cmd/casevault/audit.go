@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -32,6 +33,15 @@ import (
 // --key, of another log, longer than the bundle's tree, of a fork, or that a
 // filtered bundle cannot check, fails (1) naming it. A --checkpoint path that
 // cannot be read is a usage error (2), as is --checkpoint without --key.
+//
+// --max-age D (a Go duration: 2h, 90m) rejects (1) a bundle whose newest
+// checkpoint timestamp, the log's own, verified with --key, is more than D
+// before --at TIME (RFC 3339, default now); a timestamp more than
+// audit.MaxClockSkew after TIME is rejected whenever --at or --max-age is
+// given, and a bundle of format /1, which has no timestamps, fails
+// --max-age. For a bundle of format /2, verify prints the export id, who
+// exported it (the actor id, and the email when the bundle carries the
+// event's private part) and when.
 func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	const name = "casevault audit verify"
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -39,12 +49,15 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	var keyList verifierKeys
 	fs.Var(&keyList, "key", "the firm's verifier `key`, as published by the operator (casevault audit keys); the bundle must be signed with it; repeatable: give every key of a bundle that spans a rotation of the region's key (old and new), all trusted for the firm's log")
 	trustBundle := fs.Bool("trust-bundle-key", false, "check the bundle against the verifier key it names itself, instead of --key: this proves it consistent, not that the firm signed it")
+	atFlag := fs.String("at", "", "judge the bundle's age at `TIME` (RFC 3339, e.g. 2026-03-02T17:30:00Z; default now)")
+	maxAge := fs.Duration("max-age", 0, "reject the bundle when its newest checkpoint timestamp is older than `D` at --at (e.g. 2h)")
 	var kept checkpointPaths
 	fs.Var(&kept, "checkpoint", "a signed checkpoint `FILE` kept earlier (the note of GET /api/v1/audit/checkpoint), or a directory of them: the bundle's log must extend each; repeatable")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: casevault audit verify --key VERIFIER_KEY FILE\n"+
 			"       casevault audit verify --key OLD_KEY --key NEW_KEY FILE   (a bundle spanning a key rotation)\n"+
 			"       casevault audit verify --key VERIFIER_KEY --checkpoint KEPT [--checkpoint KEPT]... FILE\n"+
+			"       casevault audit verify --key VERIFIER_KEY --max-age D [--at TIME] FILE\n"+
 			"       casevault audit verify --trust-bundle-key FILE\n\n"+
 			"Verifies an audit bundle offline (docs/AUDIT-FORMAT.md). FILE - reads standard input.\n\n")
 		fs.PrintDefaults()
@@ -89,7 +102,19 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError("--checkpoint: %v", err)
 	}
-	var opts = audit.VerifyOptions{TrustedKeys: keyList}
+	var opts = audit.VerifyOptions{TrustedKeys: keyList, MaxAge: *maxAge}
+	if *maxAge < 0 {
+		return usageError("--max-age must not be negative")
+	}
+	if *atFlag != "" {
+		at, err := time.Parse(time.RFC3339, *atFlag)
+		if err != nil {
+			return usageError("--at is not an RFC 3339 time such as 2026-03-02T17:30:00Z: %v", err)
+		}
+		opts.At = at
+	} else if *maxAge > 0 {
+		opts.At = time.Now()
+	}
 	for _, p := range paths {
 		k, err := readKept(p, keyList)
 		if os.IsNotExist(err) || os.IsPermission(err) {
@@ -135,6 +160,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(stdout, "Firm %s: a filtered bundle; it proves that these events are in the tree, not that no other event matches the filter.\n", firm)
 	}
+	printExport(stdout, res)
 	failed := false
 	for _, k := range res.Kept {
 		switch {
@@ -155,6 +181,24 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "warning: --trust-bundle-key: checked with the verifier key the bundle names itself; pass the firm's published key with --key to know the firm's log signed it.")
 	}
 	return 0
+}
+
+// printExport says who exported a bundle, when, and how fresh its
+// timestamps are; or that a bundle of format /1 has neither.
+func printExport(w io.Writer, res *audit.VerifyResult) {
+	if x := res.Export; x != nil {
+		who := x.ActorID
+		if x.ActorEmail != "" {
+			who += " <" + x.ActorEmail + ">"
+		}
+		fmt.Fprintf(w, "Export %s by %s at %s (event %d, which ends the bundle).\n", x.ID, who, x.Time, x.Seq)
+	} else {
+		fmt.Fprintf(w, "Format %s: this bundle carries no export event and no timestamps, so neither who exported it nor when is proved.\n", res.Format)
+	}
+	if res.Timestamps > 0 {
+		fmt.Fprintf(w, "Newest checkpoint timestamp: %s (the log's own, signed with --key; %d of %d checkpoints timestamped).\n",
+			res.Newest.UTC().Format(time.RFC3339), res.Timestamps, res.Checkpoints)
+	}
 }
 
 // cmdAuditHash runs `casevault audit hash --email EMAIL` or `--source IP`:

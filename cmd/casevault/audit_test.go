@@ -47,7 +47,7 @@ func auditVerify(args ...string) (code int, stdout, stderr string) {
 func TestCLI_AuditVerify(t *testing.T) {
 	bundle, key := exampleBundle(t)
 	path := writeFile(t, bundle)
-	const ok = "OK: 3 events, 3 checkpoints, tree size 3, root BqY9IsHeYYluyP8LQIzQViwROif4j67sGe7IKqjAMBQ=\n"
+	const ok = "OK: 4 events, 3 checkpoints, tree size 4, root kFR36HzL4TYVo5MUZa5YSM4BfR9DGnvpaEUMtdVGeCg=\n"
 
 	t.Run("OK", func(t *testing.T) {
 		for _, args := range [][]string{{"--key", key, path}, {path, "--key", key}, {"-key=" + key, path}} {
@@ -107,7 +107,7 @@ func TestCLI_AuditVerify(t *testing.T) {
 	})
 
 	t.Run("FailCutShort", func(t *testing.T) {
-		code, _, errOut := auditVerify("--key", key, writeFile(t, bundle[:len(bundle)-len(`{"type":"end","events":3}`+"\n")]))
+		code, _, errOut := auditVerify("--key", key, writeFile(t, bundle[:len(bundle)-len(`{"type":"end","events":4}`+"\n")]))
 		if code != 1 || errOut != "FAIL: the bundle has no end line: it is cut short\n" {
 			t.Errorf("exit %d, stderr %q", code, errOut)
 		}

@@ -249,7 +249,7 @@ func TestAuditLog_V2(t *testing.T) {
 	complete := export("complete.jsonl", vault.AuditFilter{})
 	filtered := export("filtered.jsonl", vault.AuditFilter{ActorID: lawyer.ID})
 	var sb bytes.Buffer
-	if err := svc.AuditReader.Export(ctx, "", vault.AuditFormatJSONL, vault.AuditFilter{}, &sb); err != nil {
+	if err := svc.AuditReader.Export(ctx, "", vault.AuditFormatJSONL, vault.AuditFilter{}, vault.AuditExport{}, &sb); err != nil {
 		t.Fatal(err)
 	}
 	service := filepath.Join(bdir, "service.jsonl")

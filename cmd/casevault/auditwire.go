@@ -34,8 +34,8 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 		return err
 	}
 	l, err := audit.Open(ctx, m.Config.AuditPath(), audit.Options{
-		Sealer: m.Keys, Signer: signerOf, Indexer: m.Service.Indexer, Log: m.Log, Anchor: anchors,
-		Keys: signers.KeysFor(regionOf),
+		Sealer: m.Keys, Signer: signerOf, Timestamper: signers.TimestampFor(regionOf), Indexer: m.Service.Indexer, Log: m.Log, Anchor: anchors,
+		Keys: signers.KeysFor(regionOf), Heartbeat: m.Config.AuditHeartbeat(),
 	})
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)

@@ -105,7 +105,7 @@ func TestAuditVerify_TamperedDatabase(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := m.Service.AuditReader.Export(ctx, tenant.ID, vault.AuditFormatJSONL, vault.AuditFilter{}, f); err != nil {
+			if err := m.Service.AuditReader.Export(ctx, tenant.ID, vault.AuditFormatJSONL, vault.AuditFilter{}, vault.AuditExport{}, f); err != nil {
 				t.Fatal(err)
 			}
 			f.Close()

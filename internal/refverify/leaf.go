@@ -25,7 +25,9 @@ type leaf struct {
 	sealed  string
 	commit  string
 	action  string
-	oldKey  string // details old_key, which an audit.key_rotated event retires (§5)
+	oldKey  string            // details old_key, which an audit.key_rotated event retires (§5)
+	str     map[string]string // every string member, by name
+	details map[string]string
 }
 
 // The members of a leaf of each version, in order, with their JSON types:
@@ -120,7 +122,7 @@ func parseLeaf(b []byte) (*leaf, error) {
 	if len(got) != len(want) {
 		return nil, fmt.Errorf("a version %d leaf has %d members, not %d", v, len(want), len(got))
 	}
-	l := &leaf{v: v}
+	l := &leaf{v: v, str: map[string]string{}, details: map[string]string{}}
 	var out []byte
 	out = append(out, '{')
 	for i, w := range want {
@@ -145,6 +147,7 @@ func parseLeaf(b []byte) (*leaf, error) {
 			}
 		case 's':
 			out = appendString(out, m.str)
+			l.str[w.name] = m.str
 			switch w.name {
 			case "tenant":
 				l.tenant = m.str
@@ -178,6 +181,7 @@ func parseLeaf(b []byte) (*leaf, error) {
 				if kv[0] == "old_key" {
 					l.oldKey = kv[1]
 				}
+				l.details[kv[0]] = kv[1]
 			}
 			out = append(out, '}')
 		}

@@ -28,6 +28,9 @@ type Result struct {
 	Checkpoints int
 	Size        int64
 	Root        [32]byte
+	Format      string
+	ExportID    string // format /2
+	Newest      int64  // Unix time of the newest timestamp; 0 when none
 }
 
 // Error is the first check a bundle fails; Seq is the event at fault, 0
@@ -48,27 +51,36 @@ func (e *Error) Error() string {
 // when not empty, is the firm's verifier key obtained out of band, which
 // the header must name.
 func Verify(r io.Reader, trustedKey string) (*Result, error) {
-	var keys []string
-	if trustedKey != "" {
-		keys = []string{trustedKey}
-	}
-	return VerifyKeys(r, keys)
+	return VerifyWith(r, Options{TrustedKey: trustedKey})
 }
 
 // VerifyKeys is Verify with several trusted keys (§5): the header must
 // name one of them, and each checkpoint must verify with one of them.
 func VerifyKeys(r io.Reader, trustedKeys []string) (*Result, error) {
-	for _, k := range trustedKeys {
+	return VerifyWith(r, Options{TrustedKeys: trustedKeys})
+}
+
+// VerifyWith is Verify with several trusted keys and the age checks of §7
+// step 7.
+func VerifyWith(r io.Reader, o Options) (*Result, error) {
+	trusted := o.TrustedKeys
+	if o.TrustedKey != "" {
+		trusted = append([]string{o.TrustedKey}, trusted...)
+	}
+	for _, k := range trusted {
 		if _, err := parseKey(k); err != nil {
 			return nil, fmt.Errorf("trusted key: %w", err)
 		}
 	}
-	v := &verifier{trusted: trustedKeys, br: bufio.NewReader(r), retiredAt: map[string]int64{}}
+	v := &verifier{trusted: trusted, br: bufio.NewReader(r), retiredAt: map[string]int64{}}
 	if err := v.run(); err != nil {
 		return nil, err
 	}
+	if err := v.age(o); err != nil {
+		return nil, err
+	}
 	return &Result{Tenant: v.tenant, Complete: v.complete, Events: v.events, Checkpoints: v.checkpoints,
-		Size: v.size, Root: v.root}, nil
+		Size: v.size, Root: v.root, Format: v.format, ExportID: v.exportID, Newest: v.newest}, nil
 }
 
 // brk is a pending chain break: event seq does not link to leaf seq−1, and
@@ -111,6 +123,12 @@ type verifier struct {
 	t, before      tree   // leaves so far; the same without the last
 	link, linkPrev string // prev the next event must have; and the one before
 	pending        *brk
+
+	format, exportID, exported string
+	filter                     map[string]json.RawMessage
+	ts                         []*tsVerifier // one per trusted key
+	stamped, sawExport         bool
+	newest                     int64
 }
 
 func fail(seq int64, format string, args ...any) error {
@@ -185,7 +203,7 @@ func (v *verifier) run() error {
 
 // fields lists the members each line type has (§1); "?" marks optional.
 var fields = map[string][]string{
-	"header":     {"type", "format", "tenant", "origin", "verifier_key", "exported_at", "filter", "complete"},
+	"header":     {"type", "format", "tenant", "origin", "verifier_key", "exported_at", "?export_id", "filter", "complete"},
 	"checkpoint": {"type", "note", "?consistency"},
 	"event":      {"type", "seq", "leaf", "?private", "?nonce", "?proof"},
 	"end":        {"type", "events"},
@@ -240,9 +258,18 @@ func (v *verifier) header(obj map[string]json.RawMessage, typ string) error {
 			return fail(0, "header member %q: %v", f.name, err)
 		}
 	}
-	if format != "casevault-audit-bundle/1" {
+	if format != format1 && format != format2 {
 		return fail(0, "format %q", format)
 	}
+	v.format = format
+	rawID, hasID := obj["export_id"]
+	switch {
+	case format == format1 && hasID:
+		return fail(0, "a /1 header has export_id")
+	case format == format2 && (!hasID || json.Unmarshal(rawID, &v.exportID) != nil || v.exportID == ""):
+		return fail(0, "a /2 header lacks export_id")
+	}
+	v.exported, v.filter = exported, filter
 	if v.origin != originOf(v.tenant) {
 		return fail(0, "origin %q is not %q", v.origin, originOf(v.tenant))
 	}
@@ -271,7 +298,12 @@ func (v *verifier) header(obj map[string]json.RawMessage, typ string) error {
 		if err != nil {
 			return fail(0, "trusted key %q: %v", k, err)
 		}
-		vs = append(vs, nv)
+		ts, err := newTSVerifier(k)
+		if err != nil {
+			return fail(0, "verifier key: %v", err)
+		}
+		vs = append(vs, nv, ts)
+		v.ts = append(v.ts, ts)
 		v.keyOf[nv.Name()+"+"+strconv.FormatUint(uint64(nv.KeyHash()), 16)] = k
 	}
 	v.keys = note.VerifierList(vs...)
@@ -309,6 +341,9 @@ func (v *verifier) openCheckpoint(obj map[string]json.RawMessage) (int64, hash, 
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d has a bad root", v.line)
 	case lines[0] != v.origin:
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d is of log %q", v.line, lines[0])
+	}
+	if err := v.stamp(n); err != nil {
+		return 0, hash{}, err
 	}
 	v.checkpoints++
 	v.lastSigners = v.signers(n)
@@ -469,13 +504,21 @@ func (v *verifier) event(obj map[string]json.RawMessage) error {
 	v.last = seq
 	v.events++
 	if !v.complete {
-		return v.proof(seq, h, obj)
+		if err := v.proof(seq, h, obj); err != nil {
+			return err
+		}
+	} else {
+		v.before = v.t.clone()
+		v.t.push(h)
+		v.linkPrev, v.link = v.link, base64.StdEncoding.EncodeToString(h[:])
+		if seq == v.size {
+			if err := v.checkRoot(seq, v.root); err != nil {
+				return err
+			}
+		}
 	}
-	v.before = v.t.clone()
-	v.t.push(h)
-	v.linkPrev, v.link = v.link, base64.StdEncoding.EncodeToString(h[:])
-	if seq == v.size {
-		return v.checkRoot(seq, v.root)
+	if seq == v.size && v.format == format2 {
+		return v.exportEvent(l)
 	}
 	return nil
 }
@@ -577,6 +620,9 @@ func (v *verifier) end(obj map[string]json.RawMessage) error {
 	}
 	if v.complete && v.last < v.size {
 		return v.failAt(v.last+1, "event %d is missing", v.last+1)
+	}
+	if v.format == format2 && v.last < v.size {
+		return v.failAt(v.size, "event %d, the export's own event, is missing", v.size)
 	}
 	if n != v.events {
 		return v.failAt(0, "end line counts %d events, not %d", n, v.events)

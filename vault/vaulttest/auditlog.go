@@ -32,11 +32,12 @@ func UseAuditLog(tb testing.TB, v *Vault, mod func(*audit.Options)) *audit.Log {
 		return t.Region, nil
 	}
 	opts := audit.Options{
-		Sealer:  v.Keys,
-		Indexer: v.Svc.Indexer,
-		Now:     v.Svc.Now,
-		Signer:  signers.For(regionOf),
-		Keys:    signers.KeysFor(regionOf),
+		Sealer:      v.Keys,
+		Indexer:     v.Svc.Indexer,
+		Now:         v.Svc.Now,
+		Signer:      signers.For(regionOf),
+		Keys:        signers.KeysFor(regionOf),
+		Timestamper: signers.TimestampFor(regionOf),
 	}
 	if mod != nil {
 		mod(&opts)
