@@ -68,6 +68,8 @@ type Config struct {
 	// Regions maps a region name (e.g. "us", "ca") to where its ciphertext
 	// lives and which master key wraps its firms' keys.
 	Regions map[string]RegionConfig `yaml:"regions"`
+	// Audit configures the audit log's witnesses (config/audit.go).
+	Audit AuditConfig `yaml:"audit"`
 }
 
 // RateLimitConfig bounds each signed-in user's requests: PerSecond
@@ -214,6 +216,7 @@ func (c *Config) LoadFile(path string) error {
 	if fc.Regions != nil {
 		c.Regions = fc.Regions
 	}
+	c.loadAuditFile(&fc)
 	return nil
 }
 
@@ -221,8 +224,9 @@ func (c *Config) LoadFile(path string) error {
 // CASEVAULT_DATA_DIR, CASEVAULT_KEYS_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
 // CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS (comma-separated),
 // CASEVAULT_ACME_EMAIL, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL,
-// CASEVAULT_METRICS_ADDR, CASEVAULT_METRICS_TOKEN, and per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
-// secrets need not sit in the file.
+// CASEVAULT_METRICS_ADDR, CASEVAULT_METRICS_TOKEN, per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
+// secrets need not sit in the file, and CASEVAULT_AUDIT_WITNESSES and
+// CASEVAULT_AUDIT_WITNESS_TIMEOUT (config/audit.go).
 func (c *Config) LoadEnv(getenv func(string) string) error {
 	set := func(name string, dst *string) {
 		if v := getenv(name); v != "" {
@@ -259,7 +263,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 		set(prefix+"SECRET_KEY", &r.SecretKey)
 		c.Regions[name] = r
 	}
-	return nil
+	return c.loadAuditEnv(getenv)
 }
 
 // RegionNames returns the configured region names, sorted.
@@ -392,7 +396,7 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return c.validateAudit()
 }
 
 func (c *Config) validateRegion(name string, r RegionConfig) error {
