@@ -24,6 +24,13 @@ type VerifyOptions struct {
 	// the bundle verifies, each is checked to be a prefix of the bundle's
 	// log, and VerifyResult.Kept says how each fared.
 	Kept []*KeptCheckpoint
+
+	// Witnesses are cosignature verifier keys of witnesses (§7,
+	// "Witnesses"): every cosignature line of one of them must verify, and
+	// the header's checkpoint must be cosigned by at least MinWitnesses
+	// of them (0: all of them).
+	Witnesses    []string
+	MinWitnesses int
 }
 
 // VerifyResult describes a bundle that verified.
@@ -35,6 +42,7 @@ type VerifyResult struct {
 	TreeSize    int64        // size of the header's checkpoint
 	Root        tlog.Hash    // its root hash
 	Kept        []KeptResult // one per VerifyOptions.Kept, in order
+	Cosigners   []Cosigner   // the given witnesses that cosigned the header's checkpoint, by name
 }
 
 // VerifyError is the first check a bundle fails.
@@ -76,9 +84,13 @@ func Verify(r io.Reader, opts VerifyOptions) (*VerifyResult, error) {
 			return nil, fmt.Errorf("trusted key: %w", err)
 		}
 	}
+	wk, err := parseWitnessKeys(opts)
+	if err != nil {
+		return nil, err
+	}
 	ra := newReadAhead(r)
 	defer ra.stop()
-	v := &verifier{opts: opts, br: bufio.NewReaderSize(ra, 64<<10), keptRoots: map[int64]tlog.Hash{}}
+	v := &verifier{opts: opts, br: bufio.NewReaderSize(ra, 64<<10), keptRoots: map[int64]tlog.Hash{}, witnesses: wk}
 	for _, k := range opts.Kept {
 		v.keptRoots[k.Size] = tlog.Hash{}
 	}
@@ -87,7 +99,7 @@ func Verify(r io.Reader, opts VerifyOptions) (*VerifyResult, error) {
 	}
 	return &VerifyResult{
 		Tenant: v.tenant, Complete: v.complete, Events: v.events, Checkpoints: v.checkpoints,
-		TreeSize: v.size, Root: v.root, Kept: v.checkKept(),
+		TreeSize: v.size, Root: v.root, Kept: v.checkKept(), Cosigners: v.cosigners,
 	}, nil
 }
 
@@ -157,6 +169,10 @@ type verifier struct {
 	// sizes, and the filtered bundle's proved checkpoints
 	keptRoots map[int64]tlog.Hash
 	proved    []provedSize
+
+	// witness cosignatures (verify_witness.go)
+	witnesses *witnessKeys
+	cosigners []Cosigner
 }
 
 // provedSize is a checkpoint of a filtered bundle proved consistent with
@@ -340,6 +356,9 @@ func (v *verifier) openCheckpoint(l *bundleLine) (size int64, root tlog.Hash, er
 	}
 	if origin != Origin(v.tenant) {
 		return 0, root, v.failAt(0, "checkpoint on line %d is of log %q, not %q", v.line, origin, Origin(v.tenant))
+	}
+	if err := v.witnessed(*l.Note, v.line == 2); err != nil {
+		return 0, root, err
 	}
 	v.checkpoints++
 	return size, root, nil

@@ -114,7 +114,8 @@ func (w *witness) store(ctx context.Context, ck *audit.Checkpoint, body []byte) 
 	if !ok {
 		return fmt.Errorf("checkpoint %d has a malformed note", ck.Size)
 	}
-	text = append(text, '\n')
+	// The text with its final LF, copied: ck.Note is shared.
+	text = append(append([]byte(nil), text...), '\n')
 	var line string
 	for _, l := range strings.SplitAfter(string(body), "\n") {
 		c, err := audit.ParseCosignatureLine(l)

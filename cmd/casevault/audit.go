@@ -38,9 +38,12 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	trustBundle := fs.Bool("trust-bundle-key", false, "check the bundle against the verifier key it names itself, instead of --key: this proves it consistent, not that the firm signed it")
 	var kept checkpointPaths
 	fs.Var(&kept, "checkpoint", "a signed checkpoint `FILE` kept earlier (the note of GET /api/v1/audit/checkpoint), or a directory of them: the bundle's log must extend each; repeatable")
+	var wf witnessFlags
+	wf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: casevault audit verify --key VERIFIER_KEY FILE\n"+
 			"       casevault audit verify --key VERIFIER_KEY --checkpoint KEPT [--checkpoint KEPT]... FILE\n"+
+			"       casevault audit verify --key VERIFIER_KEY --witness WITNESS_KEY [--witness WITNESS_KEY]... [--witnesses K] FILE\n"+
 			"       casevault audit verify --trust-bundle-key FILE\n\n"+
 			"Verifies an audit bundle offline (docs/AUDIT-FORMAT.md). FILE - reads standard input.\n\n")
 		fs.PrintDefaults()
@@ -77,6 +80,9 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	case len(kept) > 0 && !keyGiven:
 		return usageError("--checkpoint needs --key: a kept checkpoint is checked against the firm's published key")
 	}
+	if msg := wf.check(); msg != "" {
+		return usageError("%s", msg)
+	}
 	if keyGiven {
 		if _, err := note.NewVerifier(*key); err != nil {
 			return usageError("--key is not a note verifier key: %v", err)
@@ -87,6 +93,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		return usageError("--checkpoint: %v", err)
 	}
 	var opts = audit.VerifyOptions{TrustedKey: *key}
+	wf.apply(&opts)
 	for _, p := range paths {
 		k, err := readKept(p, *key)
 		if os.IsNotExist(err) || os.IsPermission(err) {
@@ -132,6 +139,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	} else {
 		fmt.Fprintf(stdout, "Firm %s: a filtered bundle; it proves that these events are in the tree, not that no other event matches the filter.\n", firm)
 	}
+	printCosigners(stdout, res, &wf)
 	failed := false
 	for _, k := range res.Kept {
 		switch {

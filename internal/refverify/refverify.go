@@ -27,6 +27,7 @@ type Result struct {
 	Checkpoints int
 	Size        int64
 	Root        [32]byte
+	Cosigners   []Cosigner // given witnesses that cosigned line 2 (VerifyWitnessed)
 }
 
 // Error is the first check a bundle fails; Seq is the event at fault, 0
@@ -47,12 +48,18 @@ func (e *Error) Error() string {
 // when not empty, is the firm's verifier key obtained out of band, which
 // the header must name.
 func Verify(r io.Reader, trustedKey string) (*Result, error) {
-	v := &verifier{trusted: trustedKey, br: bufio.NewReader(r)}
+	v := &verifier{trusted: trustedKey, br: bufioReader(r)}
+	return v.result()
+}
+
+func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
+
+func (v *verifier) result() (*Result, error) {
 	if err := v.run(); err != nil {
 		return nil, err
 	}
 	return &Result{Tenant: v.tenant, Complete: v.complete, Events: v.events, Checkpoints: v.checkpoints,
-		Size: v.size, Root: v.root}, nil
+		Size: v.size, Root: v.root, Cosigners: v.cosigners}, nil
 }
 
 // brk is a pending chain break: event seq does not link to leaf seq−1, and
@@ -86,6 +93,10 @@ type verifier struct {
 	t, before      tree   // leaves so far; the same without the last
 	link, linkPrev string // prev the next event must have; and the one before
 	pending        *brk
+
+	wkeys     []wkey // witness keys (witness.go)
+	wneed     int
+	cosigners []Cosigner
 }
 
 func fail(seq int64, format string, args ...any) error {
@@ -279,6 +290,9 @@ func (v *verifier) openCheckpoint(obj map[string]json.RawMessage) (int64, hash, 
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d has a bad root", v.line)
 	case lines[0] != v.origin:
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d is of log %q", v.line, lines[0])
+	}
+	if err := v.witnessCheck(text); err != nil {
+		return 0, hash{}, err
 	}
 	v.checkpoints++
 	return size, root, nil
