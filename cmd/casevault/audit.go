@@ -30,6 +30,11 @@ import (
 // --key, of another log, longer than the bundle's tree, of a fork, or that a
 // filtered bundle cannot check, fails (1) naming it. A --checkpoint path that
 // cannot be read is a usage error (2), as is --checkpoint without --key.
+//
+// Each --witness KEY (repeatable) is a witness's cosignature verifier key:
+// the bundle's checkpoint must be cosigned by at least --witnesses K of them
+// (default all), and every cosignature line of one of them must verify
+// (docs/AUDIT-FORMAT.md §7, "Witnesses"); verify prints who cosigned when.
 func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	const name = "casevault audit verify"
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
