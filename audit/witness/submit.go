@@ -35,8 +35,12 @@ var errAnswer = errors.New("unexpected witness answer")
 // cosigned, refused (logged and counted) or superseded by a newer tree the
 // witness holds; an error when it should be tried again.
 func (w *witness) submit(ctx context.Context, ck *audit.Checkpoint) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	select {
+	case w.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-w.turn }()
 	for range maxConflicts {
 		old, known := w.known[ck.Tenant]
 		if old > ck.Size {

@@ -87,9 +87,10 @@ type witness struct {
 	verifier *torchwood.CosignatureVerifier
 	c        *Client
 
-	// mu serialises the submissions to this witness, so that what it is
-	// known to hold stays in step with what was sent.
-	mu    sync.Mutex
+	// turn (a one-slot semaphore, so that a wait for it can end with its
+	// context) serialises the submissions to this witness, so that what it
+	// is known to hold stays in step with what was sent.
+	turn  chan struct{}
 	known map[string]int64 // tenant → tree size the witness holds, once learned (409 or 200)
 
 	qmu     sync.Mutex
@@ -129,7 +130,7 @@ func New(opts Options) (*Client, error) {
 			return nil, vault.Errorf(vault.EINVALID, "Witness %q is configured twice.", e.Name)
 		}
 		seen[e.Name] = true
-		w := &witness{Endpoint: e, verifier: v, c: c, known: map[string]int64{}, pending: map[string]*audit.Checkpoint{},
+		w := &witness{Endpoint: e, verifier: v, c: c, turn: make(chan struct{}, 1), known: map[string]int64{}, pending: map[string]*audit.Checkpoint{},
 			refused: map[string]bool{}, wake: make(chan struct{}, 1)}
 		c.ws = append(c.ws, w)
 		c.wg.Add(1)
@@ -154,11 +155,12 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// Submit queues c for every witness of its log. It never blocks: a newer
-// checkpoint of a log replaces one still queued.
+// Submit queues c for every witness of its log. It never blocks (a
+// witness limited to regions is checked for the firm's region later, by
+// its goroutine): a newer checkpoint of a log replaces one still queued.
 func (c *Client) Submit(ck *audit.Checkpoint) {
 	for _, w := range c.ws {
-		if !w.covers(ck.Tenant) {
+		if len(w.Regions) == 0 && !w.covers(ck.Tenant) {
 			continue
 		}
 		w.qmu.Lock()
@@ -298,6 +300,10 @@ func (w *witness) run() {
 			case <-w.c.stop:
 				return
 			}
+		}
+		if !w.covers(ck.Tenant) {
+			w.done(ck)
+			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), w.c.opts.Timeout)
 		err := w.submit(ctx, ck)
