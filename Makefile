@@ -1,6 +1,6 @@
 # CaseVault build and test.
 #   make run    start the vault on the embedded defaults
-#   make test   install what the tests need, then vet, staticcheck and go test -race
+#   make test   install what the tests need (MinIO, litewitness, …), then vet, staticcheck and go test -race
 #   make bench  the benchmarks (1 GiB round trips, MinIO throughput ratios)
 
 GO ?= go
@@ -11,6 +11,7 @@ MINIO_VERSION ?= v0.0.0-20260212201848-7aac2a2c5b7c
 VERSITYGW_VERSION ?= v1.8.0
 STATICCHECK_VERSION ?= v0.8.2
 PEBBLE_VERSION ?= v2.10.1
+TORCHWOOD_VERSION ?= v0.6.1
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 export CASEVAULT_TOOLS := $(TOOLS)
@@ -23,7 +24,7 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.Version=$(VERSION)" -o bin/casevault ./cmd/casevault
 
-tools: $(TOOLS)/minio $(TOOLS)/versitygw $(TOOLS)/staticcheck $(TOOLS)/pebble debs
+tools: $(TOOLS)/minio $(TOOLS)/versitygw $(TOOLS)/staticcheck $(TOOLS)/pebble $(TOOLS)/litewitness $(TOOLS)/witnessctl debs
 
 # Debian packages the tests use: pdftotext reads the audit PDF reports.
 debs:
@@ -31,6 +32,10 @@ debs:
 		echo "installing poppler-utils (pdftotext) from Debian packages"; \
 		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
+	@command -v ssh-agent >/dev/null && command -v ssh-keygen >/dev/null && command -v ssh-add >/dev/null || { \
+		echo "installing openssh-client (ssh-agent, ssh-keygen, ssh-add) for the witness tests"; \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq openssh-client >/dev/null; }
 
 $(TOOLS)/minio:
 	@mkdir -p $(TOOLS)
@@ -45,6 +50,16 @@ $(TOOLS)/versitygw:
 $(TOOLS)/pebble:
 	@mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) $(GO) install github.com/letsencrypt/pebble/v2/cmd/pebble@$(PEBBLE_VERSION)
+
+# litewitness, a C2SP tlog-witness, and witnessctl, which registers logs
+# with it, for the witness tests (internal/witnesstest).
+$(TOOLS)/litewitness:
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install filippo.io/torchwood/cmd/litewitness@$(TORCHWOOD_VERSION)
+
+$(TOOLS)/witnessctl:
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install filippo.io/torchwood/cmd/witnessctl@$(TORCHWOOD_VERSION)
 
 $(TOOLS)/staticcheck:
 	@mkdir -p $(TOOLS)

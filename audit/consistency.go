@@ -96,7 +96,11 @@ func (r *Reader) Consistency(ctx context.Context, tenant string, from, to int64)
 		case err != nil:
 			return nil, err
 		default:
-			*s.dst = &vault.AuditCheckpoint{Size: c.Size, Root: b64(c.Root), Note: string(c.Note), VerifierKey: vkey}
+			n, err := r.Log.CosignedNote(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			*s.dst = &vault.AuditCheckpoint{Size: c.Size, Root: b64(c.Root), Note: string(n), VerifierKey: vkey}
 		}
 	}
 	return out, nil

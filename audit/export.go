@@ -219,11 +219,17 @@ func writeBundle(ctx context.Context, w io.Writer, src Source, opener Opener, te
 	if err := enc.Encode(h); err != nil {
 		return err
 	}
-	if err := enc.Encode(bundleCheckpoint{Type: "checkpoint", Note: string(ck.Note)}); err != nil {
+	bx := &bundleExport{ctx: ctx, w: bw, enc: enc, src: src, opener: opener, tenant: tenant, size: ck.Size}
+	if err := bx.initCosigned(); err != nil {
+		return fmt.Errorf("export bundle: %w", err)
+	}
+	headNote, err := bx.note(ck)
+	if err != nil {
+		return fmt.Errorf("export bundle: %w", err)
+	}
+	if err := enc.Encode(bundleCheckpoint{Type: "checkpoint", Note: headNote}); err != nil {
 		return err
 	}
-	bx := &bundleExport{ctx: ctx, w: bw, enc: enc, src: src, opener: opener, tenant: tenant, size: ck.Size}
-	var err error
 	if h.Complete {
 		err = bx.complete()
 	} else {
@@ -249,6 +255,39 @@ type bundleExport struct {
 	tenant string
 	size   int64 // of the header's checkpoint
 	events int64 // written so far
+	// cosigned is src when it stores witness cosignatures and this log
+	// has some: checkpoint notes are then written with them.
+	cosigned cosignatureSource
+}
+
+// initCosigned sets bx.cosigned when the log has witness cosignatures.
+func (bx *bundleExport) initCosigned() error {
+	cs, ok := bx.src.(cosignatureSource)
+	if !ok {
+		return nil
+	}
+	has, err := cs.hasCosignatures(bx.ctx, bx.tenant)
+	if err != nil {
+		return err
+	}
+	if has {
+		bx.cosigned = cs
+	}
+	return nil
+}
+
+// note returns c's note as a bundle carries it: with the witness
+// cosignature lines stored for it after its own signature lines
+// (docs/AUDIT-FORMAT.md §5).
+func (bx *bundleExport) note(c *Checkpoint) (string, error) {
+	if bx.cosigned == nil {
+		return string(c.Note), nil
+	}
+	n, err := bx.cosigned.CosignedNote(bx.ctx, c)
+	if err != nil {
+		return "", fmt.Errorf("cosignatures of checkpoint %d: %w", c.Size, err)
+	}
+	return string(n), nil
 }
 
 // complete writes every event 1..size with the stored checkpoints between
@@ -263,7 +302,11 @@ func (bx *bundleExport) complete() error {
 	// flush writes the checkpoints of size at most upTo that are due.
 	flush := func(upTo int64) error {
 		for more && cp.Size <= upTo {
-			if err := bx.enc.Encode(bundleCheckpoint{Type: "checkpoint", Note: string(cp.Note)}); err != nil {
+			n, err := bx.note(cp)
+			if err != nil {
+				return err
+			}
+			if err := bx.enc.Encode(bundleCheckpoint{Type: "checkpoint", Note: n}); err != nil {
 				return err
 			}
 			cp, more = next()
@@ -338,7 +381,11 @@ func (bx *bundleExport) filtered(f Filter, last *Record) error {
 			if err != nil {
 				return fmt.Errorf("prove checkpoint %d: %w", cp.Size, err)
 			}
-			line := provedCheckpoint{Type: "checkpoint", Note: string(cp.Note), Consistency: make([]string, len(p))}
+			n, err := bx.note(cp)
+			if err != nil {
+				return err
+			}
+			line := provedCheckpoint{Type: "checkpoint", Note: n, Consistency: make([]string, len(p))}
 			for i, h := range p {
 				line.Consistency[i] = base64.StdEncoding.EncodeToString(h[:])
 			}

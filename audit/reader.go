@@ -48,6 +48,9 @@ type Reader struct {
 	Log    *Log
 	Opener Opener
 	Now    func() time.Time
+	// Witness, when set, is asked to have the header's checkpoint of every
+	// bundle cosigned before the bundle is written (its wait is bounded).
+	Witness Witnesser
 }
 
 // Events calls fn with each event of tenant matching f, its private part
@@ -124,10 +127,14 @@ func (r *Reader) Export(ctx context.Context, tenant, format string, f vault.Audi
 		if len(f.Withhold) > 0 {
 			opener = nil
 		}
-		if x.Seq > 0 {
-			return WriteExportBundle(ctx, w, r.Log, opener, tenant, f, x)
+		var src ExportSource = r.Log
+		if r.Witness != nil {
+			src = cosignedSource{Log: r.Log, w: r.Witness}
 		}
-		return WriteBundle(ctx, w, r.Log, opener, tenant, f, now)
+		if x.Seq > 0 {
+			return WriteExportBundle(ctx, w, src, opener, tenant, f, x)
+		}
+		return WriteBundle(ctx, w, src, opener, tenant, f, now)
 	case vault.AuditFormatCSV:
 		return WriteCSV(ctx, w, r.Log, opener, tenant, f)
 	case vault.AuditFormatPDF:
@@ -147,8 +154,13 @@ func (r *Reader) Checkpoint(ctx context.Context, tenant string) (*vault.AuditChe
 	if err != nil {
 		return nil, err
 	}
+	// The note carries the witness cosignatures stored so far.
+	n, err := r.Log.CosignedNote(ctx, cp)
+	if err != nil {
+		return nil, err
+	}
 	out := &vault.AuditCheckpoint{
-		Size: cp.Size, Root: base64.StdEncoding.EncodeToString(cp.Root[:]), Note: string(cp.Note), VerifierKey: vkey,
+		Size: cp.Size, Root: base64.StdEncoding.EncodeToString(cp.Root[:]), Note: string(n), VerifierKey: vkey,
 	}
 	if !cp.Time.IsZero() {
 		out.SignedAt = cp.Time.UTC().Format(time.RFC3339)

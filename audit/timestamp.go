@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -55,16 +54,6 @@ func parseVerifierKey(vkey string) (string, ed25519.PublicKey, error) {
 		return "", nil, errors.New("verifier key is not an Ed25519 note key")
 	}
 	return parts[0], ed25519.PublicKey(b[1:]), nil
-}
-
-// publicOnly is a crypto.Signer that has only a public key: torchwood
-// builds a CosignatureVerifier from a signer, and reads only its public
-// key until it signs.
-type publicOnly struct{ pub ed25519.PublicKey }
-
-func (p publicOnly) Public() crypto.PublicKey { return p.pub }
-func (publicOnly) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
-	return nil, errors.New("no private key")
 }
 
 // timestampSigner makes cosignature/v1 timestamp lines with the log's

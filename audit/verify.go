@@ -40,6 +40,13 @@ type VerifyOptions struct {
 	// timestamps (format /1) then fails. Both zero: no time checks.
 	At     time.Time
 	MaxAge time.Duration
+
+	// Witnesses are cosignature verifier keys of witnesses (§7,
+	// "Witnesses"): every cosignature line of one of them must verify, and
+	// the header's checkpoint must be cosigned by at least MinWitnesses
+	// of them (0: all of them).
+	Witnesses    []string
+	MinWitnesses int
 }
 
 // VerifyResult describes a bundle that verified.
@@ -57,6 +64,7 @@ type VerifyResult struct {
 	Timestamps int         // checkpoint lines with the log's timestamp
 	Newest     time.Time   // the newest of those timestamps; zero when none
 	HeadTime   time.Time   // the timestamp of the header's checkpoint; zero when none
+	Cosigners  []Cosigner  // the given witnesses that cosigned the header's checkpoint, by name
 }
 
 // VerifyError is the first check a bundle fails.
@@ -104,9 +112,13 @@ func Verify(r io.Reader, opts VerifyOptions) (*VerifyResult, error) {
 			return nil, fmt.Errorf("trusted key: %w", err)
 		}
 	}
+	wk, err := parseWitnessKeys(opts)
+	if err != nil {
+		return nil, err
+	}
 	ra := newReadAhead(r)
 	defer ra.stop()
-	v := &verifier{opts: opts, trusted: trusted, br: bufio.NewReaderSize(ra, 64<<10), keptRoots: map[int64]tlog.Hash{}, retiredAt: map[string]int64{}}
+	v := &verifier{opts: opts, trusted: trusted, br: bufio.NewReaderSize(ra, 64<<10), keptRoots: map[int64]tlog.Hash{}, retiredAt: map[string]int64{}, witnesses: wk}
 	for _, k := range opts.Kept {
 		v.keptRoots[k.Size] = tlog.Hash{}
 	}
@@ -118,7 +130,7 @@ func Verify(r io.Reader, opts VerifyOptions) (*VerifyResult, error) {
 	}
 	return &VerifyResult{
 		Tenant: v.tenant, Complete: v.complete, Events: v.events, Checkpoints: v.checkpoints,
-		TreeSize: v.size, Root: v.root, Kept: v.checkKept(),
+		TreeSize: v.size, Root: v.root, Kept: v.checkKept(), Cosigners: v.cosigners,
 		Format: v.format, Export: v.export, Timestamps: v.timestamps, Newest: v.newest, HeadTime: v.headTime,
 	}, nil
 }
@@ -211,6 +223,10 @@ type verifier struct {
 	// sizes, and the filtered bundle's proved checkpoints
 	keptRoots map[int64]tlog.Hash
 	proved    []provedSize
+
+	// witness cosignatures (verify_witness.go)
+	witnesses *witnessKeys
+	cosigners []Cosigner
 }
 
 // provedSize is a checkpoint of a filtered bundle proved consistent with
@@ -418,6 +434,9 @@ func (v *verifier) openCheckpoint(l *bundleLine) (size int64, root tlog.Hash, er
 	}
 	if v.line == 2 {
 		v.headTime, _, _ = timestampOf(n, v.tsKeys)
+	}
+	if err := v.witnessed(*l.Note, v.line == 2); err != nil {
+		return 0, root, err
 	}
 	v.checkpoints++
 	return size, root, nil

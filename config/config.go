@@ -63,7 +63,7 @@ type Config struct {
 	RateLimit RateLimitConfig `yaml:"rate_limit"`
 	// Metrics says where GET /metrics is served and what it requires.
 	Metrics MetricsConfig `yaml:"metrics"`
-	// Audit tunes the audit log (heartbeats).
+	// Audit tunes the audit log: heartbeats and witnesses (config/audit.go).
 	Audit AuditConfig `yaml:"audit"`
 	// LogLevel is a zerolog level: debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
@@ -213,12 +213,10 @@ func (c *Config) LoadFile(path string) error {
 	if fc.Metrics.Token != "" {
 		c.Metrics.Token = fc.Metrics.Token
 	}
-	if fc.Audit.Heartbeat != "" {
-		c.Audit.Heartbeat = fc.Audit.Heartbeat
-	}
 	if fc.Regions != nil {
 		c.Regions = fc.Regions
 	}
+	c.loadAuditFile(&fc)
 	return nil
 }
 
@@ -226,8 +224,9 @@ func (c *Config) LoadFile(path string) error {
 // CASEVAULT_DATA_DIR, CASEVAULT_KEYS_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
 // CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS (comma-separated),
 // CASEVAULT_ACME_EMAIL, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL,
-// CASEVAULT_METRICS_ADDR, CASEVAULT_METRICS_TOKEN, CASEVAULT_AUDIT_HEARTBEAT, and per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
-// secrets need not sit in the file.
+// CASEVAULT_METRICS_ADDR, CASEVAULT_METRICS_TOKEN, CASEVAULT_AUDIT_HEARTBEAT, per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
+// secrets need not sit in the file, and CASEVAULT_AUDIT_WITNESSES and
+// CASEVAULT_AUDIT_WITNESS_TIMEOUT (config/audit.go).
 func (c *Config) LoadEnv(getenv func(string) string) error {
 	set := func(name string, dst *string) {
 		if v := getenv(name); v != "" {
@@ -265,7 +264,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 		set(prefix+"SECRET_KEY", &r.SecretKey)
 		c.Regions[name] = r
 	}
-	return nil
+	return c.loadAuditEnv(getenv)
 }
 
 // RegionNames returns the configured region names, sorted.
@@ -348,9 +347,6 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		return errors.New("config: data_dir: must not be empty")
 	}
-	if err := c.validateAudit(); err != nil {
-		return err
-	}
 	if within(c.KeyDir(), c.DataDir) {
 		return fmt.Errorf("config: keys_dir: %q lies inside data_dir %q; keep keys apart from the data so that a copy of the data alone cannot be decrypted", c.KeyDir(), c.DataDir)
 	}
@@ -401,7 +397,7 @@ func (c *Config) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return c.validateAudit()
 }
 
 func (c *Config) validateRegion(name string, r RegionConfig) error {

@@ -215,3 +215,15 @@ type AuditStats struct {
 	Commits  int64 // group commits
 	Diverged int64 // logs that do not extend the checkpoint they signed last: their firms' actions are refused
 }
+
+// WitnessStats are one witness's counters since the process started, for
+// monitoring the submission of checkpoints to independent witnesses.
+type WitnessStats struct {
+	Name     string // as configured (audit.witnesses[].name)
+	Cosigned int64  // cosignatures received and stored
+	Failures int64  // submissions that failed and were retried (network, 5xx, unknown log)
+	Refusals int64  // checkpoints refused after it had accepted an earlier one: it saw a different history (split view or fork)
+	Refusing int64  // logs whose latest submission it refused, now
+	Dropped  int64  // queued checkpoints replaced by a newer one of the same log before they were sent
+	Waiting  int64  // logs with a checkpoint queued for it, now
+}

@@ -65,6 +65,9 @@ type Server struct {
 	// MetricsToken, when set, is a bearer token that every /metrics request
 	// must carry (Authorization: Bearer TOKEN); others answer 401.
 	MetricsToken string
+	// Witnesses, when set, returns the counters of the audit log's
+	// witnesses, for /metrics.
+	Witnesses func() []vault.WitnessStats
 
 	limiter *userLimiter
 	uploads *userSlots
@@ -115,6 +118,7 @@ func NewServer(svc *vault.Service, log zerolog.Logger) *Server {
 	}
 	s.registerAuditMetrics()
 	s.registerBudgetMetrics()
+	s.metrics.registry.MustRegister(witnessCollector{s})
 	return s
 }
 

@@ -9,8 +9,6 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/vault"
 )
@@ -42,6 +40,11 @@ import (
 // --max-age. For a bundle of format /2, verify prints the export id, who
 // exported it (the actor id, and the email when the bundle carries the
 // event's private part) and when.
+//
+// Each --witness KEY (repeatable) is a witness's cosignature verifier key:
+// the bundle's checkpoint must be cosigned by at least --witnesses K of them
+// (default all), and every cosignature line of one of them must verify
+// (docs/AUDIT-FORMAT.md §7, "Witnesses"); verify prints who cosigned when.
 func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	const name = "casevault audit verify"
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -53,11 +56,14 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	maxAge := fs.Duration("max-age", 0, "reject the bundle when its newest checkpoint timestamp is older than `D` at --at (e.g. 2h)")
 	var kept checkpointPaths
 	fs.Var(&kept, "checkpoint", "a signed checkpoint `FILE` kept earlier (the note of GET /api/v1/audit/checkpoint), or a directory of them: the bundle's log must extend each; repeatable")
+	var wf witnessFlags
+	wf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: casevault audit verify --key VERIFIER_KEY FILE\n"+
 			"       casevault audit verify --key OLD_KEY --key NEW_KEY FILE   (a bundle spanning a key rotation)\n"+
 			"       casevault audit verify --key VERIFIER_KEY --checkpoint KEPT [--checkpoint KEPT]... FILE\n"+
 			"       casevault audit verify --key VERIFIER_KEY --max-age D [--at TIME] FILE\n"+
+			"       casevault audit verify --key VERIFIER_KEY --witness WITNESS_KEY [--witness WITNESS_KEY]... [--witnesses K] FILE\n"+
 			"       casevault audit verify --trust-bundle-key FILE\n\n"+
 			"Verifies an audit bundle offline (docs/AUDIT-FORMAT.md). FILE - reads standard input.\n\n")
 		fs.PrintDefaults()
@@ -93,8 +99,11 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	case len(kept) > 0 && !keyGiven:
 		return usageError("--checkpoint needs --key: a kept checkpoint is checked against the firm's published key")
 	}
+	if msg := wf.check(); msg != "" {
+		return usageError("%s", msg)
+	}
 	for _, k := range keyList {
-		if _, err := note.NewVerifier(k); err != nil {
+		if _, err := audit.NewNoteVerifier(k); err != nil {
 			return usageError("--key is not a note verifier key: %v", err)
 		}
 	}
@@ -115,6 +124,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	} else if *maxAge > 0 {
 		opts.At = time.Now()
 	}
+	wf.apply(&opts)
 	for _, p := range paths {
 		k, err := readKept(p, keyList)
 		if os.IsNotExist(err) || os.IsPermission(err) {
@@ -161,6 +171,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "Firm %s: a filtered bundle; it proves that these events are in the tree, not that no other event matches the filter.\n", firm)
 	}
 	printExport(stdout, res)
+	printCosigners(stdout, res, &wf)
 	failed := false
 	for _, k := range res.Kept {
 		switch {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/casevault/casevault/audit"
+	"github.com/casevault/casevault/audit/witness"
 	"github.com/casevault/casevault/keys"
 )
 
@@ -33,15 +34,47 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 	if err != nil {
 		return err
 	}
-	l, err := audit.Open(ctx, m.Config.AuditPath(), audit.Options{
+	opts := audit.Options{
 		Sealer: m.Keys, Signer: signerOf, Timestamper: signers.TimestampFor(regionOf), Indexer: m.Service.Indexer, Log: m.Log, Anchor: anchors,
 		Keys: signers.KeysFor(regionOf), Heartbeat: m.Config.AuditHeartbeat(),
-	})
+	}
+	if err := m.openWitnesses(regionOf); err != nil {
+		return err
+	}
+	if m.Witness != nil {
+		opts.OnSigned = m.Witness.Submit
+	}
+	l, err := audit.Open(ctx, m.Config.AuditPath(), opts)
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
 	m.Audit = l
 	m.Service.Audit = l
-	m.Service.AuditReader = &audit.Reader{Log: l, Opener: audit.SealerOpener{Sealer: m.Keys}, Now: m.Service.Now}
+	reader := &audit.Reader{Log: l, Opener: audit.SealerOpener{Sealer: m.Keys}, Now: m.Service.Now}
+	if m.Witness != nil {
+		m.Witness.Start(l)
+		reader.Witness = m.Witness
+	}
+	m.Service.AuditReader = reader
+	return nil
+}
+
+// openWitnesses builds the client that submits every signed checkpoint to
+// the configured witnesses (audit.witnesses), or nothing when there are
+// none.
+func (m *Main) openWitnesses(regionOf func(context.Context, string) (string, error)) error {
+	ws := m.Config.Audit.Witnesses
+	if len(ws) == 0 {
+		return nil
+	}
+	eps := make([]witness.Endpoint, len(ws))
+	for i, w := range ws {
+		eps[i] = witness.Endpoint{Name: w.Name, URL: w.URL, Key: w.Key, Tenants: w.Tenants, Regions: w.Regions}
+	}
+	c, err := witness.New(witness.Options{Witnesses: eps, RegionOf: regionOf, Timeout: m.Config.Audit.WitnessTimeout, Log: m.Log})
+	if err != nil {
+		return fmt.Errorf("audit witnesses: %w", err)
+	}
+	m.Witness = c
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/casevault/casevault/audit"
+	"github.com/casevault/casevault/audit/witness"
 	"github.com/casevault/casevault/config"
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/vault"
@@ -54,8 +55,11 @@ type Main struct {
 	// publishes for auditors.
 	AuditKeys map[string]string
 	Keys      *keys.Manager
-	Service   *vault.Service
-	HTTP      *web.Server
+	// Witness submits signed checkpoints to the configured witnesses; nil
+	// when there are none.
+	Witness *witness.Client
+	Service *vault.Service
+	HTTP    *web.Server
 
 	// AuditKeyHistory are every audit verifier key, current and retired,
 	// with its validity, by region ("service" too), oldest first.
@@ -174,6 +178,9 @@ func (m *Main) Run(ctx context.Context) error {
 	// unless metrics.addr says where.
 	m.HTTP.MetricsAddr, m.HTTP.MetricsTLS = m.Config.MetricsListenAddr(), m.Config.MetricsTLS()
 	m.HTTP.MetricsToken = m.Config.Metrics.Token
+	if m.Witness != nil {
+		m.HTTP.Witnesses = m.Witness.Stats
+	}
 	if err := m.HTTP.Open(); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -244,6 +251,9 @@ func (m *Main) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		errs = append(errs, m.HTTP.Close(ctx))
 		cancel()
+	}
+	if m.Witness != nil {
+		errs = append(errs, m.Witness.Close())
 	}
 	if m.Audit != nil {
 		errs = append(errs, m.Audit.Close())

@@ -27,6 +27,7 @@ const (
 type Options struct {
 	TrustedKey  string        // the firm's verifier key, obtained out of band
 	TrustedKeys []string      // more of them: the keys of its region before and after a rotation
+	Witnesses   Witnesses     // §7 "Witnesses": the witness keys, and how many must cosign line 2
 	At          time.Time     // §7 step 7: the time to judge the age at (now when zero)
 	MaxAge      time.Duration // §7 step 7: the oldest the newest timestamp may be (0: not checked)
 }

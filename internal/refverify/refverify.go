@@ -29,8 +29,9 @@ type Result struct {
 	Size        int64
 	Root        [32]byte
 	Format      string
-	ExportID    string // format /2
-	Newest      int64  // Unix time of the newest timestamp; 0 when none
+	ExportID    string     // format /2
+	Newest      int64      // Unix time of the newest timestamp; 0 when none
+	Cosigners   []Cosigner // given witnesses that cosigned line 2 (VerifyWitnessed)
 }
 
 // Error is the first check a bundle fails; Seq is the event at fault, 0
@@ -60,8 +61,8 @@ func VerifyKeys(r io.Reader, trustedKeys []string) (*Result, error) {
 	return VerifyWith(r, Options{TrustedKeys: trustedKeys})
 }
 
-// VerifyWith is Verify with several trusted keys and the age checks of §7
-// step 7.
+// VerifyWith is Verify with several trusted keys, the witnesses of §7
+// ("Witnesses") and the age checks of §7 step 7.
 func VerifyWith(r io.Reader, o Options) (*Result, error) {
 	trusted := o.TrustedKeys
 	if o.TrustedKey != "" {
@@ -72,7 +73,20 @@ func VerifyWith(r io.Reader, o Options) (*Result, error) {
 			return nil, fmt.Errorf("trusted key: %w", err)
 		}
 	}
-	v := &verifier{trusted: trusted, br: bufio.NewReader(r), retiredAt: map[string]int64{}}
+	v := &verifier{trusted: trusted, br: bufio.NewReader(r), retiredAt: map[string]int64{}, wneed: o.Witnesses.K}
+	for _, s := range o.Witnesses.Keys {
+		k, err := parseWitnessKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("witness key %q: %w", s, err)
+		}
+		v.wkeys = append(v.wkeys, k)
+	}
+	if v.wneed == 0 {
+		v.wneed = len(v.wkeys)
+	}
+	if v.wneed > len(v.wkeys) || v.wneed < 0 {
+		return nil, fmt.Errorf("%d witnesses required of %d keys", o.Witnesses.K, len(v.wkeys))
+	}
 	if err := v.run(); err != nil {
 		return nil, err
 	}
@@ -80,7 +94,7 @@ func VerifyWith(r io.Reader, o Options) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Tenant: v.tenant, Complete: v.complete, Events: v.events, Checkpoints: v.checkpoints,
-		Size: v.size, Root: v.root, Format: v.format, ExportID: v.exportID, Newest: v.newest}, nil
+		Size: v.size, Root: v.root, Format: v.format, ExportID: v.exportID, Newest: v.newest, Cosigners: v.cosigners}, nil
 }
 
 // brk is a pending chain break: event seq does not link to leaf seq−1, and
@@ -129,6 +143,10 @@ type verifier struct {
 	ts                         []*tsVerifier // one per trusted key
 	stamped, sawExport         bool
 	newest                     int64
+
+	wkeys     []wkey // witness keys (witness.go)
+	wneed     int
+	cosigners []Cosigner
 }
 
 func fail(seq int64, format string, args ...any) error {
@@ -343,6 +361,9 @@ func (v *verifier) openCheckpoint(obj map[string]json.RawMessage) (int64, hash, 
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d is of log %q", v.line, lines[0])
 	}
 	if err := v.stamp(n); err != nil {
+		return 0, hash{}, err
+	}
+	if err := v.witnessCheck(text); err != nil {
 		return 0, hash{}, err
 	}
 	v.checkpoints++
