@@ -68,6 +68,20 @@ type Config struct {
 	// Regions maps a region name (e.g. "us", "ca") to where its ciphertext
 	// lives and which master key wraps its firms' keys.
 	Regions map[string]RegionConfig `yaml:"regions"`
+	// Audit configures how the audit log's checkpoints leave the server.
+	Audit AuditConfig `yaml:"audit"`
+}
+
+// AuditConfig configures the audit log's checkpoint sinks (each firm names
+// its own through the API).
+type AuditConfig struct {
+	// SinkCAFile is a PEM file of extra roots to trust, besides the
+	// system's, for firms' sinks with a private CA.
+	SinkCAFile string `yaml:"sink_ca_file"`
+	// SinkAllowPrivate lets firms' sinks be on loopback, private and
+	// link-local addresses. Off, the server connects to public addresses
+	// only, so a firm cannot point it at the operator's network.
+	SinkAllowPrivate bool `yaml:"sink_allow_private"`
 }
 
 // RateLimitConfig bounds each signed-in user's requests: PerSecond
@@ -221,7 +235,8 @@ func (c *Config) LoadFile(path string) error {
 // CASEVAULT_DATA_DIR, CASEVAULT_KEYS_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
 // CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS (comma-separated),
 // CASEVAULT_ACME_EMAIL, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL,
-// CASEVAULT_METRICS_ADDR, CASEVAULT_METRICS_TOKEN, and per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
+// CASEVAULT_METRICS_ADDR, CASEVAULT_METRICS_TOKEN, CASEVAULT_AUDIT_SINK_CA_FILE,
+// CASEVAULT_AUDIT_SINK_ALLOW_PRIVATE, and per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
 // secrets need not sit in the file.
 func (c *Config) LoadEnv(getenv func(string) string) error {
 	set := func(name string, dst *string) {
@@ -238,6 +253,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set("CASEVAULT_ACME_EMAIL", &c.TLS.ACME.Email)
 	set("CASEVAULT_METRICS_ADDR", &c.Metrics.Addr)
 	set("CASEVAULT_METRICS_TOKEN", &c.Metrics.Token)
+	set("CASEVAULT_AUDIT_SINK_CA_FILE", &c.Audit.SinkCAFile)
 	if v := getenv("CASEVAULT_ACME_DOMAINS"); v != "" {
 		c.TLS.ACME.Domains = nil
 		for d := range strings.SplitSeq(v, ",") {
@@ -252,6 +268,13 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 			return fmt.Errorf("config: CASEVAULT_BEHIND_TLS_PROXY: %q is not true or false", v)
 		}
 		c.BehindTLSProxy = b
+	}
+	if v := getenv("CASEVAULT_AUDIT_SINK_ALLOW_PRIVATE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: CASEVAULT_AUDIT_SINK_ALLOW_PRIVATE: %q is not true or false", v)
+		}
+		c.Audit.SinkAllowPrivate = b
 	}
 	for name, r := range c.Regions {
 		prefix := "CASEVAULT_REGION_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_"

@@ -203,6 +203,9 @@ func (s *Service) SetAuditSink(ctx context.Context, actor *User, cfg AuditSinkCo
 		return nil, err
 	}
 	s.Log.Info().Str("tenant_id", actor.TenantID).Str("kind", cfg.Kind).Msg("audit sink set")
+	if s.SinkChanged != nil {
+		s.SinkChanged()
+	}
 	return sk.view(), nil
 }
 
@@ -231,5 +234,8 @@ func (s *Service) RemoveAuditSink(ctx context.Context, actor *User) error {
 		return err
 	}
 	s.Log.Info().Str("tenant_id", actor.TenantID).Msg("audit sink removed")
+	if s.SinkChanged != nil {
+		s.SinkChanged()
+	}
 	return nil
 }

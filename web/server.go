@@ -65,6 +65,9 @@ type Server struct {
 	// MetricsToken, when set, is a bearer token that every /metrics request
 	// must carry (Authorization: Bearer TOKEN); others answer 401.
 	MetricsToken string
+	// SinkPending, when set before Open, reports the checkpoints signed and
+	// not yet delivered to the firms' sinks, for /metrics.
+	SinkPending func() int64
 
 	limiter *userLimiter
 	uploads *userSlots
@@ -174,6 +177,9 @@ func (s *Server) registerRoutes() {
 	auth.GET("/audit/checkpoint", s.handleAuditCheckpoint)
 	auth.GET("/audit/proof", s.handleAuditProof)
 	auth.GET("/audit/consistency", s.handleAuditConsistency)
+	auth.GET("/audit/sink", s.handleAuditSinkGet)
+	auth.PUT("/audit/sink", s.handleAuditSinkPut)
+	auth.DELETE("/audit/sink", s.handleAuditSinkDelete)
 	auth.GET("/audit/documents/:id", s.handleAuditDocument)
 	auth.GET("/audit/users/:id", s.handleAuditUser)
 

@@ -20,6 +20,7 @@ import (
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/config"
 	"github.com/casevault/casevault/keys"
+	"github.com/casevault/casevault/sink"
 	"github.com/casevault/casevault/vault"
 	"github.com/casevault/casevault/vault/fs"
 	"github.com/casevault/casevault/vault/s3"
@@ -56,6 +57,10 @@ type Main struct {
 	Keys      *keys.Manager
 	Service   *vault.Service
 	HTTP      *web.Server
+	// Sinks delivers every firm's checkpoints to the sink it names; Run
+	// starts it.
+	Sinks        *sink.Worker
+	sinksStarted bool
 }
 
 // NewMain returns a Main with the default configuration.
@@ -170,9 +175,12 @@ func (m *Main) Run(ctx context.Context) error {
 	// unless metrics.addr says where.
 	m.HTTP.MetricsAddr, m.HTTP.MetricsTLS = m.Config.MetricsListenAddr(), m.Config.MetricsTLS()
 	m.HTTP.MetricsToken = m.Config.Metrics.Token
+	m.HTTP.SinkPending = m.Sinks.Pending
 	if err := m.HTTP.Open(); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	m.Sinks.Start()
+	m.sinksStarted = true
 	go m.janitor(ctx)
 	if err := m.logSetupToken(ctx); err != nil {
 		return err
@@ -240,6 +248,9 @@ func (m *Main) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		errs = append(errs, m.HTTP.Close(ctx))
 		cancel()
+	}
+	if m.sinksStarted {
+		m.Sinks.Close()
 	}
 	if m.Audit != nil {
 		errs = append(errs, m.Audit.Close())
