@@ -38,9 +38,12 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	trustBundle := fs.Bool("trust-bundle-key", false, "check the bundle against the verifier key it names itself, instead of --key: this proves it consistent, not that the firm signed it")
 	var kept checkpointPaths
 	fs.Var(&kept, "checkpoint", "a signed checkpoint `FILE` kept earlier (the note of GET /api/v1/audit/checkpoint), or a directory of them: the bundle's log must extend each; repeatable")
+	var sf sinkFlags
+	sf.add(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: casevault audit verify --key VERIFIER_KEY FILE\n"+
 			"       casevault audit verify --key VERIFIER_KEY --checkpoint KEPT [--checkpoint KEPT]... FILE\n"+
+			"       casevault audit verify --key VERIFIER_KEY --sink DIR|s3://bucket/prefix FILE\n"+
 			"       casevault audit verify --trust-bundle-key FILE\n\n"+
 			"Verifies an audit bundle offline (docs/AUDIT-FORMAT.md). FILE - reads standard input.\n\n")
 		fs.PrintDefaults()
@@ -76,6 +79,8 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		return usageError("one FILE only, got %d", len(files))
 	case len(kept) > 0 && !keyGiven:
 		return usageError("--checkpoint needs --key: a kept checkpoint is checked against the firm's published key")
+	case sf.spec != "" && !keyGiven:
+		return usageError("--sink needs --key: the sink's checkpoints are checked against the firm's published key")
 	}
 	if keyGiven {
 		if _, err := note.NewVerifier(*key); err != nil {
@@ -97,6 +102,24 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		opts.Kept = append(opts.Kept, k)
+	}
+	if sf.spec != "" {
+		// The firm's own copies: checked as one chain, then the bundle
+		// must extend the newest (a bundle cut back to an earlier
+		// checkpoint is shorter than it).
+		l, err := sf.check(*key)
+		var re *sinkReadError
+		switch {
+		case errors.As(err, &re):
+			return usageError("--sink: %v", err)
+		case err != nil:
+			fmt.Fprintf(stderr, "FAIL: sink: %v\n", err)
+			return 1
+		}
+		fmt.Fprintln(stdout, describe(l))
+		newest := *l.Newest
+		newest.Name = "sink " + newest.Name
+		opts.Kept = append(opts.Kept, &newest)
 	}
 
 	var r io.Reader = os.Stdin
