@@ -228,6 +228,12 @@ func (c *Config) LoadFile(path string) error {
 	if fc.Regions != nil {
 		c.Regions = fc.Regions
 	}
+	if fc.Audit.SinkCAFile != "" {
+		c.Audit.SinkCAFile = fc.Audit.SinkCAFile
+	}
+	if fc.Audit.SinkAllowPrivate {
+		c.Audit.SinkAllowPrivate = true
+	}
 	return nil
 }
 
