@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/casevault/casevault/audit"
@@ -96,10 +97,19 @@ func checkObject(n Named, key string) (*checked, error) {
 	if err != nil {
 		return nil, fail("%v", err)
 	}
-	k, err := audit.ParseKept(n.Name, []byte(o.Note), key)
+	v, err := note.NewVerifier(key)
+	if err != nil {
+		return nil, fail("verifier key: %v", err)
+	}
+	signed, err := note.Open([]byte(o.Note), note.VerifierList(v))
 	if err != nil {
 		return nil, fail("its note is not signed by the verifier key: %v", err)
 	}
+	origin, size, root, err := audit.ParseCheckpointText(signed.Text)
+	if err != nil {
+		return nil, fail("its note: %v", err)
+	}
+	k := &audit.KeptCheckpoint{Name: n.Name, Origin: origin, Size: size, Root: root}
 	c := &checked{name: n.Name, o: o, root: k.Root, prev: o.Previous}
 	switch {
 	case k.Origin != audit.Origin(o.Tenant):

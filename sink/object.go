@@ -49,9 +49,9 @@ type Previous struct {
 	Root string `json:"root"`
 }
 
-// newObject builds the object of checkpoint c, proved consistent with the
+// NewObject builds the object of checkpoint c, proved consistent with the
 // previously delivered checkpoint prev (nil: none).
-func newObject(c *audit.Checkpoint, prev *Previous, proof tlog.TreeProof) *Object {
+func NewObject(c *audit.Checkpoint, prev *Previous, proof tlog.TreeProof) *Object {
 	o := &Object{
 		Format: Format, Tenant: c.Tenant, Size: c.Size, Root: b64(c.Root[:]),
 		SignedAt: c.CreatedAt.UTC().Format(time.RFC3339Nano), Note: string(c.Note), Previous: prev,

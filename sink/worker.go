@@ -334,7 +334,7 @@ func (w *Worker) due(ctx context.Context, sk *vault.AuditSink) (*audit.Checkpoin
 func (w *Worker) object(ctx context.Context, sk *vault.AuditSink, c *audit.Checkpoint) (*Object, error) {
 	cur := sk.Progress.Cursor
 	if cur.Size == 0 {
-		return newObject(c, nil, nil), nil
+		return NewObject(c, nil, nil), nil
 	}
 	prev := &Previous{Size: cur.Size, Root: b64(cur.Root)}
 	var proof tlog.TreeProof
@@ -357,7 +357,7 @@ func (w *Worker) object(ctx context.Context, sk *vault.AuditSink, c *audit.Check
 		w.log.Error().Str("tenant_id", sk.TenantID).Int64("from", cur.Size).Int64("to", c.Size).
 			Msg("audit log is shorter than the checkpoint its sink holds: delivering it, the sink's verifier will fail")
 	}
-	return newObject(c, prev, proof), nil
+	return NewObject(c, prev, proof), nil
 }
 
 // countPending counts the stored checkpoints after sk's cursor.
