@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -267,6 +268,7 @@ func (w *Worker) serve(ctx context.Context, sk *vault.AuditSink) time.Duration {
 			return w.failed(ctx, sk, st, err)
 		}
 		st.failures, st.next = 0, time.Time{}
+		w.forget(c)
 		sk.Progress.Cursor = vault.SinkCursor{Size: c.Size, Root: append([]byte(nil), c.Root[:]...),
 			SignedAt: c.CreatedAt, DeliveredAt: w.opts.Now().UTC()}
 		sk.Progress.LastError, sk.Progress.LastErrorAt = "", time.Time{}
@@ -327,6 +329,16 @@ func (w *Worker) due(ctx context.Context, sk *vault.AuditSink) (*audit.Checkpoin
 		return c, nil
 	}
 	return nil, nil
+}
+
+// forget drops c from the checkpoints noted by OnSigned once it is
+// delivered, so it is never taken for one signed since.
+func (w *Worker) forget(c *audit.Checkpoint) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if l := w.latest[c.Tenant]; l != nil && l.Size == c.Size && l.CreatedAt.Equal(c.CreatedAt) && bytes.Equal(l.Note, c.Note) {
+		delete(w.latest, c.Tenant)
+	}
 }
 
 // object builds the object of c for sk, with the consistency proof from
