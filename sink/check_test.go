@@ -57,16 +57,6 @@ func (tr *tree) grow(n int64, prefix string) *tree {
 	return tr
 }
 
-// fork returns a copy of the tree.
-func (tr *tree) fork() *tree {
-	c := newTree(tr.t, tr.signer)
-	for k, v := range tr.hashes {
-		c.hashes[k] = v
-	}
-	c.n = tr.n
-	return c
-}
-
 // checkpoint signs the tree as it is now.
 func (tr *tree) checkpoint(at int) *audit.Checkpoint {
 	root, err := tlog.TreeHash(tr.n, tr.reader())

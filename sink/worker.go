@@ -25,8 +25,8 @@ const (
 	DefaultTimeout    = time.Minute
 )
 
-// batch is how many stored checkpoints one pass reads at a time.
-const batch = 64
+// parallel is how many sinks are served at once.
+const parallel = 8
 
 // Source is the audit log the worker reads checkpoints and proofs from;
 // *audit.Log implements it.
@@ -190,16 +190,32 @@ func (w *Worker) pass(ctx context.Context) time.Duration {
 		}
 		return w.opts.MinBackoff
 	}
-	var total int64
-	var soonest time.Duration
+	// Each sink on its own goroutine (a few at a time), so that one slow
+	// or hanging sink delays no other firm's.
+	var (
+		mu      sync.Mutex
+		total   int64
+		soonest time.Duration
+		wg      sync.WaitGroup
+		slots   = make(chan struct{}, parallel)
+	)
 	live := map[string]bool{}
 	for _, sk := range sinks {
 		live[sk.ID] = true
-		if wait := w.serve(ctx, sk); wait > 0 && (soonest == 0 || wait < soonest) {
-			soonest = wait
-		}
-		total += sk.Progress.Pending
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			wait := w.serve(ctx, sk)
+			mu.Lock()
+			defer mu.Unlock()
+			if wait > 0 && (soonest == 0 || wait < soonest) {
+				soonest = wait
+			}
+			total += sk.Progress.Pending
+		}()
 	}
+	wg.Wait()
 	w.pending.Store(total)
 	w.mu.Lock()
 	for id := range w.state {
