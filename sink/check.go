@@ -92,7 +92,9 @@ func Check(objs []Named, key string) ([]*Log, error) {
 // checkObject parses one object, checks its note against key and its
 // consistency proof from its previous checkpoint.
 func checkObject(n Named, key string) (*checked, error) {
-	fail := func(format string, a ...any) error { return &CheckError{Name: n.Name, Reason: fmt.Sprintf(format, a...)} }
+	fail := func(format string, a ...any) error {
+		return &CheckError{Name: n.Name, Reason: fmt.Sprintf(format, a...)}
+	}
 	o, err := ParseObject(n.Data)
 	if err != nil {
 		return nil, fail("%v", err)

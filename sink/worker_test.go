@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,5 +181,48 @@ func TestWorker(t *testing.T) {
 	}
 	if got, want := logs[0].Objects, len(stored)+1; got != want {
 		t.Errorf("objects = %d, want %d (every checkpoint and the heartbeat)", got, want)
+	}
+}
+
+// TestWorker_RefusesPrivate: unless the operator allows it, the worker
+// does not connect to a loopback (or private) address a firm names, and
+// says why in the sink's status.
+func TestWorker_RefusesPrivate(t *testing.T) {
+	ctx := context.Background()
+	col := &collector{}
+	ts := httptest.NewTLSServer(col)
+	defer ts.Close()
+	v := vaulttest.Open(t, t.TempDir(), nil)
+	w := sink.New(sink.Options{Store: v.DB, Interval: 20 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	l := vaulttest.UseAuditLog(t, v, func(o *audit.Options) { o.OnSigned = w.OnSigned })
+	w.Bind(l)
+	w.Start()
+	defer w.Close()
+	tenant, owner, _, err := v.Svc.CreateTenant(ctx, vault.NewTenant{Name: "Harbour LLP", Region: "us", Owner: vault.NewUser{Email: "owner@harbour.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Svc.SetAuditSink(ctx, owner, vault.AuditSinkConfig{Kind: vault.SinkWebhook, URL: ts.URL + "/in"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Checkpoint(ctx, tenant.ID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s, err := v.DB.AuditSink(ctx, tenant.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(s.Progress.LastError, "loopback, private or link-local") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("progress %+v, want the private address refused", s.Progress)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(col.all()); n != 0 {
+		t.Errorf("the webhook on loopback received %d objects", n)
 	}
 }

@@ -197,6 +197,11 @@ func TestSink_MinIO(t *testing.T) {
 		t.Fatalf("verify --sink of a bundle cut back to size %d: exit %d\n%s%s\nwant exit 1 naming the truncation", sizes[1], code, out, errOut)
 	}
 	t.Logf("cut back: %s", strings.TrimSpace(errOut))
+	// The same against the bucket itself.
+	code, out, errOut = auditVerify(append(append([]string{}, s3args...), cut)...)
+	if code != 1 || !strings.Contains(errOut, "the bundle was cut back") {
+		t.Fatalf("verify --sink s3:// of the cut-back bundle: exit %d\n%s%s", code, out, errOut)
+	}
 
 	// A restart resumes from the cursor: the checkpoint signed at the stop
 	// (or any later) reaches the sink.
