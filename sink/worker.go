@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -24,9 +23,6 @@ const (
 	DefaultMaxBackoff = 5 * time.Minute
 	DefaultTimeout    = time.Minute
 )
-
-// parallel is how many sinks are served at once.
-const parallel = 8
 
 // Source is the audit log the worker reads checkpoints and proofs from;
 // *audit.Log implements it.
@@ -70,7 +66,7 @@ type Worker struct {
 	kick    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
-	pending atomic.Int64
+	wg      sync.WaitGroup // the serveLoops
 
 	mu     sync.Mutex
 	latest map[string]*audit.Checkpoint // tenant → newest signed, for heartbeats of an unchanged size
@@ -79,10 +75,14 @@ type Worker struct {
 
 // sinkState is a sink's in-memory retry state and destination.
 type sinkState struct {
-	config   string // the config the destination was built from
-	dest     destination
+	config string // the config the destination was built from
+	dest   destination
+	// Guarded by Worker.mu:
 	failures int
-	next     time.Time
+	next     time.Time // no attempt before
+	pending  int64     // as of the last attempt
+	running  bool      // a serveLoop is at work
+	again    bool      // a pass came while it was
 }
 
 // New returns a Worker; Start runs it.
@@ -130,8 +130,16 @@ func (w *Worker) Kick() {
 }
 
 // Pending returns the checkpoints signed and not yet delivered, over every
-// sink, as of the last pass.
-func (w *Worker) Pending() int64 { return w.pending.Load() }
+// sink, as of each one's last attempt.
+func (w *Worker) Pending() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var n int64
+	for _, st := range w.state {
+		n += st.pending
+	}
+	return n
+}
 
 // Bind sets the worker's Source, when it could not be given to New (the
 // audit log is opened with the worker's OnSigned). Call it before Start.
@@ -150,6 +158,7 @@ func (w *Worker) Close() {
 		close(w.stop)
 	}
 	<-w.done
+	w.wg.Wait()
 }
 
 func (w *Worker) run() {
@@ -180,8 +189,10 @@ func (w *Worker) run() {
 	}
 }
 
-// pass delivers what every sink is due, and returns how soon a sink in
-// backoff wants another pass (0: none does).
+// pass starts a delivery goroutine for every sink that is due and has
+// none running (one running is asked to go again when it is done), so that
+// a slow or hanging sink delays no other firm's. It returns how soon a sink
+// in backoff wants another pass (0: none does).
 func (w *Worker) pass(ctx context.Context) time.Duration {
 	sinks, err := w.opts.Store.AuditSinks(ctx)
 	if err != nil {
@@ -190,41 +201,65 @@ func (w *Worker) pass(ctx context.Context) time.Duration {
 		}
 		return w.opts.MinBackoff
 	}
-	// Each sink on its own goroutine (a few at a time), so that one slow
-	// or hanging sink delays no other firm's.
-	var (
-		mu      sync.Mutex
-		total   int64
-		soonest time.Duration
-		wg      sync.WaitGroup
-		slots   = make(chan struct{}, parallel)
-	)
+	var soonest time.Duration
+	now := w.opts.Now()
 	live := map[string]bool{}
 	for _, sk := range sinks {
 		live[sk.ID] = true
-		wg.Add(1)
-		slots <- struct{}{}
-		go func() {
-			defer func() { <-slots; wg.Done() }()
-			wait := w.serve(ctx, sk)
-			mu.Lock()
-			defer mu.Unlock()
-			if wait > 0 && (soonest == 0 || wait < soonest) {
-				soonest = wait
+		if sk.Damage.Error != "" {
+			continue // its config does not open; nothing can be sent
+		}
+		st, err := w.stateOf(sk)
+		if err != nil {
+			w.log.Error().Str("tenant_id", sk.TenantID).Msg("audit sink config unusable")
+			continue
+		}
+		w.mu.Lock()
+		switch {
+		case st.next.After(now):
+			if d := st.next.Sub(now); soonest == 0 || d < soonest {
+				soonest = d
 			}
-			total += sk.Progress.Pending
-		}()
+		case st.running:
+			st.again = true
+		default:
+			st.running = true
+			w.wg.Add(1)
+			go w.serveLoop(ctx, sk, st)
+		}
+		w.mu.Unlock()
 	}
-	wg.Wait()
-	w.pending.Store(total)
 	w.mu.Lock()
-	for id := range w.state {
-		if !live[id] {
+	for id, st := range w.state {
+		if !live[id] && !st.running {
 			delete(w.state, id)
 		}
 	}
 	w.mu.Unlock()
 	return soonest
+}
+
+// serveLoop serves sk until nothing is due, going again when a pass asked
+// for it meanwhile; after a failure it wakes the worker to set its retry.
+func (w *Worker) serveLoop(ctx context.Context, sk *vault.AuditSink, st *sinkState) {
+	defer w.wg.Done()
+	for {
+		wait := w.serve(ctx, sk, st)
+		w.mu.Lock()
+		st.pending = sk.Progress.Pending
+		again := st.again && wait == 0 && ctx.Err() == nil
+		st.again = false
+		if !again {
+			st.running = false
+		}
+		w.mu.Unlock()
+		if !again {
+			if wait > 0 {
+				w.Kick()
+			}
+			return
+		}
+	}
 }
 
 // stateOf returns sk's retry state, with a destination for its current
@@ -239,7 +274,7 @@ func (w *Worker) stateOf(sk *vault.AuditSink) (*sinkState, error) {
 		if err != nil {
 			return nil, err
 		}
-		st = &sinkState{config: string(cfg), dest: d}
+		st = &sinkState{config: string(cfg), dest: d, pending: sk.Progress.Pending}
 		w.state[sk.ID] = st
 	}
 	return st, nil
@@ -248,24 +283,16 @@ func (w *Worker) stateOf(sk *vault.AuditSink) (*sinkState, error) {
 // serve delivers sk's due checkpoints in order, saving the cursor after
 // each, until none is left or one fails. It returns the backoff wait after
 // a failure, else 0.
-func (w *Worker) serve(ctx context.Context, sk *vault.AuditSink) time.Duration {
-	if sk.Damage.Error != "" {
-		return 0 // its config does not open; nothing can be sent
-	}
-	st, err := w.stateOf(sk)
-	if err != nil {
-		w.log.Error().Str("tenant_id", sk.TenantID).Msg("audit sink config unusable")
-		return 0
-	}
-	if now := w.opts.Now(); now.Before(st.next) {
-		return st.next.Sub(now)
-	}
+func (w *Worker) serve(ctx context.Context, sk *vault.AuditSink, st *sinkState) time.Duration {
 	for ctx.Err() == nil {
 		c, err := w.due(ctx, sk)
 		if err != nil {
 			if ctx.Err() == nil {
 				w.log.Warn().Err(err).Str("tenant_id", sk.TenantID).Msg("cannot read checkpoints for the audit sink")
 			}
+			w.mu.Lock()
+			st.next = w.opts.Now().Add(w.opts.MinBackoff)
+			w.mu.Unlock()
 			return w.opts.MinBackoff
 		}
 		if c == nil {
@@ -283,7 +310,9 @@ func (w *Worker) serve(ctx context.Context, sk *vault.AuditSink) time.Duration {
 			}
 			return w.failed(ctx, sk, st, err)
 		}
+		w.mu.Lock()
 		st.failures, st.next = 0, time.Time{}
+		w.mu.Unlock()
 		w.forget(c)
 		sk.Progress.Cursor = vault.SinkCursor{Size: c.Size, Root: append([]byte(nil), c.Root[:]...),
 			SignedAt: c.CreatedAt, DeliveredAt: w.opts.Now().UTC()}
@@ -300,14 +329,17 @@ func (w *Worker) serve(ctx context.Context, sk *vault.AuditSink) time.Duration {
 
 // failed records a failed delivery and schedules the retry.
 func (w *Worker) failed(ctx context.Context, sk *vault.AuditSink, st *sinkState, err error) time.Duration {
+	now := w.opts.Now()
+	w.mu.Lock()
 	st.failures++
-	wait := w.opts.MinBackoff << min(st.failures-1, 20)
+	failures := st.failures
+	wait := w.opts.MinBackoff << min(failures-1, 20)
 	if wait > w.opts.MaxBackoff || wait <= 0 {
 		wait = w.opts.MaxBackoff
 	}
-	now := w.opts.Now()
 	st.next = now.Add(wait)
-	w.log.Warn().Str("tenant_id", sk.TenantID).Str("kind", sk.Config.Kind).Int("failures", st.failures).
+	w.mu.Unlock()
+	w.log.Warn().Str("tenant_id", sk.TenantID).Str("kind", sk.Config.Kind).Int("failures", failures).
 		Dur("retry_in", wait).Str("error", err.Error()).Msg("audit sink delivery failed")
 	sk.Progress.LastError, sk.Progress.LastErrorAt = err.Error(), now.UTC()
 	sk.Progress.Pending = w.countPending(ctx, sk)

@@ -226,3 +226,73 @@ func TestWorker_RefusesPrivate(t *testing.T) {
 		t.Errorf("the webhook on loopback received %d objects", n)
 	}
 }
+
+// TestWorker_HangingSink: a firm whose webhook never answers delays no
+// other firm's deliveries (DESIGN.md invariant 9).
+func TestWorker_HangingSink(t *testing.T) {
+	ctx := context.Background()
+	release := make(chan struct{})
+	hang := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer hang.Close()
+	defer close(release)
+	col := &collector{}
+	ok := httptest.NewTLSServer(col)
+	defer ok.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(hang.Certificate())
+	roots.AddCert(ok.Certificate())
+
+	v := vaulttest.Open(t, t.TempDir(), nil)
+	w := sink.New(sink.Options{Store: v.DB, RootCAs: roots, AllowPrivate: true, Timeout: time.Minute,
+		Interval: 20 * time.Millisecond, MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond})
+	l := vaulttest.UseAuditLog(t, v, func(o *audit.Options) { o.OnSigned = w.OnSigned })
+	w.Bind(l)
+	w.Start()
+	defer w.Close()
+	firm := func(name, url string) (*vault.Tenant, *vault.User) {
+		tn, owner, _, err := v.Svc.CreateTenant(ctx, vault.NewTenant{Name: name, Region: "us", Owner: vault.NewUser{Email: "owner@" + name + ".example"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Svc.SetAuditSink(ctx, owner, vault.AuditSinkConfig{Kind: vault.SinkWebhook, URL: url}); err != nil {
+			t.Fatal(err)
+		}
+		return tn, owner
+	}
+	stuck, _ := firm("stuck", hang.URL+"/in")
+	good, owner := firm("good", ok.URL+"/in")
+	if _, err := l.Checkpoint(ctx, stuck.ID); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := v.Svc.CreateMatter(ctx, owner, "Matter", "Client"); err != nil {
+			t.Fatal(err)
+		}
+		c, err := l.Checkpoint(ctx, good.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			s, err := v.DB.AuditSink(ctx, good.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Progress.Cursor.Size >= c.Size {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the good firm's checkpoint of size %d waits behind the hanging sink: %+v", i, c.Size, s.Progress)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if s, _ := v.DB.AuditSink(ctx, stuck.ID); s.Progress.Cursor.Size != 0 {
+		t.Errorf("the hanging sink got %d", s.Progress.Cursor.Size)
+	}
+}
