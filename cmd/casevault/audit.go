@@ -103,6 +103,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Kept = append(opts.Kept, k)
 	}
+	var sinkLine string
 	if sf.spec != "" {
 		// The firm's own copies: checked as one chain, then the bundle
 		// must extend the newest (a bundle cut back to an earlier
@@ -116,7 +117,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "FAIL: sink: %v\n", err)
 			return 1
 		}
-		fmt.Fprintln(stdout, describe(l))
+		sinkLine = describe(l)
 		newest := *l.Newest
 		newest.Name = "sink " + newest.Name
 		opts.Kept = append(opts.Kept, &newest)
@@ -154,6 +155,9 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "Firm %s: every event of the tree, in order.\n", firm)
 	} else {
 		fmt.Fprintf(stdout, "Firm %s: a filtered bundle; it proves that these events are in the tree, not that no other event matches the filter.\n", firm)
+	}
+	if sinkLine != "" {
+		fmt.Fprintln(stdout, sinkLine)
 	}
 	failed := false
 	for _, k := range res.Kept {
