@@ -63,10 +63,10 @@ type Worker struct {
 	tr   *http.Transport
 	log  zerolog.Logger
 
-	kick    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	wg      sync.WaitGroup // the serveLoops
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
+	wg   sync.WaitGroup // the serveLoops
 
 	mu     sync.Mutex
 	latest map[string]*audit.Checkpoint // tenant → newest signed, for heartbeats of an unchanged size
