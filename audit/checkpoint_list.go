@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/casevault/casevault/vault"
 )
@@ -28,13 +29,15 @@ func (l *Log) CountCheckpointsAfter(ctx context.Context, tenant string, size int
 	return n, nil
 }
 
-// LatestCheckpoint returns tenant's stored checkpoint of the largest size,
-// without signing one. Errors: not_found (none yet), unavailable,
-// internal.
-func (l *Log) LatestCheckpoint(ctx context.Context, tenant string) (*Checkpoint, error) {
+// CheckpointAtOrBefore returns tenant's stored checkpoint of the largest
+// size among those stored at or before t. Errors: not_found (none),
+// unavailable, internal.
+func (l *Log) CheckpointAtOrBefore(ctx context.Context, tenant string, t time.Time) (*Checkpoint, error) {
 	var found *Checkpoint
+	// The layout is digits and fixed punctuation only, so it is safe
+	// inline; stored times use it too, so text order is time order.
 	err := l.checkpoints(ctx, `SELECT size, root, note, created_at FROM audit_checkpoints
-		WHERE tenant_id = ? AND size >= ? ORDER BY size DESC LIMIT 1`,
+		WHERE tenant_id = ? AND size >= ? AND created_at <= '`+t.UTC().Format(TimeLayout)+`' ORDER BY size DESC LIMIT 1`,
 		tenant, 0, func(c *Checkpoint) error { found = c; return nil })
 	if err != nil {
 		return nil, err

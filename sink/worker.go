@@ -29,7 +29,7 @@ const (
 type Source interface {
 	CheckpointsAfter(ctx context.Context, tenant string, size int64, limit int) ([]*audit.Checkpoint, error)
 	CountCheckpointsAfter(ctx context.Context, tenant string, size int64) (int64, error)
-	LatestCheckpoint(ctx context.Context, tenant string) (*audit.Checkpoint, error)
+	CheckpointAtOrBefore(ctx context.Context, tenant string, t time.Time) (*audit.Checkpoint, error)
 	ProveTree(ctx context.Context, tenant string, from, to int64) (tlog.TreeProof, error)
 }
 
@@ -357,11 +357,7 @@ func (w *Worker) failed(ctx context.Context, sk *vault.AuditSink, st *sinkState,
 func (w *Worker) due(ctx context.Context, sk *vault.AuditSink) (*audit.Checkpoint, error) {
 	cur := sk.Progress.Cursor
 	if cur.Size == 0 {
-		c, err := w.opts.Source.LatestCheckpoint(ctx, sk.TenantID)
-		if vault.IsCode(err, vault.ENOTFOUND) {
-			return nil, nil
-		}
-		return c, err
+		return w.first(ctx, sk)
 	}
 	cs, err := w.opts.Source.CheckpointsAfter(ctx, sk.TenantID, cur.Size, 1)
 	if err != nil || len(cs) > 0 {
@@ -387,6 +383,20 @@ func (w *Worker) forget(c *audit.Checkpoint) {
 	if l := w.latest[c.Tenant]; l != nil && l.Size == c.Size && l.CreatedAt.Equal(c.CreatedAt) && bytes.Equal(l.Note, c.Note) {
 		delete(w.latest, c.Tenant)
 	}
+}
+
+// first returns the checkpoint a new sink starts with: the newest stored
+// when it was set, or else the first signed after; nil when there is none.
+func (w *Worker) first(ctx context.Context, sk *vault.AuditSink) (*audit.Checkpoint, error) {
+	c, err := w.opts.Source.CheckpointAtOrBefore(ctx, sk.TenantID, sk.CreatedAt)
+	if !vault.IsCode(err, vault.ENOTFOUND) {
+		return c, err
+	}
+	cs, err := w.opts.Source.CheckpointsAfter(ctx, sk.TenantID, 0, 1)
+	if err != nil || len(cs) == 0 {
+		return nil, err
+	}
+	return cs[0], nil
 }
 
 // object builds the object of c for sk, with the consistency proof from
@@ -422,16 +432,19 @@ func (w *Worker) object(ctx context.Context, sk *vault.AuditSink, c *audit.Check
 
 // countPending counts the stored checkpoints after sk's cursor.
 func (w *Worker) countPending(ctx context.Context, sk *vault.AuditSink) int64 {
-	if sk.Progress.Cursor.Size == 0 {
-		// A new sink starts with the newest checkpoint only.
-		if _, err := w.opts.Source.LatestCheckpoint(ctx, sk.TenantID); err == nil {
-			return 1
+	size := sk.Progress.Cursor.Size
+	extra := int64(0)
+	if size == 0 {
+		// A new sink starts with the checkpoint first returns.
+		c, err := w.first(ctx, sk)
+		if err != nil || c == nil {
+			return sk.Progress.Pending
 		}
-		return 0
+		size, extra = c.Size, 1
 	}
-	n, err := w.opts.Source.CountCheckpointsAfter(ctx, sk.TenantID, sk.Progress.Cursor.Size)
+	n, err := w.opts.Source.CountCheckpointsAfter(ctx, sk.TenantID, size)
 	if err != nil {
 		return sk.Progress.Pending
 	}
-	return n
+	return n + extra
 }

@@ -480,3 +480,55 @@ func grepLines(s, word string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestSink_MinIOBucketLate names a bucket that does not exist yet: while
+// MinIO refuses the objects the firm keeps working and its checkpoints
+// wait, with the bucket's refusal in the status; once the firm creates the
+// bucket every pending checkpoint arrives, and the collection checks.
+func TestSink_MinIOBucketLate(t *testing.T) {
+	srv3 := s3test.Shared(t, s3test.KindMinIO)
+	ctx := context.Background()
+	mc, err := srv3.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := s3test.NewBucketName("late-sink")
+	e := newAnchorEnv(t)
+	srv := startServer(t, e.dir, sinkConfig(t, ""))
+	owner := e.login(t, srv, "owner@victim.example", e.victimPassword)
+	owner.json(t, "PUT", "/api/v1/audit/sink", map[string]string{
+		"kind": "s3", "endpoint": srv3.URL(), "bucket": bucket, "region": s3test.Region,
+		"access_key_id": srv3.AccessKey, "secret_access_key": srv3.SecretKey,
+	}, http.StatusOK, nil)
+	var last vault.AuditCheckpoint
+	for range 3 {
+		work(t, owner, 2)
+		last = checkpointNow(t, owner)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		v := sinkStatus(t, owner)
+		if v.Status.Pending >= 1 && strings.Contains(v.Status.LastError, "NoSuchBucket") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status %+v, want pending checkpoints and NoSuchBucket", v.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := mc.MakeBucket(ctx, bucket, minio.MakeBucketOptions{Region: s3test.Region}); err != nil {
+		t.Fatal(err)
+	}
+	waitDelivered(t, owner, last.Size, 60*time.Second)
+	code, out, errOut := sinkCheck("--key", last.VerifierKey, "--sink", "s3://"+bucket, "--sink-endpoint", srv3.URL(),
+		"--sink-access-key", srv3.AccessKey, "--sink-secret-key", srv3.SecretKey)
+	if code != 0 {
+		t.Fatalf("sink-check: exit %d\n%s%s", code, out, errOut)
+	}
+	var n int
+	fmt.Sscanf(out, "OK: Sink: %d checkpoints", &n)
+	if n < 3 {
+		t.Errorf("the bucket holds %d checkpoints, want the 3 signed while it was missing:\n%s", n, out)
+	}
+	t.Log(strings.TrimSpace(out))
+}
