@@ -68,6 +68,9 @@ type Worker struct {
 	done chan struct{}
 	wg   sync.WaitGroup // the serveLoops
 
+	startOnce sync.Once
+	started   bool // set once, under startOnce
+
 	mu     sync.Mutex
 	latest map[string]*audit.Checkpoint // tenant → newest signed, for heartbeats of an unchanged size
 	state  map[string]*sinkState        // sink id → retry state
@@ -145,13 +148,18 @@ func (w *Worker) Pending() int64 {
 // audit log is opened with the worker's OnSigned). Call it before Start.
 func (w *Worker) Bind(src Source) { w.opts.Source = src }
 
-// Start runs the worker until Close.
+// Start runs the worker until Close. It is started once.
 func (w *Worker) Start() {
-	go w.run()
+	w.startOnce.Do(func() { w.started = true; go w.run() })
 }
 
-// Close stops the worker and waits for the pass in progress.
+// Close stops the worker and waits for the deliveries in progress; a
+// worker never started closes at once.
 func (w *Worker) Close() {
+	w.startOnce.Do(func() {}) // no Start after Close
+	if !w.started {
+		return
+	}
 	select {
 	case <-w.stop:
 	default:

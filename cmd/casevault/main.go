@@ -59,8 +59,7 @@ type Main struct {
 	HTTP      *web.Server
 	// Sinks delivers every firm's checkpoints to the sink it names; Run
 	// starts it.
-	Sinks        *sink.Worker
-	sinksStarted bool
+	Sinks *sink.Worker
 }
 
 // NewMain returns a Main with the default configuration.
@@ -180,7 +179,6 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	m.Sinks.Start()
-	m.sinksStarted = true
 	go m.janitor(ctx)
 	if err := m.logSetupToken(ctx); err != nil {
 		return err
@@ -249,7 +247,7 @@ func (m *Main) Close() error {
 		errs = append(errs, m.HTTP.Close(ctx))
 		cancel()
 	}
-	if m.sinksStarted {
+	if m.Sinks != nil {
 		m.Sinks.Close()
 	}
 	if m.Audit != nil {
