@@ -19,6 +19,14 @@ type AuditConfig struct {
 	// heartbeat: the same tree signed again). Default 1h; at least 1s.
 	// CASEVAULT_AUDIT_HEARTBEAT overrides it.
 	Heartbeat string `yaml:"heartbeat"`
+	// SinkCAFile is a PEM file of extra roots to trust, besides the
+	// system's, for firms' checkpoint sinks with a private CA (each firm
+	// names its own sink through the API).
+	SinkCAFile string `yaml:"sink_ca_file"`
+	// SinkAllowPrivate lets firms' sinks be on loopback, private and
+	// link-local addresses. Off, the server connects to public addresses
+	// only, so a firm cannot point it at the operator's network.
+	SinkAllowPrivate bool `yaml:"sink_allow_private"`
 	// Witnesses are independent C2SP tlog-witnesses to which every signed
 	// checkpoint is submitted; their cosignatures are stored and exported
 	// in bundles, where `casevault audit verify --witness` checks them.
@@ -61,6 +69,12 @@ func (c *Config) AuditHeartbeat() time.Duration {
 func (c *Config) loadAuditFile(fc *Config) {
 	if fc.Audit.Heartbeat != "" {
 		c.Audit.Heartbeat = fc.Audit.Heartbeat
+	}
+	if fc.Audit.SinkCAFile != "" {
+		c.Audit.SinkCAFile = fc.Audit.SinkCAFile
+	}
+	if fc.Audit.SinkAllowPrivate {
+		c.Audit.SinkAllowPrivate = true
 	}
 	if fc.Audit.Witnesses != nil {
 		c.Audit.Witnesses = fc.Audit.Witnesses

@@ -63,7 +63,8 @@ type Config struct {
 	RateLimit RateLimitConfig `yaml:"rate_limit"`
 	// Metrics says where GET /metrics is served and what it requires.
 	Metrics MetricsConfig `yaml:"metrics"`
-	// Audit tunes the audit log: heartbeats and witnesses (config/audit.go).
+	// Audit tunes the audit log: heartbeats, witnesses and firms' sinks
+	// (config/audit.go).
 	Audit AuditConfig `yaml:"audit"`
 	// LogLevel is a zerolog level: debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
@@ -224,7 +225,8 @@ func (c *Config) LoadFile(path string) error {
 // CASEVAULT_DATA_DIR, CASEVAULT_KEYS_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
 // CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS (comma-separated),
 // CASEVAULT_ACME_EMAIL, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL,
-// CASEVAULT_METRICS_ADDR, CASEVAULT_METRICS_TOKEN, CASEVAULT_AUDIT_HEARTBEAT, per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
+// CASEVAULT_METRICS_ADDR, CASEVAULT_METRICS_TOKEN, CASEVAULT_AUDIT_HEARTBEAT, CASEVAULT_AUDIT_SINK_CA_FILE,
+// CASEVAULT_AUDIT_SINK_ALLOW_PRIVATE, per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
 // secrets need not sit in the file, and CASEVAULT_AUDIT_WITNESSES and
 // CASEVAULT_AUDIT_WITNESS_TIMEOUT (config/audit.go).
 func (c *Config) LoadEnv(getenv func(string) string) error {
@@ -243,6 +245,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	set("CASEVAULT_METRICS_ADDR", &c.Metrics.Addr)
 	set("CASEVAULT_METRICS_TOKEN", &c.Metrics.Token)
 	set("CASEVAULT_AUDIT_HEARTBEAT", &c.Audit.Heartbeat)
+	set("CASEVAULT_AUDIT_SINK_CA_FILE", &c.Audit.SinkCAFile)
 	if v := getenv("CASEVAULT_ACME_DOMAINS"); v != "" {
 		c.TLS.ACME.Domains = nil
 		for d := range strings.SplitSeq(v, ",") {
@@ -257,6 +260,13 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 			return fmt.Errorf("config: CASEVAULT_BEHIND_TLS_PROXY: %q is not true or false", v)
 		}
 		c.BehindTLSProxy = b
+	}
+	if v := getenv("CASEVAULT_AUDIT_SINK_ALLOW_PRIVATE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("config: CASEVAULT_AUDIT_SINK_ALLOW_PRIVATE: %q is not true or false", v)
+		}
+		c.Audit.SinkAllowPrivate = b
 	}
 	for name, r := range c.Regions {
 		prefix := "CASEVAULT_REGION_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_"

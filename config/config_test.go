@@ -170,6 +170,8 @@ metrics:
 tls:
   acme:
     domains: [vault.maple.example]
+audit:
+  sink_ca_file: /etc/casevault/sink-ca.pem
 regions:
   ca:
     type: s3
@@ -188,12 +190,13 @@ regions:
 		t.Fatalf("LoadFile: %v", err)
 	}
 	env := map[string]string{
-		"CASEVAULT_ADDR":                 "127.0.0.1:7070",
-		"CASEVAULT_ACME_DOMAINS":         "vault.maple.example, vault2.maple.example",
-		"CASEVAULT_ACME_EMAIL":           "it@maple.example",
-		"CASEVAULT_REGION_CA_ACCESS_KEY": "ak",
-		"CASEVAULT_REGION_CA_SECRET_KEY": "sk",
-		"CASEVAULT_METRICS_TOKEN":        metricsToken,
+		"CASEVAULT_ADDR":                     "127.0.0.1:7070",
+		"CASEVAULT_ACME_DOMAINS":             "vault.maple.example, vault2.maple.example",
+		"CASEVAULT_ACME_EMAIL":               "it@maple.example",
+		"CASEVAULT_REGION_CA_ACCESS_KEY":     "ak",
+		"CASEVAULT_REGION_CA_SECRET_KEY":     "sk",
+		"CASEVAULT_METRICS_TOKEN":            metricsToken,
+		"CASEVAULT_AUDIT_SINK_ALLOW_PRIVATE": "true",
 	}
 	if err := c.LoadEnv(func(k string) string { return env[k] }); err != nil {
 		t.Fatalf("LoadEnv: %v", err)
@@ -224,6 +227,9 @@ regions:
 	}
 	if got, want := c.MasterKeyPath("ca"), "/etc/casevault/ca.json"; got != want {
 		t.Errorf("MasterKeyPath = %q, want %q", got, want)
+	}
+	if got, want := [2]any{c.Audit.SinkCAFile, c.Audit.SinkAllowPrivate}, [2]any{"/etc/casevault/sink-ca.pem", true}; got != want {
+		t.Errorf("Audit = %+v, want %+v (CA from the file, allow_private from the env)", got, want)
 	}
 }
 

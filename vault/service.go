@@ -50,6 +50,9 @@ type Service struct {
 	// and Indexer, which survives restarts and is shared by every process
 	// on the database.
 	Throttle Throttle
+	// SinkChanged, when set, is called after a firm's checkpoint sink is
+	// set or removed (it wakes the delivery worker); it must not block.
+	SinkChanged func()
 
 	regionOf sync.Map  // tenant id → region name; regions never change
 	auth     authState // the dummy password hash and the users lock

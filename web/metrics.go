@@ -105,6 +105,15 @@ func (s *Server) registerAuditMetrics() {
 		Name: "casevault_audit_diverged_logs",
 		Help: "Audit logs that do not extend the checkpoint they signed last (names in the server log): their firms' actions answer unavailable. Alert on any.",
 	}, func() float64 { return float64(s.auditStats().Diverged) }))
+	s.metrics.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "casevault_audit_sink_pending",
+		Help: "Checkpoints signed and not yet delivered to the firms' checkpoint sinks (GET /api/v1/audit/sink says why). Alert when it keeps growing.",
+	}, func() float64 {
+		if s.SinkPending == nil {
+			return 0
+		}
+		return float64(s.SinkPending())
+	}))
 }
 
 // registerBudgetMetrics exposes the memory budgets of transfers, read at

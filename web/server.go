@@ -68,6 +68,9 @@ type Server struct {
 	// Witnesses, when set, returns the counters of the audit log's
 	// witnesses, for /metrics.
 	Witnesses func() []vault.WitnessStats
+	// SinkPending, when set before Open, reports the checkpoints signed and
+	// not yet delivered to the firms' sinks, for /metrics.
+	SinkPending func() int64
 
 	limiter *userLimiter
 	uploads *userSlots
@@ -179,6 +182,9 @@ func (s *Server) registerRoutes() {
 	auth.GET("/audit/keys", s.handleAuditKeys)
 	auth.GET("/audit/proof", s.handleAuditProof)
 	auth.GET("/audit/consistency", s.handleAuditConsistency)
+	auth.GET("/audit/sink", s.handleAuditSinkGet)
+	auth.PUT("/audit/sink", s.handleAuditSinkPut)
+	auth.DELETE("/audit/sink", s.handleAuditSinkDelete)
 	auth.GET("/audit/documents/:id", s.handleAuditDocument)
 	auth.GET("/audit/users/:id", s.handleAuditUser)
 

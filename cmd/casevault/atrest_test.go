@@ -42,6 +42,8 @@ var atRestMarkers = map[string]string{
 	"unknown email of a sign-in":  "mkunknownemail",
 	"unknown email (restarted)":   "mkfailedemail",
 	"owner password (not stored)": "mkpassword",
+	"checkpoint sink URL":         "mksinkhost",
+	"checkpoint sink token":       "mksinktoken",
 }
 
 // headerTransport adds the marker user agent and forwarded address to
@@ -145,6 +147,7 @@ func TestAtRest_NothingIdentifying(t *testing.T) {
 		http.Header{"Content-Type": {"text/x-mkctypethree"}})
 	decodeDoc(t, resp, http.StatusOK, http.StatusCreated)
 	c.json(t, "PATCH", "/api/v1/documents/"+multi.ID, map[string]string{"name": "MKDOCRENAMED.pdf"}, http.StatusOK, nil)
+	c.json(t, "PUT", "/api/v1/audit/sink", map[string]string{"kind": "webhook", "url": "https://mksinkhost.invalid/hook", "token": "MKSINKTOKEN"}, http.StatusOK, nil)
 	if got := fetch(t, c, "/api/v1/documents/"+raw.ID+"/download", ""); got != "contents MKCONTENTS v2" {
 		t.Fatalf("download = %q", got)
 	}

@@ -58,12 +58,15 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&kept, "checkpoint", "a signed checkpoint `FILE` kept earlier (the note of GET /api/v1/audit/checkpoint), or a directory of them: the bundle's log must extend each; repeatable")
 	var wf witnessFlags
 	wf.register(fs)
+	var sf sinkFlags
+	sf.add(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: casevault audit verify --key VERIFIER_KEY FILE\n"+
 			"       casevault audit verify --key OLD_KEY --key NEW_KEY FILE   (a bundle spanning a key rotation)\n"+
 			"       casevault audit verify --key VERIFIER_KEY --checkpoint KEPT [--checkpoint KEPT]... FILE\n"+
 			"       casevault audit verify --key VERIFIER_KEY --max-age D [--at TIME] FILE\n"+
 			"       casevault audit verify --key VERIFIER_KEY --witness WITNESS_KEY [--witness WITNESS_KEY]... [--witnesses K] FILE\n"+
+			"       casevault audit verify --key VERIFIER_KEY --sink DIR|s3://bucket/prefix FILE\n"+
 			"       casevault audit verify --trust-bundle-key FILE\n\n"+
 			"Verifies an audit bundle offline (docs/AUDIT-FORMAT.md). FILE - reads standard input.\n\n")
 		fs.PrintDefaults()
@@ -98,6 +101,8 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		return usageError("one FILE only, got %d", len(files))
 	case len(kept) > 0 && !keyGiven:
 		return usageError("--checkpoint needs --key: a kept checkpoint is checked against the firm's published key")
+	case sf.spec != "" && !keyGiven:
+		return usageError("--sink needs --key: the sink's checkpoints are checked against the firm's published key")
 	}
 	if msg := wf.check(); msg != "" {
 		return usageError("%s", msg)
@@ -136,6 +141,25 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 		}
 		opts.Kept = append(opts.Kept, k)
 	}
+	var sinkLine string
+	if sf.spec != "" {
+		// The firm's own copies: checked as one chain, then the bundle
+		// must extend the newest (a bundle cut back to an earlier
+		// checkpoint is shorter than it).
+		l, err := sf.check(keyList...)
+		var re *sinkReadError
+		switch {
+		case errors.As(err, &re):
+			return usageError("--sink: %v", err)
+		case err != nil:
+			fmt.Fprintf(stderr, "FAIL: sink: %v\n", err)
+			return 1
+		}
+		sinkLine = describe(l)
+		newest := *l.Newest
+		newest.Name = "sink " + newest.Name
+		opts.Kept = append(opts.Kept, &newest)
+	}
 
 	var r io.Reader = os.Stdin
 	if files[0] != "-" {
@@ -172,6 +196,9 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	printExport(stdout, res)
 	printCosigners(stdout, res, &wf)
+	if sinkLine != "" {
+		fmt.Fprintln(stdout, sinkLine)
+	}
 	failed := false
 	for _, k := range res.Kept {
 		switch {

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
+	"os"
 
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/audit/witness"
 	"github.com/casevault/casevault/keys"
+	"github.com/casevault/casevault/sink"
 )
 
 // openAudit opens the audit log with a checkpoint signer per region (each
@@ -34,20 +37,32 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 	if err != nil {
 		return err
 	}
+	// Each firm's checkpoints go to the sink it names (sink.Worker, started
+	// by Run); the log tells it of every checkpoint it signs, as it tells
+	// the witnesses.
+	if m.Sinks, err = m.newSinkWorker(); err != nil {
+		return err
+	}
 	opts := audit.Options{
 		Sealer: m.Keys, Signer: signerOf, Timestamper: signers.TimestampFor(regionOf), Indexer: m.Service.Indexer, Log: m.Log, Anchor: anchors,
 		Keys: signers.KeysFor(regionOf), Heartbeat: m.Config.AuditHeartbeat(),
+		OnSigned: m.Sinks.OnSigned,
 	}
 	if err := m.openWitnesses(regionOf); err != nil {
 		return err
 	}
 	if m.Witness != nil {
-		opts.OnSigned = m.Witness.Submit
+		opts.OnSigned = func(c *audit.Checkpoint) {
+			m.Sinks.OnSigned(c)
+			m.Witness.Submit(c)
+		}
 	}
 	l, err := audit.Open(ctx, m.Config.AuditPath(), opts)
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
+	m.Sinks.Bind(l)
+	m.Service.SinkChanged = m.Sinks.Kick
 	m.Audit = l
 	m.Service.Audit = l
 	reader := &audit.Reader{Log: l, Opener: audit.SealerOpener{Sealer: m.Keys}, Now: m.Service.Now}
@@ -77,4 +92,23 @@ func (m *Main) openWitnesses(regionOf func(context.Context, string) (string, err
 	}
 	m.Witness = c
 	return nil
+}
+
+// newSinkWorker builds the worker that delivers checkpoints to the firms'
+// sinks, trusting the system's roots and those of audit.sink_ca_file.
+func (m *Main) newSinkWorker() (*sink.Worker, error) {
+	var roots *x509.CertPool
+	if f := m.Config.Audit.SinkCAFile; f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("audit.sink_ca_file: %w", err)
+		}
+		if roots, err = x509.SystemCertPool(); err != nil || roots == nil {
+			roots = x509.NewCertPool()
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("audit.sink_ca_file: %s holds no PEM certificate", f)
+		}
+	}
+	return sink.New(sink.Options{Store: m.DB, RootCAs: roots, AllowPrivate: m.Config.Audit.SinkAllowPrivate, Log: m.Log}), nil
 }

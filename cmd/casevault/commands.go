@@ -37,13 +37,15 @@ Usage:
   casevault audit rotate-key --region R   (server stopped) replace a region's audit key; the
                                        old one is retired, its private half destroyed
   casevault audit verify --key VERIFIER_KEY [--key …] FILE   check an audit export offline
-                                       (--trust-bundle-key instead of --key: only against the key it names)
+                                       (--trust-bundle-key instead of --key: only against the key it names;
+                                       --sink DIR|s3://BUCKET/PREFIX: the bundle must extend the firm's sink)
+  casevault audit sink-check --key VERIFIER_KEY --sink DIR|s3://BUCKET/PREFIX   check a firm's checkpoint sink
   casevault audit hash --email EMAIL | --source IP     the service log's hash of an email or address
   casevault audit accept-rollback --tenant ID | --service   after putting back an older audit.db (server
                                        stopped): record the gap in that log and sign it as it is
   casevault version
 
-Every command but audit verify takes --config FILE and --data-dir DIR.
+Every command but audit verify and audit sink-check takes --config FILE and --data-dir DIR.
 Environment: CASEVAULT_DATA_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
 CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS, CASEVAULT_ACME_EMAIL,
 CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL, CASEVAULT_METRICS_ADDR,
@@ -95,6 +97,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdAuditAcceptRollback(ctx, rest, stdout, stderr)
 	case "audit verify":
 		switch auditVerifyCommand(rest, stdout, stderr) {
+		case 0:
+			return nil
+		case 2:
+			return errUsage
+		}
+		return errReported
+	case "audit sink-check":
+		switch auditSinkCheckCommand(rest, stdout, stderr) {
 		case 0:
 			return nil
 		case 2:

@@ -21,6 +21,7 @@ import (
 	"github.com/casevault/casevault/audit/witness"
 	"github.com/casevault/casevault/config"
 	"github.com/casevault/casevault/keys"
+	"github.com/casevault/casevault/sink"
 	"github.com/casevault/casevault/vault"
 	"github.com/casevault/casevault/vault/fs"
 	"github.com/casevault/casevault/vault/s3"
@@ -60,6 +61,9 @@ type Main struct {
 	Witness *witness.Client
 	Service *vault.Service
 	HTTP    *web.Server
+	// Sinks delivers every firm's checkpoints to the sink it names; Run
+	// starts it.
+	Sinks *sink.Worker
 
 	// AuditKeyHistory are every audit verifier key, current and retired,
 	// with its validity, by region ("service" too), oldest first.
@@ -181,9 +185,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Witness != nil {
 		m.HTTP.Witnesses = m.Witness.Stats
 	}
+	m.HTTP.SinkPending = m.Sinks.Pending
 	if err := m.HTTP.Open(); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	m.Sinks.Start()
 	go m.janitor(ctx)
 	if err := m.logSetupToken(ctx); err != nil {
 		return err
@@ -254,6 +260,9 @@ func (m *Main) Close() error {
 	}
 	if m.Witness != nil {
 		errs = append(errs, m.Witness.Close())
+	}
+	if m.Sinks != nil {
+		m.Sinks.Close()
 	}
 	if m.Audit != nil {
 		errs = append(errs, m.Audit.Close())

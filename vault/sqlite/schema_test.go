@@ -37,6 +37,9 @@ var textColumns = map[string]string{
 	"walls.via":              "id",
 	"throttle_pairs.last_at": "time", "throttle_pairs.noticed_until": "time", "throttle_pairs.expires_at": "time",
 	"throttle_accounts.expires_at": "time",
+	"audit_sinks.tenant_id":        "id", "audit_sinks.id": "id", "audit_sinks.kind": "s3 or webhook",
+	"audit_sinks.created_by": "id", "audit_sinks.created_at": "time", "audit_sinks.signed_at": "time",
+	"audit_sinks.delivered_at": "time", "audit_sinks.last_error_at": "time",
 }
 
 // checkSchemaText fails for every column of the database at path that is
