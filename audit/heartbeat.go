@@ -161,16 +161,9 @@ func (l *Log) resign(ctx context.Context, tenant string, size int64) (*Checkpoin
 	if err != nil {
 		return nil, err
 	}
-	if l.opts.Anchor != nil && moveAnchor {
-		if err := l.opts.Anchor.Store(ctx, tenant, c.Note); err != nil {
-			return nil, err
-		}
-	}
-	if err := l.store(ctx, c); err != nil {
+	if err := l.keep(ctx, c, moveAnchor); err != nil {
 		return nil, err
 	}
-	l.noteSigned(tenant, size)
-	l.signedNew(c)
 	return c, nil
 }
 

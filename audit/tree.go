@@ -158,18 +158,27 @@ func (l *Log) checkpoint(ctx context.Context, tenant string, rebase bool) (*Chec
 	if err != nil {
 		return nil, err
 	}
-	// Remembered outside the database before anyone can see it.
-	if l.opts.Anchor != nil {
-		if err := l.opts.Anchor.Store(ctx, tenant, c.Note); err != nil {
-			return nil, err
+	if err := l.keep(ctx, c, true); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// keep anchors a newly signed checkpoint (unless it is of a smaller tree
+// than the anchored one: anchor false), remembered outside the database
+// before anyone can see it, then stores it and tells OnSigned.
+func (l *Log) keep(ctx context.Context, c *Checkpoint, anchor bool) error {
+	if l.opts.Anchor != nil && anchor {
+		if err := l.opts.Anchor.Store(ctx, c.Tenant, c.Note); err != nil {
+			return err
 		}
 	}
 	if err := l.store(ctx, c); err != nil {
-		return nil, err
+		return err
 	}
-	l.noteSigned(tenant, size)
+	l.noteSigned(c.Tenant, c.Size)
 	l.signedNew(c)
-	return c, nil
+	return nil
 }
 
 // signTree signs tenant's tree of the given size and root: the note signature

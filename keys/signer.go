@@ -263,7 +263,7 @@ func (a AuditSigners) VerifierKeys() map[string]string {
 func (a AuditSigners) For(regionOf func(ctx context.Context, tenantID string) (string, error)) func(ctx context.Context, tenant string) (note.Signer, string, error) {
 	of := a.of(regionOf)
 	return func(ctx context.Context, tenant string) (note.Signer, string, error) {
-		s, err := of(ctx, tenant)
+		_, s, err := of(ctx, tenant)
 		if err != nil {
 			return nil, "", err
 		}
@@ -277,7 +277,7 @@ func (a AuditSigners) For(regionOf func(ctx context.Context, tenantID string) (s
 func (a AuditSigners) TimestampFor(regionOf func(ctx context.Context, tenantID string) (string, error)) func(ctx context.Context, tenant string) (crypto.Signer, error) {
 	of := a.of(regionOf)
 	return func(ctx context.Context, tenant string) (crypto.Signer, error) {
-		s, err := of(ctx, tenant)
+		_, s, err := of(ctx, tenant)
 		if err != nil {
 			return nil, err
 		}
@@ -286,16 +286,17 @@ func (a AuditSigners) TimestampFor(regionOf func(ctx context.Context, tenantID s
 }
 
 // of returns the signer of a tenant's log, remembering each firm's region.
-func (a AuditSigners) of(regionOf func(ctx context.Context, tenantID string) (string, error)) func(ctx context.Context, tenant string) (*AuditSigner, error) {
+// It returns the signer's name (its region, or ServiceSigner) with it.
+func (a AuditSigners) of(regionOf func(ctx context.Context, tenantID string) (string, error)) func(ctx context.Context, tenant string) (string, *AuditSigner, error) {
 	var regions sync.Map // tenant id → region
-	return func(ctx context.Context, tenant string) (*AuditSigner, error) {
+	return func(ctx context.Context, tenant string) (string, *AuditSigner, error) {
 		name := ServiceSigner
 		if tenant != "" {
 			r, ok := regions.Load(tenant)
 			if !ok {
 				region, err := regionOf(ctx, tenant)
 				if err != nil {
-					return nil, err
+					return "", nil, err
 				}
 				regions.Store(tenant, region)
 				r = region
@@ -304,9 +305,9 @@ func (a AuditSigners) of(regionOf func(ctx context.Context, tenantID string) (st
 		}
 		s, ok := a[name]
 		if !ok {
-			return nil, vault.Errorf(vault.EUNAVAILABLE, "No audit signer for region %s.", name)
+			return "", nil, vault.Errorf(vault.EUNAVAILABLE, "No audit signer for region %s.", name)
 		}
-		return s, nil
+		return name, s, nil
 	}
 }
 
@@ -324,24 +325,11 @@ func (a AuditSigners) Keys() map[string][]vault.AuditKey {
 // the firm's region (the service-wide signer for tenant ""), oldest first,
 // the current one last. Errors: as For.
 func (a AuditSigners) KeysFor(regionOf func(ctx context.Context, tenantID string) (string, error)) func(ctx context.Context, tenant string) ([]vault.AuditKey, error) {
-	var regions sync.Map // tenant id → region
+	of := a.of(regionOf)
 	return func(ctx context.Context, tenant string) ([]vault.AuditKey, error) {
-		name := ServiceSigner
-		if tenant != "" {
-			r, ok := regions.Load(tenant)
-			if !ok {
-				region, err := regionOf(ctx, tenant)
-				if err != nil {
-					return nil, err
-				}
-				regions.Store(tenant, region)
-				r = region
-			}
-			name = r.(string)
-		}
-		s, ok := a[name]
-		if !ok {
-			return nil, vault.Errorf(vault.EUNAVAILABLE, "No audit signer for region %s.", name)
+		name, s, err := of(ctx, tenant)
+		if err != nil {
+			return nil, err
 		}
 		return s.Keys(name), nil
 	}
