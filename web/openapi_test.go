@@ -1,7 +1,10 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -23,6 +26,11 @@ func TestOpenAPI(t *testing.T) {
 	}
 	if string(b) != string(web.OpenAPI) {
 		t.Fatal("served document differs from the embedded one")
+	}
+	// JSON decoders keep the last of a repeated member silently: a
+	// document that repeats one says two things.
+	if err := noRepeatedMembers(json.NewDecoder(bytes.NewReader(b)), "$"); err != nil {
+		t.Fatal(err)
 	}
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(b)
@@ -62,4 +70,38 @@ func TestOpenAPI(t *testing.T) {
 			}
 		}
 	}
+}
+
+// noRepeatedMembers reads one JSON value from dec and reports an object in
+// it (at path) that has a member name twice.
+func noRepeatedMembers(dec *json.Decoder, path string) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	d, ok := t.(json.Delim)
+	if !ok {
+		return nil
+	}
+	seen := map[string]bool{}
+	for i := 0; dec.More(); i++ {
+		at := fmt.Sprintf("%s[%d]", path, i)
+		if d == '{' {
+			k, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			name := k.(string)
+			if seen[name] {
+				return fmt.Errorf("openapi.json: %s has the member %q twice", path, name)
+			}
+			seen[name] = true
+			at = path + "." + name
+		}
+		if err := noRepeatedMembers(dec, at); err != nil {
+			return err
+		}
+	}
+	_, err = dec.Token()
+	return err
 }
