@@ -126,3 +126,18 @@ func (b *Browser) Errors() []string {
 	}
 	return out
 }
+
+// ClickAndLoad clicks the element sel (a form's submit button, a link) and
+// waits until the page it leads to has loaded.
+func (b *Browser) ClickAndLoad(sel string) error {
+	ctx, cancel := context.WithTimeout(b.Ctx, 30*time.Second)
+	defer cancel()
+	loaded := chromedp.Events(ctx, page.LoadEventFired)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+		return err
+	}
+	for _, err := range loaded {
+		return err
+	}
+	return ctx.Err()
+}
