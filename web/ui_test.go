@@ -174,6 +174,13 @@ func TestUI_Setup(t *testing.T) {
 	if err := chromedp.Do(b.Ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("email"))); err != nil {
 		t.Fatal(err)
 	}
+	// An unknown page is a human 404 with the API's code.
+	if err := chromedp.Do(b.Ctx, chromedp.Navigate(base+"/no/such/page"), chromedp.WaitVisible(chromedp.ID("error-code"))); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := text(t, b, "#error-code"), "not_found"; got != want {
+		t.Errorf("unknown page: code %q, want %q", got, want)
+	}
 	noCSPViolations(t, b)
 }
 
