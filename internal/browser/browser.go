@@ -130,10 +130,16 @@ func (b *Browser) Errors() []string {
 // ClickAndLoad clicks the element sel (a form's submit button, a link) and
 // waits until the page it leads to has loaded.
 func (b *Browser) ClickAndLoad(sel string) error {
+	return b.DoAndLoad(chromedp.Click(chromedp.CSS(sel)))
+}
+
+// DoAndLoad runs the actions (a click, an Enter key) and waits until the
+// page they lead to has loaded.
+func (b *Browser) DoAndLoad(actions ...chromedp.Action[chromedp.Void]) error {
 	ctx, cancel := context.WithTimeout(b.Ctx, 30*time.Second)
 	defer cancel()
 	loaded := chromedp.Events(ctx, page.LoadEventFired)
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+	if err := chromedp.Do(ctx, actions...); err != nil {
 		return err
 	}
 	for _, err := range loaded {

@@ -1,0 +1,71 @@
+package web_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/casevault/casevault/internal/browser"
+)
+
+// unlabelled is a script that lists the visible form fields with no label
+// (a <label for>, an enclosing <label> or aria-label).
+const unlabelled = `Array.from(document.querySelectorAll('input, select, textarea'))
+  .filter(el => el.type !== 'hidden' && !el.hidden)
+  .filter(el => !(el.id && document.querySelector('label[for="' + el.id + '"]')) && !el.closest('label') && !el.getAttribute('aria-label'))
+  .map(el => el.name || el.outerHTML)`
+
+// overflows reports whether the page is wider than the window (it would
+// scroll sideways on a phone).
+const overflows = `document.documentElement.scrollWidth > window.innerWidth`
+
+// TestUI_Accessible checks every page the UI has so far, on a phone-sized
+// screen: each form field has a label, nothing scrolls sideways; and signs
+// in with the keyboard alone.
+func TestUI_Accessible(t *testing.T) {
+	e := newEnv(t)
+	b := browser.New(t)
+	if err := chromedp.Do(b.Ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile)); err != nil {
+		t.Fatal(err)
+	}
+	base := e.Server.URL()
+	check := func(path, wait string) {
+		t.Helper()
+		if err := chromedp.Do(b.Ctx, chromedp.Navigate(base+path), chromedp.WaitVisible(chromedp.CSS(wait))); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if got, err := chromedp.Run(b.Ctx, chromedp.Evaluate[[]string](unlabelled)); err != nil || len(got) != 0 {
+			t.Errorf("%s: fields without a label %q (%v), want none", path, got, err)
+		}
+		if got, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](overflows)); err != nil || got {
+			t.Errorf("%s: wider than a 390px phone (%v)", path, err)
+		}
+	}
+	if _, err := e.Svc.IssueSetupToken(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	check("/setup", "#token")
+
+	owner, email, password := e.uiUser(t, "", "")
+	if _, err := e.Svc.CreateMatter(context.Background(), owner, "Estate of Doe", "J. Doe"); err != nil {
+		t.Fatal(err)
+	}
+	check("/signin", "#email")
+	// Keyboard only: the email field has the focus, Tab moves to the
+	// password, Enter submits.
+	err := chromedp.Do(b.Ctx, chromedp.KeyEvent(email), chromedp.KeyEvent("\t"), chromedp.KeyEvent(password))
+	if err == nil {
+		err = b.DoAndLoad(chromedp.KeyEvent("\r"))
+	}
+	if err != nil {
+		t.Fatalf("keyboard sign-in: %v", err)
+	}
+	if got, want := location(t, b), "/"; got != want {
+		t.Fatalf("keyboard sign-in: at %q, want %q", got, want)
+	}
+	check("/", "#matters")
+	check("/account/password", "#old_password")
+	check("/no/such/page", "#error-code")
+	noCSPViolations(t, b)
+}
