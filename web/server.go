@@ -220,7 +220,7 @@ func (s *Server) registerUIRoutes() {
 	pre.GET("/signin", s.handleSignInShow)
 	pre.POST("/signin", s.handleSignIn)
 
-	in := ui.Group("", s.needsSetup, s.session, s.checkCSRF)
+	in := ui.Group("", s.needsSetup, s.session, s.limitUser, s.checkCSRF)
 	in.GET("/", s.handleHome)
 	in.POST("/signout", s.handleSignOut)
 	in.GET("/account/password", s.handlePasswordShow)

@@ -116,6 +116,7 @@ type pageData struct {
 // uiHeaders sets the security headers of every UI page (on top of
 // secureHeaders, which every response carries).
 func uiHeaders(c *gin.Context) {
+	c.Set(ctxPage, true)
 	h := c.Writer.Header()
 	h.Set("Content-Security-Policy", uiCSP)
 	h.Set("X-Frame-Options", "DENY")
@@ -161,6 +162,9 @@ func (s *Server) renderError(c *gin.Context, err error) {
 	}
 	s.metrics.errors.WithLabelValues(code).Inc()
 	c.Set(ctxErrorCode, code)
+	if d := vault.RetryAfter(err); code == vault.ERATELIMITED && d > 0 {
+		c.Header("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+	}
 	s.render(c, ErrorStatusCode(code), "error", pageData{Title: "Error", Error: message, Code: code})
 	c.Abort()
 }

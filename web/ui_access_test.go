@@ -2,11 +2,15 @@ package web_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/casevault/casevault/internal/browser"
+	"github.com/casevault/casevault/web"
 )
 
 // unlabelled is a script that lists the visible form fields with no label
@@ -68,4 +72,31 @@ func TestUI_Accessible(t *testing.T) {
 	check("/account/password", "#old_password")
 	check("/no/such/page", "#error-code")
 	noCSPViolations(t, b)
+}
+
+// TestUI_RateLimited exceeds the per-user request rate on UI pages: the
+// answer is the error page with the API's code, status and Retry-After.
+func TestUI_RateLimited(t *testing.T) {
+	e := newEnv(t)
+	_, email, password := e.uiUser(t, "", "")
+	srv := e.server(t, func(s *web.Server) { s.UserRate, s.UserBurst = 0.001, 2 })
+	c := uiClient(t)
+	uiClientSignIn(t, c, srv.URL(), email, password)
+	var last *http.Response
+	for range 3 {
+		resp, err := c.Get(srv.URL() + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		last = resp
+		if resp.StatusCode == http.StatusTooManyRequests {
+			if !strings.Contains(string(body), "rate_limited") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || resp.Header.Get("Retry-After") == "" {
+				t.Fatalf("429: %q %q, want the HTML error page with rate_limited and Retry-After", resp.Header.Get("Content-Type"), body)
+			}
+			return
+		}
+	}
+	t.Fatalf("3 pages at a burst of 2: last %d, want 429", last.StatusCode)
 }

@@ -35,6 +35,7 @@ const DefaultSessionIdle = 30 * time.Minute
 const (
 	ctxSecret = "casevault.session_secret"
 	ctxCSRF   = "casevault.csrf"
+	ctxPage   = "casevault.page" // the request is for a UI page: errors are HTML
 )
 
 // secureCookies reports whether cookies get the Secure attribute: when the
