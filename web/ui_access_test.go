@@ -100,3 +100,23 @@ func TestUI_RateLimited(t *testing.T) {
 	}
 	t.Fatalf("3 pages at a burst of 2: last %d, want 429", last.StatusCode)
 }
+
+// TestUI_FormTooLarge posts a sign-in form of 1 MiB: refused as invalid
+// before anything else happens.
+func TestUI_FormTooLarge(t *testing.T) {
+	e := newEnv(t)
+	e.uiUser(t, "", "")
+	c := uiClient(t)
+	base := e.Server.URL()
+	tok := uiClientCSRF(t, c, base+"/signin")
+	body := "csrf=" + tok + "&email=a%40b.example&password=" + strings.Repeat("x", 1<<20)
+	resp, err := c.Post(base+"/signin", "application/x-www-form-urlencoded", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "invalid") {
+		t.Fatalf("1 MiB form: %d, want 400 invalid", resp.StatusCode)
+	}
+}

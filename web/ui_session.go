@@ -27,6 +27,9 @@ const (
 	csrfField = "csrf"
 )
 
+// maxFormBytes bounds the body of a UI form post.
+const maxFormBytes = 64 << 10
+
 // DefaultSessionIdle is how long a UI session may go unused before it
 // expires, unless Server.SessionIdle says otherwise.
 const DefaultSessionIdle = 30 * time.Minute
@@ -81,8 +84,15 @@ func (s *Server) checkCSRF(c *gin.Context) {
 		c.Next()
 		return
 	}
+	// The UI's forms are a few short fields; a bigger body is refused
+	// before it is read into memory.
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBytes)
+	if err := c.Request.ParseForm(); err != nil {
+		s.renderError(c, vault.Errorf(vault.EINVALID, "This form could not be read (at most %d KiB).", maxFormBytes>>10))
+		return
+	}
 	want := csrfOf(c)
-	got := c.PostForm(csrfField)
+	got := c.Request.PostForm.Get(csrfField)
 	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		s.Log.Warn().Str("request_id", requestID(c)).Str("route", routeOf(c)).Msg("form without a valid CSRF token refused")
 		s.renderError(c, vault.Errorf(vault.EFORBIDDEN, "This form has expired or was not sent from CaseVault. Reload the page and try again."))
