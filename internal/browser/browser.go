@@ -147,3 +147,12 @@ func (b *Browser) DoAndLoad(actions ...chromedp.Action[chromedp.Void]) error {
 	}
 	return ctx.Err()
 }
+
+// Screenshot writes a PNG of the whole page to file.
+func (b *Browser) Screenshot(file string) error {
+	png, err := chromedp.Run(b.Ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, png, 0o644)
+}
