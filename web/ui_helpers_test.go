@@ -135,6 +135,7 @@ func mustRequest(tb testing.TB, method, u string) *http.Request {
 	return req
 }
 
+// csrfInput finds the hidden CSRF field of a page's forms.
 var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // uiClientCSRF returns the CSRF token of the forms of GET path /signin (for
