@@ -26,8 +26,14 @@ build:
 
 tools: $(TOOLS)/minio $(TOOLS)/versitygw $(TOOLS)/staticcheck $(TOOLS)/pebble $(TOOLS)/litewitness $(TOOLS)/witnessctl debs
 
-# Debian packages the tests use: pdftotext reads the audit PDF reports.
+# Debian packages the tests use: pdftotext reads the audit PDF reports;
+# chromium runs the web UI's browser tests (internal/browser), which fail
+# when it is missing and CI is set.
 debs:
+	@command -v chromium >/dev/null || { \
+		echo "installing chromium for the web UI's browser tests"; \
+		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 	@command -v pdftotext >/dev/null || { \
 		echo "installing poppler-utils (pdftotext) from Debian packages"; \
 		SUDO=$$(test "$$(id -u)" = 0 || echo sudo); \

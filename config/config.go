@@ -66,6 +66,9 @@ type Config struct {
 	// Audit tunes the audit log: heartbeats, witnesses and firms' sinks
 	// (config/audit.go).
 	Audit AuditConfig `yaml:"audit"`
+	// Session bounds sign-in sessions: idle (web UI) and absolute expiry
+	// (config/session.go).
+	Session SessionConfig `yaml:"session"`
 	// LogLevel is a zerolog level: debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
 	// Regions maps a region name (e.g. "us", "ca") to where its ciphertext
@@ -218,6 +221,7 @@ func (c *Config) LoadFile(path string) error {
 		c.Regions = fc.Regions
 	}
 	c.loadAuditFile(&fc)
+	c.loadSessionFile(&fc)
 	return nil
 }
 
@@ -273,6 +277,9 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 		set(prefix+"ACCESS_KEY", &r.AccessKey)
 		set(prefix+"SECRET_KEY", &r.SecretKey)
 		c.Regions[name] = r
+	}
+	if err := c.loadSessionEnv(getenv); err != nil {
+		return err
 	}
 	return c.loadAuditEnv(getenv)
 }
@@ -406,6 +413,9 @@ func (c *Config) Validate() error {
 		if err := c.validateRegion(name, c.Regions[name]); err != nil {
 			return err
 		}
+	}
+	if err := c.validateSession(); err != nil {
+		return err
 	}
 	return c.validateAudit()
 }

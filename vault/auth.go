@@ -200,6 +200,23 @@ func (s *Service) recordLoginFailure(ctx context.Context, u *User, account, sour
 // disabled, fails alike. It records the token's use at most once a minute.
 // Errors: unauthorized.
 func (s *Service) Authenticate(ctx context.Context, secret string) (*User, *Token, error) {
+	return s.authenticate(ctx, secret, 0)
+}
+
+// AuthenticateSession is Authenticate for the web UI's sessions: only a
+// session secret (from Login) is accepted, and one unused for idle or
+// longer (idle > 0) has expired, whatever its absolute expiry says. Use is
+// recorded at most once a minute, so idle is exact to about a minute.
+// Errors: unauthorized.
+func (s *Service) AuthenticateSession(ctx context.Context, secret string, idle time.Duration) (*User, *Token, error) {
+	if !strings.HasPrefix(secret, secretPrefixSession) {
+		return nil, nil, Errorf(EUNAUTHORIZED, msgSignInAgain)
+	}
+	return s.authenticate(ctx, secret, idle)
+}
+
+// authenticate is Authenticate with an idle limit (0 for none).
+func (s *Service) authenticate(ctx context.Context, secret string, idle time.Duration) (*User, *Token, error) {
 	kind, hash, ok := parseTokenSecret(secret)
 	if !ok {
 		return nil, nil, Errorf(EUNAUTHORIZED, msgSignInAgain)
@@ -213,6 +230,15 @@ func (s *Service) Authenticate(ctx context.Context, secret string) (*User, *Toke
 	now := s.now()
 	if tok.Kind != kind || (tok.ExpiresAt != nil && !now.Before(*tok.ExpiresAt)) {
 		return nil, nil, Errorf(EUNAUTHORIZED, msgSignInAgain)
+	}
+	if idle > 0 {
+		last := tok.CreatedAt
+		if tok.LastUsedAt != nil && tok.LastUsedAt.After(last) {
+			last = *tok.LastUsedAt
+		}
+		if now.Sub(last) >= idle {
+			return nil, nil, Errorf(EUNAUTHORIZED, msgSignInAgain)
+		}
 	}
 	u, err := s.Store.User(ctx, tok.TenantID, tok.UserID)
 	if IsCode(err, ENOTFOUND) {

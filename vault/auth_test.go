@@ -511,3 +511,37 @@ func TestService_Setup(t *testing.T) {
 		}
 	})
 }
+
+func TestService_AuthenticateSession(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	tenant, _ := e.firm(t, "Firm", "us")
+	u := e.member(t, tenant.ID, vault.RoleLawyer)
+	const idle = 30 * time.Minute
+
+	t.Run("Idle", func(t *testing.T) {
+		secret, _ := e.login(t, u)
+		for range 3 { // used in time, again and again
+			e.clock.Add(idle - time.Minute)
+			if _, _, err := e.Svc.AuthenticateSession(ctx, secret, idle); err != nil {
+				t.Fatalf("used within %v: %v", idle, err)
+			}
+		}
+		e.clock.Add(idle)
+		if _, _, err := e.Svc.AuthenticateSession(ctx, secret, idle); !vault.IsCode(err, vault.EUNAUTHORIZED) {
+			t.Fatalf("unused for %v: err %v, want unauthorized", idle, err)
+		}
+		// The API, with no idle limit, still takes it until its expiry.
+		e.wantAuth(t, secret, u)
+	})
+
+	t.Run("APIToken", func(t *testing.T) {
+		secret, _, err := e.Svc.CreateAPIToken(ctx, u, "script", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := e.Svc.AuthenticateSession(ctx, secret, idle); !vault.IsCode(err, vault.EUNAUTHORIZED) {
+			t.Fatalf("an API token as a UI session: err %v, want unauthorized", err)
+		}
+	})
+}

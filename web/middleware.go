@@ -209,8 +209,14 @@ func resetOnClose(c *gin.Context) func() {
 	return func() { _ = tc.SetLinger(0) }
 }
 
-// handleNoRoute answers unknown paths with a JSON 404.
+// handleNoRoute answers unknown paths with a 404: a JSON error under
+// /api/ or for clients that do not ask for HTML, else the UI's error page.
 func (s *Server) handleNoRoute(c *gin.Context) {
+	if !strings.HasPrefix(c.Request.URL.Path, "/api/") && strings.Contains(c.GetHeader("Accept"), "text/html") {
+		c.Header("Content-Security-Policy", uiCSP)
+		s.renderError(c, vault.Errorf(vault.ENOTFOUND, "There is no such page."))
+		return
+	}
 	s.Error(c, vault.Errorf(vault.ENOTFOUND, "No such endpoint."))
 }
 

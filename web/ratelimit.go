@@ -74,7 +74,11 @@ func (s *Server) limitUser(c *gin.Context) {
 		secs := int64(math.Ceil(wait.Seconds()))
 		err := vault.Errorf(vault.ERATELIMITED, "Too many requests; try again in %s s.", strconv.FormatInt(secs, 10))
 		err.RetryAfter = wait
-		s.Error(c, err)
+		if c.GetBool(ctxPage) {
+			s.renderError(c, err)
+		} else {
+			s.Error(c, err)
+		}
 		return
 	}
 	c.Next()

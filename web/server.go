@@ -68,11 +68,21 @@ type Server struct {
 	// Witnesses, when set, returns the counters of the audit log's
 	// witnesses, for /metrics.
 	Witnesses func() []vault.WitnessStats
+	// BehindTLSProxy says a TLS-terminating proxy fronts the server: the
+	// UI's cookies are then Secure although the server speaks plain HTTP.
+	BehindTLSProxy bool
+	// SessionIdle is how long a UI session may go unused before it
+	// expires; zero means DefaultSessionIdle. Its absolute limit is
+	// vault.Service.SessionTTL.
+	SessionIdle time.Duration
+
 	// SinkPending, when set before Open, reports the checkpoints signed and
 	// not yet delivered to the firms' sinks, for /metrics.
 	SinkPending func() int64
 
 	limiter *userLimiter
+	ui      *ui
+	cop     *http.CrossOriginProtection
 	uploads *userSlots
 	ln      net.Listener
 	https   bool
@@ -98,6 +108,8 @@ func NewServer(svc *vault.Service, log zerolog.Logger) *Server {
 		router:  gin.New(),
 		metrics: newMetrics(),
 		served:  make(chan struct{}),
+		ui:      newUI(),
+		cop:     http.NewCrossOriginProtection(),
 	}
 	r := s.router
 	r.HandleMethodNotAllowed = true
@@ -191,6 +203,28 @@ func (s *Server) registerRoutes() {
 	auth.GET("/grants", s.handleGrantList)
 	auth.POST("/grants", s.handleGrantCreate)
 	auth.DELETE("/grants/:id", s.handleGrantRevoke)
+
+	s.registerUIRoutes()
+}
+
+// registerUIRoutes is the table of the web UI's pages (docs/API.md, "Web
+// UI"). Every page carries the UI's security headers; every POST passes
+// http.CrossOriginProtection and the form's CSRF token.
+func (s *Server) registerUIRoutes() {
+	ui := s.router.Group("", uiHeaders, s.originGuard)
+	ui.GET("/static/:hash/*file", s.handleStatic)
+
+	pre := ui.Group("", s.preSession, s.checkCSRF)
+	pre.GET("/setup", s.handleSetupShow)
+	pre.POST("/setup", s.handleSetupPage)
+	pre.GET("/signin", s.handleSignInShow)
+	pre.POST("/signin", s.handleSignIn)
+
+	in := ui.Group("", s.needsSetup, s.session, s.limitUser, s.checkCSRF)
+	in.GET("/", s.handleHome)
+	in.POST("/signout", s.handleSignOut)
+	in.GET("/account/password", s.handlePasswordShow)
+	in.POST("/account/password", s.handlePasswordChangePage)
 }
 
 // Route is one registered endpoint: a method and a path template in gin's

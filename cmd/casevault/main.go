@@ -112,6 +112,9 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	db.Sealer = m.Keys
 	m.Service = vault.NewService(db, m.Keys, regions, m.Log)
+	if m.Config.Session.Max > 0 {
+		m.Service.SessionTTL = m.Config.Session.Max
+	}
 	if m.Service.Indexer, err = keys.LoadOrCreateIndexer(ctx, masters, m.Config.RegionNames()[0], m.Config.IndexKeyPath); err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
@@ -176,6 +179,8 @@ func (m *Main) Run(ctx context.Context) error {
 		m.HTTP.ACME = acme
 	}
 	m.HTTP.TrustedProxies = m.Config.TrustedProxies
+	m.HTTP.BehindTLSProxy = m.Config.BehindTLSProxy
+	m.HTTP.SessionIdle = m.Config.Session.Idle
 	m.HTTP.UserRate, m.HTTP.UserBurst = m.Config.RateLimit.PerSecond, m.Config.RateLimit.Burst
 	m.HTTP.UserUploads = m.Config.RateLimit.Uploads
 	// Beyond loopback, /metrics moves to a loopback listener of its own
