@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,7 +61,7 @@ func checkLineShape(raw []byte) (string, error) {
 		}
 	}
 	for m, required := range want {
-		if required && !containsString(members, m) {
+		if required && !slices.Contains(members, m) {
 			return typ, fmt.Errorf("a %s line lacks the member %q", typ, m)
 		}
 	}
@@ -86,7 +87,7 @@ func objectMembers(dec *json.Decoder, depth int) ([]string, string, error) {
 			return nil, "", err
 		}
 		name := t.(string) // a member name is always a string token
-		if containsString(names, name) {
+		if slices.Contains(names, name) {
 			return nil, "", fmt.Errorf("member %q appears twice", name)
 		}
 		names = append(names, name)
@@ -144,7 +145,7 @@ func skipValue(dec *json.Decoder, d json.Delim, name string, depth int) error {
 			return err
 		}
 		k := t.(string)
-		if containsString(seen, k) {
+		if slices.Contains(seen, k) {
 			return fmt.Errorf("member %q of %q appears twice", k, name)
 		}
 		seen = append(seen, k)
@@ -163,15 +164,6 @@ func skipValue(dec *json.Decoder, d json.Delim, name string, depth int) error {
 	}
 	_, err := dec.Token()
 	return err
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // decodeBase64 decodes s when it is canonical base64 (§1): the standard

@@ -77,9 +77,9 @@ func (v *verifier) event(obj map[string]json.RawMessage) error {
 	if err := v.private(seq, l, obj); err != nil {
 		return err
 	}
-	if l.action == "audit.key_rotated" && l.oldKey != "" {
-		if _, ok := v.retiredAt[l.oldKey]; !ok {
-			v.retiredAt[l.oldKey] = seq
+	if old := l.details["old_key"]; l.action == "audit.key_rotated" && old != "" {
+		if _, ok := v.retiredAt[old]; !ok {
+			v.retiredAt[old] = seq
 		}
 	}
 	if !v.complete && seq <= v.lastCk {

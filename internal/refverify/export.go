@@ -105,14 +105,14 @@ var filterMap = map[string]string{
 // exportEvent is §7 step 4's export event checks, for event S of format /2.
 func (v *verifier) exportEvent(l *leaf) error {
 	switch {
-	case l.str["action"] != "audit.export":
-		return v.failAt(0, "the last event is %q, not audit.export", l.str["action"])
-	case l.str["outcome"] != "ok":
-		return v.failAt(0, "the export event's outcome is %q", l.str["outcome"])
+	case l.action != "audit.export":
+		return v.failAt(0, "the last event is %q, not audit.export", l.action)
+	case l.outcome != "ok":
+		return v.failAt(0, "the export event's outcome is %q", l.outcome)
 	case l.details["export_id"] != v.exportID:
 		return v.failAt(0, "export_id %q is not the event's %q", v.exportID, l.details["export_id"])
-	case l.str["time"] != v.exported:
-		return v.failAt(0, "exported_at %q is not the event's time %q", v.exported, l.str["time"])
+	case l.time != v.exported:
+		return v.failAt(0, "exported_at %q is not the event's time %q", v.exported, l.time)
 	case l.details["format"] != "jsonl":
 		return v.failAt(0, "the export event's format is %q", l.details["format"])
 	}

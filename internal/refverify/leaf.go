@@ -25,9 +25,7 @@ type leaf struct {
 	sealed  string
 	commit  string
 	action  string
-	oldKey  string            // details old_key, which an audit.key_rotated event retires (§5)
-	str     map[string]string // every string member, by name
-	details map[string]string
+	details map[string]string // details old_key names the key an audit.key_rotated event retires (§5)
 }
 
 // The members of a leaf of each version, in order, with their JSON types:
@@ -122,7 +120,7 @@ func parseLeaf(b []byte) (*leaf, error) {
 	if len(got) != len(want) {
 		return nil, fmt.Errorf("a version %d leaf has %d members, not %d", v, len(want), len(got))
 	}
-	l := &leaf{v: v, str: map[string]string{}, details: map[string]string{}}
+	l := &leaf{v: v, details: map[string]string{}}
 	var out []byte
 	out = append(out, '{')
 	for i, w := range want {
@@ -147,7 +145,6 @@ func parseLeaf(b []byte) (*leaf, error) {
 			}
 		case 's':
 			out = appendString(out, m.str)
-			l.str[w.name] = m.str
 			switch w.name {
 			case "tenant":
 				l.tenant = m.str
@@ -178,9 +175,6 @@ func parseLeaf(b []byte) (*leaf, error) {
 				out = appendString(out, kv[0])
 				out = append(out, ':')
 				out = appendString(out, kv[1])
-				if kv[0] == "old_key" {
-					l.oldKey = kv[1]
-				}
 				l.details[kv[0]] = kv[1]
 			}
 			out = append(out, '}')
