@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -58,15 +57,7 @@ func BenchmarkLog_Append(b *testing.B) {
 }
 
 func benchAppend(b *testing.B, env *testEnv, tenants []string, mods ...func(*audit.Options)) {
-	total := 20000
-	if s := os.Getenv("CASEVAULT_BENCH_EVENTS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatalf("CASEVAULT_BENCH_EVENTS=%q: %v", s, err)
-		}
-		total = n
-	}
-	total = max(total, b.N)
+	total := max(vaulttest.BenchEvents(b, 20000), b.N)
 	l := env.open(b, func(o *audit.Options) {
 		o.CheckpointInterval = 0 // the defaults
 		for _, mod := range mods {

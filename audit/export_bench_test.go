@@ -242,13 +242,7 @@ func TestGenSource(t *testing.T) {
 // verifies it as it streams through a pipe, reporting the time and the
 // peak memory of each. CASEVAULT_BENCH_EVENTS changes the number of events.
 func BenchmarkBundle_1M(b *testing.B) {
-	n := int64(1_000_000)
-	if s := os.Getenv("CASEVAULT_BENCH_EVENTS"); s != "" {
-		var err error
-		if n, err = strconv.ParseInt(s, 10, 64); err != nil {
-			b.Fatal(err)
-		}
-	}
+	n := int64(benchEvents(b))
 	ctx := context.Background()
 	g := newGenSource(b, n)
 	opener := &memOpener{keys: g.keys}

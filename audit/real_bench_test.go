@@ -6,27 +6,18 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/casevault/casevault/audit"
+	"github.com/casevault/casevault/vault/vaulttest"
 )
 
 // benchEvents is the number of events of the 1M benchmarks:
 // CASEVAULT_BENCH_EVENTS, or a million.
-func benchEvents(b *testing.B) int {
-	n := 1_000_000
-	if s := os.Getenv("CASEVAULT_BENCH_EVENTS"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return n
-}
+func benchEvents(b *testing.B) int { return vaulttest.BenchEvents(b, 1_000_000) }
 
 // fillLog appends n sample events to tenant's log through Append, from 64
 // writers, and returns how long it took.

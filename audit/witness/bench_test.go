@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,11 +24,7 @@ import (
 // submission is off the append path, so it should stay near 1). An op is
 // one event; each pass appends 20000 events (CASEVAULT_BENCH_EVENTS).
 func BenchmarkAppend_Witnessed(b *testing.B) {
-	total := 20000
-	if s := os.Getenv("CASEVAULT_BENCH_EVENTS"); s != "" {
-		fmt.Sscan(s, &total)
-	}
-	total = max(total, b.N)
+	total := max(vaulttest.BenchEvents(b, 20000), b.N)
 	ws := witnesstest.Start(b, "witness-a.example", "witness-b.example")
 	// Two rounds, alternating, best of each: on a shared machine one pass
 	// varies by more than the submission costs.
@@ -100,25 +94,7 @@ func benchWitnessedAppend(b *testing.B, ws []*witnesstest.Witness, total int) fl
 			Action: "document.view", ObjectType: "document", ObjectID: fmt.Sprintf("doc_%026d", i), Outcome: audit.OutcomeOK,
 			Details: map[string]string{"matter_id": "mat_" + fmt.Sprintf("%026d", i%3)}, Private: map[string]string{"name": fmt.Sprintf("Term sheet %d.pdf", i)}}
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range 32 {
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(total) {
-					return
-				}
-				if _, err := l.Append(ctx, events[i]); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	rate := float64(total) / time.Since(start).Seconds()
+	rate := float64(total) / vaulttest.AppendAll(b, l, events, 32).Seconds()
 	if client != nil {
 		deadline := time.Now().Add(30 * time.Second)
 		for i := range ws {

@@ -12,8 +12,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,15 +38,7 @@ import (
 // phase appends CASEVAULT_BENCH_EVENTS events (default 20000); it reports
 // events/s off and on and their ratio (target ≥ 0.9, docs/BENCHMARKS.md).
 func BenchmarkAppend_Outside(b *testing.B) {
-	total := 20000
-	if s := os.Getenv("CASEVAULT_BENCH_EVENTS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatalf("CASEVAULT_BENCH_EVENTS=%q: %v", s, err)
-		}
-		total = n
-	}
-	total = max(total, b.N)
+	total := max(vaulttest.BenchEvents(b, 20000), b.N)
 	ws := witnesstest.Start(b, "witness-a.example", "witness-b.example")
 	var delivered atomic.Int64
 	hook := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -171,25 +161,7 @@ func appendPhase(b *testing.B, total int, o *outside) outcome {
 			Action: vault.ActDocumentView, ObjectType: "document", ObjectID: fmt.Sprintf("doc_%026d", i), Outcome: vault.OutcomeOK,
 			Details: map[string]string{"matter_id": fmt.Sprintf("mat_%026d", i%3)}, Private: map[string]string{"name": fmt.Sprintf("Term sheet %d.pdf", i)}}
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range 32 {
-		wg.Go(func() {
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(total) {
-					return
-				}
-				if _, err := l.Append(ctx, events[i]); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	out := outcome{rate: float64(total) / time.Since(start).Seconds()}
+	out := outcome{rate: float64(total) / vaulttest.AppendAll(b, l, events, 32).Seconds()}
 	if o == nil {
 		return out
 	}
