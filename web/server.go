@@ -225,6 +225,11 @@ func (s *Server) registerUIRoutes() {
 	in.POST("/signout", s.handleSignOut)
 	in.GET("/account/password", s.handlePasswordShow)
 	in.POST("/account/password", s.handlePasswordChangePage)
+	s.matterPages(in)
+	s.documentPages(in)
+	s.adminPages(in)
+	s.auditPages(in)
+	s.verifyPages(in)
 }
 
 // Route is one registered endpoint: a method and a path template in gin's

@@ -110,6 +110,9 @@ type pageData struct {
 	Error   string // a failure's human message
 	Code    string // and its API error code
 	Version string
+	// Scripts are the static/ files of the page's scripts, loaded with
+	// defer after the layout's own.
+	Scripts []string
 	Data    any
 }
 
@@ -169,12 +172,32 @@ func (s *Server) renderError(c *gin.Context, err error) {
 	c.Abort()
 }
 
-// navFor is the navigation bar of u's role.
+// navFor is the navigation bar of u's role: only what the service lets the
+// role do.
 func navFor(u *vault.User, current string) []navItem {
-	items := []navItem{{Href: "/", Label: "Home"}}
+	var items []navItem
+	switch u.Role {
+	case vault.RoleOwner, vault.RoleAdmin:
+		items = []navItem{
+			{Href: "/matters", Label: "Matters"},
+			{Href: "/admin/users", Label: "Users"},
+			{Href: "/admin/grants", Label: "Grants"},
+			{Href: "/admin/walls", Label: "Walls"},
+			{Href: "/audit", Label: "Audit"},
+		}
+	case vault.RoleAuditor:
+		items = []navItem{
+			{Href: "/audit", Label: "Audit trail"},
+			{Href: "/audit/checkpoint", Label: "Checkpoint"},
+			{Href: "/audit/verify", Label: "Verify a bundle"},
+		}
+	default:
+		items = []navItem{{Href: "/matters", Label: "Matters"}}
+	}
 	items = append(items, navItem{Href: "/account/password", Label: "Password"})
 	for i := range items {
-		items[i].Current = items[i].Href == current
+		items[i].Current = items[i].Href == current ||
+			(items[i].Href != "/audit" && strings.HasPrefix(current, items[i].Href+"/"))
 	}
 	return items
 }
@@ -207,12 +230,21 @@ func (s *Server) handleStatic(c *gin.Context) {
 	c.Data(http.StatusOK, ctype, b)
 }
 
+// uiPrefixes are the path prefixes of the web UI's pages; the JSON API
+// lives under /api/v1 and never under these.
+var uiPrefixes = []string{"/static/", "/matters", "/documents/", "/trash", "/admin/", "/audit", "/account/"}
+
 // IsUIRoute reports whether a registered path is a page of the web UI
 // (HTML, described in docs/API.md) rather than an endpoint of the JSON API.
 func IsUIRoute(path string) bool {
 	switch path {
-	case "/", "/setup", "/signin", "/signout", "/account/password":
+	case "/", "/setup", "/signin", "/signout":
 		return true
 	}
-	return strings.HasPrefix(path, "/static/")
+	for _, p := range uiPrefixes {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -77,22 +77,33 @@ func (s *Server) originGuard(c *gin.Context) {
 	c.Next()
 }
 
-// checkCSRF refuses a POST whose csrf field does not match the request's
-// token. It runs after the session (or pre-session) middleware set it.
+// csrfHeader carries the CSRF token of a request sent by the UI's scripts
+// (uploads, whose multipart bodies are streamed and never parsed as a
+// form). Another site's form cannot set a header, and its scripts cannot
+// send one here without CORS, which CaseVault never grants.
+const csrfHeader = "X-CSRF-Token"
+
+// checkCSRF refuses a POST whose CSRF token does not match the request's:
+// the X-CSRF-Token header when present (the body is then left unread for
+// the handler), else the csrf field of a form of at most 64 KiB. It runs
+// after the session (or pre-session) middleware set the token.
 func (s *Server) checkCSRF(c *gin.Context) {
 	if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
 		c.Next()
 		return
 	}
-	// The UI's forms are a few short fields; a bigger body is refused
-	// before it is read into memory.
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBytes)
-	if err := c.Request.ParseForm(); err != nil {
-		s.renderError(c, vault.Errorf(vault.EINVALID, "This form could not be read (at most %d KiB).", maxFormBytes>>10))
-		return
-	}
 	want := csrfOf(c)
-	got := c.Request.PostForm.Get(csrfField)
+	got, scripted := c.Request.Header.Get(csrfHeader), c.Request.Header[csrfHeader] != nil
+	if !scripted {
+		// The UI's forms are a few short fields; a bigger body is refused
+		// before it is read into memory.
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxFormBytes)
+		if err := c.Request.ParseForm(); err != nil {
+			s.renderError(c, vault.Errorf(vault.EINVALID, "This form could not be read (at most %d KiB).", maxFormBytes>>10))
+			return
+		}
+		got = c.Request.PostForm.Get(csrfField)
+	}
 	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		s.Log.Warn().Str("request_id", requestID(c)).Str("route", routeOf(c)).Msg("form without a valid CSRF token refused")
 		s.renderError(c, vault.Errorf(vault.EFORBIDDEN, "This form has expired or was not sent from CaseVault. Reload the page and try again."))
