@@ -1,433 +1,431 @@
 package audit
 
 import (
-	"bufio"
-	"bytes"
-	"compress/zlib"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/casevault/casevault/vault"
 )
 
+// Report is what a PDF report says beside its events.
+type Report struct {
+	// Firm is the firm's name, opened for the reader; "" when it could not
+	// be (the report then names no firm).
+	Firm string
+	// Time is the export's time.
+	Time time.Time
+	// Checkpoint is the signed tree the report covers (events 1..Size); nil
+	// asks src for its latest.
+	Checkpoint *Checkpoint
+}
+
 // WritePDF writes a readable report of tenant's events selected by f to w,
-// as a PDF 1.4 document: a title block that ties it to the verifiable
-// bundle (firm, filter, export time, and the size and root hash of the
-// checkpoint src signs at the start), then the events of that tree that
-// match f, in Seq order, a few lines each. Names come from the private part
-// when opener (which may be nil) opens it, and read "[sealed]" otherwise.
+// as a PDF 1.4 document a managing partner or a court can read: the firm's
+// name, the period and the selection in words, a summary (events by action,
+// outcome and user, the documents most accessed, the denials, and a chart
+// of activity over time when the events span more than one hour or day),
+// then the events as a table in words, and on the last page the signed
+// checkpoint (tree size, root hash, time and note), the verifier key and
+// how to verify the JSON Lines bundle of the same filter. Every page is
+// numbered "Page n of N". Names come from the private part when opener
+// (which may be nil) opens it, and read "[name sealed]" otherwise.
 //
-// WritePDF streams. The PDF is written by a small writer of its own (no
-// library streams PDF): standard Type 1 fonts that every reader has
-// (Helvetica, Courier; nothing embedded), text in WinAnsiEncoding (runes
-// outside it print as '?'), one Flate-compressed content stream per page.
-// Memory is one page of content, one compressor, and the byte offset of
-// every object for the cross-reference table at the end: two objects, 16
-// bytes, per page of about a dozen events.
-func WritePDF(ctx context.Context, w io.Writer, src Source, opener Opener, tenant string, f Filter, now time.Time) error {
+// WritePDF streams: it reads the events twice (once for the summary, once
+// for the table), both times up to the checkpoint's tree size, so both
+// passes see the same events. The PDF is written by a small writer of its
+// own (pdfWriter): standard Type 1 fonts that every reader has (Helvetica,
+// Courier; nothing embedded), text in WinAnsiEncoding (runes outside it
+// print as '?'), one Flate-compressed content stream per page. Memory is
+// the summary's counters, one page of content, and the byte offset of each
+// object for the cross-reference table: two per page.
+func WritePDF(ctx context.Context, w io.Writer, src Source, opener Opener, tenant string, f Filter, rep Report) error {
 	key, err := src.VerifierKey(ctx, tenant)
 	if err != nil {
 		return fmt.Errorf("export pdf: verifier key: %w", err)
 	}
-	ck, err := src.Checkpoint(ctx, tenant)
-	if err != nil {
-		return fmt.Errorf("export pdf: checkpoint: %w", err)
+	ck := rep.Checkpoint
+	if ck == nil {
+		if ck, err = src.Checkpoint(ctx, tenant); err != nil {
+			return fmt.Errorf("export pdf: checkpoint: %w", err)
+		}
 	}
-	firm := tenant
-	if firm == "" {
-		firm = "(service log)"
+	if rep.Time.IsZero() {
+		rep.Time = time.Now().UTC()
 	}
-	pw := newPDFWriter(w, now, fmt.Sprintf("CaseVault audit report - firm %s - tree size %d", firm, ck.Size))
+	rp := &pdfReport{ctx: ctx, src: src, opener: opener, tenant: tenant, f: f, rep: rep, ck: ck, key: key,
+		sum: vault.NewAuditSummary()}
+	if err := rp.each(func(r *vault.AuditRecord) error {
+		rp.sum.Add(r)
+		rp.notice(r)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("export pdf: %w", err)
+	}
+	footer := "CaseVault audit report"
+	if rep.Firm != "" {
+		footer += " \u2013 " + rep.Firm
+	}
+	footer += fmt.Sprintf(" \u2013 signed log of %d events", ck.Size)
+	rp.pw = newPDFWriter(w, rep.Time, "CaseVault audit report", footer)
+	rp.title()
+	rp.summary()
+	rp.chart()
+	if err := rp.events(); err != nil {
+		return fmt.Errorf("export pdf: %w", err)
+	}
+	rp.verification()
+	return rp.pw.close()
+}
 
-	pw.line(fontBold, 16, "CaseVault audit report")
-	pw.gap(6)
-	pw.text(fontBody, 10, "Firm: "+firm, 0)
-	pw.text(fontBody, 10, "Filter: "+describeFilter(f), 0)
-	pw.text(fontBody, 10, "Exported at: "+now.UTC().Format(TimeLayout), 0)
-	pw.text(fontBody, 10, fmt.Sprintf("Checkpoint: tree size %d, signed by the verifier key below, with root hash", ck.Size), 0)
-	pw.mono(9, "  "+ck.Root.String())
-	pw.text(fontBody, 10, "Verifier key:", 0)
-	pw.mono(9, "  "+key)
-	pw.gap(6)
-	pw.text(fontBody, 9, "This report lists the events of the checkpoint above that match the filter. It is a readable copy: "+
-		"the verifiable record is the audit bundle (JSON Lines) of the same checkpoint, which anyone can check offline "+
-		"with `casevault audit verify`, or with their own verifier (docs/AUDIT-FORMAT.md). "+
-		"Names shown as [sealed] can no longer be decrypted, nor can the emails and addresses left out of such events; "+
-		"the events themselves still verify.", 0)
-	pw.gap(10)
+// pdfReport is one WritePDF in progress.
+type pdfReport struct {
+	ctx    context.Context
+	src    Source
+	opener Opener
+	tenant string
+	f      Filter
+	rep    Report
+	ck     *Checkpoint
+	key    string
+	sum    *vault.AuditSummary
+	pw     *pdfWriter
+	// Names of the filter's document and matter, as seen in the events.
+	docName, matterName string
+}
 
-	var n int64
-	err = src.Records(ctx, tenant, f, func(r *Record) error {
-		if r.Seq > ck.Size {
+// each calls fn with every event of the checkpoint's tree that matches
+// the filter, in Seq order, as the vault's readers see it.
+func (rp *pdfReport) each(fn func(*vault.AuditRecord) error) error {
+	err := rp.src.Records(rp.ctx, rp.tenant, rp.f, func(r *Record) error {
+		if r.Seq > rp.ck.Size {
 			return errExportDone
 		}
-		e, p, sealed, err := readable(ctx, opener, tenant, r)
+		e, p, sealed, err := readable(rp.ctx, rp.opener, rp.tenant, r)
 		if err != nil {
 			return err
 		}
-		n++
-		pw.event(r.Seq, e, readableOf(e, p), sealed)
-		return pw.err
+		rv := readableOf(e, p)
+		t, _ := time.Parse(TimeLayout, e.Time)
+		out := &vault.AuditRecord{
+			Seq: r.Seq, ID: e.ID, Time: t, ActorID: e.ActorID, ActorEmail: rv.ActorEmail, Source: rv.Source,
+			UserAgent: rv.UserAgent, Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID,
+			Outcome: e.Outcome, Details: rv.Details, Private: rv.Names, Sealed: sealed,
+		}
+		if w, ok := rp.opener.(withholding); ok && sealed && w.withholds(e) {
+			out.Withheld = true
+		}
+		return fn(out)
 	})
-	if err != nil && !errors.Is(err, errExportDone) {
-		return fmt.Errorf("export pdf: %w", err)
+	if errors.Is(err, errExportDone) {
+		return nil
+	}
+	return err
+}
+
+// notice keeps the names of the filter's document and matter.
+func (rp *pdfReport) notice(r *vault.AuditRecord) {
+	name := r.Private["name"]
+	if name == "" {
+		return
+	}
+	if rp.f.ObjectType == "document" && r.ObjectType == "document" && r.ObjectID == rp.f.ObjectID {
+		rp.docName = name
+	}
+	if rp.f.MatterID != "" && r.ObjectType == "matter" && r.ObjectID == rp.f.MatterID {
+		rp.matterName = name
+	}
+}
+
+// day formats a time for the report.
+func day(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }
+
+// period says which span of time the report covers.
+func (rp *pdfReport) period() string {
+	f, s := rp.f, rp.sum
+	switch {
+	case !f.From.IsZero() && !f.To.IsZero():
+		return "from " + day(f.From) + " up to " + day(f.To)
+	case !f.From.IsZero():
+		return "from " + day(f.From) + " up to the export"
+	case !f.To.IsZero():
+		return "from the start of the log up to " + day(f.To)
+	case s.Events > 0:
+		return "the whole log: events from " + day(s.First) + " to " + day(s.Last)
+	}
+	return "the whole log"
+}
+
+// selection says in words which events the filter selects.
+func (rp *pdfReport) selection() string {
+	f := rp.f
+	var parts []string
+	if f.ActorID != "" {
+		who := f.ActorID
+		switch e := rp.sum.Email(f.ActorID); {
+		case f.ActorID == vault.ActorOperator:
+			who = "the operator (command line)"
+		case e != "":
+			who = e + " (" + f.ActorID + ")"
+		}
+		parts = append(parts, "done by "+who)
+	}
+	if f.ObjectType == "document" && f.ObjectID != "" {
+		d := "document " + f.ObjectID
+		if rp.docName != "" {
+			d = "the document \u201c" + rp.docName + "\u201d (" + f.ObjectID + ")"
+		}
+		parts = append(parts, "about "+d)
+	} else if f.ObjectType != "" || f.ObjectID != "" {
+		parts = append(parts, "about "+strings.TrimSpace(f.ObjectType+" "+f.ObjectID))
+	}
+	if f.MatterID != "" {
+		m := "matter " + f.MatterID
+		if rp.matterName != "" {
+			m = "the matter \u201c" + rp.matterName + "\u201d (" + f.MatterID + ")"
+		}
+		parts = append(parts, "in "+m)
+	}
+	if f.Action != "" {
+		parts = append(parts, "of the action \u201c"+vault.ActionWording(f.Action)+"\u201d ("+f.Action+")")
+	}
+	if f.Outcome != "" {
+		parts = append(parts, "with the outcome "+f.Outcome)
+	}
+	if f.AfterSeq > 0 {
+		parts = append(parts, "after event #"+strconv.FormatInt(f.AfterSeq, 10))
+	}
+	if f.Limit > 0 {
+		parts = append(parts, "at most "+strconv.Itoa(f.Limit)+" events")
+	}
+	if len(parts) == 0 {
+		return "All events."
+	}
+	return "Events " + strings.Join(parts, ", ") + "."
+}
+
+// title writes the report's first lines.
+func (rp *pdfReport) title() {
+	pw := rp.pw
+	pw.line(fontBold, 20, 0, "Audit report")
+	if rp.rep.Firm != "" {
+		pw.line(fontBold, 14, 0, rp.rep.Firm)
 	}
 	pw.gap(6)
-	pw.text(fontBody, 10, fmt.Sprintf("End of report: %d events.", n), 0)
-	return pw.close()
+	pw.para(fontBody, 10, 0, "Prepared on "+day(rp.rep.Time)+" by CaseVault from the firm's signed, tamper-evident audit log.")
+	pw.para(fontBody, 10, 0, "Period: "+rp.period()+".")
+	pw.para(fontBody, 10, 0, "Selection: "+rp.selection())
+	pw.para(fontBody, 10, 0, fmt.Sprintf("The signed log held %d events at the export; %d of them match and are listed below.", rp.ck.Size, rp.sum.Events))
+	pw.gap(10)
 }
 
-// describeFilter says in words what a filter selects.
-func describeFilter(f Filter) string {
-	if f.Empty() {
-		return "all events"
-	}
-	bf := toBundleFilter(f)
-	var parts []string
-	add := func(k, v string) {
-		if v != "" {
-			parts = append(parts, k+"="+v)
-		}
-	}
-	add("actor_id", bf.ActorID)
-	add("object_type", bf.ObjectType)
-	add("object_id", bf.ObjectID)
-	add("matter_id", bf.MatterID)
-	add("action", bf.Action)
-	add("outcome", bf.Outcome)
-	add("from", bf.From)
-	add("to", bf.To)
-	if bf.AfterSeq != 0 {
-		add("after_seq", strconv.FormatInt(bf.AfterSeq, 10))
-	}
-	if bf.Limit != 0 {
-		add("limit", strconv.Itoa(bf.Limit))
-	}
-	return strings.Join(parts, ", ")
+// heading writes a section heading, on a new page when little room is left.
+func (rp *pdfReport) heading(s string) {
+	rp.pw.need(60)
+	rp.pw.gap(4)
+	rp.pw.line(fontBold, 13, 0, s)
+	rp.pw.gap(2)
 }
 
-// PDF layout: A4 portrait, in points.
-const (
-	pdfWidth    = 595
-	pdfHeight   = 842
-	pdfMargin   = 40
-	pdfBottom   = 50 // lowest baseline of body text; the footer is below
-	pdfMaxWrap  = 12 // continuation lines of one field before it is cut
-	pdfCourierW = 0.6
-)
-
-// Fonts, by resource name.
-const (
-	fontBody = "F1" // Helvetica
-	fontBold = "F2" // Helvetica-Bold
-	fontMono = "F3" // Courier
-)
-
-// Objects written before the pages; page i has its content stream in
-// object firstPageObj+2i and its page dictionary in the next.
-const (
-	objCatalog   = 1
-	objPages     = 2
-	objInfo      = 6
-	firstPageObj = 7
-)
-
-// pdfWriter writes a PDF document as a stream.
-type pdfWriter struct {
-	w       *bufio.Writer
-	off     int64   // bytes written so far
-	offsets []int64 // offsets[i]: byte offset of object i (0 unused)
-	err     error
-
-	footer string
-	pages  int
-	inPage bool
-	page   bytes.Buffer // content stream of the current page
-	y      float64      // baseline of the next line
-	zbuf   bytes.Buffer
-	z      *zlib.Writer
-}
-
-func newPDFWriter(w io.Writer, now time.Time, footer string) *pdfWriter {
-	pw := &pdfWriter{w: bufio.NewWriterSize(w, 64<<10), offsets: make([]int64, firstPageObj), footer: footer}
-	pw.z = zlib.NewWriter(&pw.zbuf)
-	// The comment of high bytes marks the file as binary for transfer tools.
-	pw.printf("%%PDF-1.4\n%%\xe2\xe3\xcf\xd3\n")
-	pw.object(objCatalog, "<< /Type /Catalog /Pages 2 0 R >>")
-	for i, name := range []string{"Helvetica", "Helvetica-Bold", "Courier"} {
-		pw.object(3+i, "<< /Type /Font /Subtype /Type1 /BaseFont /"+name+" /Encoding /WinAnsiEncoding >>")
+// table writes rows of (label, count) under a bold caption, two columns.
+func (rp *pdfReport) table(caption string, rows []vault.AuditCount, empty string) {
+	pw := rp.pw
+	pw.need(30)
+	pw.line(fontBold, 10, 0, caption)
+	if len(rows) == 0 {
+		pw.line(fontBody, 9, 10, empty)
 	}
-	pw.object(objInfo, "<< /Title "+pdfString("CaseVault audit report")+" /Producer (CaseVault) /CreationDate "+
-		pdfString(now.UTC().Format("D:20060102150405Z"))+" >>")
-	return pw
+	for _, r := range rows {
+		pw.need(12)
+		label := wrapText(fontBody, 9, 400, r.Label, 1)[0]
+		pw.textAt(fontBody, 9, pdfMargin+10, pw.y-9, label)
+		n := strconv.FormatInt(r.N, 10)
+		pw.textAt(fontBody, 9, pdfWidth-pdfMargin-textWidth(fontBody, 9, n), pw.y-9, n)
+		pw.y -= 12
+	}
+	pw.gap(6)
 }
 
-func (pw *pdfWriter) printf(format string, args ...any) {
-	if pw.err != nil {
+// summary writes the summary of the selected events.
+func (rp *pdfReport) summary() {
+	s, pw := rp.sum, rp.pw
+	rp.heading("Summary")
+	pw.para(fontBody, 10, 0, fmt.Sprintf("%d events: %d ok, %d denied, %d errors, by %d users.",
+		s.Events, s.Outcome(vault.OutcomeOK), s.Outcome(vault.OutcomeDenied), s.Outcome(vault.OutcomeError), s.UserCount()))
+	pw.gap(4)
+	rp.table("Events by action", s.Actions(), "No events.")
+	rp.table("Events by outcome", s.Outcomes(), "No events.")
+	rp.table("Events by user (the 15 most active)", s.Users(15), "No events.")
+	rp.table("Documents most accessed (views and downloads)", s.Documents(10), "No document was viewed or downloaded.")
+	pw.need(30)
+	pw.line(fontBold, 10, 0, fmt.Sprintf("Denials: %d", s.Denied))
+	if len(s.LatestDenials) == 0 {
+		pw.line(fontBody, 9, 10, "No access was refused.")
+	} else if int64(len(s.LatestDenials)) < s.Denied {
+		pw.line(fontBody, 9, 10, fmt.Sprintf("The latest %d:", len(s.LatestDenials)))
+	}
+	for _, r := range s.LatestDenials {
+		rp.denial(r)
+	}
+	pw.gap(6)
+}
+
+// denial writes one refused access of the summary.
+func (rp *pdfReport) denial(r *vault.AuditRecord) {
+	s := fmt.Sprintf("#%d %s \u2013 %s \u2013 %s", r.Seq, day(r.Time), rp.who(r), vault.DescribeAuditEvent(r, rp.sum.Email))
+	for _, l := range wrapText(fontBody, 9, pdfWidth-2*pdfMargin-10, s, 3) {
+		rp.pw.line(fontBody, 9, 10, l)
+	}
+}
+
+// who names the actor of r.
+func (rp *pdfReport) who(r *vault.AuditRecord) string {
+	switch {
+	case r.ActorID == vault.ActorOperator:
+		return "operator"
+	case r.ActorEmail != "":
+		return r.ActorEmail
+	case r.ActorID == "":
+		return "anonymous"
+	case r.Withheld:
+		return r.ActorID + " [withheld]"
+	}
+	return r.ActorID
+}
+
+// chart draws the events over time as bars, when there is more than one.
+func (rp *pdfReport) chart() {
+	buckets, step := rp.sum.Activity()
+	if len(buckets) < 2 {
 		return
 	}
-	n, err := fmt.Fprintf(pw.w, format, args...)
-	pw.off += int64(n)
-	pw.err = err
-}
-
-func (pw *pdfWriter) write(b []byte) {
-	if pw.err != nil {
-		return
+	pw := rp.pw
+	unit := "hour"
+	layout := "2 Jan 15:04"
+	switch {
+	case step == 24*time.Hour:
+		unit, layout = "day", "2 Jan 2006"
+	case step > 24*time.Hour:
+		unit, layout = fmt.Sprintf("%d days", step/(24*time.Hour)), "2 Jan 2006"
 	}
-	n, err := pw.w.Write(b)
-	pw.off += int64(n)
-	pw.err = err
-}
-
-// object writes object num with the given body, recording its offset.
-func (pw *pdfWriter) object(num int, body string) {
-	pw.offsets[num] = pw.off
-	pw.printf("%d 0 obj\n%s\nendobj\n", num, body)
-}
-
-// space starts a new page unless the next lines fit on this one.
-func (pw *pdfWriter) space(lines int, leading float64) {
-	if pw.inPage && pw.y-float64(lines-1)*leading >= pdfBottom {
-		return
+	const h = 110.0
+	rp.heading("Activity over time")
+	pw.need(h + 40)
+	var peak int64
+	for _, b := range buckets {
+		peak = max(peak, b.N)
 	}
-	pw.endPage()
-	pw.inPage = true
-	pw.y = pdfHeight - pdfMargin - 12
-}
-
-// gap moves the next line down by pt points.
-func (pw *pdfWriter) gap(pt float64) {
-	if pw.inPage {
-		pw.y -= pt
-	}
-}
-
-// lineAt writes one line of text at the left margin plus indent points.
-func (pw *pdfWriter) lineAt(font string, size, indent float64, s string) {
-	leading := size * 1.25
-	pw.space(1, leading)
-	fmt.Fprintf(&pw.page, "BT /%s %s Tf %s %s Td %s Tj ET\n", font, pdfNum(size), pdfNum(pdfMargin+indent), pdfNum(pw.y), pdfString(s))
-	pw.y -= leading
-}
-
-func (pw *pdfWriter) line(font string, size float64, s string) { pw.lineAt(font, size, 0, s) }
-
-// text writes s wrapped at word boundaries to the width of the page.
-func (pw *pdfWriter) text(font string, size float64, s string, indent float64) {
-	// Helvetica averages about half an em per character.
-	width := int((pdfWidth - 2*pdfMargin - indent) / (size * 0.5))
-	for _, l := range wrapWords(s, width) {
-		pw.lineAt(font, size, indent, l)
-	}
-}
-
-// mono writes s in Courier, cut to the width of the page.
-func (pw *pdfWriter) mono(size float64, s string) {
-	for _, l := range wrapRunes(s, int((pdfWidth-2*pdfMargin)/(size*pdfCourierW)), 2) {
-		pw.lineAt(fontMono, size, 0, l)
-	}
-}
-
-// event writes one event as a block of monospaced lines, kept on one page.
-func (pw *pdfWriter) event(seq int64, e *Entry, rv readableEvent, sealed bool) {
-	const indent = 9 // characters
-	size := 8.0
-	width := int((pdfWidth - 2*pdfMargin) / (size * pdfCourierW))
-	p := rv.Names
-	name := p["name"]
-	if sealed {
-		name = sealedMark
-	}
-	actor := rv.ActorEmail
-	if e.ActorID != "" {
-		actor = strings.TrimSpace(actor + " (" + e.ActorID + ")")
-	}
-	object := strings.TrimSpace(e.ObjectType + " " + e.ObjectID)
-	if name != "" {
-		object += " \"" + name + "\""
-	}
-	if old := p["old_name"]; old != "" && !sealed {
-		object += " (was \"" + old + "\")"
-	}
-	var details []byte
-	if len(rv.Details) > 0 {
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		enc.Encode(rv.Details)
-		details = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	}
-	var lines []string
-	lines = append(lines, fmt.Sprintf("#%-7d %s  %s  %s", seq, e.Time, e.Action, e.Outcome))
-	for _, f := range [][2]string{
-		{"actor", actor}, {"from", rv.Source}, {"agent", rv.UserAgent}, {"object", object}, {"details", string(details)},
-	} {
-		if f[1] == "" {
+	pw.para(fontBody, 9, 0, fmt.Sprintf("Events per %s (UTC); the tallest bar is %d events.", unit, peak))
+	top := pw.y - 6
+	base := top - h
+	width := float64(pdfWidth - 2*pdfMargin)
+	bw := width / float64(len(buckets))
+	for i, b := range buckets {
+		if b.N == 0 {
 			continue
 		}
-		lines = append(lines, wrapRunes(strings.Repeat(" ", indent)+fmt.Sprintf("%-8s %s", f[0], f[1]), width, indent+9)...)
+		bh := h * float64(b.N) / float64(peak)
+		pw.rect(pdfMargin+float64(i)*bw+bw*0.1, base, bw*0.8, bh, 0.35)
 	}
-	leading := size * 1.25
-	pw.space(len(lines)+1, leading)
-	for _, l := range lines {
-		pw.lineAt(fontMono, size, 0, l)
-	}
-	pw.y -= leading / 2
+	pw.rule(base, 0)
+	first, last := buckets[0].Start.Format(layout), buckets[len(buckets)-1].Start.Format(layout)
+	pw.textAt(fontBody, 8, pdfMargin, base-10, first)
+	pw.textAt(fontBody, 8, pdfWidth-pdfMargin-textWidth(fontBody, 8, last), base-10, last)
+	pw.y = base - 18
 }
 
-// endPage writes the current page, if any: its content stream and its page
-// dictionary.
-func (pw *pdfWriter) endPage() {
-	if !pw.inPage {
-		return
+// Columns of the events table: left edges and widths, in points.
+var eventCols = [5][2]float64{{pdfMargin, 38}, {pdfMargin + 40, 62}, {pdfMargin + 104, 112}, {pdfMargin + 218, 250}, {pdfMargin + 470, 45}}
+
+// eventHeader writes the events table's header row.
+func (rp *pdfReport) eventHeader() {
+	pw := rp.pw
+	for i, h := range []string{"#", "Time (UTC)", "Who", "What", "Outcome"} {
+		pw.textAt(fontBold, 8, eventCols[i][0], pw.y-8, h)
 	}
-	pw.inPage = false
-	pw.pages++
-	fmt.Fprintf(&pw.page, "BT /%s 7 Tf %d 25 Td %s Tj ET\n", fontBody, pdfMargin, pdfString(fmt.Sprintf("%s - page %d", pw.footer, pw.pages)))
-	pw.zbuf.Reset()
-	pw.z.Reset(&pw.zbuf)
-	pw.z.Write(pw.page.Bytes())
-	if err := pw.z.Close(); err != nil && pw.err == nil {
-		pw.err = err
-	}
-	pw.page.Reset()
-	content := len(pw.offsets)
-	pw.offsets = append(pw.offsets, pw.off)
-	pw.printf("%d 0 obj\n<< /Length %d /Filter /FlateDecode >>\nstream\n", content, pw.zbuf.Len())
-	pw.write(pw.zbuf.Bytes())
-	pw.printf("\nendstream\nendobj\n")
-	pw.offsets = append(pw.offsets, pw.off)
-	pw.printf("%d 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << /F1 3 0 R /F2 4 0 R /F3 5 0 R >> >> /Contents %d 0 R >>\nendobj\n",
-		content+1, pdfWidth, pdfHeight, content)
+	pw.y -= 11
+	pw.rule(pw.y, 0.3)
+	pw.y -= 3
 }
 
-// close writes the last page, the page tree, the cross-reference table and
-// the trailer.
-func (pw *pdfWriter) close() error {
-	if pw.pages == 0 && !pw.inPage {
-		pw.space(1, 0) // a document has at least one page
+// events writes the table of events: the second pass over them.
+func (rp *pdfReport) events() error {
+	pw := rp.pw
+	rp.heading("Events")
+	if rp.sum.Events == 0 {
+		pw.para(fontBody, 10, 0, "No event matches the selection.")
+		return nil
 	}
-	pw.endPage()
-	pw.offsets[objPages] = pw.off
-	pw.printf("%d 0 obj\n<< /Type /Pages /Count %d /Kids [", objPages, pw.pages)
-	for i := range pw.pages {
-		if i%16 == 0 {
-			pw.printf("\n")
+	pw.need(40)
+	rp.eventHeader()
+	pw.newPage = rp.eventHeader
+	var n int64
+	err := rp.each(func(r *vault.AuditRecord) error {
+		n++
+		cells := [5][]string{
+			{"#" + strconv.FormatInt(r.Seq, 10)},
+			{r.Time.UTC().Format("2006-01-02"), r.Time.UTC().Format("15:04:05")},
+			wrapText(fontBody, 8, eventCols[2][1], rp.who(r), 3),
+			wrapText(fontBody, 8, eventCols[3][1], vault.DescribeAuditEvent(r, rp.sum.Email), 8),
+			{r.Outcome},
 		}
-		pw.printf(" %d 0 R", firstPageObj+2*i+1)
-	}
-	pw.printf(" ] >>\nendobj\n")
-	xref := pw.off
-	pw.printf("xref\n0 %d\n0000000000 65535 f \n", len(pw.offsets))
-	for _, o := range pw.offsets[1:] {
-		pw.printf("%010d 00000 n \n", o)
-	}
-	pw.printf("trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(pw.offsets), objCatalog, objInfo, xref)
-	if pw.err != nil {
-		return pw.err
-	}
-	return pw.w.Flush()
-}
-
-func pdfNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
-// winAnsiHigh maps the runes that WinAnsiEncoding puts at 0x80-0x9F.
-var winAnsiHigh = map[rune]byte{
-	'€': 0x80, '‚': 0x82, 'ƒ': 0x83, '„': 0x84, '…': 0x85, '†': 0x86, '‡': 0x87, 'ˆ': 0x88,
-	'‰': 0x89, 'Š': 0x8A, '‹': 0x8B, 'Œ': 0x8C, 'Ž': 0x8E, '‘': 0x91, '’': 0x92, '“': 0x93,
-	'”': 0x94, '•': 0x95, '–': 0x96, '—': 0x97, '˜': 0x98, '™': 0x99, 'š': 0x9A, '›': 0x9B,
-	'œ': 0x9C, 'ž': 0x9E, 'Ÿ': 0x9F,
-}
-
-// pdfString returns s as a PDF literal string in WinAnsiEncoding: the
-// parentheses and backslash escaped, bytes outside printable ASCII as octal
-// escapes, and runes the encoding lacks as '?'.
-func pdfString(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('(')
-	for _, r := range s {
-		var c byte
-		switch {
-		case r >= 0x20 && r < 0x7F:
-			c = byte(r)
-		case r >= 0xA0 && r <= 0xFF:
-			c = byte(r)
-		default:
-			var ok bool
-			if c, ok = winAnsiHigh[r]; !ok {
-				c = '?'
+		lines := 0
+		for _, c := range cells {
+			lines = max(lines, len(c))
+		}
+		pw.need(float64(lines)*10 + 4)
+		for i, c := range cells {
+			font := fontBody
+			if i == 4 && r.Outcome != vault.OutcomeOK {
+				font = fontBold
+			}
+			for j, l := range c {
+				pw.textAt(font, 8, eventCols[i][0], pw.y-8-float64(j)*10, l)
 			}
 		}
-		switch {
-		case c == '(' || c == ')' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c >= 0x80:
-			fmt.Fprintf(&b, "\\%03o", c)
-		default:
-			b.WriteByte(c)
-		}
+		pw.y -= float64(lines)*10 + 2
+		pw.rule(pw.y, 0.85)
+		pw.y -= 2
+		return pw.err
+	})
+	pw.newPage = nil
+	if err != nil {
+		return err
 	}
-	b.WriteByte(')')
-	return b.String()
+	pw.gap(6)
+	pw.para(fontBody, 10, 0, fmt.Sprintf("End of the events: %d listed.", n))
+	return nil
 }
 
-// wrapRunes cuts s into lines of at most width runes, continuation lines
-// indented by indent spaces, at most pdfMaxWrap of them.
-func wrapRunes(s string, width, indent int) []string {
-	var lines []string
-	pad := strings.Repeat(" ", indent)
-	first := true
-	for s != "" {
-		w := width
-		prefix := ""
-		if !first {
-			w, prefix = width-indent, pad
-		}
-		if utf8.RuneCountInString(s) <= w {
-			lines = append(lines, prefix+s)
-			break
-		}
-		if len(lines) == pdfMaxWrap {
-			lines = append(lines, prefix+"[...]")
-			break
-		}
-		i, n := 0, 0
-		for n < w {
-			_, size := utf8.DecodeRuneInString(s[i:])
-			i += size
-			n++
-		}
-		lines = append(lines, prefix+s[:i])
-		s = s[i:]
-		first = false
+// verification writes the signed checkpoint, the verifier key and how to
+// check the bundle, on the last page.
+func (rp *pdfReport) verification() {
+	pw, ck := rp.pw, rp.ck
+	pw.need(pdfHeight) // a page of its own
+	rp.heading("How to verify this report")
+	pw.para(fontBody, 10, 0, "This report is a readable copy. The verifiable record is the audit bundle (JSON Lines) "+
+		"of the same selection: export it (the JSONL button of the audit pages, or GET /api/v1/audit/export?format=jsonl "+
+		"with the same filters) and check it offline, with no access to the server:")
+	pw.gap(4)
+	pw.mono(8, "casevault audit verify \\\n    --key '"+rp.key+"' \\\n    casevault-audit-<time>.jsonl")
+	pw.gap(4)
+	pw.para(fontBody, 10, 0, "Obtain the verifier key from the operator, not from the bundle. The bundle's events that match "+
+		"the selection, up to the tree size below, are the events of this report. Any verifier that follows "+
+		"docs/AUDIT-FORMAT.md can check it too. Names shown as [name sealed] can no longer be decrypted "+
+		"(the firm's keys were destroyed); [name withheld] means an ethical wall bars the reader from that matter. "+
+		"Such events still verify.")
+	rp.heading("Signed checkpoint")
+	pw.para(fontBody, 10, 0, fmt.Sprintf("Tree size: %d events", ck.Size))
+	pw.para(fontBody, 10, 0, "Root hash: "+ck.Root.String())
+	if !ck.Time.IsZero() {
+		pw.para(fontBody, 10, 0, "Signed at: "+day(ck.Time))
 	}
-	return lines
-}
-
-// wrapWords breaks s at spaces into lines of about width characters.
-func wrapWords(s string, width int) []string {
-	var lines []string
-	var cur strings.Builder
-	for _, word := range strings.Fields(s) {
-		if cur.Len() > 0 && utf8.RuneCountInString(cur.String())+1+utf8.RuneCountInString(word) > width {
-			lines = append(lines, cur.String())
-			cur.Reset()
-		}
-		if cur.Len() > 0 {
-			cur.WriteByte(' ')
-		}
-		cur.WriteString(word)
-	}
-	if cur.Len() > 0 || len(lines) == 0 {
-		lines = append(lines, cur.String())
-	}
-	return lines
+	pw.para(fontBody, 10, 0, "Signed note:")
+	pw.mono(8, string(ck.Note))
+	rp.heading("Verifier key")
+	pw.mono(9, rp.key)
 }

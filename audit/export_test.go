@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -472,31 +473,49 @@ func TestPDF_Export(t *testing.T) {
 	t.Run("Report", func(t *testing.T) {
 		s := newFixture(t, 3)
 		var buf bytes.Buffer
-		if err := audit.WritePDF(context.Background(), &buf, s, s.opener(), testTenant, audit.Filter{}, exportTime); err != nil {
+		rep := audit.Report{Firm: "Hale & Partners", Time: exportTime}
+		if err := audit.WritePDF(context.Background(), &buf, s, s.opener(), testTenant, audit.Filter{}, rep); err != nil {
 			t.Fatal(err)
 		}
 		text := pdfText(t, buf.Bytes())
 		ck := checkpointOf(t, s)
 		for _, want := range []string{
-			"CaseVault audit report",
-			"Firm: " + testTenant,
-			"Filter: all events",
-			"Exported at: 2026-03-02T17:30:00.000000000Z",
-			"tree size 10",
-			ck.Root.String(),
+			"Audit report",
+			"Hale & Partners",
+			"Prepared on 2 Mar 2026 17:30 UTC",
+			"Selection: All events.",
+			"The signed log held 10 events at the export; 10 of them match",
+			"10 events: 8 ok, 2 denied, 0 errors, by 5 users.",
+			"Signed in 2",
+			"Downloaded a document 2",
+			"Uploaded a document 2",
+			"Documents most accessed",
+			"Contract (draft) \\ v2.pdf 1",
+			"Denials: 2",
+			"#4 2026-03-02 bob@firm.example Downloaded a document",
+			"\u201cContract (draft) \\ v2.pdf\u201d: reason: no grant denied",
+			"Opened a matter \u201cMüller & Söhne v. État\u201d (client \u201cMüller GmbH\u201d)",
+			"\u201c??? – Tokyo.pdf\u201d", // no CJK in WinAnsiEncoding
+			"End of the events: 10 listed.",
+			"Tree size: 10 events",
+			"Root hash: " + ck.Root.String(),
 			s.vkey,
-			"#4       2026-03-02T09:06:00.000000000Z document.download denied",
-			"bob@firm.example (usr_bob)",
-			`document doc_1 "Contract (draft) \ v2.pdf"`,
-			`{"matter_id":"mat_1","reason":"no_grant"}`,
-			`matter mat_1 "Müller & Söhne v. État"`,
-			`document doc_2 "??? – Tokyo.pdf"`, // no CJK in WinAnsiEncoding
-			"Mozilla/5.0 <script>",
-			"End of report: 10 events.",
+			"casevault audit verify", "--key '" + s.vkey + "'",
+			"Page 1 of 2",
+			"Page 2 of 2",
 		} {
 			if !strings.Contains(squeeze(text), squeeze(want)) {
 				t.Errorf("report lacks %q; text:\n%s", want, text)
 			}
+		}
+		// No raw JSON, and the firm's id only in the signed note's origin.
+		for _, bad := range []string{`{"`, `"matter_id"`} {
+			if strings.Contains(text, bad) {
+				t.Errorf("report shows raw JSON %q", bad)
+			}
+		}
+		if n := strings.Count(text, testTenant); n != 1 {
+			t.Errorf("report names the firm id %d times, want once (the checkpoint's origin)", n)
 		}
 	})
 
@@ -512,27 +531,34 @@ func TestPDF_Export(t *testing.T) {
 		}
 		var buf bytes.Buffer
 		f := audit.Filter{Action: "document.view"}
-		if err := audit.WritePDF(context.Background(), &buf, s, &memOpener{keys: s.keys, destroyed: true}, testTenant, f, exportTime); err != nil {
+		if err := audit.WritePDF(context.Background(), &buf, s, &memOpener{keys: s.keys, destroyed: true}, testTenant, f, audit.Report{Time: exportTime}); err != nil {
 			t.Fatal(err)
 		}
 		text := pdfText(t, buf.Bytes())
-		if n := strings.Count(squeeze(text), "document.view ok"); n != 100 {
-			t.Errorf("report has %d document.view events, want 100", n)
+		if n := strings.Count(squeeze(text), "Viewed a document [name sealed]"); n != 100 {
+			t.Errorf("report has %d sealed document.view rows, want 100", n)
 		}
-		if strings.Contains(text, "document.download") || strings.Contains(text, "Brief") || strings.Contains(text, "alice@") {
+		if strings.Contains(text, "Downloaded a document") || strings.Contains(text, "Brief") || strings.Contains(text, "alice@") {
 			t.Error("report shows an event the filter excludes, or a name or email from a destroyed key")
 		}
-		if n := strings.Count(text, `"[sealed]"`); n != 100 {
-			t.Errorf("report has %d [sealed] names, want 100", n)
-		}
-		for _, want := range []string{"Filter: action=document.view", "#298", "End of report: 100 events.", "page 2"} {
-			if !strings.Contains(text, want) {
+		for _, want := range []string{`Selection: Events of the action “Viewed a document” (document.view).`, "#298",
+			"End of the events: 100 listed.", "Activity over time", "Events per hour (UTC)", "Viewed a document 100"} {
+			if !strings.Contains(squeeze(text), squeeze(want)) {
 				t.Errorf("report lacks %q", want)
 			}
 		}
 		out, err := exec.Command("pdfinfo", writeTemp(t, buf.Bytes())).CombinedOutput()
-		if err == nil && !strings.Contains(string(out), "Pages:") {
-			t.Errorf("pdfinfo: %s", out)
+		if err != nil {
+			t.Fatalf("pdfinfo: %v: %s", err, out)
+		}
+		m := regexp.MustCompile(`Pages:\s+(\d+)`).FindStringSubmatch(string(out))
+		if m == nil || m[1] == "1" {
+			t.Fatalf("pdfinfo: %s, want several pages", out)
+		}
+		for _, want := range []string{"Page 1 of " + m[1], "Page " + m[1] + " of " + m[1]} {
+			if !strings.Contains(text, want) {
+				t.Errorf("report lacks %q", want)
+			}
 		}
 	})
 }

@@ -138,7 +138,17 @@ func (r *Reader) Export(ctx context.Context, tenant, format string, f vault.Audi
 	case vault.AuditFormatCSV:
 		return WriteCSV(ctx, w, r.Log, opener, tenant, f)
 	case vault.AuditFormatPDF:
-		return WritePDF(ctx, w, r.Log, opener, tenant, f, now)
+		rep := Report{Firm: x.Firm, Time: now}
+		if x.Seq > 0 {
+			// The report covers the tree that ends with its own export
+			// event, as a bundle does.
+			ck, err := r.Log.SignAt(ctx, tenant, x.Seq)
+			if err != nil && !vault.IsCode(err, vault.EINTERNAL) {
+				return err
+			}
+			rep.Checkpoint = ck
+		}
+		return WritePDF(ctx, w, r.Log, opener, tenant, f, rep)
 	}
 	return vault.Errorf(vault.EINVALID, "Unknown export format %q.", format)
 }

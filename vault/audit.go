@@ -125,11 +125,13 @@ type AuditCheckpoint struct {
 }
 
 // AuditExport is an export's own audit.export event: the export id in its
-// details, its sequence number and its time.
+// details, its sequence number and its time, and the firm's name for the
+// readable reports ("" when it cannot be opened).
 type AuditExport struct {
 	ID   string
 	Seq  int64
 	Time time.Time
+	Firm string
 }
 
 // AuditKey is one note verifier key of a region's audit checkpoints, with

@@ -147,6 +147,11 @@ func (s *Service) ExportAudit(ctx context.Context, actor *User, format string, f
 	ev := event(actor, ActAuditExport, "audit", actor.TenantID)
 	ev.Time = s.now()
 	x := AuditExport{ID: NewID(PrefixExport), Time: ev.Time}
+	if format == AuditFormatPDF {
+		if t, err := s.Tenant(ctx, actor.TenantID); err == nil {
+			x.Firm = t.Name
+		}
+	}
 	ev.Details["format"] = format
 	ev.Details["export_id"] = x.ID
 	filterDetails(&ev, f)
