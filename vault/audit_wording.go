@@ -201,6 +201,12 @@ func detailWords(r *AuditRecord, names UserNamer) []string {
 	if v := d["permissions"]; v != "" {
 		add(strings.ReplaceAll(v, ",", ", "))
 	}
+	if v := d["kind"]; v != "" {
+		add(strings.ReplaceAll(v, "_", " "))
+	}
+	if v := d["opened_seq"]; v != "" {
+		add("opened by event #" + v)
+	}
 	if v := d["expires_at"]; v != "" {
 		add("until " + readableTime(v))
 	}
@@ -237,7 +243,7 @@ func detailWords(r *AuditRecord, names UserNamer) []string {
 		add("filter " + strings.Join(filter, ", "))
 	}
 	for _, k := range []string{"version", "size", "length", "offset", "bytes_sent", "reason", "old_role", "user_id",
-		"permissions", "expires_at", "to_matter_id", "format", "read", "email", "owner_email", "failed_seq", "document_id"} {
+		"permissions", "kind", "opened_seq", "expires_at", "to_matter_id", "format", "read", "email", "owner_email", "failed_seq", "document_id"} {
 		done[k] = true
 	}
 	for _, k := range sortedKeys(d) {

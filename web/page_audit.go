@@ -61,6 +61,7 @@ type auditData struct {
 	Path     string            // the page's own path, the form's action
 	Values   map[string]string // the filter form's values
 	Fixed    string            // the filter the page fixes: "document" or "user"
+	Filtered bool              // a filter of the form is set: the form starts open
 	Actions  []auditOption
 	Outcomes []auditOption
 	Limits   []auditOption
@@ -118,6 +119,11 @@ func (s *Server) auditTrail(c *gin.Context, path, heading, intro, fixed string) 
 		d.Values["document_id"] = id
 	case "user":
 		d.Values["actor_id"] = id
+	}
+	for _, n := range auditFilterNames {
+		if c.Query(n) != "" {
+			d.Filtered = true
+		}
 	}
 	d.options()
 	f, err := auditFilter(c)

@@ -24,6 +24,7 @@ type auditFixture struct {
 	owner, lawyer, other *vault.User
 	docID, matterID      string
 	auditor              *http.Client // signed in to the UI
+	email, password      string       // the auditor's
 	ownerAPI             *client
 }
 
@@ -46,7 +47,7 @@ func newAuditFixture(t *testing.T) *auditFixture {
 	_, email, password := e.uiUser(t, owner.TenantID, vault.RoleAuditor)
 	hc := uiClient(t)
 	uiClientSignIn(t, hc, e.Server.URL(), email, password)
-	return &auditFixture{e: e, owner: owner, lawyer: lawyer, other: other, docID: doc.ID, matterID: m, auditor: hc, ownerAPI: ownerC}
+	return &auditFixture{e: e, owner: owner, lawyer: lawyer, other: other, docID: doc.ID, matterID: m, auditor: hc, ownerAPI: ownerC, email: email, password: password}
 }
 
 // get fetches path with c and returns the status and the body.
