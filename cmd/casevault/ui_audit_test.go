@@ -248,4 +248,3 @@ func noViolations(t *testing.T, b *cvbrowser.Browser) {
 		t.Errorf("CSP violations: %q, want none", got)
 	}
 }
-
