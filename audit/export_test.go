@@ -463,9 +463,12 @@ func TestPDF_Export(t *testing.T) {
 		if err := os.WriteFile(path, pdf, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command("pdftotext", "-layout", path, "-").CombinedOutput()
-		if err != nil {
-			t.Fatalf("pdftotext: %v\n%s", err, out)
+		var stderr bytes.Buffer
+		cmd := exec.Command("pdftotext", "-layout", path, "-")
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil || stderr.Len() > 0 {
+			t.Fatalf("pdftotext: %v\n%s", err, stderr.Bytes())
 		}
 		return string(out)
 	}
@@ -550,6 +553,9 @@ func TestPDF_Export(t *testing.T) {
 		out, err := exec.Command("pdfinfo", writeTemp(t, buf.Bytes())).CombinedOutput()
 		if err != nil {
 			t.Fatalf("pdfinfo: %v: %s", err, out)
+		}
+		if strings.Contains(string(out), "Error") || strings.Contains(string(out), "Warning") {
+			t.Errorf("pdfinfo complains: %s", out)
 		}
 		m := regexp.MustCompile(`Pages:\s+(\d+)`).FindStringSubmatch(string(out))
 		if m == nil || m[1] == "1" {
