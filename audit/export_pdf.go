@@ -141,6 +141,14 @@ func (rp *pdfReport) notice(r *vault.AuditRecord) {
 	}
 }
 
+// plural says n things.
+func plural(n int64, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.FormatInt(n, 10) + " " + thing + "s"
+}
+
 // day formats a time for the report.
 func day(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") }
 
@@ -254,8 +262,9 @@ func (rp *pdfReport) table(caption string, rows []vault.AuditCount, empty string
 func (rp *pdfReport) summary() {
 	s, pw := rp.sum, rp.pw
 	rp.heading("Summary")
-	pw.para(fontBody, 10, 0, fmt.Sprintf("%d events: %d ok, %d denied, %d errors, by %d users.",
-		s.Events, s.Outcome(vault.OutcomeOK), s.Outcome(vault.OutcomeDenied), s.Outcome(vault.OutcomeError), s.UserCount()))
+	pw.para(fontBody, 10, 0, fmt.Sprintf("%s: %d ok, %d denied, %s, by %s.",
+		plural(s.Events, "event"), s.Outcome(vault.OutcomeOK), s.Outcome(vault.OutcomeDenied),
+		plural(s.Outcome(vault.OutcomeError), "error"), plural(int64(s.UserCount()), "user")))
 	pw.gap(4)
 	rp.table("Events by action", s.Actions(), "No events.")
 	rp.table("Events by outcome", s.Outcomes(), "No events.")
@@ -313,8 +322,8 @@ func (rp *pdfReport) chart() {
 		unit, layout = fmt.Sprintf("%d days", step/(24*time.Hour)), "2 Jan 2006"
 	}
 	const h = 110.0
+	pw.need(h + 80) // the heading stays with its chart
 	rp.heading("Activity over time")
-	pw.need(h + 40)
 	var peak int64
 	for _, b := range buckets {
 		peak = max(peak, b.N)

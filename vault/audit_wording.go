@@ -163,17 +163,17 @@ func detailWords(r *AuditRecord, names UserNamer) []string {
 		add("version " + v)
 	}
 	if v := d["size"]; v != "" {
-		add(Bytes(v))
+		add(bytesInWords(v))
 	}
 	if v := d["length"]; v != "" {
-		s := Bytes(v)
+		s := bytesInWords(v)
 		if o := d["offset"]; o != "" && o != "0" {
 			s += " from byte " + o
 		}
 		add(s)
 	}
 	if v := d["bytes_sent"]; v != "" {
-		add(Bytes(v) + " sent")
+		add(bytesInWords(v) + " sent")
 	}
 	if v := d["reason"]; v != "" {
 		if w, ok := reasonWordings[v]; ok {
@@ -273,8 +273,8 @@ func readableTime(s string) string {
 	return t.UTC().Format("2 Jan 2006 15:04 UTC")
 }
 
-// Bytes shows a decimal byte count in words ("48.2 kB", "1 byte").
-func Bytes(s string) string {
+// bytesInWords shows a decimal byte count in words ("48.2 kB", "1 byte").
+func bytesInWords(s string) string {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < 0 {
 		return s + " bytes"

@@ -207,7 +207,7 @@ func TestUIFlow_Auditor(t *testing.T) {
 	n := len(recs) - 1
 	for _, want := range []string{
 		"Maple & Pine LLP",
-		fmt.Sprintf("%d events: %d ok, 0 denied, 0 errors, by 1 users.", n, n),
+		fmt.Sprintf("%d events: %d ok, 0 denied, 0 errors, by 1 user.", n, n),
 		fmt.Sprintf("Downloaded a document %d", n),
 		fmt.Sprintf("ann@maple.example %d", n),
 		"Denials: 0",
