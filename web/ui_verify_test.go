@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -236,5 +237,54 @@ func TestUIVerify_NoRequest(t *testing.T) {
 	}
 	if !ok.ok || bad.ok {
 		t.Errorf("verdicts %v and %v, want verified then failed", ok, bad)
+	}
+}
+
+// TestUIVerify_RandomEdits runs bundles edited at random places (a
+// character of any line changed, a line dropped, repeated or moved; seeded,
+// so a failure repeats) through audit.Verify and the page: both agree on
+// each, as on the corpus.
+func TestUIVerify_RandomEdits(t *testing.T) {
+	fx := newVerifyFixture(t)
+	p := openVerifyPage(t, fx)
+	r := rand.New(rand.NewPCG(12, 2026))
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\",:{}[] \\"
+	for i := range 40 {
+		src := fx.complete
+		if i%3 == 2 {
+			src = fx.filtered
+		}
+		ls := bundleLines(src)
+		j := r.IntN(len(ls))
+		var what string
+		switch r.IntN(5) {
+		case 0, 1:
+			l := []byte(ls[j])
+			at := r.IntN(len(l))
+			l[at] = alphabet[r.IntN(len(alphabet))]
+			ls[j] = string(l)
+			what = fmt.Sprintf("line %d byte %d", j+1, at)
+		case 2:
+			ls = append(ls[:j:j], ls[j+1:]...)
+			what = fmt.Sprintf("line %d dropped", j+1)
+		case 3:
+			ls = append(ls[:j+1:j+1], ls[j:]...)
+			what = fmt.Sprintf("line %d repeated", j+1)
+		case 4:
+			k := r.IntN(len(ls))
+			ls[j], ls[k] = ls[k], ls[j]
+			what = fmt.Sprintf("lines %d and %d swapped", j+1, k+1)
+		}
+		c := verifyCase{name: fmt.Sprintf("random %d: %s", i, what), b: joinLines(ls)}
+		g, w := goVerdict(t, fx, c), p.run(t, fx, c)
+		t.Logf("%s: audit.Verify %v; page %v", c.name, g, w)
+		switch {
+		case w.ok != g.ok:
+			t.Errorf("%s: page %v, audit.Verify %v", c.name, w, g)
+		case !g.ok && w.seq != g.seq:
+			t.Errorf("%s: page names seq %d (%s), audit.Verify seq %d (%s)", c.name, w.seq, w.reason, g.seq, g.reason)
+		case !g.ok && w.category != g.category:
+			t.Errorf("%s: page says %s (%s), audit.Verify %s (%s)", c.name, w.category, w.reason, g.category, g.reason)
+		}
 	}
 }

@@ -21,8 +21,8 @@
     // putting back the hash N links to restores the signed root.
     if (!f.equal(got, root) && p.claimed) {
       var alt = p.before.clone();
-      await alt.push(p.claimed);
-      await alt.push(p.hash);
+      alt.push(p.claimed);
+      alt.push(p.hash);
       if (f.equal(await alt.root(), root)) throw this.resolve(true);
     }
     throw this.resolve(false);
@@ -32,7 +32,7 @@
     if (this.complete && m.has('proof')) throw this.failAt(0, 'event on line ' + this.line + " has an inclusion proof: a complete bundle's events carry none");
     var seq = f.int64(m.get('seq'));
     this.sequence(seq);
-    var leaf = f.b64(m.get('leaf'));
+    var leaf = m.leafBytes !== undefined ? m.leafBytes : f.b64(m.get('leaf'));
     if (leaf === null) {
       if (this.pending) throw this.resolve(false);
       throw this.fail(seq, 'leaf of event ' + seq + ' is not base64');
@@ -44,7 +44,7 @@
       if (this.pending) throw this.resolve(false);
       throw this.fail(seq, 'leaf does not decode: ' + err.message);
     }
-    var h = await f.leafHash(leaf);
+    var h = await (m.leafHash || f.leafHash(leaf));
     if (this.complete) this.checkLink(seq, e, h);
     if (e.seq !== seq) throw this.fail(seq, 'leaf of event ' + seq + ' says seq ' + e.seq);
     if (e.tenant !== this.tenant) throw this.fail(seq, 'leaf of event ' + seq + ' is of firm ' + JSON.stringify(e.tenant) + ', not ' + JSON.stringify(this.tenant));
@@ -64,8 +64,8 @@
       if (seq === this.size && this.format === f.FORMAT2) this.exportEvent(e, m);
       return;
     }
-    this.before = this.tree.clone();
-    await this.tree.push(h);
+    this.tree.push(h);
+    if (this.tree.leaves.length >= 1024) await this.tree.flush(); // memory stays bounded
     this.link2 = this.link;
     this.link = f.bytesToB64(h);
     this.lastSeq = seq;
@@ -126,7 +126,7 @@
     var nonce = f.b64(m.get('nonce'));
     if (nonce === null || nonce.length !== 32) throw this.fail(seq, 'event ' + seq + ' has a nonce that is not 32 bytes in base64');
     if (e.commit === '') throw this.fail(seq, 'event ' + seq + ' has a private part but its leaf commits to none');
-    var sum = await f.sha256(concat2(nonce, f.enc.encode(m.get('private'))));
+    var sum = await (m.commit || f.sha256(concat2(nonce, f.enc.encode(m.get('private')))));
     if (f.bytesToB64(sum) !== e.commit) throw this.fail(seq, 'private part of event ' + seq + " does not match the leaf's commitment");
   };
   function concat2(a, b) { var o = new Uint8Array(a.length + b.length); o.set(a); o.set(b, a.length); return o; }
@@ -159,7 +159,7 @@
     if (this.pending) throw this.resolve(false);
     if (e.prev === this.link2) throw this.fail(seq - 1, 'event ' + (seq - 1) + ' was inserted: event ' + seq + ' links to the leaf before it');
     var claimed = f.lenientB64(e.prev);
-    this.pending = { seq: seq, hash: h, claimed: claimed && claimed.length === 32 ? claimed : null, before: this.before.clone() };
+    this.pending = { seq: seq, hash: h, claimed: claimed && claimed.length === 32 ? claimed : null, before: this.tree.withoutLast() };
   };
 
   // exportEvent checks event S of a bundle of format /2: the export's own

@@ -36,10 +36,14 @@
   }
   // b64 decodes canonical base64 (§1 rule 7): standard alphabet, padding,
   // nothing else, and zero padding bits; null otherwise.
+  var ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
   function b64(s) {
     if (typeof s !== 'string' || !B64.test(s)) return null;
-    var b = b64Bytes(s);
-    return bytesToB64(b) === s ? b : null;
+    // The bits of the last character before padding that no byte uses
+    // must be zero (what base64.StdEncoding.Strict checks).
+    if (s.endsWith('==') && (ALPHABET.indexOf(s[s.length - 3]) & 0x0f) !== 0) return null;
+    if (!s.endsWith('==') && s.endsWith('=') && (ALPHABET.indexOf(s[s.length - 2]) & 0x03) !== 0) return null;
+    return b64Bytes(s);
   }
   // lenientB64 is Go's base64.StdEncoding.DecodeString: it skips CR and LF
   // and ignores padding bits.
@@ -73,20 +77,67 @@
   function leafHash(leaf) { return sha256(concat(ZERO, leaf)); }
   function nodeHash(l, r) { return sha256(concat(ONE, l, r)); }
 
-  // Tree is the stack of perfect-subtree roots of §4.
-  function Tree() { this.n = 0; this.stack = []; }
-  Tree.prototype.push = async function (h) {
-    for (var i = this.n; i % 2 === 1; i = Math.floor(i / 2)) h = await nodeHash(this.stack.pop(), h);
-    this.stack.push(h);
-    this.n++;
+  // Tree is the stack of perfect-subtree roots of §4 (hashes, and their
+  // heights). Leaves are pushed lazily and folded in when a root is asked
+  // for, the node hashes of one level computed together: WebCrypto answers
+  // each digest asynchronously, and waiting on each in turn is slow. before
+  // is the tree without its last leaf, for the chain-break rule of §7.
+  function Tree(n, stack, heights, leaves) {
+    this.n = n || 0; this.stack = stack || []; this.heights = heights || []; this.leaves = leaves || []; this.before = null;
+  }
+  Tree.prototype.push = function (h) { this.leaves.push(h); };
+  Tree.prototype.flush = async function () {
+    if (this.leaves.length === 0) return;
+    this.before = new Tree(this.n, this.stack.slice(), this.heights.slice(), this.leaves.slice(0, -1));
+    // Items are perfect subtrees: first leaf's index, height, hash. Two
+    // neighbours of one height merge when the left one starts at a
+    // multiple of twice their size: the tree's split points (§4).
+    var items = [], pos = 0, i;
+    for (i = 0; i < this.stack.length; i++) {
+      items.push({ pos: pos, h: this.heights[i], hash: this.stack[i] });
+      pos += Math.pow(2, this.heights[i]);
+    }
+    for (i = 0; i < this.leaves.length; i++) items.push({ pos: this.n + i, h: 0, hash: this.leaves[i] });
+    for (var lvl = 0; lvl < 64; lvl++) {
+      var out = [], jobs = [];
+      for (i = 0; i < items.length; i++) {
+        var x = items[i], y = items[i + 1];
+        if (x.h === lvl && y && y.h === lvl && x.pos % Math.pow(2, lvl + 1) === 0) {
+          var m = { pos: x.pos, h: lvl + 1, hash: null };
+          jobs.push(nodeHash(x.hash, y.hash).then(setHash(m)));
+          out.push(m);
+          i++;
+        } else {
+          out.push(x);
+        }
+      }
+      await Promise.all(jobs);
+      items = out;
+      if (!items.some(function (z) { return z.h > lvl; }) && jobs.length === 0) break;
+    }
+    this.n += this.leaves.length;
+    this.leaves = [];
+    this.stack = items.map(function (z) { return z.hash; });
+    this.heights = items.map(function (z) { return z.h; });
   };
+  function setHash(item) { return function (h) { item.hash = h; }; }
   Tree.prototype.root = async function () {
+    await this.flush();
     if (this.stack.length === 0) return sha256(new Uint8Array(0));
     var r = this.stack[this.stack.length - 1];
     for (var i = this.stack.length - 2; i >= 0; i--) r = await nodeHash(this.stack[i], r);
     return r;
   };
-  Tree.prototype.clone = function () { var t = new Tree(); t.n = this.n; t.stack = this.stack.slice(); return t; };
+  Tree.prototype.clone = function () {
+    var t = new Tree(this.n, this.stack.slice(), this.heights.slice(), this.leaves.slice());
+    t.before = this.before;
+    return t;
+  };
+  // withoutLast is the tree of every leaf but the last.
+  Tree.prototype.withoutLast = function () {
+    if (this.leaves.length > 0) return new Tree(this.n, this.stack.slice(), this.heights.slice(), this.leaves.slice(0, -1));
+    return this.before ? this.before.clone() : new Tree();
+  };
 
   function isPow2(n) { var k = 1; while (k < n) k *= 2; return k === n; }
   function largestPow2Below(n) { var k = 1; while (k * 2 < n) k *= 2; return k; }

@@ -49,7 +49,7 @@
     this.format = ''; this.tsKeys = []; this.exportID = ''; this.exportedAt = ''; this.filter = {};
     this.exportInfo = null; this.timestamps = 0; this.newest = null; this.headTime = null;
     this.events = 0; this.checkpoints = 0; this.lastSeq = 0; this.lastCk = 0; this.version = 0; this.lastTime = '';
-    this.tree = new f.Tree(); this.before = new f.Tree(); this.link = ''; this.link2 = ''; this.pending = null;
+    this.tree = new f.Tree(); this.link = ''; this.link2 = ''; this.pending = null;
     this.witnesses = o.witnesses; this.cosignedBy = [];
   }
   var V = Verifier.prototype;
@@ -67,42 +67,67 @@
     return failure(n, 'event ' + n + ' does not link to event ' + (n - 1) + ' (its prev is not the hash of leaf ' + (n - 1) + ')');
   };
 
+  // batchSize is how many lines are read, parsed and hashed ahead of the
+  // checks: the digests of a batch run together, which WebCrypto (async)
+  // needs to be fast. Nothing about the result depends on it.
+  var batchSize = 256;
+
+  // prepare parses the lines of a batch and starts the SHA-256 of each
+  // event's leaf and private part; the checks, in order, use the results.
+  function prepare(batch) {
+    batch.forEach(function (x) {
+      if (x.tooLong || x.final) return;
+      try { x.l = f.readLine(x.text); } catch (e) { x.err = e; return; }
+      var m = x.l.m;
+      if (x.l.type !== 'event' || x.l.unknown) return;
+      m.leafBytes = f.b64(m.get('leaf'));
+      if (m.leafBytes !== null) m.leafHash = f.leafHash(m.leafBytes);
+      var nonce = m.has('nonce') && m.has('private') ? f.b64(m.get('nonce')) : null;
+      if (nonce !== null && nonce.length === 32) {
+        var p = f.enc.encode(m.get('private')), b = new Uint8Array(32 + p.length);
+        b.set(nonce);
+        b.set(p, 32);
+        m.commit = f.sha256(b);
+      }
+    });
+  }
+
   V.run = async function (stream) {
-    var it = lines(stream), r;
-    while (!(r = await it.next()).done) {
-      var x = r.value;
-      if (x.tooLong) throw this.fail(0, 'line ' + (this.line + 1) + ' is longer than ' + f.MAX_LINE + ' bytes');
-      this.line++;
-      if (x.final) { this.line--; throw await this.eof(); }
-      var l;
-      try {
-        l = f.readLine(x.text);
-      } catch (e) {
-        throw this.failAt(0, 'line ' + this.line + ' is not a JSON object of the bundle format: ' + e.message);
+    var it = lines(stream), done = false, ended = false;
+    while (!done) {
+      var batch = [], r;
+      while (batch.length < batchSize) {
+        r = await it.next();
+        if (r.done) { done = true; break; }
+        batch.push(r.value);
+        if (r.value.final || r.value.tooLong) break;
       }
-      if (this.line === 1) { await this.header(l); continue; }
-      if (this.line === 2) {
-        if (l.type !== 'checkpoint' || l.unknown) throw this.fail(0, "line 2 is not the bundle's checkpoint");
-        await this.headCheckpoint(l.m);
-        continue;
-      }
-      if (l.unknown) throw this.failAt(0, 'line ' + this.line + ' has unknown type ' + JSON.stringify(l.type));
-      switch (l.type) {
-        case 'event': await this.event(l.m); break;
-        case 'checkpoint': await this.checkpoint(l.m); break;
-        case 'end': {
-          await this.end(l.m);
-          var next = await it.next();
-          if (!next.done) {
-            if (next.value.tooLong) throw this.fail(0, 'line ' + (this.line + 1) + ' is longer than ' + f.MAX_LINE + ' bytes');
-            this.line++;
-            throw this.fail(0, 'line ' + this.line + ' follows the end line');
-          }
-          return;
+      prepare(batch);
+      for (var i = 0; i < batch.length; i++) {
+        var x = batch[i];
+        if (x.tooLong) throw this.fail(0, 'line ' + (this.line + 1) + ' is longer than ' + f.MAX_LINE + ' bytes');
+        this.line++;
+        if (ended) throw this.fail(0, 'line ' + this.line + ' follows the end line');
+        if (x.final) { this.line--; throw await this.eof(); }
+        if (x.err) throw this.failAt(0, 'line ' + this.line + ' is not a JSON object of the bundle format: ' + x.err.message);
+        var l = x.l;
+        if (this.line === 1) { await this.header(l); continue; }
+        if (this.line === 2) {
+          if (l.type !== 'checkpoint' || l.unknown) throw this.fail(0, "line 2 is not the bundle's checkpoint");
+          await this.headCheckpoint(l.m);
+          continue;
         }
-        case 'header': throw this.failAt(0, 'line ' + this.line + ' is a second header');
+        if (l.unknown) throw this.failAt(0, 'line ' + this.line + ' has unknown type ' + JSON.stringify(l.type));
+        switch (l.type) {
+          case 'event': await this.event(l.m); break;
+          case 'checkpoint': await this.checkpoint(l.m); break;
+          case 'end': await this.end(l.m); ended = true; break;
+          case 'header': throw this.failAt(0, 'line ' + this.line + ' is a second header');
+        }
       }
+      if (this.o.onLines) this.o.onLines(this.line);
     }
+    if (ended) return;
     throw await this.eof();
   };
 
