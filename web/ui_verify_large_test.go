@@ -52,9 +52,6 @@ func TestUIVerify_Large(t *testing.T) {
 	}
 	t.Logf("appended %d events in %v", n, time.Since(start))
 	b := fx.export(t, vault.AuditFilter{})
-	if d := os.Getenv("CASEVAULT_VERIFY_DUMP"); d != "" {
-		os.WriteFile(d, []byte(fx.key+"\n"+string(b)), 0o600)
-	}
 	start = time.Now()
 	if g := goVerdict(t, fx, verifyCase{b: b}); !g.ok {
 		t.Fatalf("audit.Verify: %v", g)
