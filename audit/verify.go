@@ -421,6 +421,11 @@ func (v *verifier) openCheckpoint(l *bundleLine) (size int64, root tlog.Hash, er
 		return 0, root, v.failAt(0, "checkpoint on line %d is not signed by the verifier key: %v", v.line, err)
 	}
 	v.lastSigners = v.signers(n)
+	if len(v.lastSigners) == 0 {
+		// Only a timestamp line of a trusted key verified: it vouches for
+		// a time, not for the checkpoint (§5).
+		return 0, root, v.failAt(0, "checkpoint on line %d is not signed by the verifier key: it has only the key's timestamp line", v.line)
+	}
 	origin, size, root, err := ParseCheckpointText(n.Text)
 	if err != nil {
 		return 0, root, v.failAt(0, "checkpoint on line %d: %v", v.line, err)

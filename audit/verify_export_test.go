@@ -65,6 +65,12 @@ func TestBundleV2_Timestamps(t *testing.T) {
 			return joinBundle(ls)
 		}
 		wantFail(t, edited(without), audit.VerifyOptions{TrustedKey: vkey}, 0)
+		// The note signature removed, the timestamp kept: the timestamp is
+		// made with the same key but does not sign the checkpoint.
+		stampOnly := strings.Replace(note, sigs[len(sigs)-2]+"\n", "", 1)
+		if ve := wantFail(t, edited(stampOnly), audit.VerifyOptions{TrustedKey: vkey}, 0); !strings.Contains(ve.Reason, "not signed") {
+			t.Errorf("timestamp line only: %q, want not signed", ve.Reason)
+		}
 		// The time moved by a second: the signature no longer verifies.
 		name, sig, _ := strings.Cut(strings.TrimPrefix(stamp, "— "), " ")
 		raw, _ := base64.StdEncoding.DecodeString(sig)

@@ -68,6 +68,9 @@ func (v *verifier) keyRule(signers []string, where string) error {
 	if len(v.retiredAt) == 0 {
 		return nil
 	}
+	if len(signers) == 0 {
+		return v.fail(0, "%s is not signed by a trusted key", where)
+	}
 	for _, k := range signers {
 		if _, retired := v.retiredAt[k]; !retired {
 			return nil

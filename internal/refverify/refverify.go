@@ -345,6 +345,11 @@ func (v *verifier) openCheckpoint(obj map[string]json.RawMessage) (int64, hash, 
 	if err != nil {
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d does not verify: %v", v.line, err)
 	}
+	if len(v.signers(n)) == 0 {
+		// §5: a signature line of a trusted key itself; its timestamp line
+		// alone does not sign the checkpoint.
+		return 0, hash{}, v.failAt(0, "checkpoint on line %d is not signed by a trusted key (only a timestamp line)", v.line)
+	}
 	lines := strings.Split(n.Text, "\n")
 	if len(lines) != 4 || lines[3] != "" {
 		return 0, hash{}, v.failAt(0, "checkpoint on line %d is not three lines", v.line)

@@ -189,6 +189,9 @@
     try { await f.checkNoteEncoding(note, this.keys); } catch (e) { throw this.failAt(0, 'checkpoint on line ' + line + ': ' + e.message); }
     try { n = await f.openNote(note, this.keys); } catch (e) { throw this.failAt(0, 'checkpoint on line ' + line + ' is not signed by the verifier key: ' + e.message); }
     this.lastSigners = this.signers(n);
+    // Only a timestamp line of a trusted key verified: it vouches for a
+    // time, not for the checkpoint (AUDIT-FORMAT.md §5).
+    if (this.lastSigners.length === 0) throw this.failAt(0, 'checkpoint on line ' + line + ' is not signed by the verifier key: it has only the key\'s timestamp line');
     try { cp = f.parseCheckpointText(n.text); } catch (e) { throw this.failAt(0, 'checkpoint on line ' + line + ': ' + e.message); }
     if (cp.origin !== f.origin(this.tenant)) throw this.failAt(0, 'checkpoint on line ' + line + ' is of log ' + JSON.stringify(cp.origin) + ', not ' + JSON.stringify(f.origin(this.tenant)));
     var t;
