@@ -84,6 +84,9 @@ func TestVerify_SpansKeyRotation(t *testing.T) {
 		}
 		// TrustedKey and TrustedKeys together trust both, as two --key.
 		mustVerify(t, b, audit.VerifyOptions{TrustedKey: r.newKey, TrustedKeys: []string{r.oldKey}})
+		// A key given twice is trusted once (note.Open would call two
+		// verifiers of one key ambiguous).
+		mustVerify(t, b, audit.VerifyOptions{TrustedKey: r.newKey, TrustedKeys: []string{r.oldKey, r.newKey, r.oldKey}})
 		// The new key alone: the old checkpoint (size 3) does not verify.
 		ve := wantFail(t, b, audit.VerifyOptions{TrustedKeys: []string{r.newKey}}, 0)
 		if !strings.Contains(ve.Reason, "not signed") {

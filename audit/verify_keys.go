@@ -13,7 +13,12 @@ import (
 func (v *verifier) trust(keys []string) error {
 	vs := make([]note.Verifier, 0, len(keys))
 	v.keyOf = make(map[string]string, len(keys))
+	seen := make(map[string]bool, len(keys))
 	for _, k := range keys {
+		if seen[k] {
+			continue // the same key given twice is trusted once
+		}
+		seen[k] = true
 		nv, err := NewNoteVerifier(k)
 		if err != nil {
 			return v.fail(0, "trusted key %q is malformed: %v", k, err)

@@ -72,6 +72,8 @@ func VerifyWith(r io.Reader, o Options) (*Result, error) {
 			return nil, fmt.Errorf("trusted key: %w", err)
 		}
 	}
+	slices.Sort(trusted) // the same key given twice is trusted once
+	trusted = slices.Compact(trusted)
 	v := &verifier{trusted: trusted, br: bufio.NewReader(r), retiredAt: map[string]int64{}, wneed: o.Witnesses.K}
 	for _, s := range o.Witnesses.Keys {
 		k, err := parseWitnessKey(s)
