@@ -63,11 +63,13 @@ func (s *Server) showUsers(c *gin.Context, status int, d pageData) error {
 }
 
 // handleAdminUserCreate answers POST /admin/users: vault.Service.CreateUser
-// with a generated password, shown once on the answer (which no cache
-// keeps), on the new user's page.
+// with a generated one-time password (the user must change it at the first
+// sign-in), shown once on the answer (which no cache keeps), on the new
+// user's page.
 func (s *Server) handleAdminUserCreate(c *gin.Context) {
 	u, password, err := s.Service.CreateUser(c.Request.Context(), actorOf(c), vault.NewUser{
 		Email: c.PostForm("email"), Name: c.PostForm("name"), Role: vault.Role(c.PostForm("role")),
+		OneTime: true,
 	})
 	if err != nil {
 		s.refuse(c, err, func(status int, message, code string) error {
