@@ -109,3 +109,24 @@ func (p people) Label(id string) string {
 	}
 	return id
 }
+
+// Name is how a table names the user id: their name, else their email,
+// else the id.
+func (p people) Name(id string) string {
+	if u := p[id]; u != nil && u.Name != "" {
+		return u.Name
+	}
+	if u := p[id]; u != nil && u.Email != "" {
+		return u.Email
+	}
+	return p.Label(id)
+}
+
+// Email is the user's email when the page has it and it is not already
+// their Name, else "".
+func (p people) Email(id string) string {
+	if u := p[id]; u != nil && u.Name != "" {
+		return u.Email
+	}
+	return ""
+}

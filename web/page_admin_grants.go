@@ -15,7 +15,6 @@ import (
 type grantRow struct {
 	*vault.Grant
 	Status       string
-	User         string
 	DocumentName string
 	MatterName   string // the grant's matter, or the document's
 	DocMatterID  string // the matter of a document the actor may see
@@ -81,7 +80,7 @@ func (s *Server) showGrants(c *gin.Context, status int, d pageData) error {
 		return err
 	}
 	gd.Users, gd.Matters, gd.People = users, matters, peopleOf(users)
-	names, matterNames, docOf := gd.People, map[string]string{}, map[string]*vault.Document{}
+	matterNames, docOf := map[string]string{}, map[string]*vault.Document{}
 	for _, m := range matters {
 		matterNames[m.ID] = m.Name
 	}
@@ -90,7 +89,7 @@ func (s *Server) showGrants(c *gin.Context, status int, d pageData) error {
 	}
 	now := s.now()
 	for _, g := range gs {
-		r := grantRow{Grant: g, Status: g.Status(now), User: names.Label(g.UserID), MatterName: matterNames[g.MatterID]}
+		r := grantRow{Grant: g, Status: g.Status(now), MatterName: matterNames[g.MatterID]}
 		if gd.Filter.Status != "" && r.Status != gd.Filter.Status {
 			continue
 		}

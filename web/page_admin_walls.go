@@ -39,7 +39,7 @@ func (s *Server) handleAdminWalls(c *gin.Context) {
 		}
 		r := wallsRow{Matter: m}
 		for _, w := range ws {
-			r.Walled = append(r.Walled, names.Label(w.UserID))
+			r.Walled = append(r.Walled, names.Name(w.UserID))
 		}
 		rows = append(rows, r)
 	}
@@ -49,7 +49,7 @@ func (s *Server) handleAdminWalls(c *gin.Context) {
 // wallRow is one wall on a matter's walls page.
 type wallRow struct {
 	*vault.Wall
-	User, By, Via string
+	User, Email, By, Via string
 }
 
 // wallData is a matter's walls page.
@@ -100,9 +100,9 @@ func (s *Server) showWall(c *gin.Context, status int, d pageData) error {
 	wd := wallData{Matter: m, Documents: docs}
 	for _, w := range ws {
 		walled[w.UserID] = true
-		r := wallRow{Wall: w, User: names.Label(w.UserID), By: names.Label(w.CreatedBy)}
+		r := wallRow{Wall: w, User: names.Name(w.UserID), Email: names.Email(w.UserID), By: names.Name(w.CreatedBy)}
 		if w.Via != "" {
-			r.Via = names.Label(w.Via)
+			r.Via = names.Name(w.Via)
 		}
 		wd.Walls = append(wd.Walls, r)
 	}

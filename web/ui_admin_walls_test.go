@@ -92,9 +92,9 @@ func TestUIAdmin_Walls(t *testing.T) {
 		t.Fatalf("add wall: %d, want 303\n%s", a.Status, a.Body)
 	}
 	a = f.adminP.get(t, path+"?done=added")
-	a.want(t, "walled", http.StatusOK, "Wall added", `id="wall-list"`, f.lawyer.Email, f.admin.Email)
+	a.want(t, "walled", http.StatusOK, "Wall added", `id="wall-list"`, f.lawyer.Email, "<td>"+f.admin.Name+"</td>")
 	a.lacks(t, "walled", `<option value="`+f.lawyer.ID+`">`)
-	f.adminP.get(t, "/admin/walls").want(t, "walls list", http.StatusOK, "<td>1: ", f.lawyer.Email)
+	f.adminP.get(t, "/admin/walls").want(t, "walls list", http.StatusOK, "<td>1: "+f.lawyer.Name+"</td>")
 	f.lawyerP.get(t, "/").lacks(t, "lawyer's home after", hostileEscaped, "Secret", f.matter.ID)
 
 	for _, tc := range []struct {
