@@ -22,7 +22,7 @@ func TestUIAdmin_Browser(t *testing.T) {
 	owner, _, _ := e.uiUser(t, "", "")
 	_, email, password := e.uiUser(t, owner.TenantID, vault.RoleAdmin)
 	lawyer, _, _ := e.uiUser(t, owner.TenantID, vault.RoleLawyer)
-	m, err := e.Svc.CreateMatter(context.Background(), owner, "Harbour lease "+hostile, "Harbour Foods Ltd")
+	m, err := e.Svc.CreateMatter(context.Background(), owner, "Harbour lease "+adminHostile, "Harbour Foods Ltd")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestUIAdmin_Browser(t *testing.T) {
 		chromedp.Navigate(base+"/admin/users"),
 		chromedp.WaitVisible(chromedp.ID("new-email")),
 		chromedp.SendKeys(chromedp.ID("new-email"), "ada@hale.example"),
-		chromedp.SendKeys(chromedp.ID("new-name"), "Ada "+hostile),
+		chromedp.SendKeys(chromedp.ID("new-name"), "Ada "+adminHostile),
 		chromedp.SetValue(chromedp.ID("new-role"), "auditor"),
 	)
 	if err == nil {
@@ -47,7 +47,7 @@ func TestUIAdmin_Browser(t *testing.T) {
 	if len(pw) < 12 {
 		t.Fatalf("one-time password %q, want a long one", pw)
 	}
-	if got := text(t, b, "main h1"); got != "Ada "+hostile {
+	if got := text(t, b, "main h1"); got != "Ada "+adminHostile {
 		t.Errorf("new user's page: h1 %q, want the name as text", got)
 	}
 	if strings.Contains(location(t, b), pw) {
@@ -77,7 +77,7 @@ func TestUIAdmin_Browser(t *testing.T) {
 	if got := text(t, b, "#wall-list"); !strings.Contains(got, lawyer.Email) {
 		t.Errorf("walls after adding: %q, want the lawyer", got)
 	}
-	if got := text(t, b, "main h1"); !strings.Contains(got, "Harbour lease "+hostile) {
+	if got := text(t, b, "main h1"); !strings.Contains(got, "Harbour lease "+adminHostile) {
 		t.Errorf("walls page h1 %q", got)
 	}
 	noCSPViolations(t, b)

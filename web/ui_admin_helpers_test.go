@@ -11,42 +11,42 @@ import (
 	"github.com/casevault/casevault/vault"
 )
 
-// pageClient is a browser-like HTTP client signed in through the sign-in
+// adminClient is a browser-like HTTP client signed in through the sign-in
 // form, with the session's CSRF token for its posts.
-type pageClient struct {
+type adminClient struct {
 	hc   *http.Client
 	base string
 	csrf string
 }
 
-// pages signs email in through the form.
-func (e *env) pages(tb testing.TB, email, password string) *pageClient {
+// adminClient signs email in through the form.
+func (e *env) adminClient(tb testing.TB, email, password string) *adminClient {
 	tb.Helper()
 	c := uiClient(tb)
 	base := e.Server.URL()
 	uiClientSignIn(tb, c, base, email, password)
-	return &pageClient{hc: c, base: base, csrf: uiClientCSRF(tb, c, base+"/account/password")}
+	return &adminClient{hc: c, base: base, csrf: uiClientCSRF(tb, c, base+"/account/password")}
 }
 
-// answer is one page's answer.
-type answer struct {
+// adminAnswer is one page's answer.
+type adminAnswer struct {
 	Status int
 	Header http.Header
 	Body   string
 }
 
 // get fetches path.
-func (p *pageClient) get(tb testing.TB, path string) answer {
+func (p *adminClient) get(tb testing.TB, path string) adminAnswer {
 	tb.Helper()
 	resp, err := p.hc.Get(p.base + path)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return read(tb, resp)
+	return readAdminAnswer(tb, resp)
 }
 
 // post submits form (with the CSRF token) to path.
-func (p *pageClient) post(tb testing.TB, path string, form url.Values) answer {
+func (p *adminClient) post(tb testing.TB, path string, form url.Values) adminAnswer {
 	tb.Helper()
 	if form == nil {
 		form = url.Values{}
@@ -56,22 +56,22 @@ func (p *pageClient) post(tb testing.TB, path string, form url.Values) answer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return read(tb, resp)
+	return readAdminAnswer(tb, resp)
 }
 
-// read reads and closes resp.
-func read(tb testing.TB, resp *http.Response) answer {
+// readAdminAnswer reads and closes resp.
+func readAdminAnswer(tb testing.TB, resp *http.Response) adminAnswer {
 	tb.Helper()
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return answer{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+	return adminAnswer{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
 }
 
 // want fails unless the answer has status and every one of texts.
-func (a answer) want(tb testing.TB, what string, status int, texts ...string) {
+func (a adminAnswer) want(tb testing.TB, what string, status int, texts ...string) {
 	tb.Helper()
 	if a.Status != status {
 		tb.Fatalf("%s: status %d, want %d\n%s", what, a.Status, status, a.Body)
@@ -84,7 +84,7 @@ func (a answer) want(tb testing.TB, what string, status int, texts ...string) {
 }
 
 // lacks fails if the answer shows any of texts.
-func (a answer) lacks(tb testing.TB, what string, texts ...string) {
+func (a adminAnswer) lacks(tb testing.TB, what string, texts ...string) {
 	tb.Helper()
 	for _, s := range texts {
 		if s != "" && strings.Contains(a.Body, s) {
@@ -93,12 +93,12 @@ func (a answer) lacks(tb testing.TB, what string, texts ...string) {
 	}
 }
 
-// hostile is a name that would run script if a page printed it raw (with
+// adminHostile is a name that would run script if a page printed it raw (with
 // no slash, which document names refuse).
-const hostile = `<img src=x onerror="alert(1)"> & Co`
+const adminHostile = `<img src=x onerror="alert(1)"> & Co`
 
-// hostileEscaped is hostile as html/template prints it.
-const hostileEscaped = `&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; Co`
+// adminHostileEsc is adminHostile as html/template prints it.
+const adminHostileEsc = `&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; Co`
 
 // adminFirm is a firm for the admin pages' tests: its owner, an admin, a
 // lawyer and an auditor (each with a page client), a matter with a hostile
@@ -107,13 +107,13 @@ const hostileEscaped = `&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; Co`
 // matter, user and grant.
 type adminFirm struct {
 	owner, admin, lawyer, colleague, auditor *vault.User
-	ownerP, adminP, lawyerP, auditorP        *pageClient
+	ownerP, adminP, lawyerP, auditorP        *adminClient
 	matter                                   *vault.Matter
 	doc                                      *vault.Document
 	grant                                    *vault.Grant
 
 	other                           *vault.User // the other firm's owner
-	otherP                          *pageClient
+	otherP                          *adminClient
 	otherMatter, otherUser, otherGr string
 }
 
@@ -124,19 +124,19 @@ func newAdminFirm(t *testing.T, e *env) *adminFirm {
 	f := &adminFirm{}
 	var email, password string
 	f.owner, email, password = e.uiUser(t, "", "")
-	f.ownerP = e.pages(t, email, password)
+	f.ownerP = e.adminClient(t, email, password)
 	f.admin, email, password = e.uiUser(t, f.owner.TenantID, vault.RoleAdmin)
-	f.adminP = e.pages(t, email, password)
+	f.adminP = e.adminClient(t, email, password)
 	f.lawyer, email, password = e.uiUser(t, f.owner.TenantID, vault.RoleLawyer)
-	f.lawyerP = e.pages(t, email, password)
+	f.lawyerP = e.adminClient(t, email, password)
 	f.colleague, _, _ = e.uiUser(t, f.owner.TenantID, vault.RoleLawyer)
 	f.auditor, email, password = e.uiUser(t, f.owner.TenantID, vault.RoleAuditor)
-	f.auditorP = e.pages(t, email, password)
+	f.auditorP = e.adminClient(t, email, password)
 	var err error
-	if f.matter, err = e.Svc.CreateMatter(ctx, f.lawyer, hostile+" matter", "Client "+hostile); err != nil {
+	if f.matter, err = e.Svc.CreateMatter(ctx, f.lawyer, adminHostile+" matter", "Client "+adminHostile); err != nil {
 		t.Fatal(err)
 	}
-	if f.doc, err = e.Svc.PutDocument(ctx, f.lawyer, vault.NewDocument{MatterID: f.matter.ID, Name: "Secret " + hostile + ".pdf"},
+	if f.doc, err = e.Svc.PutDocument(ctx, f.lawyer, vault.NewDocument{MatterID: f.matter.ID, Name: "Secret " + adminHostile + ".pdf"},
 		strings.NewReader("privileged"), -1); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func newAdminFirm(t *testing.T, e *env) *adminFirm {
 	}
 
 	f.other, email, password = e.uiUser(t, "", "")
-	f.otherP = e.pages(t, email, password)
+	f.otherP = e.adminClient(t, email, password)
 	om, err := e.Svc.CreateMatter(ctx, f.other, "Other firm's matter", "Other client")
 	if err != nil {
 		t.Fatal(err)

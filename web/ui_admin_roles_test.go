@@ -37,7 +37,7 @@ func TestUIAdmin_Roles(t *testing.T) {
 		{"POST", "/admin/walls/" + m + "/add", url.Values{"user_id": {u}}},
 		{"POST", "/admin/walls/" + m + "/remove", url.Values{"user_id": {u}}},
 	}
-	do := func(p *pageClient, r req) answer {
+	do := func(p *adminClient, r req) adminAnswer {
 		if r.method == "GET" {
 			return p.get(t, r.path)
 		}
@@ -46,12 +46,12 @@ func TestUIAdmin_Roles(t *testing.T) {
 	before := len(e.actions(t, f.owner))
 	for _, who := range []struct {
 		name string
-		p    *pageClient
+		p    *adminClient
 	}{{"lawyer", f.lawyerP}, {"auditor", f.auditorP}} {
 		for _, r := range reqs {
 			a := do(who.p, r)
 			a.want(t, who.name+" "+r.method+" "+r.path, http.StatusForbidden, `id="error-code">forbidden<`)
-			a.lacks(t, who.name+" "+r.path, hostileEscaped, f.owner.Email, "one-time-password")
+			a.lacks(t, who.name+" "+r.path, adminHostileEsc, f.owner.Email, "one-time-password")
 		}
 		// Their own user page too: the API lets them read themselves, but
 		// this is the admins' page of the firm's users.
@@ -74,12 +74,12 @@ func TestUIAdmin_Roles(t *testing.T) {
 		case "/admin/users", "/admin/grants", "/admin/walls":
 			a := do(f.otherP, r)
 			a.want(t, "other firm "+r.path, http.StatusOK)
-			a.lacks(t, "other firm "+r.path, hostileEscaped, f.owner.Email, f.lawyer.Email, f.doc.ID, m, g)
+			a.lacks(t, "other firm "+r.path, adminHostileEsc, f.owner.Email, f.lawyer.Email, f.doc.ID, m, g)
 			continue
 		}
 		a := do(f.otherP, r)
 		a.want(t, "other firm "+r.method+" "+r.path, http.StatusNotFound, `id="error-code">not_found<`)
-		a.lacks(t, "other firm "+r.path, hostileEscaped, f.lawyer.Email)
+		a.lacks(t, "other firm "+r.path, adminHostileEsc, f.lawyer.Email)
 	}
 	// The other firm's ids are not found to firm A's admin either.
 	for _, path := range []string{"/admin/users/" + f.otherUser, "/admin/walls/" + f.otherMatter, "/admin/grants?matter_id=" + f.otherMatter} {
@@ -99,7 +99,7 @@ func TestUIAdmin_Roles(t *testing.T) {
 	}
 
 	// Owners and admins get every page.
-	for _, p := range []*pageClient{f.ownerP, f.adminP} {
+	for _, p := range []*adminClient{f.ownerP, f.adminP} {
 		for _, path := range []string{"/admin/users", "/admin/users/" + u, "/admin/grants", "/admin/walls", "/admin/walls/" + m} {
 			p.get(t, path).want(t, path, http.StatusOK)
 		}

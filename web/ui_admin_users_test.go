@@ -11,8 +11,8 @@ import (
 	"github.com/casevault/casevault/vault"
 )
 
-// oneTime finds the one-time password on a page.
-var oneTime = regexp.MustCompile(`<output id="one-time-password">([^<]+)</output>`)
+// oneTimeRE finds the one-time password on a page.
+var oneTimeRE = regexp.MustCompile(`<output id="one-time-password">([^<]+)</output>`)
 
 // TestUIAdmin_UserCreate creates a user on the users page: the one-time
 // password is on that answer once (with Cache-Control: no-store) and
@@ -22,13 +22,13 @@ func TestUIAdmin_UserCreate(t *testing.T) {
 	e := newEnv(t)
 	f := newAdminFirm(t, e)
 
-	a := f.adminP.post(t, "/admin/users", url.Values{"email": {"newbie@hale.example"}, "name": {"Nina " + hostile}, "role": {"lawyer"}})
-	a.want(t, "create", http.StatusCreated, "One-time password", "newbie@hale.example", "Nina "+hostileEscaped)
-	a.lacks(t, "create", hostile)
+	a := f.adminP.post(t, "/admin/users", url.Values{"email": {"newbie@hale.example"}, "name": {"Nina " + adminHostile}, "role": {"lawyer"}})
+	a.want(t, "create", http.StatusCreated, "One-time password", "newbie@hale.example", "Nina "+adminHostileEsc)
+	a.lacks(t, "create", adminHostile)
 	if got, want := a.Header.Get("Cache-Control"), "no-store"; got != want {
 		t.Errorf("create: Cache-Control %q, want %q", got, want)
 	}
-	m := oneTime.FindStringSubmatch(a.Body)
+	m := oneTimeRE.FindStringSubmatch(a.Body)
 	if m == nil {
 		t.Fatalf("create: no one-time password on the page:\n%s", a.Body)
 	}
@@ -85,10 +85,10 @@ func TestUIAdmin_UserCreate(t *testing.T) {
 		t.Errorf("after refusals: %d users, want %d", got, want)
 	}
 	// The admin's form offers no owner role; the owner's does.
-	if sel := selectOf(f.adminP.get(t, "/admin/users").Body, "new-role"); strings.Contains(sel, `"owner"`) || !strings.Contains(sel, `"admin"`) {
+	if sel := adminSelect(f.adminP.get(t, "/admin/users").Body, "new-role"); strings.Contains(sel, `"owner"`) || !strings.Contains(sel, `"admin"`) {
 		t.Errorf("admin's role choices %q, want admin and no owner", sel)
 	}
-	if sel := selectOf(f.ownerP.get(t, "/admin/users").Body, "new-role"); !strings.Contains(sel, `"owner"`) {
+	if sel := adminSelect(f.ownerP.get(t, "/admin/users").Body, "new-role"); !strings.Contains(sel, `"owner"`) {
 		t.Errorf("owner's role choices %q, want owner", sel)
 	}
 }
@@ -125,7 +125,7 @@ func TestUIAdmin_UserChanges(t *testing.T) {
 	if got := a.Header.Get("Cache-Control"); got != "no-store" {
 		t.Errorf("reset: Cache-Control %q, want no-store", got)
 	}
-	m := oneTime.FindStringSubmatch(a.Body)
+	m := oneTimeRE.FindStringSubmatch(a.Body)
 	if m == nil || strings.Count(a.Body, m[1]) != 1 {
 		t.Fatalf("reset: want the one-time password once:\n%s", a.Body)
 	}
@@ -138,7 +138,7 @@ func TestUIAdmin_UserChanges(t *testing.T) {
 	// Refusals: shown with message and code, nothing changes.
 	before, _ := e.Svc.Users(ctx, f.owner)
 	for _, tc := range []struct {
-		who    *pageClient
+		who    *adminClient
 		path   string
 		form   url.Values
 		status int
@@ -173,7 +173,7 @@ func TestUIAdmin_UserChanges(t *testing.T) {
 func TestUIAdmin_UsersFilter(t *testing.T) {
 	e := newEnv(t)
 	f := newAdminFirm(t, e)
-	if _, err := e.Svc.UpdateUser(context.Background(), f.owner, f.colleague.ID, vault.UserUpdate{Disabled: ptr(true)}); err != nil {
+	if _, err := e.Svc.UpdateUser(context.Background(), f.owner, f.colleague.ID, vault.UserUpdate{Disabled: adminPtr(true)}); err != nil {
 		t.Fatal(err)
 	}
 	a := f.adminP.get(t, "/admin/users?role=lawyer")
@@ -188,11 +188,11 @@ func TestUIAdmin_UsersFilter(t *testing.T) {
 	f.adminP.get(t, "/admin/users/"+f.lawyer.ID).want(t, "user page", http.StatusOK, `href="/audit/users/`+f.lawyer.ID+`"`)
 }
 
-// ptr returns a pointer to v.
-func ptr[T any](v T) *T { return &v }
+// adminPtr returns a pointer to v.
+func adminPtr[T any](v T) *T { return &v }
 
-// selectOf returns the <select> with id in page, "" if none.
-func selectOf(page, id string) string {
+// adminSelect returns the <select> with id in page, "" if none.
+func adminSelect(page, id string) string {
 	i := strings.Index(page, `<select id="`+id+`"`)
 	if i < 0 {
 		return ""

@@ -27,17 +27,17 @@ func TestUIAdmin_Grants(t *testing.T) {
 
 	a := f.adminP.get(t, "/admin/grants")
 	a.want(t, "grants", http.StatusOK, `id="grant-`+f.grant.ID+`"`, `id="grant-`+mg.ID+`"`,
-		"<code>"+f.doc.ID+"</code>", `href="/documents/`+f.doc.ID+`/access"`, hostileEscaped+" matter", `href="/admin/walls/`+f.matter.ID+`"`)
+		"<code>"+f.doc.ID+"</code>", `href="/documents/`+f.doc.ID+`/access"`, adminHostileEsc+" matter", `href="/admin/walls/`+f.matter.ID+`"`)
 	// The admin holds no grant on the document: its name is not theirs to
 	// read, and no content route is offered.
-	a.lacks(t, "grants", "Secret", hostile, `href="/documents/`+f.doc.ID+`"`, "/view", "/download")
+	a.lacks(t, "grants", "Secret", adminHostile, `href="/documents/`+f.doc.ID+`"`, "/view", "/download")
 
 	// The lawyer who uploaded it sees its name once granted... but a lawyer
 	// has no grants page; an admin given a grant sees the name.
 	if _, _, err := e.Svc.CreateGrant(ctx, f.owner, vault.NewGrant{UserID: f.admin.ID, DocumentID: f.doc.ID, Permissions: []vault.Permission{vault.PermRead}}); err != nil {
 		t.Fatal(err)
 	}
-	f.adminP.get(t, "/admin/grants?document_id="+f.doc.ID).want(t, "granted admin", http.StatusOK, "Secret "+hostileEscaped+".pdf")
+	f.adminP.get(t, "/admin/grants?document_id="+f.doc.ID).want(t, "granted admin", http.StatusOK, "Secret "+adminHostileEsc+".pdf")
 
 	for _, tc := range []struct {
 		query      string
@@ -82,10 +82,10 @@ func TestUIAdmin_Walls(t *testing.T) {
 	ctx := context.Background()
 	path := "/admin/walls/" + f.matter.ID
 
-	f.lawyerP.get(t, "/").want(t, "lawyer's home before", http.StatusOK, hostileEscaped+" matter")
+	f.lawyerP.get(t, "/").want(t, "lawyer's home before", http.StatusOK, adminHostileEsc+" matter")
 	a := f.adminP.get(t, path)
 	a.want(t, "walls page", http.StatusOK, `id="no-walls"`, `<option value="`+f.lawyer.ID+`">`)
-	a.lacks(t, "walls page", hostile, `<option value="`+f.admin.ID+`">`)
+	a.lacks(t, "walls page", adminHostile, `<option value="`+f.admin.ID+`">`)
 
 	a = f.adminP.post(t, path+"/add", url.Values{"user_id": {f.lawyer.ID}})
 	if a.Status != http.StatusSeeOther {
@@ -95,7 +95,7 @@ func TestUIAdmin_Walls(t *testing.T) {
 	a.want(t, "walled", http.StatusOK, "Wall added", `id="wall-list"`, f.lawyer.Email, "<td>"+f.admin.Name+"</td>")
 	a.lacks(t, "walled", `<option value="`+f.lawyer.ID+`">`)
 	f.adminP.get(t, "/admin/walls").want(t, "walls list", http.StatusOK, "<td>1: "+f.lawyer.Name+"</td>")
-	f.lawyerP.get(t, "/").lacks(t, "lawyer's home after", hostileEscaped, "Secret", f.matter.ID)
+	f.lawyerP.get(t, "/").lacks(t, "lawyer's home after", adminHostileEsc, "Secret", f.matter.ID)
 
 	for _, tc := range []struct {
 		user   string
@@ -112,7 +112,7 @@ func TestUIAdmin_Walls(t *testing.T) {
 	// An admin created after the wall may not lift it.
 	e.Clock.Advance(time.Minute)
 	_, email, password := e.uiUser(t, f.owner.TenantID, vault.RoleAdmin)
-	late := e.pages(t, email, password)
+	late := e.adminClient(t, email, password)
 	a = late.post(t, path+"/remove", url.Values{"user_id": {f.lawyer.ID}})
 	a.want(t, "late admin lifts", http.StatusForbidden, "Your account was created after the wall was made.", "(forbidden)", f.lawyer.Email)
 	if ws, _ := e.Svc.Walls(ctx, f.owner, f.matter.ID); len(ws) != 1 {
@@ -125,13 +125,13 @@ func TestUIAdmin_Walls(t *testing.T) {
 	if _, _, err := e.Svc.AddWall(ctx, f.owner, f.matter.ID, f.admin.ID); err != nil {
 		t.Fatal(err)
 	}
-	f.adminP.get(t, "/admin/walls").lacks(t, "walled admin's list", hostileEscaped, f.matter.ID)
+	f.adminP.get(t, "/admin/walls").lacks(t, "walled admin's list", adminHostileEsc, f.matter.ID)
 	a = f.adminP.get(t, path)
 	a.want(t, "walled admin's page", http.StatusForbidden)
-	a.lacks(t, "walled admin's page", "matter</", hostileEscaped)
+	a.lacks(t, "walled admin's page", "matter</", adminHostileEsc)
 	a = f.adminP.post(t, path+"/remove", url.Values{"user_id": {f.admin.ID}})
 	a.want(t, "walled admin lifts own", http.StatusForbidden, "You cannot remove a wall that stands in front of you.")
-	a.lacks(t, "walled admin lifts own", hostileEscaped)
+	a.lacks(t, "walled admin lifts own", adminHostileEsc)
 
 	// The owner lifts the lawyer's wall.
 	a = f.ownerP.post(t, path+"/remove", url.Values{"user_id": {f.lawyer.ID}})
@@ -139,8 +139,8 @@ func TestUIAdmin_Walls(t *testing.T) {
 		t.Fatalf("owner lifts: %d, want 303\n%s", a.Status, a.Body)
 	}
 	f.ownerP.get(t, path+"?done=removed").want(t, "lifted", http.StatusOK, "Wall lifted.")
-	f.lawyerP.get(t, "/").want(t, "lawyer's home after the lift", http.StatusOK, hostileEscaped+" matter")
-	if strings.Contains(e.Log.String(), hostile) {
+	f.lawyerP.get(t, "/").want(t, "lawyer's home after the lift", http.StatusOK, adminHostileEsc+" matter")
+	if strings.Contains(e.Log.String(), adminHostile) {
 		t.Error("server log: holds a matter name")
 	}
 }

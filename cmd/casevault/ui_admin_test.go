@@ -35,7 +35,7 @@ func TestUIFlow_Admin(t *testing.T) {
 
 	// The admin creates the lawyer on the users page.
 	admin := browser.New(t)
-	browserSignIn(t, admin, srv.URL, adminEmail, adminPassword)
+	adminFlowSignIn(t, admin, srv.URL, adminEmail, adminPassword)
 	err := chromedp.Do(admin.Ctx,
 		chromedp.Navigate(srv.URL+"/admin/users"),
 		chromedp.WaitVisible(chromedp.ID("new-email")),
@@ -74,8 +74,8 @@ func TestUIFlow_Admin(t *testing.T) {
 
 	// The lawyer signs in with it and must change it first.
 	lawyer := browser.New(t)
-	browserSignIn(t, lawyer, srv.URL, "lou@maple.example", oneTime)
-	if got, want := browserPath(t, lawyer), "/account/password"; got != want {
+	adminFlowSignIn(t, lawyer, srv.URL, "lou@maple.example", oneTime)
+	if got, want := adminFlowPath(t, lawyer), "/account/password"; got != want {
 		t.Fatalf("lawyer with a one-time password: at %q, want %q", got, want)
 	}
 	const lawyerPassword = "lou's brand new passphrase"
@@ -92,7 +92,7 @@ func TestUIFlow_Admin(t *testing.T) {
 	}
 	// Before the wall: the matter is on the lawyer's home page (which
 	// lists matters, or redirects to /matters).
-	if html := browserHTML(t, lawyer, srv.URL+"/"); !strings.Contains(html, matterName) {
+	if html := adminFlowHTML(t, lawyer, srv.URL+"/"); !strings.Contains(html, matterName) {
 		t.Fatalf("lawyer's home before the wall lacks the matter:\n%s", html)
 	}
 
@@ -116,7 +116,7 @@ func TestUIFlow_Admin(t *testing.T) {
 
 	// After: no page of the lawyer's names the matter or the document.
 	for _, path := range []string{"/", "/matters", "/matters?q=" + url.QueryEscape(matterName), "/matters?q=Wallace"} {
-		html := browserHTML(t, lawyer, srv.URL+path)
+		html := adminFlowHTML(t, lawyer, srv.URL+path)
 		for _, name := range []string{matterName, docName, matter.ID, doc.ID} {
 			if strings.Contains(html, name) {
 				t.Errorf("lawyer's %s after the wall shows %q", path, name)
@@ -138,7 +138,7 @@ func TestUIFlow_Admin(t *testing.T) {
 		if r.StatusCode != http.StatusForbidden && r.StatusCode != http.StatusNotFound {
 			t.Errorf("API %s after the wall: %d, want 403 or 404", p.api, r.StatusCode)
 		}
-		status, html := browserFetch(t, lawyer, srv.URL+p.page)
+		status, html := adminFlowFetch(t, lawyer, srv.URL+p.page)
 		if status != http.StatusForbidden && status != http.StatusNotFound {
 			t.Errorf("page %s after the wall: %d, want 403 or 404 (the API says %d)", p.page, status, r.StatusCode)
 		}
@@ -155,8 +155,8 @@ func TestUIFlow_Admin(t *testing.T) {
 	}
 }
 
-// browserSignIn signs in on the sign-in page and waits for the next page.
-func browserSignIn(tb testing.TB, b *browser.Browser, base, email, password string) {
+// adminFlowSignIn signs in on the sign-in page and waits for the next page.
+func adminFlowSignIn(tb testing.TB, b *browser.Browser, base, email, password string) {
 	tb.Helper()
 	err := chromedp.Do(b.Ctx,
 		chromedp.Navigate(base+"/signin"),
@@ -172,8 +172,8 @@ func browserSignIn(tb testing.TB, b *browser.Browser, base, email, password stri
 	}
 }
 
-// browserPath is the tab's path and query.
-func browserPath(tb testing.TB, b *browser.Browser) string {
+// adminFlowPath is the tab's path and query.
+func adminFlowPath(tb testing.TB, b *browser.Browser) string {
 	tb.Helper()
 	loc, err := chromedp.Run(b.Ctx, chromedp.Location())
 	if err != nil {
@@ -183,9 +183,9 @@ func browserPath(tb testing.TB, b *browser.Browser) string {
 	return u.RequestURI()
 }
 
-// browserFetch opens u in the tab (following redirects) and returns the
+// adminFlowFetch opens u in the tab (following redirects) and returns the
 // status of the page that loaded and its HTML.
-func browserFetch(tb testing.TB, b *browser.Browser, u string) (int, string) {
+func adminFlowFetch(tb testing.TB, b *browser.Browser, u string) (int, string) {
 	tb.Helper()
 	resp, err := chromedp.RunResponse(b.Ctx, chromedp.Navigate(u))
 	if err != nil {
@@ -198,9 +198,9 @@ func browserFetch(tb testing.TB, b *browser.Browser, u string) (int, string) {
 	return int(resp.Status), html
 }
 
-// browserHTML opens u and returns its HTML.
-func browserHTML(tb testing.TB, b *browser.Browser, u string) string {
+// adminFlowHTML opens u and returns its HTML.
+func adminFlowHTML(tb testing.TB, b *browser.Browser, u string) string {
 	tb.Helper()
-	_, html := browserFetch(tb, b, u)
+	_, html := adminFlowFetch(tb, b, u)
 	return html
 }
