@@ -131,6 +131,11 @@ type NewUser struct {
 	Name     string
 	Role     Role
 	Password string
+	// OneTime, with no Password, makes the generated password one-time:
+	// the user must replace it at their first sign-in
+	// (User.MustChangePassword), as after a password reset. The web UI's
+	// users page asks for it; the JSON API does not.
+	OneTime bool
 }
 
 // CreateTenant creates a firm in a region with fresh keysets and its owner.

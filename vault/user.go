@@ -20,7 +20,8 @@ func canManageUsers(r Role) bool { return r == RoleOwner || r == RoleAdmin }
 
 // CreateUser adds a user to the actor's firm. Owners and admins may; only an
 // owner may add another owner. It returns the user's password when it was
-// generated (nu.Password == ""), to be shown once, and "" otherwise. A
+// generated (nu.Password == ""), to be shown once, and "" otherwise; with
+// nu.OneTime that password must be changed at the first sign-in. A
 // walled actor's new account is walled off every matter the actor is, in
 // the same transaction (Wall.Via names whose wall it extends): whoever
 // creates an account knows its password, and an account of theirs must not
@@ -46,6 +47,7 @@ func (s *Service) CreateUser(ctx context.Context, actor *User, nu NewUser) (*Use
 	if err != nil {
 		return nil, "", err
 	}
+	u.MustChangePassword = nu.OneTime && nu.Password == ""
 
 	// Serialised with AddWall, so the new account cannot miss a wall
 	// added to its creator at the same moment.

@@ -173,6 +173,31 @@ func TestService_CreateUser(t *testing.T) {
 		e.wantAuth(t, secret, u)
 	})
 
+	t.Run("OneTime", func(t *testing.T) {
+		// A one-time password must be changed before anything else; a
+		// chosen password is never one-time.
+		u, password, err := e.Svc.CreateUser(ctx, s.admin, vault.NewUser{Email: "once@firm.example", Role: vault.RoleLawyer, OneTime: true})
+		if err != nil {
+			t.Fatalf("CreateUser: %v", err)
+		}
+		if !u.MustChangePassword {
+			t.Fatal("one-time: MustChangePassword false, want true")
+		}
+		stored, err := e.Svc.User(ctx, s.owner, u.ID)
+		if err != nil || !stored.MustChangePassword {
+			t.Fatalf("stored user %+v, %v: want MustChangePassword", stored, err)
+		}
+		_, err = e.Svc.Matters(ctx, stored, false)
+		wantCode(t, err, vault.EPASSWORDCHANGE)
+		if err := e.Svc.ChangePassword(ctx, stored, password, testPassword); err != nil {
+			t.Fatalf("ChangePassword: %v", err)
+		}
+		chosen, _, err := e.Svc.CreateUser(ctx, s.admin, vault.NewUser{Email: "chosen@firm.example", Role: vault.RoleLawyer, Password: testPassword, OneTime: true})
+		if err != nil || chosen.MustChangePassword {
+			t.Fatalf("CreateUser with a chosen password and OneTime = %+v, %v: want no MustChangePassword", chosen, err)
+		}
+	})
+
 	t.Run("GivenPassword", func(t *testing.T) {
 		u, password, err := e.Svc.CreateUser(ctx, s.owner, vault.NewUser{Email: "given@firm.example", Role: vault.RoleAuditor, Password: testPassword})
 		if err != nil {
