@@ -1,0 +1,324 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/casevault/casevault/vault"
+	"github.com/casevault/casevault/web"
+)
+
+// The matrix fixture of the UI's generic tests (visibility, CSRF, CSP): two
+// firms whose every name is a unique marker string, so that a leak is found
+// by a substring search, and one signed-in HTTP client per actor.
+//
+// Firm A: owner, admin, lawyer L1 (who opened M1 and M2 and uploaded D1 and
+// D2 into M1 and D3 into M2), lawyer L2 (a read grant on D1 only, given by
+// L1), lawyer L3 (walled off M2), an auditor (also walled off M2, so that
+// the audit pages' withholding is tested). Firm B: its owner, with MB and
+// DB.
+
+// mxActor is one actor of the matrix.
+type mxActor struct {
+	Label           string // "owner", "L1", "B-owner", "signed-out"
+	Firm            string // "A", "B" or "" (signed out)
+	User            *vault.User
+	Email, Password string
+	API             *client      // the JSON API with the actor's token
+	UI              *http.Client // the UI with the actor's session cookie
+	CSRF            string       // the session's CSRF token
+	// content and audit are the markers the API shows the actor: content
+	// from every answer but the audit log's, audit from all of them.
+	content, audit map[string]bool
+}
+
+// mxObject is one fixture object that a path parameter can name.
+type mxObject struct {
+	Label string // "M1", "D3", "user L2", "ghost"
+	ID    string
+}
+
+// matrix is the fixture and a server whose rate limits never get in the
+// way of a test that asks for every page as every actor.
+type matrix struct {
+	e       *env
+	srv     *web.Server
+	base    string
+	actors  []*mxActor // A's actors, B's owner, then the signed-out visitor
+	by      map[string]*mxActor
+	markers map[string]string // marker → what it names ("name of document D2")
+	firmOf  map[string]string // marker → "A" or "B"
+	objects map[string][]mxObject
+	// Named objects.
+	M1, M2, MB, D1, D2, D3, DB, G1 string
+}
+
+// marker returns a fresh marker for what, of firm.
+func (m *matrix) marker(firm, short, what string) string {
+	b := make([]byte, 5)
+	rand.Read(b)
+	s := "zq" + short + "x" + hex.EncodeToString(b)
+	m.markers[s], m.firmOf[s] = what, firm
+	return s
+}
+
+// newMatrix builds the fixture on a fresh env.
+func newMatrix(tb testing.TB) *matrix {
+	tb.Helper()
+	e := newEnv(tb)
+	ctx := context.Background()
+	m := &matrix{e: e, by: map[string]*mxActor{}, markers: map[string]string{}, firmOf: map[string]string{}, objects: map[string][]mxObject{}}
+	m.srv = e.server(tb, func(s *web.Server) { s.UserRate, s.UserBurst = 1e6, 1e6 })
+	m.base = m.srv.URL()
+
+	newFirm := func(firm string) *mxActor {
+		a := &mxActor{Label: "owner", Firm: firm}
+		if firm == "B" {
+			a.Label = "B-owner"
+		}
+		name := m.marker(firm, "u"+strings.ToLower(a.Label), "user "+a.Label)
+		a.Email, a.Password = name+"@example.com", "correct horse battery "+name
+		_, owner, _, err := e.Svc.CreateTenant(ctx, vault.NewTenant{
+			Name: m.marker(firm, "firm"+strings.ToLower(firm), "name of firm "+firm), Region: "us",
+			Owner: vault.NewUser{Email: a.Email, Password: a.Password, Name: name},
+		})
+		if err != nil {
+			tb.Fatalf("CreateTenant: %v", err)
+		}
+		a.User = owner
+		return a
+	}
+	addUser := func(owner *mxActor, label string, role vault.Role) *mxActor {
+		a := &mxActor{Label: label, Firm: owner.Firm}
+		name := m.marker(owner.Firm, "u"+strings.ToLower(label), "user "+label)
+		a.Email, a.Password = name+"@example.com", "correct horse battery "+name
+		u, _, err := e.Svc.AddUser(ctx, owner.User.TenantID, vault.NewUser{Email: a.Email, Password: a.Password, Name: name, Role: role})
+		if err != nil {
+			tb.Fatalf("AddUser %s: %v", label, err)
+		}
+		a.User = u
+		return a
+	}
+	owner, ownerB := newFirm("A"), newFirm("B")
+	admin := addUser(owner, "admin", vault.RoleAdmin)
+	l1 := addUser(owner, "L1", vault.RoleLawyer)
+	l2 := addUser(owner, "L2", vault.RoleLawyer)
+	l3 := addUser(owner, "L3", vault.RoleLawyer)
+	auditor := addUser(owner, "auditor", vault.RoleAuditor)
+	m.actors = []*mxActor{owner, admin, l1, l2, l3, auditor, ownerB, {Label: "signed-out"}}
+	for _, a := range m.actors {
+		m.by[a.Label] = a
+	}
+
+	matter := func(a *mxActor, label string) string {
+		mt, err := e.Svc.CreateMatter(ctx, a.User, m.marker(a.Firm, strings.ToLower(label), "name of matter "+label),
+			m.marker(a.Firm, "c"+strings.ToLower(label), "client of matter "+label))
+		if err != nil {
+			tb.Fatalf("CreateMatter %s: %v", label, err)
+		}
+		m.objects["matter"] = append(m.objects["matter"], mxObject{label, mt.ID})
+		return mt.ID
+	}
+	doc := func(a *mxActor, matterID, label string) string {
+		body := []byte("The content of a test document.\n")
+		d, err := e.Svc.PutDocument(ctx, a.User, vault.NewDocument{MatterID: matterID,
+			Name: m.marker(a.Firm, strings.ToLower(label), "name of document "+label) + ".txt", ContentType: "text/plain"},
+			bytes.NewReader(body), int64(len(body)))
+		if err != nil {
+			tb.Fatalf("PutDocument %s: %v", label, err)
+		}
+		m.objects["document"] = append(m.objects["document"], mxObject{label, d.ID})
+		return d.ID
+	}
+	m.M1, m.M2, m.MB = matter(l1, "M1"), matter(l1, "M2"), matter(ownerB, "MB")
+	m.D1, m.D2, m.D3, m.DB = doc(l1, m.M1, "D1"), doc(l1, m.M1, "D2"), doc(l1, m.M2, "D3"), doc(ownerB, m.MB, "DB")
+	g, _, err := e.Svc.CreateGrant(ctx, l1.User, vault.NewGrant{UserID: l2.User.ID, DocumentID: m.D1, Permissions: []vault.Permission{vault.PermRead}})
+	if err != nil {
+		tb.Fatalf("CreateGrant: %v", err)
+	}
+	m.G1 = g.ID
+	m.objects["grant"] = []mxObject{{"G1", g.ID}}
+	for _, walled := range []*mxActor{l3, auditor} {
+		if _, _, err := e.Svc.AddWall(ctx, owner.User, m.M2, walled.User.ID); err != nil {
+			tb.Fatalf("AddWall %s: %v", walled.Label, err)
+		}
+	}
+	for _, a := range m.actors[:7] {
+		m.objects["user"] = append(m.objects["user"], mxObject{"user " + a.Label, a.User.ID})
+	}
+	// An object of each kind that does not exist: 404 for everyone.
+	for kind, prefix := range map[string]string{"matter": vault.PrefixMatter, "document": vault.PrefixDocument, "user": vault.PrefixUser, "grant": vault.PrefixGrant} {
+		m.objects[kind] = append(m.objects[kind], mxObject{"ghost " + kind, vault.NewID(prefix)})
+	}
+
+	for _, a := range m.actors[:7] {
+		a.API = e.login(tb, a.Email, a.Password)
+		a.API.base = m.base
+		a.UI = uiClient(tb)
+		uiClientSignIn(tb, a.UI, m.base, a.Email, a.Password)
+		a.CSRF = uiClientCSRF(tb, a.UI, m.base+"/account/password")
+	}
+	m.by["signed-out"].UI = uiClient(tb)
+	return m
+}
+
+// object returns the label of the fixture object id.
+func (m *matrix) object(id string) string {
+	for _, objs := range m.objects {
+		for _, o := range objs {
+			if o.ID == id {
+				return o.Label
+			}
+		}
+	}
+	return id
+}
+
+// page is one answer of the server, with what the leak check searches: the
+// body and the headers.
+type page struct {
+	Status   int
+	Location string
+	Header   http.Header
+	Body     string
+}
+
+// get fetches path with c (Accept: text/html, like a browser).
+func get(tb testing.TB, c *http.Client, u string) page {
+	tb.Helper()
+	req := mustRequest(tb, http.MethodGet, u)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	resp, err := c.Do(req)
+	if err != nil {
+		tb.Errorf("GET %s: %v", u, err)
+		return page{}
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	return page{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Header: resp.Header, Body: string(b)}
+}
+
+// apiStatus returns the status and body of the API's GET path for a.
+func apiGet(tb testing.TB, a *mxActor, path string) (int, string) {
+	tb.Helper()
+	resp, b := a.API.read(tb, http.MethodGet, path, nil, nil)
+	return resp.StatusCode, string(b)
+}
+
+// apiReads are the API's readings from which "what the actor may see" is
+// computed, for the fixture's objects.
+func (m *matrix) apiReads() (content, audit []string) {
+	content = []string{"/api/v1/me", "/api/v1/matters", "/api/v1/matters?closed=true", "/api/v1/users", "/api/v1/grants", "/api/v1/tokens"}
+	for _, o := range m.objects["matter"] {
+		content = append(content, "/api/v1/matters/"+o.ID, "/api/v1/matters/"+o.ID+"/documents?trashed=true", "/api/v1/matters/"+o.ID+"/walls",
+			"/api/v1/grants?matter_id="+o.ID)
+	}
+	for _, o := range m.objects["document"] {
+		content = append(content, "/api/v1/documents/"+o.ID, "/api/v1/documents/"+o.ID+"/versions", "/api/v1/documents/"+o.ID+"/access",
+			"/api/v1/grants?document_id="+o.ID)
+		audit = append(audit, "/api/v1/audit/documents/"+o.ID)
+	}
+	for _, o := range m.objects["user"] {
+		content = append(content, "/api/v1/users/"+o.ID)
+		audit = append(audit, "/api/v1/audit/users/"+o.ID)
+	}
+	audit = append(audit, "/api/v1/audit/events?limit=1000", "/api/v1/audit/checkpoint", "/api/v1/audit/keys")
+	return content, audit
+}
+
+// learn computes, for every signed-in actor, the markers the API shows
+// them. The actor's own firm's name is shown on every page (the layout's
+// header): the API has no reading of it for lawyers. An API answer that
+// names another firm's marker fails the test: that is a leak of the API.
+func (m *matrix) learn(tb testing.TB) {
+	tb.Helper()
+	content, audit := m.apiReads()
+	var wg sync.WaitGroup
+	for _, a := range m.actors[:7] {
+		wg.Go(func() {
+			a.content, a.audit = map[string]bool{}, map[string]bool{}
+			for i, paths := range [][]string{content, audit} {
+				for _, p := range paths {
+					status, body := apiGet(tb, a, p)
+					if status != http.StatusOK {
+						continue
+					}
+					for mk := range m.markers {
+						if !strings.Contains(body, mk) {
+							continue
+						}
+						if m.firmOf[mk] != a.Firm {
+							tb.Errorf("API GET %s as %s shows %s (%s) of another firm", p, a.Label, mk, m.markers[mk])
+						}
+						a.audit[mk] = true
+						if i == 0 {
+							a.content[mk] = true
+						}
+					}
+				}
+			}
+			for mk, f := range m.firmOf {
+				if f == a.Firm && strings.HasPrefix(mk, "zqfirm") {
+					a.content[mk], a.audit[mk] = true, true
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// leaks reports each marker in p that a must not see (allowed is the
+// actor's set; nil for the signed-out visitor, who sees none), with a
+// snippet of the answer around it.
+func (m *matrix) leaks(p page, a *mxActor, allowed map[string]bool) []string {
+	var hdr strings.Builder
+	p.Header.Write(&hdr)
+	text := hdr.String() + "\n" + p.Body
+	var out []string
+	for mk, what := range m.markers {
+		if allowed[mk] && m.firmOf[mk] == a.Firm {
+			continue
+		}
+		if i := strings.Index(text, mk); i >= 0 {
+			out = append(out, what+" ("+mk+"), in: …"+snippet(text, i, len(mk))+"…")
+		}
+	}
+	return out
+}
+
+// snippet returns the text around text[i:i+n].
+func snippet(text string, i, n int) string {
+	from, to := max(i-80, 0), min(i+n+80, len(text))
+	return strings.Join(strings.Fields(text[from:to]), " ")
+}
+
+// title returns the <title> of an HTML page.
+func title(body string) string {
+	_, rest, ok := strings.Cut(body, "<title>")
+	if !ok {
+		return ""
+	}
+	t, _, _ := strings.Cut(rest, "</title>")
+	return t
+}
+
+// parallel runs fn(i) for i < n on a few goroutines.
+func parallel(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(i)
+		})
+	}
+	wg.Wait()
+}
