@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -321,4 +326,106 @@ func parallel(n int, fn func(i int)) {
 		})
 	}
 	wg.Wait()
+}
+
+// dbState is what a request could have changed: the rows of every table of
+// casevault.db (a count and a hash per table) and each firm's audit events.
+type dbState struct {
+	Tables map[string]string // table → "N rows, sha256 …"
+	Events map[string]string // firm → "N events, last seq S"
+}
+
+// touchColumn is the one column a refused request may change: a session's
+// last use, recorded at most once a minute by whatever request it makes
+// (the idle limit needs it); it records no action.
+const touchColumn = "tokens.last_used_at"
+
+// state reads casevault.db read-only, behind the running server, and the
+// firms' audit events straight from the log (reading them through the
+// service would itself be recorded).
+func (m *matrix) state(tb testing.TB) dbState {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(m.e.Dir, "casevault.db")+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer db.Close()
+	st := dbState{Tables: map[string]string{}, Events: map[string]string{}}
+	tables, err := db.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var names []string
+	for tables.Next() {
+		var n string
+		tables.Scan(&n)
+		names = append(names, n)
+	}
+	tables.Close()
+	for _, name := range names {
+		cols, err := db.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		var list []string
+		for cols.Next() {
+			var c string
+			cols.Scan(&c)
+			if name+"."+c != touchColumn {
+				list = append(list, `"`+c+`"`)
+			}
+		}
+		cols.Close()
+		rows, err := db.QueryContext(ctx, "SELECT "+strings.Join(list, ", ")+` FROM "`+name+`" ORDER BY 1`)
+		if err != nil {
+			tb.Fatalf("read table %s: %v", name, err)
+		}
+		h, n := sha256.New(), 0
+		vals := make([]any, len(list))
+		ptrs := make([]any, len(list))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				tb.Fatal(err)
+			}
+			fmt.Fprintf(h, "%q\n", vals)
+			n++
+		}
+		rows.Close()
+		st.Tables[name] = fmt.Sprintf("%d rows, sha256 %x", n, h.Sum(nil)[:8])
+	}
+	for _, a := range []*mxActor{m.by["owner"], m.by["B-owner"]} {
+		n, last := 0, int64(0)
+		err := m.e.Svc.AuditReader.Events(ctx, a.User.TenantID, vault.AuditFilter{}, func(r *vault.AuditRecord) error {
+			n, last = n+1, r.Seq
+			return nil
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		st.Events[a.Firm] = fmt.Sprintf("%d events, last seq %d", n, last)
+	}
+	return st
+}
+
+// diff describes how after differs from before, "" when it does not.
+func (before dbState) diff(after dbState) string {
+	var out []string
+	for _, kv := range []struct{ b, a map[string]string }{{before.Tables, after.Tables}, {before.Events, after.Events}} {
+		for k, v := range kv.a {
+			if kv.b[k] != v {
+				out = append(out, fmt.Sprintf("%s: %s, was %s", k, v, kv.b[k]))
+			}
+		}
+		for k := range kv.b {
+			if _, ok := kv.a[k]; !ok {
+				out = append(out, k+": gone")
+			}
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, "; ")
 }
