@@ -158,6 +158,7 @@ func newMatrix(tb testing.TB) *matrix {
 	for _, a := range m.actors[:7] {
 		m.objects["user"] = append(m.objects["user"], mxObject{"user " + a.Label, a.User.ID})
 	}
+	m.objects["version"] = []mxObject{{"version 1", "1"}, {"version 99", "99"}}
 	// An object of each kind that does not exist: 404 for everyone.
 	for kind, prefix := range map[string]string{"matter": vault.PrefixMatter, "document": vault.PrefixDocument, "user": vault.PrefixUser, "grant": vault.PrefixGrant} {
 		m.objects[kind] = append(m.objects[kind], mxObject{"ghost " + kind, vault.NewID(prefix)})
@@ -279,20 +280,20 @@ func (m *matrix) learn(tb testing.TB) {
 	wg.Wait()
 }
 
-// leaks reports each marker in p that a must not see (allowed is the
-// actor's set; nil for the signed-out visitor, who sees none), with a
-// snippet of the answer around it.
-func (m *matrix) leaks(p page, a *mxActor, allowed map[string]bool) []string {
+// leaks returns each marker in p that a must not see (allowed is the
+// actor's set; nil for the signed-out visitor, who sees none), with what
+// it names and a snippet of the answer around it.
+func (m *matrix) leaks(p page, a *mxActor, allowed map[string]bool) map[string]string {
 	var hdr strings.Builder
 	p.Header.Write(&hdr)
 	text := hdr.String() + "\n" + p.Body
-	var out []string
+	out := map[string]string{}
 	for mk, what := range m.markers {
 		if allowed[mk] && m.firmOf[mk] == a.Firm {
 			continue
 		}
 		if i := strings.Index(text, mk); i >= 0 {
-			out = append(out, what+" ("+mk+"), in: …"+snippet(text, i, len(mk))+"…")
+			out[mk] = what + " (" + mk + "), in: …" + snippet(text, i, len(mk)) + "…"
 		}
 	}
 	return out

@@ -17,14 +17,17 @@ import (
 // paramKinds maps a path parameter, written with the segment before it
 // ("matters/:id"), to the kind of fixture object it names.
 var paramKinds = map[string]string{
-	"matters/:id":   "matter",
-	"documents/:id": "document",
-	"users/:id":     "user",
-	"walls/:matter": "matter",
-	"walls/:user":   "user",
-	"grants/:id":    "grant",
-	"shares/:grant": "grant",
-	":matter/:user": "user", // /admin/walls/:matter/:user
+	"matters/:id":       "matter",
+	"documents/:id":     "document",
+	"users/:id":         "user",
+	"walls/:matter":     "matter",
+	"walls/:user":       "user",
+	"grants/:id":        "grant",
+	"shares/:grant":     "grant",
+	":matter/:user":     "user", // /admin/walls/:matter/:user
+	"users/:user":       "user",
+	"versions/:n":       "version",
+	"versions/:version": "version",
 }
 
 // pageAPI is the API reading that answers a page's question, for the
@@ -65,7 +68,7 @@ var pageAPIs = []pageAPI{
 	{Page: "/admin/users", API: "/api/v1/users", Admin: true},
 	{Page: "/admin/grants", API: "/api/v1/grants", Admin: true},
 	{Page: "/admin/walls/:matter", API: "/api/v1/matters/{matter}/walls", Admin: true},
-	{Page: "/admin/walls", API: "/api/v1/users", Admin: true},
+	{Page: "/admin/walls", API: "/api/v1/matters", Admin: true},
 	{Page: "/audit/documents/:id", API: "/api/v1/audit/documents/{id}", Audit: true},
 	{Page: "/audit/users/:id", API: "/api/v1/audit/users/{id}", Audit: true},
 	{Page: "/audit/export", API: "/api/v1/audit/export?format=csv", Query: "?format=csv", Audit: true, Heavy: true},
