@@ -10,9 +10,9 @@ import (
 	"github.com/casevault/casevault/internal/browser"
 )
 
-// cspOrder is the order in which actors are tried for a page: the first
+// mxCSPOrder is the order in which actors are tried for a page: the first
 // that may see it (the page answers 200 with HTML) opens it in Chromium.
-var cspOrder = []string{"L1", "owner", "admin", "auditor", "L2", "L3", "B-owner"}
+var mxCSPOrder = []string{"L1", "owner", "admin", "auditor", "L2", "L3", "B-owner"}
 
 // TestUI_NoCSPViolations opens every UI GET page of the router (the
 // visibility fixture's objects in its parameters) in Chromium, as an actor
@@ -26,17 +26,17 @@ func TestUI_NoCSPViolations(t *testing.T) {
 	byActor := map[string][]string{} // actor → URL paths to open
 	forbidden := ""                  // a page that answers 403, as L3
 	for _, r := range m.uiRoutes(http.MethodGet) {
-		e, ok := apiFor(r.Path)
+		e, ok := mxAPIFor(r.Path)
 		if !ok {
-			t.Errorf("add %s %s to the visibility table (pageAPIs in web/ui_matrix_routes_test.go)", r.Method, r.Path)
+			t.Errorf("add %s %s to the visibility table (mxPageAPIs in web/ui_matrix_routes_test.go)", r.Method, r.Path)
 			continue
 		}
 		for _, p := range m.expand(t, r, nil) {
-			u := p.Path + e.Query
+			u := p.Path + m.query(e)
 			opened := false
-			for _, label := range cspOrder {
-				got := get(t, m.by[label].UI, m.base+u)
-				checkHeaders(t, p.String()+" as "+label, got)
+			for _, label := range mxCSPOrder {
+				got := mxGet(t, m.by[label].UI, m.base+u)
+				mxCheckHeaders(t, p.String()+" as "+label, got)
 				if got.Status == http.StatusOK && strings.HasPrefix(got.Header.Get("Content-Type"), "text/html") {
 					byActor[label] = append(byActor[label], u)
 					opened = true
@@ -46,7 +46,7 @@ func TestUI_NoCSPViolations(t *testing.T) {
 			if !opened {
 				t.Logf("%s: no actor sees it as an HTML page (a download, a redirect or a refusal)", p)
 			}
-			if forbidden == "" && get(t, m.by["L3"].UI, m.base+u).Status == http.StatusForbidden {
+			if forbidden == "" && mxGet(t, m.by["L3"].UI, m.base+u).Status == http.StatusForbidden {
 				forbidden = u
 			}
 		}
@@ -73,7 +73,7 @@ func TestUI_NoCSPViolations(t *testing.T) {
 		seen = len(msgs)
 	}
 	n := 0
-	for _, label := range cspOrder {
+	for _, label := range mxCSPOrder {
 		paths := byActor[label]
 		if len(paths) == 0 {
 			continue

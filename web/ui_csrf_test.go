@@ -17,23 +17,24 @@ import (
 	"github.com/casevault/casevault/internal/browser"
 )
 
-// preRoutes are the UI's forms posted before a session exists; their CSRF
+// mxPreRoutes are the UI's forms posted before a session exists; their CSRF
 // token is the pre-session cookie's, shown by the sign-in page.
-var preRoutes = map[string]bool{"/signin": true, "/setup": true}
+var mxPreRoutes = map[string]bool{"/signin": true, "/setup": true}
 
-// forgery is one way a request may come without the right to act: each
+// mxForgery is one way a request may come without the right to act: each
 // must be refused before any handler runs.
-type forgery struct {
+type mxForgery struct {
 	Name string
 	// Build returns the request's body, its Content-Type and its extra
 	// headers, given the session's token and another session's.
 	Build func(form url.Values, token, other string) ([]byte, string, http.Header)
 }
 
-const formType = "application/x-www-form-urlencoded"
+// mxFormType is the Content-Type of a browser's form post.
+const mxFormType = "application/x-www-form-urlencoded"
 
-// withToken returns form with csrf set to token.
-func withToken(form url.Values, token string) []byte {
+// mxWithToken returns form with csrf set to token.
+func mxWithToken(form url.Values, token string) []byte {
 	f := url.Values{}
 	for k, v := range form {
 		f[k] = v
@@ -42,27 +43,28 @@ func withToken(form url.Values, token string) []byte {
 	return []byte(f.Encode())
 }
 
-var forgeries = []forgery{
+// mxForgeries are the forged posts each UI POST route must refuse.
+var mxForgeries = []mxForgery{
 	{"cross-site (Sec-Fetch-Site: cross-site)", func(f url.Values, tok, _ string) ([]byte, string, http.Header) {
-		return withToken(f, tok), formType, http.Header{"Sec-Fetch-Site": {"cross-site"}}
+		return mxWithToken(f, tok), mxFormType, http.Header{"Sec-Fetch-Site": {"cross-site"}}
 	}},
 	{"same-site, another origin (Sec-Fetch-Site: same-site)", func(f url.Values, tok, _ string) ([]byte, string, http.Header) {
-		return withToken(f, tok), formType, http.Header{"Sec-Fetch-Site": {"same-site"}}
+		return mxWithToken(f, tok), mxFormType, http.Header{"Sec-Fetch-Site": {"same-site"}}
 	}},
 	{"cross-origin (Origin: https://evil.example, no Sec-Fetch-Site)", func(f url.Values, tok, _ string) ([]byte, string, http.Header) {
-		return withToken(f, tok), formType, http.Header{"Origin": {"https://evil.example"}}
+		return mxWithToken(f, tok), mxFormType, http.Header{"Origin": {"https://evil.example"}}
 	}},
 	{"no csrf field", func(f url.Values, _, _ string) ([]byte, string, http.Header) {
-		return []byte(f.Encode()), formType, nil
+		return []byte(f.Encode()), mxFormType, nil
 	}},
 	{"another session's token", func(f url.Values, _, other string) ([]byte, string, http.Header) {
-		return withToken(f, other), formType, nil
+		return mxWithToken(f, other), mxFormType, nil
 	}},
 	{"a wrong X-CSRF-Token header (and the right field)", func(f url.Values, tok, _ string) ([]byte, string, http.Header) {
-		return withToken(f, tok), formType, http.Header{"X-Csrf-Token": {"x" + tok[1:]}}
+		return mxWithToken(f, tok), mxFormType, http.Header{"X-Csrf-Token": {"x" + tok[1:]}}
 	}},
 	{"an empty X-CSRF-Token header (and the right field)", func(f url.Values, tok, _ string) ([]byte, string, http.Header) {
-		return withToken(f, tok), formType, http.Header{"X-Csrf-Token": {""}}
+		return mxWithToken(f, tok), mxFormType, http.Header{"X-Csrf-Token": {""}}
 	}},
 	{"a multipart form with the right field and no header", func(f url.Values, tok, _ string) ([]byte, string, http.Header) {
 		var b bytes.Buffer
@@ -102,7 +104,7 @@ func (m *matrix) validObjects(kind string) []mxObject {
 
 // TestUI_CSRFMatrix posts to every POST route of the UI in the router, with
 // valid parameters, as a signed-in owner (and as lawyer L1 on routes about
-// an object), forged in every way of forgeries: each is refused with the
+// an object), forged in every way of mxForgeries: each is refused with the
 // 403 error page (code forbidden) before any handler runs, and neither a
 // row of casevault.db nor an audit event changes. Then Chromium, signed in,
 // opens another origin's page whose form posts to the vault by itself.
@@ -121,27 +123,27 @@ func TestUI_CSRFMatrix(t *testing.T) {
 		for _, a := range actors {
 			for _, p := range m.expand(t, r, m.validObjects) {
 				tok, otherTok := a.CSRF, other[a.Label].CSRF
-				if preRoutes[r.Path] {
+				if mxPreRoutes[r.Path] {
 					tok, otherTok = uiClientCSRF(t, a.UI, m.base+"/signin"), uiClientCSRF(t, uiClient(t), m.base+"/signin")
 				}
-				for _, f := range forgeries {
+				for _, f := range mxForgeries {
 					m.forge(t, p, a, f, tok, otherTok)
 				}
 			}
 		}
 	}
-	t.Logf("%d POST routes, %d forgeries each", len(routes), len(forgeries))
+	t.Logf("%d POST routes, %d mxForgeries each", len(routes), len(mxForgeries))
 	t.Run("Chromium", func(t *testing.T) { m.crossSiteInBrowser(t) })
 }
 
 // forge sends one forged post and checks that it was refused and left no
 // trace.
-func (m *matrix) forge(t *testing.T, p mxPage, a *mxActor, f forgery, tok, other string) {
+func (m *matrix) forge(t *testing.T, p mxPage, a *mxActor, f mxForgery, tok, other string) {
 	t.Helper()
 	what := fmt.Sprintf("%s as %s, %s", p, a.Label, f.Name)
-	// A request first, so that the session's last use (touchColumn) is
+	// A request first, so that the session's last use (mxTouchColumn) is
 	// fresh.
-	get(t, a.UI, m.base+"/account/password")
+	mxGet(t, a.UI, m.base+"/account/password")
 	before := m.state(t)
 	body, ctype, h := f.Build(m.validForm(a), tok, other)
 	req, err := http.NewRequest(http.MethodPost, m.base+p.Path, bytes.NewReader(body))
@@ -160,13 +162,13 @@ func (m *matrix) forge(t *testing.T, p mxPage, a *mxActor, f forgery, tok, other
 	var buf bytes.Buffer
 	buf.ReadFrom(resp.Body)
 	resp.Body.Close()
-	got := page{Status: resp.StatusCode, Header: resp.Header, Body: buf.String()}
-	checkHeaders(t, what, got)
+	got := mxAnswer{Status: resp.StatusCode, Header: resp.Header, Body: buf.String()}
+	mxCheckHeaders(t, what, got)
 	if got.Status != http.StatusForbidden || !strings.Contains(got.Body, `<code id="error-code">forbidden</code>`) ||
 		!strings.HasPrefix(got.Header.Get("Content-Type"), "text/html") {
-		t.Errorf("%s: %d %s, want the 403 error page with code forbidden: %s", what, got.Status, got.Header.Get("Content-Type"), snippet(got.Body, 0, 0))
+		t.Errorf("%s: %d %s, want the 403 error page with code forbidden: %s", what, got.Status, got.Header.Get("Content-Type"), mxSnippet(got.Body, 0, 0))
 	} else if msg := html.UnescapeString(got.Body); !strings.Contains(msg, "was not sent from CaseVault") && !strings.Contains(msg, "sent from another site") {
-		t.Errorf("%s: refused, but not by the CSRF guards (their message is missing): %s", what, snippet(got.Body, strings.Index(got.Body, "<h1>"), 0))
+		t.Errorf("%s: refused, but not by the CSRF guards (their message is missing): %s", what, mxSnippet(got.Body, strings.Index(got.Body, "<h1>"), 0))
 	}
 	if d := before.diff(m.state(t)); d != "" {
 		t.Errorf("%s: refused, but the vault changed: %s", what, d)
@@ -233,7 +235,7 @@ func TestUI_CSRFHeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", formType)
+	req.Header.Set("Content-Type", mxFormType)
 	req.Header.Set("X-CSRF-Token", tok)
 	resp, err := c.Do(req)
 	if err != nil {

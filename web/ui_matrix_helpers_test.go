@@ -187,32 +187,32 @@ func (m *matrix) object(id string) string {
 	return id
 }
 
-// page is one answer of the server, with what the leak check searches: the
+// mxAnswer is one answer of the server, with what the leak check searches: the
 // body and the headers.
-type page struct {
+type mxAnswer struct {
 	Status   int
 	Location string
 	Header   http.Header
 	Body     string
 }
 
-// get fetches path with c (Accept: text/html, like a browser).
-func get(tb testing.TB, c *http.Client, u string) page {
+// mxGet fetches u with c (Accept: text/html, like a browser).
+func mxGet(tb testing.TB, c *http.Client, u string) mxAnswer {
 	tb.Helper()
 	req := mustRequest(tb, http.MethodGet, u)
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	resp, err := c.Do(req)
 	if err != nil {
 		tb.Errorf("GET %s: %v", u, err)
-		return page{}
+		return mxAnswer{}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	return page{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Header: resp.Header, Body: string(b)}
+	return mxAnswer{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Header: resp.Header, Body: string(b)}
 }
 
-// apiStatus returns the status and body of the API's GET path for a.
-func apiGet(tb testing.TB, a *mxActor, path string) (int, string) {
+// mxAPIGet returns the status and body of the API's GET path for a.
+func mxAPIGet(tb testing.TB, a *mxActor, path string) (int, string) {
 	tb.Helper()
 	resp, b := a.API.read(tb, http.MethodGet, path, nil, nil)
 	return resp.StatusCode, string(b)
@@ -252,7 +252,7 @@ func (m *matrix) learn(tb testing.TB) {
 			a.content, a.audit = map[string]bool{}, map[string]bool{}
 			for i, paths := range [][]string{content, audit} {
 				for _, p := range paths {
-					status, body := apiGet(tb, a, p)
+					status, body := mxAPIGet(tb, a, p)
 					if status != http.StatusOK {
 						continue
 					}
@@ -283,7 +283,7 @@ func (m *matrix) learn(tb testing.TB) {
 // leaks returns each marker in p that a must not see (allowed is the
 // actor's set; nil for the signed-out visitor, who sees none), with what
 // it names and a snippet of the answer around it.
-func (m *matrix) leaks(p page, a *mxActor, allowed map[string]bool) map[string]string {
+func (m *matrix) leaks(p mxAnswer, a *mxActor, allowed map[string]bool) map[string]string {
 	var hdr strings.Builder
 	p.Header.Write(&hdr)
 	text := hdr.String() + "\n" + p.Body
@@ -293,20 +293,20 @@ func (m *matrix) leaks(p page, a *mxActor, allowed map[string]bool) map[string]s
 			continue
 		}
 		if i := strings.Index(text, mk); i >= 0 {
-			out[mk] = what + " (" + mk + "), in: …" + snippet(text, i, len(mk)) + "…"
+			out[mk] = what + " (" + mk + "), in: …" + mxSnippet(text, i, len(mk)) + "…"
 		}
 	}
 	return out
 }
 
-// snippet returns the text around text[i:i+n].
-func snippet(text string, i, n int) string {
+// mxSnippet returns the text around text[i:i+n].
+func mxSnippet(text string, i, n int) string {
 	from, to := max(i-80, 0), min(i+n+80, len(text))
 	return strings.Join(strings.Fields(text[from:to]), " ")
 }
 
-// title returns the <title> of an HTML page.
-func title(body string) string {
+// mxTitle returns the <title> of an HTML page.
+func mxTitle(body string) string {
 	_, rest, ok := strings.Cut(body, "<title>")
 	if !ok {
 		return ""
@@ -315,8 +315,8 @@ func title(body string) string {
 	return t
 }
 
-// parallel runs fn(i) for i < n on a few goroutines.
-func parallel(n int, fn func(i int)) {
+// mxParallel runs fn(i) for i < n on a few goroutines.
+func mxParallel(n int, fn func(i int)) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
 	for i := range n {
@@ -329,22 +329,22 @@ func parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// dbState is what a request could have changed: the rows of every table of
+// mxState is what a request could have changed: the rows of every table of
 // casevault.db (a count and a hash per table) and each firm's audit events.
-type dbState struct {
+type mxState struct {
 	Tables map[string]string // table → "N rows, sha256 …"
 	Events map[string]string // firm → "N events, last seq S"
 }
 
-// touchColumn is the one column a refused request may change: a session's
+// mxTouchColumn is the one column a refused request may change: a session's
 // last use, recorded at most once a minute by whatever request it makes
 // (the idle limit needs it); it records no action.
-const touchColumn = "tokens.last_used_at"
+const mxTouchColumn = "tokens.last_used_at"
 
 // state reads casevault.db read-only, behind the running server, and the
 // firms' audit events straight from the log (reading them through the
 // service would itself be recorded).
-func (m *matrix) state(tb testing.TB) dbState {
+func (m *matrix) state(tb testing.TB) mxState {
 	tb.Helper()
 	ctx := context.Background()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(m.e.Dir, "casevault.db")+"?mode=ro&_pragma=busy_timeout(10000)")
@@ -352,7 +352,7 @@ func (m *matrix) state(tb testing.TB) dbState {
 		tb.Fatal(err)
 	}
 	defer db.Close()
-	st := dbState{Tables: map[string]string{}, Events: map[string]string{}}
+	st := mxState{Tables: map[string]string{}, Events: map[string]string{}}
 	tables, err := db.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
 	if err != nil {
 		tb.Fatal(err)
@@ -373,7 +373,7 @@ func (m *matrix) state(tb testing.TB) dbState {
 		for cols.Next() {
 			var c string
 			cols.Scan(&c)
-			if name+"."+c != touchColumn {
+			if name+"."+c != mxTouchColumn {
 				list = append(list, `"`+c+`"`)
 			}
 		}
@@ -413,7 +413,7 @@ func (m *matrix) state(tb testing.TB) dbState {
 }
 
 // diff describes how after differs from before, "" when it does not.
-func (before dbState) diff(after dbState) string {
+func (before mxState) diff(after mxState) string {
 	var out []string
 	for _, kv := range []struct{ b, a map[string]string }{{before.Tables, after.Tables}, {before.Events, after.Events}} {
 		for k, v := range kv.a {

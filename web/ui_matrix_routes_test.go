@@ -14,9 +14,9 @@ import (
 // is tested; a route these tables do not cover fails the tests, naming
 // itself, so a new page cannot escape them.
 
-// paramKinds maps a path parameter, written with the segment before it
+// mxParamKinds maps a path parameter, written with the segment before it
 // ("matters/:id"), to the kind of fixture object it names.
-var paramKinds = map[string]string{
+var mxParamKinds = map[string]string{
 	"matters/:id":       "matter",
 	"documents/:id":     "document",
 	"users/:id":         "user",
@@ -30,15 +30,16 @@ var paramKinds = map[string]string{
 	"versions/:version": "version",
 }
 
-// pageAPI is the API reading that answers a page's question, for the
+// mxPageAPI is the API reading that answers a page's question, for the
 // status the page must give: the page shows what the API shows the actor
 // and refuses what it refuses, with the same status.
-type pageAPI struct {
+type mxPageAPI struct {
 	Page string // a route, or the start of routes ("/documents/:id" covers /documents/:id/versions)
 	// API is the API's path, with {param} for the page's parameters; ""
 	// when the page shows no data of the server (any of 200, 303 or 403).
 	API string
-	// Query is added to the page's URL (an export needs its format).
+	// Query is added to the page's URL (an export needs its format);
+	// {D1}, {M1}, ... name fixture objects.
 	Query string
 	// Admin pages are for owners and admins: others get 403 (or the API's
 	// own refusal).
@@ -52,8 +53,8 @@ type pageAPI struct {
 	Heavy bool
 }
 
-// pageAPIs is the table, most specific first.
-var pageAPIs = []pageAPI{
+// mxPageAPIs is the table, most specific first.
+var mxPageAPIs = []mxPageAPI{
 	{Page: "/setup", Public: true},
 	{Page: "/signin", Public: true},
 	{Page: "/account/password", API: "/api/v1/me"},
@@ -67,6 +68,7 @@ var pageAPIs = []pageAPI{
 	{Page: "/admin/users/:id", API: "/api/v1/users/{id}", Admin: true},
 	{Page: "/admin/users", API: "/api/v1/users", Admin: true},
 	{Page: "/admin/grants", API: "/api/v1/grants", Admin: true},
+	{Page: "/admin/access", Query: "?document={D1}"}, // a redirect to /documents/ID/access
 	{Page: "/admin/walls/:matter", API: "/api/v1/matters/{matter}/walls", Admin: true},
 	{Page: "/admin/walls", API: "/api/v1/matters", Admin: true},
 	{Page: "/audit/documents/:id", API: "/api/v1/audit/documents/{id}", Audit: true},
@@ -79,14 +81,14 @@ var pageAPIs = []pageAPI{
 	{Page: "/", API: "/api/v1/me", Audit: true},
 }
 
-// apiFor returns the table's entry for route, or false.
-func apiFor(route string) (pageAPI, bool) {
-	for _, p := range pageAPIs {
+// mxAPIFor returns the table's entry for route, or false.
+func mxAPIFor(route string) (mxPageAPI, bool) {
+	for _, p := range mxPageAPIs {
 		if route == p.Page || (p.Page != "/" && strings.HasPrefix(route, p.Page+"/")) {
 			return p, true
 		}
 	}
-	return pageAPI{}, false
+	return mxPageAPI{}, false
 }
 
 // mxPage is one UI route with its parameters filled with fixture objects.
@@ -134,9 +136,9 @@ func (m *matrix) expand(tb testing.TB, r web.Route, pick func(kind string) []mxO
 			}
 			continue
 		}
-		kind, ok := paramKinds[segs[i-1]+"/"+seg]
+		kind, ok := mxParamKinds[segs[i-1]+"/"+seg]
 		if !ok || seg[0] == '*' {
-			tb.Errorf("add %s %s to the visibility table: no fixture objects for its parameter %s (paramKinds in web/ui_matrix_routes_test.go)", r.Method, r.Path, seg)
+			tb.Errorf("add %s %s to the visibility table: no fixture objects for its parameter %s (mxParamKinds in web/ui_matrix_routes_test.go)", r.Method, r.Path, seg)
 			return nil
 		}
 		objs := m.objects[kind]
@@ -164,8 +166,13 @@ func (m *matrix) expand(tb testing.TB, r web.Route, pick func(kind string) []mxO
 	return pages
 }
 
+// query returns e's query with the fixture objects it names filled in.
+func (m *matrix) query(e mxPageAPI) string {
+	return strings.NewReplacer("{M1}", m.M1, "{M2}", m.M2, "{MB}", m.MB, "{D1}", m.D1, "{D2}", m.D2, "{D3}", m.D3, "{DB}", m.DB).Replace(e.Query)
+}
+
 // apiPath fills the API template of e with p's parameters.
-func (p mxPage) apiPath(e pageAPI) string {
+func (p mxPage) apiPath(e mxPageAPI) string {
 	s := e.API
 	for k, v := range p.Params {
 		s = strings.ReplaceAll(s, "{"+k+"}", v)
@@ -173,10 +180,10 @@ func (p mxPage) apiPath(e pageAPI) string {
 	return s
 }
 
-// wantStatus says whether status is what the page may answer a signed-in
+// mxWantStatus says whether status is what the page may answer a signed-in
 // actor a, given the API's status for the same question (0 when the page
 // has no API reading), and describes the expectation.
-func wantStatus(e pageAPI, p mxPage, a *mxActor, api, status int) (bool, string) {
+func mxWantStatus(e mxPageAPI, p mxPage, a *mxActor, api, status int) (bool, string) {
 	object := len(p.Params) > 0
 	admin := a.User.Role == vault.RoleOwner || a.User.Role == vault.RoleAdmin
 	switch {
@@ -196,9 +203,9 @@ func wantStatus(e pageAPI, p mxPage, a *mxActor, api, status int) (bool, string)
 	return status == api, fmt.Sprintf("%d, as the API answers", api)
 }
 
-// checkHeaders fails unless an answer carries the UI's framing and script
+// mxCheckHeaders fails unless an answer carries the UI's framing and script
 // rules: X-Frame-Options DENY always, and on HTML the strict CSP.
-func checkHeaders(tb testing.TB, what string, p page) {
+func mxCheckHeaders(tb testing.TB, what string, p mxAnswer) {
 	tb.Helper()
 	if got := p.Header.Get("X-Frame-Options"); got != "DENY" {
 		tb.Errorf("%s: X-Frame-Options %q, want DENY", what, got)

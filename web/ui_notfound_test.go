@@ -46,14 +46,14 @@ func TestUI_NotFoundPage(t *testing.T) {
 			wantError(t, resp, []byte(body), tc.status, tc.code)
 			continue
 		}
-		p := page{Status: resp.StatusCode, Header: resp.Header, Body: body}
+		p := mxAnswer{Status: resp.StatusCode, Header: resp.Header, Body: body}
 		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 			t.Errorf("%s: Content-Type %q, want HTML", what, ct)
 		}
 		if want := `<code id="error-code">` + tc.code + `</code>`; !strings.Contains(body, want) {
-			t.Errorf("%s: no %s in the page: %s", what, want, snippet(body, 0, 0))
+			t.Errorf("%s: no %s in the page: %s", what, want, mxSnippet(body, 0, 0))
 		}
-		checkHeaders(t, what, p)
+		mxCheckHeaders(t, what, p)
 		for h, want := range map[string]string{"Cross-Origin-Opener-Policy": "same-origin", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"} {
 			if got := resp.Header.Get(h); got != want {
 				t.Errorf("%s: %s %q, want %q", what, h, got, want)

@@ -52,8 +52,8 @@ func TestUI_Visibility(t *testing.T) {
 
 	var pages []mxPage
 	for _, r := range m.uiRoutes(http.MethodGet) {
-		if _, ok := apiFor(r.Path); !ok {
-			t.Errorf("add %s %s to the visibility table: no API equivalent (pageAPIs in web/ui_matrix_routes_test.go)", r.Method, r.Path)
+		if _, ok := mxAPIFor(r.Path); !ok {
+			t.Errorf("add %s %s to the visibility table: no API equivalent (mxPageAPIs in web/ui_matrix_routes_test.go)", r.Method, r.Path)
 			continue
 		}
 		pages = append(pages, m.expand(t, r, nil)...)
@@ -71,17 +71,17 @@ func TestUI_Visibility(t *testing.T) {
 			jobs = append(jobs, job{p, a})
 		}
 	}
-	parallel(len(jobs), func(i int) { m.checkPage(t, jobs[i].p, jobs[i].a) })
+	mxParallel(len(jobs), func(i int) { m.checkPage(t, jobs[i].p, jobs[i].a) })
 	t.Logf("%d routes, %d pages, %d actors", len(m.uiRoutes(http.MethodGet)), len(pages), len(m.actors))
 }
 
 // checkPage fetches p as a, with its variants, and checks each answer.
 func (m *matrix) checkPage(t *testing.T, p mxPage, a *mxActor) {
-	e, _ := apiFor(p.Route.Path)
+	e, _ := mxAPIFor(p.Route.Path)
 	what := p.String() + " as " + a.Label
-	u := m.base + p.Path + e.Query
-	got := get(t, a.UI, u)
-	checkHeaders(t, what, got)
+	u := m.base + p.Path + m.query(e)
+	got := mxGet(t, a.UI, u)
+	mxCheckHeaders(t, what, got)
 	if a.User == nil {
 		switch {
 		case e.Public && (got.Status == http.StatusOK || got.Status == http.StatusSeeOther):
@@ -93,13 +93,13 @@ func (m *matrix) checkPage(t *testing.T, p mxPage, a *mxActor) {
 	}
 	api := 0
 	if e.API != "" {
-		api, _ = apiGet(t, a, p.apiPath(e))
+		api, _ = mxAPIGet(t, a, p.apiPath(e))
 	}
-	if ok, want := wantStatus(e, p, a, api, got.Status); !ok {
-		t.Errorf("%s: status %d, want %s; page title %q", what, got.Status, want, title(got.Body))
+	if ok, want := mxWantStatus(e, p, a, api, got.Status); !ok {
+		t.Errorf("%s: status %d, want %s; page title %q", what, got.Status, want, mxTitle(got.Body))
 	}
 	if got.Status >= 500 {
-		t.Errorf("%s: status %d: %s", what, got.Status, snippet(got.Body, 0, 0))
+		t.Errorf("%s: status %d: %s", what, got.Status, mxSnippet(got.Body, 0, 0))
 	}
 	allowed := a.content
 	if e.Audit {
@@ -111,8 +111,8 @@ func (m *matrix) checkPage(t *testing.T, p mxPage, a *mxActor) {
 	}
 	for _, q := range m.variants(p, a, allowed) {
 		vwhat := what + " with ?" + q
-		v := get(t, a.UI, u+sep(u)+q)
-		checkHeaders(t, vwhat, v)
+		v := mxGet(t, a.UI, u+mxSep(u)+q)
+		mxCheckHeaders(t, vwhat, v)
 		if got.Status != http.StatusOK && got.Status != http.StatusSeeOther && v.Status != got.Status {
 			t.Errorf("%s: status %d, want %d like the page without the query", vwhat, v.Status, got.Status)
 		}
@@ -129,19 +129,19 @@ func (m *matrix) checkPage(t *testing.T, p mxPage, a *mxActor) {
 
 // reportLeaks fails for each forbidden marker in answer p but those of
 // skip (already reported), and returns them.
-func (m *matrix) reportLeaks(t *testing.T, what string, p page, a *mxActor, allowed, skip map[string]bool) map[string]bool {
+func (m *matrix) reportLeaks(t *testing.T, what string, p mxAnswer, a *mxActor, allowed, skip map[string]bool) map[string]bool {
 	out := map[string]bool{}
 	for mk, l := range m.leaks(p, a, allowed) {
 		out[mk] = true
 		if !skip[mk] {
-			t.Errorf("%s (status %d, title %q): shows %s", what, p.Status, title(p.Body), l)
+			t.Errorf("%s (status %d, title %q): shows %s", what, p.Status, mxTitle(p.Body), l)
 		}
 	}
 	return out
 }
 
-// sep returns the separator before a query added to u.
-func sep(u string) string {
+// mxSep returns the separator before a query added to u.
+func mxSep(u string) string {
 	if strings.Contains(u, "?") {
 		return "&"
 	}
@@ -177,10 +177,12 @@ func (m *matrix) variants(p mxPage, a *mxActor, allowed map[string]bool) []strin
 // row or message reveals that such a name exists.
 func (m *matrix) checkSearch(t *testing.T, what, u string, a *mxActor, allowed map[string]bool) {
 	ghost := "zqnonex" + strings.ToLower(vault.NewID("g")[2:12])
-	search := func(q string) page {
-		return get(t, a.UI, u+sep(u)+"q="+url.QueryEscape(q)+"&search="+url.QueryEscape(q))
+	search := func(q string) mxAnswer {
+		return mxGet(t, a.UI, u+mxSep(u)+"q="+url.QueryEscape(q)+"&search="+url.QueryEscape(q))
 	}
-	norm := func(p page, q string) string { return fmt.Sprint(p.Status) + strings.ReplaceAll(p.Body, q, "QUERY") }
+	norm := func(p mxAnswer, q string) string {
+		return fmt.Sprint(p.Status) + strings.ReplaceAll(p.Body, q, "QUERY")
+	}
 	base := search(ghost)
 	stable := norm(base, ghost) == norm(search(ghost), ghost)
 	for mk, desc := range m.markers {
@@ -190,7 +192,7 @@ func (m *matrix) checkSearch(t *testing.T, what, u string, a *mxActor, allowed m
 		got := search(mk)
 		if n, want := strings.Count(got.Body, mk), strings.Count(base.Body, ghost); n > want {
 			t.Errorf("%s with ?q=%s: the %s appears %d times, a search for nothing shows its query %d times: …%s…",
-				what, mk, desc, n, want, snippet(got.Body, strings.LastIndex(got.Body, mk), len(mk)))
+				what, mk, desc, n, want, mxSnippet(got.Body, strings.LastIndex(got.Body, mk), len(mk)))
 		}
 		if stable && norm(got, mk) != norm(base, ghost) {
 			t.Errorf("%s with ?q=%s (%s): the answer (status %d, %d bytes) differs from a search for nothing (status %d, %d bytes): it reveals that the name exists",
