@@ -210,18 +210,32 @@ func resetOnClose(c *gin.Context) func() {
 }
 
 // handleNoRoute answers unknown paths with a 404: a JSON error under
-// /api/ or for clients that do not ask for HTML, else the UI's error page.
+// /api/ or for clients that do not ask for HTML, else the UI's error page
+// with the UI's headers.
 func (s *Server) handleNoRoute(c *gin.Context) {
-	if !strings.HasPrefix(c.Request.URL.Path, "/api/") && strings.Contains(c.GetHeader("Accept"), "text/html") {
-		c.Header("Content-Security-Policy", uiCSP)
+	if wantsPage(c) {
+		setUIHeaders(c)
 		s.renderError(c, vault.Errorf(vault.ENOTFOUND, "There is no such page."))
 		return
 	}
 	s.Error(c, vault.Errorf(vault.ENOTFOUND, "No such endpoint."))
 }
 
-// handleNoMethod answers a known path asked with the wrong method: a JSON
-// 405 (gin has already set Allow).
+// handleNoMethod answers a known path asked with the wrong method with a
+// 405 (gin has already set Allow): JSON, or the UI's error page for a
+// browser outside /api/.
 func (s *Server) handleNoMethod(c *gin.Context) {
-	s.Error(c, vault.Errorf(codeMethodNotAllowed, "Method %s is not allowed here.", c.Request.Method))
+	err := vault.Errorf(codeMethodNotAllowed, "Method %s is not allowed here.", c.Request.Method)
+	if wantsPage(c) {
+		setUIHeaders(c)
+		s.renderError(c, err)
+		return
+	}
+	s.Error(c, err)
+}
+
+// wantsPage reports whether an unrouted request is a browser's, outside
+// the JSON API: it gets a human error page rather than JSON.
+func wantsPage(c *gin.Context) bool {
+	return !strings.HasPrefix(c.Request.URL.Path, "/api/") && strings.Contains(c.GetHeader("Accept"), "text/html")
 }

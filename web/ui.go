@@ -119,6 +119,14 @@ type pageData struct {
 // uiHeaders sets the security headers of every UI page (on top of
 // secureHeaders, which every response carries).
 func uiHeaders(c *gin.Context) {
+	setUIHeaders(c)
+	c.Next()
+}
+
+// setUIHeaders marks the request as a page's and sets the UI's headers;
+// also for the error pages of unknown paths, which no route's middleware
+// reaches.
+func setUIHeaders(c *gin.Context) {
 	c.Set(ctxPage, true)
 	h := c.Writer.Header()
 	h.Set("Content-Security-Policy", uiCSP)
@@ -126,7 +134,6 @@ func uiHeaders(c *gin.Context) {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	c.Next()
 }
 
 // render writes page with status, filling in the layout's user, firm,
