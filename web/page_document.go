@@ -156,7 +156,9 @@ func (s *Server) showDocument(c *gin.Context, status int, notice string, failed 
 		}
 	}
 	pd := pageData{Title: p.Name, Notice: notice, Data: p}
-	if p.CanEdit && !d.Trashed {
+	if _, ok := s.ui.assets["upload.js"]; ok && p.CanEdit && !d.Trashed {
+		// upload.js (part of the matter pages) drives the new-version
+		// form; until it exists the form is inert.
 		pd.Scripts = []string{"upload.js"}
 	}
 	if failed != nil {
