@@ -93,7 +93,7 @@ func (s *Server) checkCSRF(c *gin.Context) {
 		return
 	}
 	want := csrfOf(c)
-	got, scripted := c.Request.Header.Get(csrfHeader), c.Request.Header[csrfHeader] != nil
+	got, scripted := c.Request.Header.Get(csrfHeader), c.Request.Header.Values(csrfHeader) != nil
 	if !scripted {
 		// The UI's forms are a few short fields; a bigger body is refused
 		// before it is read into memory.
