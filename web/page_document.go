@@ -48,6 +48,9 @@ type documentPage struct {
 	MoveTargets []*vault.Matter
 	Share       *shareForm
 	Grants      []grantRow
+	// AccessLink: the user is an owner or admin, whom DocumentAccess
+	// answers (a walled one never gets this far).
+	AccessLink bool
 }
 
 // versionRow is one line of the versions table.
@@ -108,7 +111,8 @@ func (s *Server) showDocument(c *gin.Context, status int, notice string, failed 
 		s.renderError(c, err)
 		return
 	}
-	p := documentPage{Doc: d, Matter: m, Name: d.Name, Closed: m.Closed}
+	p := documentPage{Doc: d, Matter: m, Name: d.Name, Closed: m.Closed,
+		AccessLink: actor.Role == vault.RoleOwner || actor.Role == vault.RoleAdmin}
 	if !d.Readable("name") {
 		p.Name = "(name unreadable)"
 	}

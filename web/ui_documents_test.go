@@ -84,6 +84,9 @@ func TestUIDocuments_PageByRole(t *testing.T) {
 			if strings.Contains(body, "version-download") != strings.Contains(strings.Join(tc.want, " "), "download") {
 				t.Errorf("version download links do not follow the download permission")
 			}
+			if wantLink := tc.u.Role == vault.RoleAdmin; strings.Contains(body, `id="access-link"`) != wantLink {
+				t.Errorf("access link: got %v, want %v", !wantLink, wantLink)
+			}
 			if strings.Contains(body, "upload.js") && !got["upload-version"] {
 				t.Errorf("upload.js loaded on a page without the upload form")
 			}
@@ -262,5 +265,47 @@ func TestUIDocuments_EditForms(t *testing.T) {
 	want := []string{"document.rename:ok", "document.move:ok", "document.trash:ok", "document.restore:ok", "access.denied:denied"}
 	if got := f.e.actions(t, f.owner); !hasAll(got, want) {
 		t.Errorf("audit: got %v, want %v among them", got, want)
+	}
+}
+
+// TestUIDocuments_SignedOutAndForged: every document page sends a
+// signed-out visitor to the sign-in page, and a form posted without its
+// CSRF token is refused and changes nothing.
+func TestUIDocuments_SignedOutAndForged(t *testing.T) {
+	f := newDocFirm(t, "will.txt")
+	id, grant := f.doc.ID, f.grant(t, f.colleague, vault.PermRead)
+	gets := []string{"/documents/" + id, "/documents/" + id + "/view", "/documents/" + id + "/download", "/documents/" + id + "/access", "/matters/" + f.matter.ID + "/trash"}
+	posts := []string{"/rename", "/move", "/trash", "/restore", "/shares", "/shares/" + grant.ID + "/revoke", "/versions"}
+	anon := uiClient(t)
+	for _, p := range gets {
+		if resp, err := anon.Get(f.base + p); err != nil || resp.StatusCode != 303 || resp.Header.Get("Location") != "/signin" {
+			t.Errorf("signed out GET %s: %v %v, want 303 to /signin", p, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	for _, p := range posts {
+		resp, err := anon.PostForm(f.base+"/documents/"+id+p, url.Values{"name": {"x.txt"}})
+		if err != nil || resp.StatusCode != 303 || resp.Header.Get("Location") != "/signin" {
+			t.Errorf("signed out POST %s: %v, want 303 to /signin", p, resp.StatusCode)
+		}
+	}
+	s := f.as(t, f.lawyer)
+	before := len(f.e.actions(t, f.owner))
+	for _, p := range posts {
+		req, _ := http.NewRequest("POST", f.base+"/documents/"+id+p, strings.NewReader("name=x.txt&email="+url.QueryEscape(f.colleague.Email)+"&perm=edit"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := s.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 403 {
+			t.Errorf("POST %s without the token: %d, want 403", p, resp.StatusCode)
+		}
+	}
+	if got := f.e.actions(t, f.owner); len(got) != before {
+		t.Errorf("forged posts left audit events: %v", got[before:])
+	}
+	if d, _ := f.e.Svc.Document(context.Background(), f.lawyer, id); d.Name != "will.txt" || d.Trashed {
+		t.Errorf("a forged post changed the document: %+v", d)
 	}
 }
