@@ -20,7 +20,7 @@ type docFirm struct {
 	owner, lawyer, colleague *vault.User
 	admin, auditor, outsider *vault.User
 	pw                       map[string]string // email → password
-	matter, other, closed    *vault.Matter
+	matter, other            *vault.Matter
 	doc                      *vault.Document
 	content                  []byte
 }

@@ -309,3 +309,23 @@ func TestUIDocuments_SignedOutAndForged(t *testing.T) {
 		t.Errorf("a forged post changed the document: %+v", d)
 	}
 }
+
+// TestUIDocuments_ClosedMatter: in a closed matter the page offers view
+// and download but no change, and a change posted anyway is refused with
+// the service's conflict.
+func TestUIDocuments_ClosedMatter(t *testing.T) {
+	f := newDocFirm(t, "will.txt")
+	yes := true
+	if _, err := f.e.Svc.UpdateMatter(context.Background(), f.lawyer, f.matter.ID, vault.MatterUpdate{Closed: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	s := f.as(t, f.lawyer)
+	_, body, _ := s.get("/documents/" + f.doc.ID)
+	got := actionsOn(body)
+	if !got["view"] || !got["download"] || got["rename"] || got["trash"] || got["upload-version"] || !strings.Contains(body, "Matter closed") {
+		t.Errorf("closed matter's document page: %v", got)
+	}
+	if status, body, _ := s.post("/documents/"+f.doc.ID+"/trash", nil); status != 409 || !strings.Contains(body, "(conflict)") {
+		t.Errorf("trash in a closed matter: %d, want 409 on the page", status)
+	}
+}
