@@ -115,9 +115,11 @@ func truncate(s string, n int) string {
 }
 
 // NewGrant is the input for CreateGrant: exactly one of DocumentID and
-// MatterID.
+// MatterID, and the grantee by UserID or, when that is empty, by Email
+// within the actor's firm.
 type NewGrant struct {
 	UserID      string
+	Email       string
 	DocumentID  string
 	MatterID    string
 	Permissions []Permission
@@ -219,7 +221,7 @@ func (s *Service) CreateGrant(ctx context.Context, actor *User, ng NewGrant) (g 
 	if err := s.mayManageGrants(ctx, actor, obj, setOf(perms), ""); err != nil {
 		return nil, false, err
 	}
-	grantee, err := s.grantee(ctx, actor.TenantID, ng.UserID, obj.matterID)
+	grantee, err := s.granteeOf(ctx, actor, ng, obj.matterID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -261,6 +263,25 @@ func grantEvent(actor *User, action string, g *Grant, matterID string) AuditEven
 		ev.Details["expires_at"] = g.ExpiresAt.UTC().Format(time.RFC3339Nano)
 	}
 	return ev
+}
+
+// granteeOf is grantee for ng's user, named by id or by email. By email,
+// an actor who may not list the firm's users (a lawyer) learns only that
+// the address is, or is not, a colleague who can be given access: an
+// unknown address, another firm's, an auditor, a disabled or a walled user
+// all answer the same not_found.
+func (s *Service) granteeOf(ctx context.Context, actor *User, ng NewGrant, matterID string) (*User, error) {
+	if ng.UserID != "" || ng.Email == "" {
+		return s.grantee(ctx, actor.TenantID, ng.UserID, matterID)
+	}
+	u, err := s.colleagueByEmail(ctx, actor, ng.Email)
+	if err == nil {
+		u, err = s.grantee(ctx, actor.TenantID, u.ID, matterID)
+	}
+	if err != nil && !canManageUsers(actor.Role) && (IsCode(err, ENOTFOUND) || IsCode(err, EINVALID) || IsCode(err, ECONFLICT)) {
+		return nil, Errorf(ENOTFOUND, "No colleague with this email can be given access to this document.")
+	}
+	return u, err
 }
 
 // grantee loads the user a grant is for and checks they may hold one.

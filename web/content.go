@@ -82,17 +82,31 @@ func ETag(documentID string, version int) string {
 // lapses the body's Read fails, and a write blocked on a slow client is cut
 // at once.
 func (s *Server) handleContent(perm vault.Permission) gin.HandlerFunc {
+	return s.serveContent(perm, s.Error)
+}
+
+// contentPage is handleContent for the web UI's /documents/{id}/view and
+// /download: the same code, with errors before the first byte shown as
+// error pages (a 416 stays the API's JSON: ranges come from viewers and
+// download managers, not from people).
+func (s *Server) contentPage(perm vault.Permission) gin.HandlerFunc {
+	return s.serveContent(perm, s.renderError)
+}
+
+// serveContent is handleContent with fail writing the errors that occur
+// before the first byte.
+func (s *Server) serveContent(perm vault.Permission, fail func(*gin.Context, error)) gin.HandlerFunc {
 	attachment := perm == vault.PermDownload
 	return func(c *gin.Context) {
 		n, err := versionParam(c)
 		if err != nil {
-			s.Error(c, err)
+			fail(c, err)
 			return
 		}
 		ctx := c.Request.Context()
 		content, err := s.Service.OpenVersion(ctx, actorOf(c), c.Param("id"), n, perm)
 		if err != nil {
-			s.Error(c, err)
+			fail(c, err)
 			return
 		}
 		v := content.Version
@@ -134,7 +148,7 @@ func (s *Server) handleContent(perm vault.Permission) gin.HandlerFunc {
 		defer copyBuffers.Put(bufp)
 		if c.Request.Method != http.MethodHead && length > 0 {
 			if body, err = content.Range(ctx, off, length); err != nil {
-				s.Error(c, err)
+				fail(c, err)
 				return
 			}
 			defer body.Close()
@@ -142,7 +156,7 @@ func (s *Server) handleContent(perm vault.Permission) gin.HandlerFunc {
 				if errors.Is(err, io.EOF) {
 					err = vault.Errorf(vault.EINTERNAL, "Document version yielded no bytes.")
 				}
-				s.Error(c, err)
+				fail(c, err)
 				return
 			}
 		}
@@ -152,7 +166,7 @@ func (s *Server) handleContent(perm vault.Permission) gin.HandlerFunc {
 		var finish func(int64, error) error
 		if c.Request.Method != http.MethodHead {
 			if finish, err = content.Opened(ctx, off, length); err != nil {
-				s.Error(c, err)
+				fail(c, err)
 				return
 			}
 		}

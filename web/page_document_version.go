@@ -1,0 +1,43 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// uploadAnswer is what the UI's scripted uploads answer on success: the
+// document as the API shows it, and the page to open for it.
+type uploadAnswer struct {
+	Document documentResponse `json:"document"`
+	Location string           `json:"location"`
+}
+
+// handleVersionUpload answers POST /documents/{id}/versions, sent by
+// static/upload.js with the X-CSRF-Token header: the "file" part of the
+// multipart body streams into vault.Service.PutVersion exactly as for PUT
+// /api/v1/documents/{id}/content (openUpload: no buffering, nothing on
+// disk). It answers JSON, never a page: 200 with the document and its
+// page's location, or the API's error body and status.
+func (s *Server) handleVersionUpload(c *gin.Context) {
+	up, err := s.openUpload(c)
+	if err != nil {
+		s.Error(c, err)
+		return
+	}
+	actor := actorOf(c)
+	d, err := s.Service.PutVersion(c.Request.Context(), actor, c.Param("id"), up.ContentType, up.Body, up.Size)
+	if err != nil {
+		s.Error(c, err)
+		return
+	}
+	region, err := s.regionOf(c.Request.Context(), actor)
+	if err != nil {
+		s.Error(c, err)
+		return
+	}
+	writeJSON(c, http.StatusOK, uploadAnswer{
+		Document: documentResponse{Document: d, Region: region},
+		Location: "/documents/" + d.ID,
+	})
+}
