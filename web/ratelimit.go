@@ -74,7 +74,8 @@ func (s *Server) limitUser(c *gin.Context) {
 		secs := int64(math.Ceil(wait.Seconds()))
 		err := vault.Errorf(vault.ERATELIMITED, "Too many requests; try again in %s s.", strconv.FormatInt(secs, 10))
 		err.RetryAfter = wait
-		if c.GetBool(ctxPage) {
+		if c.GetBool(ctxPage) && c.Request.Header.Values(csrfHeader) == nil {
+			// A page; the UI's scripts (uploads) read JSON.
 			s.renderError(c, err)
 		} else {
 			s.Error(c, err)

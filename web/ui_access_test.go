@@ -101,6 +101,33 @@ func TestUI_RateLimited(t *testing.T) {
 	t.Fatalf("3 pages at a burst of 2: last %d, want 429", last.StatusCode)
 }
 
+// TestUI_RateLimitedScript: a request of the UI's scripts (X-CSRF-Token)
+// beyond the rate gets the API's JSON error, which the script shows.
+func TestUI_RateLimitedScript(t *testing.T) {
+	e := newEnv(t)
+	_, email, password := e.uiUser(t, "", "")
+	srv := e.server(t, func(s *web.Server) { s.UserRate, s.UserBurst = 0.001, 1 })
+	c := uiClient(t)
+	uiClientSignIn(t, c, srv.URL(), email, password)
+	for range 3 {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL()+"/documents/doc_aaaaaaaaaaaaaaaaaaaaaaaaaa/versions", strings.NewReader("x"))
+		req.Header.Set("X-CSRF-Token", "wrong")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || !strings.Contains(string(body), `"code":"rate_limited"`) || resp.Header.Get("Retry-After") == "" {
+				t.Fatalf("429: %q %q, want the JSON error with rate_limited and Retry-After", resp.Header.Get("Content-Type"), body)
+			}
+			return
+		}
+	}
+	t.Fatal("3 scripted requests at a burst of 1: no 429")
+}
+
 // TestUI_FormTooLarge posts a sign-in form of 1 MiB: refused as invalid
 // before anything else happens.
 func TestUI_FormTooLarge(t *testing.T) {
