@@ -93,7 +93,9 @@ func (s *Server) checkCSRF(c *gin.Context) {
 		return
 	}
 	want := csrfOf(c)
-	got, scripted := c.Request.Header.Get(csrfHeader), c.Request.Header[csrfHeader] != nil
+	// The header map's keys are canonical ("X-Csrf-Token"): index it with
+	// the canonical form, or a scripted request is never seen as one.
+	got, scripted := c.Request.Header.Get(csrfHeader), c.Request.Header[http.CanonicalHeaderKey(csrfHeader)] != nil
 	if !scripted {
 		// The UI's forms are a few short fields; a bigger body is refused
 		// before it is read into memory.
