@@ -144,6 +144,7 @@
     for (var i = 0; i < files.length; i++) {
       var f = files[i];
       var li = document.createElement('li');
+      li.setAttribute('data-file', f.name);
       var name = document.createElement('span');
       name.className = 'upload-name';
       name.textContent = f.name + ' (' + humanSize(f.size) + ')';
