@@ -22,7 +22,8 @@ const documentsPerPage = 50
 type docRow struct {
 	ID      string
 	Name    string // "" when it cannot be decrypted
-	Type    string
+	Type    string // the content type as stored
+	Kind    string // and in words, for the common ones
 	Size    string
 	Bytes   int64
 	Version int
@@ -105,7 +106,7 @@ func (s *Server) handleMatterPage(c *gin.Context) {
 	names := s.userNames(c, u)
 	for _, doc := range docs[lo:hi] {
 		row := docRow{
-			ID: doc.ID, Name: doc.Name, Type: doc.ContentType, Size: humanSize(doc.Size), Bytes: doc.Size,
+			ID: doc.ID, Name: doc.Name, Type: doc.ContentType, Kind: kindOf(doc.ContentType), Size: humanSize(doc.Size), Bytes: doc.Size,
 			Version: doc.CurrentVersion, Updated: doc.UpdatedAt.UTC().Format("2 Jan 2006 15:04"),
 			ISO: doc.UpdatedAt.UTC().Format(time.RFC3339),
 		}
@@ -210,4 +211,37 @@ func humanSize(n int64) string {
 		f, unit = f/1024, unit+1
 	}
 	return fmt.Sprintf("%.1f %s", f, []string{"KiB", "MiB", "GiB", "TiB"}[unit])
+}
+
+// kinds names the content types people meet most, in words.
+var kinds = map[string]string{
+	"application/pdf":    "PDF",
+	"application/msword": "Word document",
+	"application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word document",
+	"application/vnd.ms-excel": "Excel spreadsheet",
+	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":         "Excel spreadsheet",
+	"application/vnd.ms-powerpoint":                                             "PowerPoint",
+	"application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint",
+	"application/zip":          "ZIP archive",
+	"application/octet-stream": "Binary file",
+	"message/rfc822":           "Email",
+	"text/plain":               "Plain text",
+	"text/markdown":            "Markdown",
+	"text/csv":                 "CSV",
+	"image/png":                "PNG image",
+	"image/jpeg":               "JPEG image",
+	"image/gif":                "GIF image",
+	"image/tiff":               "TIFF image",
+	"video/mp4":                "MP4 video",
+	"audio/mpeg":               "MP3 audio",
+}
+
+// kindOf returns the content type ctype in words when it is a common one
+// (parameters dropped), else ctype itself.
+func kindOf(ctype string) string {
+	base, _, _ := strings.Cut(ctype, ";")
+	if k, ok := kinds[strings.ToLower(strings.TrimSpace(base))]; ok {
+		return k
+	}
+	return ctype
 }
