@@ -95,7 +95,7 @@ func (s *Server) handleMatterPage(c *gin.Context) {
 	}
 	sortDocuments(docs, key, dir)
 
-	d := matterPageData{Matter: m, Total: len(docs), CanUpload: vault.CanUpload(u.Role)}
+	d := matterPageData{Matter: m, Total: len(docs), CanUpload: vault.CanUpload(u.Role) && !m.Closed}
 	pages := max(1, (len(docs)+documentsPerPage-1)/documentsPerPage)
 	page, _ := strconv.Atoi(c.Query("page"))
 	page = min(max(page, 1), pages)

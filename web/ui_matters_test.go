@@ -182,6 +182,17 @@ func TestUIMatters_Create(t *testing.T) {
 		t.Fatalf("new matter's page: %d, want its name and client", status)
 	}
 
+	if !strings.Contains(page, "data-upload") {
+		t.Error("open matter's page: no upload form")
+	}
+	yes := true
+	if _, err := e.Svc.UpdateMatter(context.Background(), owner, strings.TrimPrefix(loc, "/matters/"), vault.MatterUpdate{Closed: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := u.get(t, loc); strings.Contains(page, "data-upload") || !strings.Contains(page, `id="matter-closed"`) {
+		t.Error("closed matter's page: want no upload form (the service refuses), and the closed note")
+	}
+
 	// Refused: a name with a right-to-left override; the client typed is
 	// kept, and so is the name, escaped.
 	resp, page = u.post(t, "/matters", url.Values{"name": {"Invoice\u202egpj.exe <b>"}, "client": {"Kept & Co"}})
