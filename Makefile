@@ -1,7 +1,7 @@
 # CaseVault build and test.
 #   make run    start the vault on the embedded defaults
 #   make test   install what the tests need (MinIO, litewitness, …), then vet, staticcheck and go test -race
-#   make bench  the benchmarks (1 GiB round trips, MinIO throughput ratios)
+#   make bench  the benchmarks (1 GiB round trips, MinIO throughput ratios, the UI's matter page and browser upload)
 
 GO ?= go
 # Test servers and linters are built from the Go module proxy into a cache

@@ -251,6 +251,15 @@ func canCreateMatter(r Role) bool { return r == RoleOwner || r == RoleAdmin || r
 // canUpload reports whether the role may upload documents.
 func canUpload(r Role) bool { return r == RoleOwner || r == RoleAdmin || r == RoleLawyer }
 
+// CanCreateMatter and CanUpload report what the service lets a role do, so
+// that a page offers only the forms the service would accept (the service
+// still decides, on every request).
+func CanCreateMatter(r Role) bool { return canCreateMatter(r) }
+
+// CanUpload reports whether the role may upload documents (see
+// CanCreateMatter).
+func CanUpload(r Role) bool { return canUpload(r) }
+
 // canAdminister reports whether the role may grant anything in its firm and
 // manage walls.
 func canAdminister(r Role) bool { return r == RoleOwner || r == RoleAdmin }

@@ -160,10 +160,8 @@ func (s *Server) showDocument(c *gin.Context, status int, notice string, failed 
 		}
 	}
 	pd := pageData{Title: p.Name, Notice: notice, Data: p}
-	if _, ok := s.ui.assets["upload.js"]; ok && p.CanEdit && !d.Trashed {
-		// upload.js (part of the matter pages) drives the new-version
-		// form; until it exists the form is inert.
-		pd.Scripts = []string{"upload.js"}
+	if p.CanEdit && !d.Trashed {
+		pd.Scripts = []string{"upload.js"} // drives the new-version form
 	}
 	if failed != nil {
 		code, message := publicError(failed)

@@ -6,13 +6,6 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// uploadAnswer is what the UI's scripted uploads answer on success: the
-// document as the API shows it, and the page to open for it.
-type uploadAnswer struct {
-	Document documentResponse `json:"document"`
-	Location string           `json:"location"`
-}
-
 // handleVersionUpload answers POST /documents/{id}/versions, sent by
 // static/upload.js with the X-CSRF-Token header: the "file" part of the
 // multipart body streams into vault.Service.PutVersion exactly as for PUT

@@ -65,10 +65,10 @@ func TestUI_Accessible(t *testing.T) {
 	if err != nil {
 		t.Fatalf("keyboard sign-in: %v", err)
 	}
-	if got, want := location(t, b), "/"; got != want {
+	if got, want := location(t, b), "/matters"; got != want {
 		t.Fatalf("keyboard sign-in: at %q, want %q", got, want)
 	}
-	check("/", "#matters")
+	check("/matters", "#matters")
 	check("/account/password", "#old_password")
 	check("/no/such/page", "#error-code")
 	noCSPViolations(t, b)

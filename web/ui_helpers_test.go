@@ -139,7 +139,7 @@ func mustRequest(tb testing.TB, method, u string) *http.Request {
 var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 // uiClientCSRF returns the CSRF token of the forms of GET path /signin (for
-// a signed-out client) or / (signed in).
+// a signed-out client) or a signed-in page such as /matters.
 func uiClientCSRF(tb testing.TB, c *http.Client, u string) string {
 	tb.Helper()
 	resp, err := c.Get(u)

@@ -110,7 +110,7 @@ func TestUI_SignIn(t *testing.T) {
 		t.Fatalf("audit after a wrong password: %q, want %q", got, want)
 	}
 	uiSignIn(t, b, base, email, password)
-	if got, want := location(t, b), "/"; got != want {
+	if got, want := location(t, b), "/matters"; got != want {
 		t.Fatalf("signed in: at %q, want %q", got, want)
 	}
 	if got := e.actions(t, owner); !hasAll(got, []string{"login:ok"}) {
@@ -183,7 +183,7 @@ func TestUI_CSRF(t *testing.T) {
 	if err := chromedp.Do(b.Ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("main h1"))); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := location(t, b), "/"; got != want {
+	if got, want := location(t, b), "/matters"; got != want {
 		t.Fatalf("after the cross-site post: at %q, want %q (still signed in)", got, want)
 	}
 	noCSPViolations(t, b)
@@ -203,7 +203,7 @@ func TestUI_CSRF(t *testing.T) {
 		}
 	}
 	// An Origin of another site is refused too, even with the token.
-	req, _ := http.NewRequest("POST", base+"/signout", strings.NewReader(url.Values{"csrf": {uiClientCSRF(t, c, base)}}.Encode()))
+	req, _ := http.NewRequest("POST", base+"/signout", strings.NewReader(url.Values{"csrf": {uiClientCSRF(t, c, base+"/matters")}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "https://evil.example")
 	resp, err := c.Do(req)
@@ -219,7 +219,7 @@ func TestUI_CSRF(t *testing.T) {
 			t.Fatalf("audit: %q after refused sign-outs, want no logout", a)
 		}
 	}
-	if got := uiClientGet(t, c, base+"/"); got != http.StatusOK {
+	if got := uiClientGet(t, c, base+"/matters"); got != http.StatusOK {
 		t.Fatalf("home after the refused posts: %d, want 200 (still signed in)", got)
 	}
 	if !strings.Contains(e.Log.String(), "CSRF token refused") || !strings.Contains(e.Log.String(), "cross-origin request refused") {
@@ -239,7 +239,7 @@ func TestUI_IdleExpiry(t *testing.T) {
 	if err := chromedp.Do(b.Ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("main h1"))); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := location(t, b), "/"; got != want {
+	if got, want := location(t, b), "/matters"; got != want {
 		t.Fatalf("used within the idle limit: at %q, want %q", got, want)
 	}
 	e.Clock.Advance(web.DefaultSessionIdle + time.Minute)
