@@ -56,7 +56,6 @@ type matterPageData struct {
 	Pages           []pageLink
 	Prev, Next      string
 	CanUpload       bool
-	OthersUnnamed   bool // some "by" cells show a user id: names are the admins' to list
 }
 
 // sortKeys are the orders of the matter page (?sort=), each ascending.
@@ -103,20 +102,25 @@ func (s *Server) handleMatterPage(c *gin.Context) {
 	if len(docs) > 0 {
 		d.From, d.To = lo+1, hi
 	}
-	names := s.userNames(c, u)
+	ids := make([]string, 0, hi-lo)
+	for _, doc := range docs[lo:hi] {
+		ids = append(ids, doc.CreatedBy)
+	}
+	names, err := s.Service.Colleagues(c.Request.Context(), u, ids)
+	if err != nil {
+		s.renderError(c, err)
+		return
+	}
 	for _, doc := range docs[lo:hi] {
 		row := docRow{
 			ID: doc.ID, Name: doc.Name, Type: doc.ContentType, Kind: kindOf(doc.ContentType), Size: humanSize(doc.Size), Bytes: doc.Size,
 			Version: doc.CurrentVersion, Updated: doc.UpdatedAt.UTC().Format("2 Jan 2006 15:04"),
 			ISO: doc.UpdatedAt.UTC().Format(time.RFC3339),
 		}
-		switch name, ok := names[doc.CreatedBy]; {
-		case doc.CreatedBy == u.ID:
+		if doc.CreatedBy == u.ID {
 			row.By = "You"
-		case ok && name != "":
-			row.By = name
-		default:
-			row.By, d.OthersUnnamed = doc.CreatedBy, true
+		} else {
+			row.By = colleague(names, doc.CreatedBy)
 		}
 		d.Rows = append(d.Rows, row)
 	}
@@ -185,20 +189,6 @@ func pager(page, pages int, href func(int) string) []pageLink {
 		out = append(out, pageLink{N: n, Href: href(n), Current: n == page})
 	}
 	return out
-}
-
-// userNames returns the names of the firm's users when the service lets
-// the actor list them (owners and admins); else only the actor's own.
-func (s *Server) userNames(c *gin.Context, u *vault.User) map[string]string {
-	names := map[string]string{u.ID: u.Name}
-	users, err := s.Service.Users(c.Request.Context(), u)
-	if err != nil {
-		return names // forbidden for lawyers: the column shows user ids, as the API
-	}
-	for _, v := range users {
-		names[v.ID] = cmp.Or(v.Name, v.Email)
-	}
-	return names
 }
 
 // humanSize writes n bytes for people: 812 B, 14.2 KiB, 3.0 MiB.
