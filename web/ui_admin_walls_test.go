@@ -82,7 +82,7 @@ func TestUIAdmin_Walls(t *testing.T) {
 	ctx := context.Background()
 	path := "/admin/walls/" + f.matter.ID
 
-	f.lawyerP.get(t, "/").want(t, "lawyer's home before", http.StatusOK, adminHostileEsc+" matter")
+	f.lawyerP.get(t, "/matters").want(t, "lawyer's matters before", http.StatusOK, adminHostileEsc+" matter")
 	a := f.adminP.get(t, path)
 	a.want(t, "walls page", http.StatusOK, `id="no-walls"`, `<option value="`+f.lawyer.ID+`">`)
 	a.lacks(t, "walls page", adminHostile, `<option value="`+f.admin.ID+`">`)
@@ -95,7 +95,10 @@ func TestUIAdmin_Walls(t *testing.T) {
 	a.want(t, "walled", http.StatusOK, "Wall added", `id="wall-list"`, f.lawyer.Email, "<td>"+f.admin.Name+"</td>")
 	a.lacks(t, "walled", `<option value="`+f.lawyer.ID+`">`)
 	f.adminP.get(t, "/admin/walls").want(t, "walls list", http.StatusOK, "<td>1: "+f.lawyer.Name+"</td>")
-	f.lawyerP.get(t, "/").lacks(t, "lawyer's home after", adminHostileEsc, "Secret", f.matter.ID)
+	f.lawyerP.get(t, "/matters").lacks(t, "lawyer's matters after", adminHostileEsc, "Secret", f.matter.ID)
+	walled := f.lawyerP.get(t, "/matters/"+f.matter.ID)
+	walled.want(t, "lawyer's walled matter page", http.StatusForbidden)
+	walled.lacks(t, "lawyer's walled matter page", adminHostileEsc, "Secret")
 
 	for _, tc := range []struct {
 		user   string
@@ -139,7 +142,7 @@ func TestUIAdmin_Walls(t *testing.T) {
 		t.Fatalf("owner lifts: %d, want 303\n%s", a.Status, a.Body)
 	}
 	f.ownerP.get(t, path+"?done=removed").want(t, "lifted", http.StatusOK, "Wall lifted.")
-	f.lawyerP.get(t, "/").want(t, "lawyer's home after the lift", http.StatusOK, adminHostileEsc+" matter")
+	f.lawyerP.get(t, "/matters").want(t, "lawyer's matters after the lift", http.StatusOK, adminHostileEsc+" matter")
 	if strings.Contains(e.Log.String(), adminHostile) {
 		t.Error("server log: holds a matter name")
 	}

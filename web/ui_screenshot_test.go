@@ -41,6 +41,5 @@ func TestUI_Screenshots(t *testing.T) {
 	}
 	shot("ui-signin.png")
 	uiSignIn(t, b, base, email, password)
-	shot("ui-matters.png")
 	noCSPViolations(t, b)
 }
