@@ -7,8 +7,8 @@ import (
 )
 
 // handleVersionUpload answers POST /documents/{id}/versions, sent by
-// static/upload.js with the X-CSRF-Token header: the "file" part of the
-// multipart body streams into vault.Service.PutVersion exactly as for PUT
+// static/upload.js with the X-CSRF-Token header: the raw body (or a
+// multipart "file" part) streams into vault.Service.PutVersion exactly as for PUT
 // /api/v1/documents/{id}/content (openUpload: no buffering, nothing on
 // disk). It answers JSON, never a page: 200 with the document and its
 // page's location, or the API's error body and status.

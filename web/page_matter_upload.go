@@ -17,8 +17,8 @@ type uploadAnswer struct {
 
 // handleMatterUpload answers POST /matters/:id/documents, sent by
 // web/static/upload.js with the session's token in X-CSRF-Token (checked
-// by checkCSRF, which leaves the body unread): one multipart "file" part
-// streams through openUpload into vault.Service.PutDocument, as POST
+// by checkCSRF, which leaves the body unread): the raw body (name in
+// ?name=; a multipart "file" part is taken too) streams through openUpload into vault.Service.PutDocument, as POST
 // /api/v1/matters/{id}/documents does, under the same upload limits
 // (limitUploads, guardUpload). The answer is JSON either way: 201 with the
 // document, or the API's error body and status.

@@ -1,7 +1,8 @@
 // CaseVault's uploader: every <form data-upload> is also a drop zone.
-// Each file is sent alone, as multipart/form-data with the csrf field
-// first and then the file, by XMLHttpRequest: the browser streams the File
-// from disk, nothing of it is read into this script's memory. Each file
+// Each file is sent alone by XMLHttpRequest as the raw request body, its
+// name in ?name= and its type in Content-Type (the API's raw upload; the
+// session's CSRF token in X-CSRF-Token): the browser streams the File from
+// disk, nothing of it is read into this script's memory. Each file
 // gets a row with a <progress> driven by real upload progress and a
 // data-progress attribute (0-100). The server allows 4 uploads at once per
 // user; this script keeps at most 3 in flight and queues the rest.
@@ -76,7 +77,13 @@
     inFlight++;
     setState(item, 'uploading', 'Uploading…');
     var xhr = new XMLHttpRequest();
-    xhr.open('POST', item.zone.form.action);
+    // The file is the raw body, its name in the query (the API's raw
+    // upload): the browser streams it from disk, and the server reads it
+    // without a multipart envelope to parse.
+    var url = new URL(item.zone.form.action);
+    url.searchParams.set('name', item.file.name);
+    xhr.open('POST', url.href);
+    xhr.setRequestHeader('Content-Type', item.file.type || 'application/octet-stream');
     xhr.setRequestHeader('X-CSRF-Token', item.zone.token);
     xhr.setRequestHeader('Accept', 'application/json');
     xhr.upload.onprogress = function (e) {
@@ -108,10 +115,7 @@
       finished(item, false);
     };
     xhr.onabort = xhr.onerror;
-    var fd = new FormData();
-    fd.append('csrf', item.zone.token);
-    fd.append('file', item.file, item.file.name);
-    xhr.send(fd);
+    xhr.send(item.file);
   }
 
   function offerRetry(item) {
