@@ -130,16 +130,20 @@ var exportTypes = map[string]string{
 // streamed. An error before the first byte is a JSON error; after it the
 // connection is cut, which leaves a file that `casevault audit verify`
 // reports as cut short.
-func (s *Server) handleAuditExport(c *gin.Context) {
+func (s *Server) handleAuditExport(c *gin.Context) { s.exportAudit(c, s.Error) }
+
+// exportAudit streams the export the query asks for; fail answers an error
+// found before the first byte (the API's JSON error, or a page's).
+func (s *Server) exportAudit(c *gin.Context, fail func(*gin.Context, error)) {
 	f, err := auditFilter(c)
 	if err != nil {
-		s.Error(c, err)
+		fail(c, err)
 		return
 	}
 	format := c.DefaultQuery("format", vault.AuditFormatJSONL)
 	ctype, ok := exportTypes[format]
 	if !ok {
-		s.Error(c, vault.Errorf(vault.EINVALID, "Query parameter format must be jsonl, csv or pdf."))
+		fail(c, vault.Errorf(vault.EINVALID, "Query parameter format must be jsonl, csv or pdf."))
 		return
 	}
 	w := &lazyHeaderWriter{c: c, ctype: ctype, name: "casevault-audit-" + time.Now().UTC().Format("20060102T150405Z") + "." + format}
@@ -150,7 +154,7 @@ func (s *Server) handleAuditExport(c *gin.Context) {
 	}
 	if err != nil {
 		if !w.started {
-			s.Error(c, err)
+			fail(c, err)
 			return
 		}
 		s.streamFailed(c, err)

@@ -1,9 +1,7 @@
 package web
 
 import (
-	"bufio"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,32 +13,7 @@ import (
 // (Service.ExportAudit), streamed as an attachment. An error before the
 // first byte is an error page; after it the connection is cut, as in the
 // API.
-func (s *Server) handleAuditExportPage(c *gin.Context) {
-	f, err := auditFilter(c)
-	if err != nil {
-		s.renderError(c, err)
-		return
-	}
-	format := c.DefaultQuery("format", vault.AuditFormatJSONL)
-	ctype, ok := exportTypes[format]
-	if !ok {
-		s.renderError(c, vault.Errorf(vault.EINVALID, "Query parameter format must be jsonl, csv or pdf."))
-		return
-	}
-	w := &lazyHeaderWriter{c: c, ctype: ctype, name: "casevault-audit-" + time.Now().UTC().Format("20060102T150405Z") + "." + format}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	err = s.Service.ExportAudit(c.Request.Context(), actorOf(c), format, f, bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err != nil {
-		if !w.started {
-			s.renderError(c, err)
-			return
-		}
-		s.streamFailed(c, err)
-	}
-}
+func (s *Server) handleAuditExportPage(c *gin.Context) { s.exportAudit(c, s.renderError) }
 
 // auditCheckpointData is the checkpoint page: the latest signed checkpoint
 // and the region's verifier keys.
