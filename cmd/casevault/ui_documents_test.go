@@ -22,6 +22,7 @@ import (
 // in Chromium. Documents are uploaded through the API beforehand (uploads
 // in the browser are the matter page's). The lawyer opens a PDF and a text
 // file inline (with the inline CSP), downloads them (bytes compared),
+// uploads a new version from the page and downloads each version,
 // renames, trashes and restores one, and shares it with a colleague, who
 // then opens and downloads it; after the lawyer revokes the grant the
 // colleague's access is gone.
@@ -115,8 +116,39 @@ func TestUIFlow_LawyerDocument(t *testing.T) {
 		}
 	}
 
-	// Rename, trash, restore.
+	// A new version, uploaded from the document page's form, then each
+	// version downloaded from the versions table (bytes compared).
 	doc := srv.URL + "/documents/" + txtID
+	v2 := []byte("Notes on the lease, revised: rent review in year 4.\n")
+	v2path := filepath.Join(t.TempDir(), "notes-v2.txt")
+	if err := os.WriteFile(v2path, v2, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	udOpen(t, b, doc)
+	err = chromedp.Do(b.Ctx, chromedp.SetUploadFiles(chromedp.ID("version-file"), []string{v2path}),
+		chromedp.Click(chromedp.ID("upload-version")))
+	if err == nil {
+		_, err = chromedp.Run(b.Ctx, chromedp.Poll[bool](`document.querySelector('.upload-list li[data-state="done"], .upload-list li[data-state="failed"]') !== null`,
+			chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
+	}
+	if err != nil {
+		t.Fatalf("new version: %v", err)
+	}
+	if state := udAttr(t, b, ".upload-list li", "dataset.state"); state != "done" {
+		t.Fatalf("new version's row: %q (%s), want done", state, udText(t, b, ".upload-list li"))
+	}
+	udOpen(t, b, doc)
+	for n, want := range map[int][]byte{1: txt, 2: v2} {
+		if err := chromedp.Do(b.Ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`a[href$="download?version=%d"]`, n)))); err != nil {
+			t.Fatalf("version %d's download link: %v", n, err)
+		}
+		if got := udWaitDownload(t, progress, downloads); !bytes.Equal(got, want) {
+			t.Errorf("version %d downloaded: %q, want %q", n, got, want)
+		}
+	}
+	txt = v2 // the current version, which the colleague downloads below
+
+	// Rename, trash, restore.
 	udOpen(t, b, doc)
 	if err := chromedp.Do(b.Ctx, chromedp.SetValue(chromedp.ID("rename-name"), "Lease notes.txt")); err != nil {
 		t.Fatal(err)
