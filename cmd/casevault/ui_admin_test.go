@@ -35,7 +35,7 @@ func TestUIFlow_Admin(t *testing.T) {
 
 	// The admin creates the lawyer on the users page.
 	admin := browser.New(t)
-	adminFlowSignIn(t, admin, srv.URL, adminEmail, adminPassword)
+	browserSignIn(t, admin, srv.URL, adminEmail, adminPassword)
 	err := chromedp.Do(admin.Ctx,
 		chromedp.Navigate(srv.URL+"/admin/users"),
 		chromedp.WaitVisible(chromedp.ID("new-email")),
@@ -74,7 +74,7 @@ func TestUIFlow_Admin(t *testing.T) {
 
 	// The lawyer signs in with it and must change it first.
 	lawyer := browser.New(t)
-	adminFlowSignIn(t, lawyer, srv.URL, "lou@maple.example", oneTime)
+	browserSignIn(t, lawyer, srv.URL, "lou@maple.example", oneTime)
 	if got, want := adminFlowPath(t, lawyer), "/account/password"; got != want {
 		t.Fatalf("lawyer with a one-time password: at %q, want %q", got, want)
 	}
@@ -167,23 +167,6 @@ func TestUIFlow_Admin(t *testing.T) {
 		if got := b.CSPViolations(); len(got) != 0 {
 			t.Errorf("CSP violations: %q, want none", got)
 		}
-	}
-}
-
-// adminFlowSignIn signs in on the sign-in page and waits for the next page.
-func adminFlowSignIn(tb testing.TB, b *browser.Browser, base, email, password string) {
-	tb.Helper()
-	err := chromedp.Do(b.Ctx,
-		chromedp.Navigate(base+"/signin"),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), email),
-		chromedp.SendKeys(chromedp.ID("password"), password),
-	)
-	if err == nil {
-		err = b.ClickAndLoad("#signin")
-	}
-	if err != nil {
-		tb.Fatalf("sign in as %s: %v", email, err)
 	}
 }
 

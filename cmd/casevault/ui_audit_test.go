@@ -79,14 +79,9 @@ func TestUIFlow_Auditor(t *testing.T) {
 	}
 
 	// The auditor signs in and filters the trail in the page.
-	err := chromedp.Do(b.Ctx,
-		chromedp.EmulateViewport(1100, 700),
-		chromedp.Navigate(srv.URL+"/signin"),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), "cy@maple.example"),
-		chromedp.SendKeys(chromedp.ID("password"), "correct horse battery auditor"))
+	err := chromedp.Do(b.Ctx, chromedp.EmulateViewport(1100, 700))
 	if err == nil {
-		err = b.ClickAndLoad("#signin")
+		err = b.SignIn(srv.URL, "cy@maple.example", "correct horse battery auditor")
 	}
 	if err == nil {
 		err = chromedp.Do(b.Ctx, chromedp.Navigate(srv.URL+"/audit"),

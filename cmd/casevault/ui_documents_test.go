@@ -70,7 +70,7 @@ func TestUIFlow_LawyerDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	udSignIn(t, b, srv.URL, "lawyer@maple.example", pw)
+	browserSignIn(t, b, srv.URL, "lawyer@maple.example", pw)
 
 	// View inline and download, for each.
 	for _, d := range []struct {
@@ -189,7 +189,7 @@ func TestUIFlow_LawyerDocument(t *testing.T) {
 
 	// The colleague sees it and can open it.
 	udSignOut(t, b, srv.URL)
-	udSignIn(t, b, srv.URL, "colleague@maple.example", pw)
+	browserSignIn(t, b, srv.URL, "colleague@maple.example", pw)
 	if status := udNavigate(t, b, doc); status != 200 || udText(t, b, "#doc-name") != "Lease notes.txt" {
 		t.Fatalf("colleague's document page: %d", status)
 	}
@@ -218,14 +218,14 @@ func TestUIFlow_LawyerDocument(t *testing.T) {
 
 	// The lawyer revokes; the colleague's access is gone.
 	udSignOut(t, b, srv.URL)
-	udSignIn(t, b, srv.URL, "lawyer@maple.example", pw)
+	browserSignIn(t, b, srv.URL, "lawyer@maple.example", pw)
 	udOpen(t, b, doc)
 	udClick(t, b, "button.revoke")
 	if !udHas(t, b, "#no-grants") {
 		t.Errorf("after revoke the grant is still listed")
 	}
 	udSignOut(t, b, srv.URL)
-	udSignIn(t, b, srv.URL, "colleague@maple.example", pw)
+	browserSignIn(t, b, srv.URL, "colleague@maple.example", pw)
 	for _, p := range []string{"", "/view", "/download"} {
 		if status := udNavigate(t, b, doc+p); status != 403 {
 			t.Errorf("colleague after revoke, %s: %d, want 403 as the API", doc+p, status)
@@ -318,22 +318,6 @@ func udSessionGet(tb testing.TB, b *browser.Browser, u string) http.Header {
 		tb.Fatalf("GET %s with the browser's session: %d", u, resp.StatusCode)
 	}
 	return resp.Header
-}
-
-// udSignIn signs in through the sign-in page.
-func udSignIn(tb testing.TB, b *browser.Browser, base, email, password string) {
-	tb.Helper()
-	err := chromedp.Do(b.Ctx,
-		chromedp.Navigate(base+"/signin"),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), email),
-		chromedp.SendKeys(chromedp.ID("password"), password))
-	if err == nil {
-		err = b.ClickAndLoad("#signin")
-	}
-	if err != nil {
-		tb.Fatalf("sign in as %s: %v", email, err)
-	}
 }
 
 // udSignOut presses the Sign out button of a signed-in page's header.

@@ -47,17 +47,8 @@ type uploadRecord struct {
 // browserSignIn signs in through the sign-in page.
 func browserSignIn(tb testing.TB, b *browser.Browser, base, email, password string) {
 	tb.Helper()
-	err := chromedp.Do(b.Ctx,
-		chromedp.Navigate(base+"/signin"),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), email),
-		chromedp.SendKeys(chromedp.ID("password"), password),
-	)
-	if err == nil {
-		err = b.ClickAndLoad("#signin")
-	}
-	if err != nil {
-		tb.Fatalf("sign in: %v", err)
+	if err := b.SignIn(base, email, password); err != nil {
+		tb.Fatalf("sign in as %s: %v", email, err)
 	}
 }
 

@@ -107,15 +107,7 @@ func TestUIFlow_AuditorVerify(t *testing.T) {
 	t.Logf("casevault audit verify of the tampered copy: %s", strings.TrimSpace(string(out)))
 
 	// The auditor, in the browser.
-	err = chromedp.Do(b.Ctx,
-		chromedp.Navigate(srv.URL+"/signin"),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), auditorEmail),
-		chromedp.SendKeys(chromedp.ID("password"), auditorPassword),
-	)
-	if err == nil {
-		err = b.ClickAndLoad("#signin")
-	}
+	err = b.SignIn(srv.URL, auditorEmail, auditorPassword)
 	if err == nil {
 		err = chromedp.Do(b.Ctx, chromedp.Navigate(srv.URL+"/audit/verify"), chromedp.WaitVisible(chromedp.ID("bundle")))
 	}

@@ -133,6 +133,21 @@ func (b *Browser) ClickAndLoad(sel string) error {
 	return b.DoAndLoad(chromedp.Click(chromedp.CSS(sel)))
 }
 
+// SignIn signs in on base's sign-in page (fields #email and #password,
+// button #signin) and waits until the page it leads to has loaded.
+func (b *Browser) SignIn(base, email, password string) error {
+	err := chromedp.Do(b.Ctx,
+		chromedp.Navigate(base+"/signin"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+	)
+	if err != nil {
+		return err
+	}
+	return b.ClickAndLoad("#signin")
+}
+
 // DoAndLoad runs the actions (a click, an Enter key) and waits until the
 // page they lead to has loaded.
 func (b *Browser) DoAndLoad(actions ...chromedp.Action[chromedp.Void]) error {
