@@ -15,37 +15,10 @@ import (
 	"github.com/casevault/casevault/internal/browser"
 )
 
-// dropFiles drops files on the page's upload form the way a person's drag
-// would arrive: headless Chromium cannot drag from the desktop, so the
-// files are set on an auxiliary file input (DOM.setFileInputFiles), their
-// File objects put in a DataTransfer, and dragenter, dragover and drop
-// DragEvents carrying it dispatched on the form. upload.js sees what a
-// real drop gives it: e.dataTransfer.files.
+// dropFiles drops files on the page's upload form (browser.DropFiles).
 func dropFiles(tb testing.TB, b *browser.Browser, paths ...string) {
 	tb.Helper()
-	_, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](`(() => {
-  const src = document.createElement('input');
-  src.type = 'file'; src.multiple = true; src.id = 'test-drop-src'; src.hidden = true;
-  document.body.appendChild(src);
-  return true;
-})()`))
-	if err == nil {
-		err = chromedp.Do(b.Ctx, chromedp.SetUploadFiles(chromedp.ID("test-drop-src"), paths))
-	}
-	if err == nil {
-		_, err = chromedp.Run(b.Ctx, chromedp.Evaluate[int](`(() => {
-  const src = document.getElementById('test-drop-src');
-  const dt = new DataTransfer();
-  for (const f of src.files) dt.items.add(f);
-  const form = document.querySelector('form[data-upload]');
-  for (const type of ['dragenter', 'dragover', 'drop']) {
-    form.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: dt}));
-  }
-  src.remove();
-  return dt.files.length;
-})()`))
-	}
-	if err != nil {
+	if err := b.DropFiles(paths...); err != nil {
 		tb.Fatalf("drop %d files: %v", len(paths), err)
 	}
 }

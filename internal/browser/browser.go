@@ -148,6 +148,39 @@ func (b *Browser) SignIn(base, email, password string) error {
 	return b.ClickAndLoad("#signin")
 }
 
+// DropFiles drops the files at paths on the page's upload form
+// (form[data-upload]) the way a person's drag arrives. Headless Chromium
+// cannot drag from the desktop, so the files are set on an auxiliary file
+// input (DOM.setFileInputFiles), their File objects put in a DataTransfer,
+// and dragenter, dragover and drop DragEvents carrying it dispatched on the
+// form: the page's script sees what a real drop gives it,
+// e.dataTransfer.files, and the browser streams each File from disk.
+func (b *Browser) DropFiles(paths ...string) error {
+	_, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](`(() => {
+  const src = document.createElement('input');
+  src.type = 'file'; src.multiple = true; src.id = 'test-drop-src'; src.hidden = true;
+  document.body.appendChild(src);
+  return true;
+})()`))
+	if err == nil {
+		err = chromedp.Do(b.Ctx, chromedp.SetUploadFiles(chromedp.ID("test-drop-src"), paths))
+	}
+	if err == nil {
+		_, err = chromedp.Run(b.Ctx, chromedp.Evaluate[int](`(() => {
+  const src = document.getElementById('test-drop-src');
+  const dt = new DataTransfer();
+  for (const f of src.files) dt.items.add(f);
+  const form = document.querySelector('form[data-upload]');
+  for (const type of ['dragenter', 'dragover', 'drop']) {
+    form.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: dt}));
+  }
+  src.remove();
+  return dt.files.length;
+})()`))
+	}
+	return err
+}
+
 // DoAndLoad runs the actions (a click, an Enter key) and waits until the
 // page they lead to has loaded.
 func (b *Browser) DoAndLoad(actions ...chromedp.Action[chromedp.Void]) error {
