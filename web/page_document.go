@@ -63,8 +63,9 @@ type versionRow struct {
 
 // shareForm is the share form: the permissions the user may give.
 type shareForm struct {
-	Perms []vault.Permission
-	From  string // "access" when on the access page
+	DocumentID string
+	Perms      []vault.Permission
+	From       string // "access" when on the access page
 }
 
 // shareRow is one active grant on the document, with its people named.
@@ -200,7 +201,7 @@ func (s *Server) sharing(c *gin.Context, documentID, from string) (*shareForm, [
 		}
 		rows = append(rows, shareRow{Grant: g, To: colleague(names, g.UserID), By: colleague(names, g.CreatedBy), Revocable: ok})
 	}
-	return &shareForm{Perms: perms, From: from}, rows, nil
+	return &shareForm{DocumentID: documentID, Perms: perms, From: from}, rows, nil
 }
 
 // colleague names a user id from Colleagues' answer, "a former

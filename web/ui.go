@@ -76,14 +76,16 @@ func newUI() *ui {
 		},
 		"date": func(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 UTC") },
 	}
-	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	// Every page is the layout, the partials (*.partial.html: pieces
+	// several pages share) and its own file.
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/*.partial.html"))
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)
 	}
 	for _, n := range names {
 		base := path.Base(n)
-		if base == "layout.html" {
+		if base == "layout.html" || strings.HasSuffix(base, ".partial.html") {
 			continue
 		}
 		t := template.Must(template.Must(layout.Clone()).ParseFS(templateFS, n))
