@@ -74,7 +74,11 @@ func (e *env) server(tb testing.TB, set func(*web.Server)) *web.Server {
 	if err := srv.Open(); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { srv.Close(context.Background()) })
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Close(ctx)
+	})
 	return srv
 }
 

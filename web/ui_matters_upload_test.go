@@ -191,18 +191,29 @@ func TestUIMatters_UploadLimit(t *testing.T) {
 		resp.Body.Close()
 		done <- resp.StatusCode
 	}()
+	// A failing test must not leave the first upload open: the server's
+	// Close would wait for it.
+	defer pw.CloseWithError(io.ErrUnexpectedEOF)
 	mw.WriteField("csrf", u.csrf)
 	fw, _ := mw.CreateFormFile("file", "slow.txt")
 	fw.Write(bytes.Repeat([]byte("s"), 64<<10))
-	// The first upload is in progress once its bytes are being read.
+	// The first upload is in progress once its bytes are being read, so
+	// the second is refused at once; the loop only absorbs a loaded machine.
 	var r uploadResult
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	var seen []int
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		select {
+		case got := <-done:
+			t.Fatalf("first upload answered %d before it was sent whole; second uploads answered %v", got, seen)
+		default:
+		}
 		if r = u.upload(t, m.ID, "second.txt", "x", true); r.status == http.StatusTooManyRequests {
 			break
 		}
+		seen = append(seen, r.status)
 	}
 	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, `"code":"rate_limited"`) || r.header.Get("Retry-After") == "" {
-		t.Fatalf("second upload: %d %s Retry-After %q, want 429 rate_limited JSON with Retry-After", r.status, r.body, r.header.Get("Retry-After"))
+		t.Fatalf("second upload: %d %s Retry-After %q (earlier answers %v), want 429 rate_limited JSON with Retry-After", r.status, r.body, r.header.Get("Retry-After"), seen)
 	}
 	mw.Close()
 	pw.Close()
