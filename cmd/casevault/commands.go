@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cmd, rest := args[0], args[1:]
 	sub := ""
-	if (cmd == "tenant" || cmd == "user" || cmd == "keys" || cmd == "audit") && len(rest) > 0 {
+	if (cmd == "tenant" || cmd == "user" || cmd == "keys" || cmd == "audit" || cmd == "residency" || cmd == "migrate") && len(rest) > 0 {
 		sub, rest = rest[0], rest[1:]
 	}
 	switch cmd + " " + sub {
@@ -81,6 +81,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTenantCreate(ctx, rest, stdout, stderr)
 	case "tenant list":
 		return cmdTenantList(ctx, rest, stdout, stderr)
+	case "tenant residency":
+		return cmdTenantResidency(ctx, rest, stdout, stderr)
+	case "residency verify":
+		return cmdResidencyVerify(ctx, rest, stdout, stderr)
 	case "user add":
 		return cmdUserAdd(ctx, rest, stdout, stderr)
 	case "user reset-password":
