@@ -57,6 +57,10 @@ func (l *Log) checkSizes(ctx context.Context, tenant string, from, to int64) err
 // tree grew), with both roots and the stored checkpoints of those sizes
 // where there are any. Errors: invalid, not_found, unavailable, internal.
 func (r *Reader) Consistency(ctx context.Context, tenant string, from, to int64) (*vault.AuditConsistency, error) {
+	r, err := r.routed(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
 	if to == 0 {
 		cp, err := r.Log.Checkpoint(ctx, tenant)
 		if err != nil {

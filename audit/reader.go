@@ -45,7 +45,10 @@ func (w withholding) withholds(e *Entry) bool {
 // Reader serves a Log to the vault's audit readers: listings, exports,
 // checkpoints and proofs.
 type Reader struct {
-	Log    *Log
+	Log *Log
+	// Route, when set, returns the log of tenant's cell (a Router's Log);
+	// Log is then unused.
+	Route  func(ctx context.Context, tenant string) (*Log, error)
 	Opener Opener
 	Now    func() time.Time
 	// Witness, when set, is asked to have the header's checkpoint of every
@@ -56,6 +59,10 @@ type Reader struct {
 // Events calls fn with each event of tenant matching f, its private part
 // opened when the firm's keys allow.
 func (r *Reader) Events(ctx context.Context, tenant string, f vault.AuditFilter, fn func(*vault.AuditRecord) error) error {
+	r, err := r.routed(ctx, tenant)
+	if err != nil {
+		return err
+	}
 	return r.Log.Records(ctx, tenant, f, func(rec *Record) error {
 		e := rec.Entry
 		t, _ := time.Parse(TimeLayout, e.Time)
@@ -108,6 +115,10 @@ func (r *Reader) open(ctx context.Context, tenant string, e *Entry) Private {
 // Export writes tenant's events matching f in format: a bundle of format
 // /2 ending with the export's own event x, or of format /1 when x is zero.
 func (r *Reader) Export(ctx context.Context, tenant, format string, f vault.AuditFilter, x vault.AuditExport, w io.Writer) error {
+	r, err := r.routed(ctx, tenant)
+	if err != nil {
+		return err
+	}
 	now := time.Now().UTC()
 	if r.Now != nil {
 		now = r.Now().UTC()
@@ -156,6 +167,10 @@ func (r *Reader) Export(ctx context.Context, tenant, format string, f vault.Audi
 // Checkpoint signs (when the tree grew) and returns tenant's latest
 // checkpoint.
 func (r *Reader) Checkpoint(ctx context.Context, tenant string) (*vault.AuditCheckpoint, error) {
+	r, err := r.routed(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
 	cp, err := r.Log.Checkpoint(ctx, tenant)
 	if err != nil {
 		return nil, err
@@ -180,6 +195,10 @@ func (r *Reader) Checkpoint(ctx context.Context, tenant string) (*vault.AuditChe
 
 // Keys returns every verifier key of tenant's region, oldest first.
 func (r *Reader) Keys(ctx context.Context, tenant string) ([]vault.AuditKey, error) {
+	r, err := r.routed(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
 	return r.Log.Keys(ctx, tenant)
 }
 
@@ -215,4 +234,19 @@ func (r *Reader) Prove(ctx context.Context, tenant string, seq int64) (*vault.Au
 		out.Proof = append(out.Proof, base64.StdEncoding.EncodeToString(h[:]))
 	}
 	return out, nil
+}
+
+// routed returns r reading tenant's log: r itself, or a copy on the log
+// Route names.
+func (r *Reader) routed(ctx context.Context, tenant string) (*Reader, error) {
+	if r.Route == nil {
+		return r, nil
+	}
+	l, err := r.Route(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	c := *r
+	c.Log, c.Route = l, nil
+	return &c, nil
 }

@@ -125,7 +125,12 @@ func (c *Config) ACMECacheDir() string {
 type RegionConfig struct {
 	// Type is "fs" (a local directory) or "s3" (any S3-compatible server).
 	Type string `yaml:"type"`
-	// Path is the directory of an fs store; default DataDir/regions/NAME.
+	// Dir is the region's cell: the directory of its own metadata and
+	// audit databases (casevault.db, audit.db); default
+	// DataDir/regions/NAME. Everything of the region's firms is written
+	// under it, in its store, or beside its master key (config/cell.go).
+	Dir string `yaml:"dir,omitempty"`
+	// Path is the directory of an fs store; default Dir.
 	Path string `yaml:"path,omitempty"`
 
 	// Endpoint is host:port of an S3 server, e.g. "s3.ca-central-1.amazonaws.com".
@@ -294,13 +299,6 @@ func (c *Config) RegionNames() []string {
 	return names
 }
 
-// DatabasePath is the SQLite metadata database.
-func (c *Config) DatabasePath() string { return filepath.Join(c.DataDir, "casevault.db") }
-
-// AuditPath is the SQLite audit log, kept apart from the metadata so it can
-// live on its own volume and be copied for auditors as one file.
-func (c *Config) AuditPath() string { return filepath.Join(c.DataDir, "audit.db") }
-
 // KeyDir returns the directory of generated keys: KeysDir, or DataDir with
 // "-keys" appended.
 func (c *Config) KeyDir() string {
@@ -341,12 +339,13 @@ func (c *Config) keyFileDir(name string) string {
 	return c.KeyDir()
 }
 
-// RegionPath returns the directory of an fs region store.
+// RegionPath returns the directory of an fs region store: its path, or the
+// region's cell directory.
 func (c *Config) RegionPath(name string) string {
 	if p := c.Regions[name].Path; p != "" {
 		return p
 	}
-	return filepath.Join(c.DataDir, "regions", name)
+	return c.CellDir(name)
 }
 
 // MasterKeyPath returns the keyset file of a region's file master key.
@@ -413,6 +412,9 @@ func (c *Config) Validate() error {
 		if err := c.validateRegion(name, c.Regions[name]); err != nil {
 			return err
 		}
+	}
+	if err := c.validateCells(); err != nil {
+		return err
 	}
 	if err := c.validateSession(); err != nil {
 		return err

@@ -26,6 +26,7 @@ import (
 
 	"filippo.io/torchwood"
 	"github.com/rs/zerolog"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/vault"
@@ -78,7 +79,16 @@ type Client struct {
 	stop      chan struct{}
 	stopOnce  sync.Once
 	wg        sync.WaitGroup
-	alog      *audit.Log
+	alog      Log
+}
+
+// Log is the audit log the client reads proofs from and stores
+// cosignatures in; *audit.Log and *audit.Router implement it.
+type Log interface {
+	ProveTree(ctx context.Context, tenant string, from, to int64) (tlog.TreeProof, error)
+	AddCosignature(ctx context.Context, tenant string, size int64, line string) error
+	Size(ctx context.Context, tenant string) (int64, error)
+	Cosignatures(ctx context.Context, tenant string, size int64) ([]*audit.Cosignature, error)
 }
 
 // witness is one Endpoint with its queue and what it is known to hold.
@@ -141,7 +151,7 @@ func New(opts Options) (*Client, error) {
 
 // Start gives the client the audit log its checkpoints come from and
 // starts sending what was queued.
-func (c *Client) Start(l *audit.Log) {
+func (c *Client) Start(l Log) {
 	c.startOnce.Do(func() {
 		c.alog = l
 		close(c.start)

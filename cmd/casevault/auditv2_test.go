@@ -262,7 +262,8 @@ func TestAuditLog_V2(t *testing.T) {
 	mustBothVerify(t, service, serviceKey)
 
 	// The files of the audit log, open and then closed, hold no marker.
-	scanAuditFiles(t, m.Config.AuditPath())
+	scanAuditFiles(t, m.Config.CellAuditPath(firm.Region))
+	scanAuditFiles(t, m.Config.ServiceAuditPath())
 
 	t.Run("Tampered", func(t *testing.T) {
 		b, err := os.ReadFile(complete)
@@ -307,7 +308,8 @@ func TestAuditLog_V2(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed = true
-	scanAuditFiles(t, m.Config.AuditPath())
+	scanAuditFiles(t, m.Config.CellAuditPath(firm.Region))
+	scanAuditFiles(t, m.Config.ServiceAuditPath())
 
 	for _, tc := range []struct{ flag, value, detail string }{
 		{"--email", strings.ToUpper(mkUnknown), "email_hash"},

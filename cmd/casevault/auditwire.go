@@ -23,13 +23,7 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 	}
 	m.AuditKeys = signers.VerifierKeys()
 	m.AuditKeyHistory = signers.Keys()
-	regionOf := func(ctx context.Context, tenantID string) (string, error) {
-		t, err := m.DB.Tenant(ctx, tenantID)
-		if err != nil {
-			return "", err
-		}
-		return t.Region, nil
-	}
+	regionOf := m.DB.Region
 	signerOf := signers.For(regionOf)
 	// The checkpoint signed last of each log is kept beside its region's
 	// signer, outside audit.db (keys.AuditAnchors).
@@ -44,7 +38,7 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 		return err
 	}
 	opts := audit.Options{
-		Sealer: m.Keys, Signer: signerOf, Timestamper: signers.TimestampFor(regionOf), Indexer: m.Service.Indexer, Log: m.Log, Anchor: anchors,
+		Sealer: m.Keys, Signer: signerOf, Timestamper: signers.TimestampFor(regionOf), Indexer: m.Service.Indexer, Log: m.Log,
 		Keys: signers.KeysFor(regionOf), Heartbeat: m.Config.AuditHeartbeat(),
 		OnSigned: m.Sinks.OnSigned,
 	}
@@ -57,21 +51,74 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 			m.Witness.Submit(c)
 		}
 	}
-	l, err := audit.Open(ctx, m.Config.AuditPath(), opts)
-	if err != nil {
-		return fmt.Errorf("audit log: %w", err)
+	// Each cell's firms have their own log in the cell; the service-wide
+	// log (tenant "") is a file of its own. Each log checks only its own
+	// firms' anchored checkpoints.
+	router := &audit.Router{Logs: map[string]*audit.Log{}, RegionOf: regionOf}
+	open := func(region, path string) error {
+		o := opts
+		o.Anchor = cellAnchors{Anchor: anchors, region: region, regionOf: regionOf}
+		l, err := audit.Open(ctx, path, o)
+		if err != nil {
+			router.Close()
+			if region == "" {
+				return fmt.Errorf("service audit log: %w", err)
+			}
+			return fmt.Errorf("region %s: audit log: %w", region, err)
+		}
+		router.Logs[region] = l
+		return nil
 	}
-	m.Sinks.Bind(l)
+	if err := open("", m.Config.ServiceAuditPath()); err != nil {
+		return err
+	}
+	for _, name := range m.Config.RegionNames() {
+		if err := open(name, m.Config.CellAuditPath(name)); err != nil {
+			return err
+		}
+	}
+	m.Sinks.Bind(router)
 	m.Service.SinkChanged = m.Sinks.Kick
-	m.Audit = l
-	m.Service.Audit = l
-	reader := &audit.Reader{Log: l, Opener: audit.SealerOpener{Sealer: m.Keys}, Now: m.Service.Now}
+	m.Audit = router
+	m.Service.Audit = router
+	reader := &audit.Reader{Route: router.Log, Opener: audit.SealerOpener{Sealer: m.Keys}, Now: m.Service.Now}
 	if m.Witness != nil {
-		m.Witness.Start(l)
+		m.Witness.Start(router)
 		reader.Witness = m.Witness
 	}
 	m.Service.AuditReader = reader
 	return nil
+}
+
+// cellAnchors are the anchored checkpoints of one log's firms: those of
+// region's firms for a cell's log, the service log's for region "".
+type cellAnchors struct {
+	audit.Anchor
+	region   string
+	regionOf func(context.Context, string) (string, error)
+}
+
+// Tenants lists the anchored logs that belong in this log.
+func (a cellAnchors) Tenants(ctx context.Context) ([]string, error) {
+	all, err := a.Anchor.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var mine []string
+	for _, t := range all {
+		region := ""
+		if t != "" {
+			if region, err = a.regionOf(ctx, t); err != nil {
+				// A firm the directory does not know (moved away, or
+				// never created) is no log of this server's.
+				continue
+			}
+		}
+		if region == a.region {
+			mine = append(mine, t)
+		}
+	}
+	return mine, nil
 }
 
 // openWitnesses builds the client that submits every signed checkpoint to

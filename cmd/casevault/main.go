@@ -23,9 +23,9 @@ import (
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/sink"
 	"github.com/casevault/casevault/vault"
+	"github.com/casevault/casevault/vault/cell"
 	"github.com/casevault/casevault/vault/fs"
 	"github.com/casevault/casevault/vault/s3"
-	"github.com/casevault/casevault/vault/sqlite"
 	"github.com/casevault/casevault/web"
 )
 
@@ -49,8 +49,12 @@ type Main struct {
 	Config config.Config
 	Log    zerolog.Logger
 
-	DB    *sqlite.DB
-	Audit *audit.Log
+	// DB routes the metadata to the service database and the served
+	// cells' databases (cells.go).
+	DB *cell.Router
+	// Audit routes audit events to the served cells' logs and the
+	// service-wide log.
+	Audit *audit.Router
 	// AuditKeys are the note verifier keys of the audit checkpoints, by
 	// region ("service" for the service-wide log): what the operator
 	// publishes for auditors.
@@ -87,11 +91,11 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := os.MkdirAll(m.Config.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	db, err := sqlite.Open(ctx, m.Config.DatabasePath())
-	if err != nil {
-		return fmt.Errorf("database: %w", err)
+	if err := m.openCells(ctx); err != nil {
+		return err
 	}
-	m.DB = db
+	db := m.DB
+	var err error
 	masters := make(map[string]keys.MasterKey)
 	regions := make(map[string]vault.BlobStore)
 	for _, name := range m.Config.RegionNames() {
@@ -110,7 +114,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Keys, err = keys.NewManager(masters, db); err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
-	db.Sealer = m.Keys
+	db.SetSealer(m.Keys)
 	m.Service = vault.NewService(db, m.Keys, regions, m.Log)
 	if m.Config.Session.Max > 0 {
 		m.Service.SessionTTL = m.Config.Session.Max
@@ -120,8 +124,10 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	// A database written before identifying text was sealed is sealed now,
 	// before anything reads it (once; later starts return at once).
-	if err := db.SealPlaintext(ctx, m.Service.Indexer); err != nil {
-		return fmt.Errorf("database: %w", err)
+	for _, region := range db.Regions() {
+		if err := db.Cells[region].SealPlaintext(ctx, m.Service.Indexer); err != nil {
+			return fmt.Errorf("region %s: database: %w", region, err)
+		}
 	}
 	return m.openAudit(ctx, masters)
 }
