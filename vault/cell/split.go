@@ -249,7 +249,7 @@ func serviceTrim(ctx context.Context, db *sql.Tx) error {
 
 // copyKeeping writes a copy of src to dst (replacing it) that keeps only
 // the rows of the firms in keep (and, when service is set, the rows of no
-// firm: tenant_id ''), then runs trim on it and vacuums it. It returns how
+// firm: tenant_id ”), then runs trim on it and vacuums it. It returns how
 // many rows of firms (or of the service) the copy holds.
 func copyKeeping(ctx context.Context, src, dst string, keep []string, service bool, trim func(context.Context, *sql.Tx) error) (int64, error) {
 	for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
