@@ -132,11 +132,31 @@ func stringValue(line []byte, f field) string {
 	return string(v[1 : len(v)-1])
 }
 
-// firmKey reports whether the value of key is a firm's: an id (every
-// "*_id" key but the request's own, random id), an email, a blob key
-// (which starts with the firm id), and on a line about a firm its user's
-// source address and user agent.
+// serviceKeys are the members a line about a firm keeps in the service
+// stream: how the service behaved (level, time, component, message, the
+// request's random id, method, route template, status, sizes, durations,
+// error codes, counts, witness and sink states), never what the firm or its
+// people said, named or did. Every other member's value (errors included:
+// their text may quote firm data) is replaced by Placeholder; the cell file
+// has the line whole.
+var serviceKeys = map[string]bool{
+	"level": true, "time": true, "component": true, "message": true, "caller": true,
+	"request_id": true, "method": true, "route": true, "status": true, "bytes_in": true, "bytes_out": true,
+	"duration_ms": true, "error_code": true, "code": true, "aborted": true, "page": true, "check": true,
+	"action": true, "object_type": true, "role": true, "disabled": true, "sessions_revoked": true,
+	"accounts": true, "kind": true, "failures": true, "retry_in": true, "witness": true, "size": true,
+	"witness_size": true, "from": true, "to": true, "diverges_at": true, "region": true, "fields": true,
+	"recorded": true, "removed": true, "deleted": true, "batch": true,
+}
+
+// firmKey reports whether the value of key is replaced in the service
+// stream. On a line about a firm, that is every member not in serviceKeys;
+// on any other line, ids (every "*_id" member but the request's own random
+// id), emails and blob keys (which start with a firm id).
 func firmKey(key string, firmLine bool) bool {
+	if firmLine {
+		return !serviceKeys[key]
+	}
 	switch {
 	case key == "request_id":
 		return false
@@ -144,8 +164,6 @@ func firmKey(key string, firmLine bool) bool {
 		key == "email", len(key) > 6 && key[len(key)-6:] == "_email",
 		key == "blob_key", key == "tenant", key == "user":
 		return true
-	case firmLine:
-		return key == "source" || key == "user_agent" || key == "ip"
 	}
 	return false
 }
