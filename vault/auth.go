@@ -125,7 +125,14 @@ func (s *Service) LoginToFirm(ctx context.Context, tenantID, email, password, so
 		if err := s.throttle().Failed(ctx, att); err != nil {
 			return "", nil, err
 		}
-		s.Log.Info().Str("source", source).Int("accounts", len(targets)).Msg("sign-in failed")
+		// One line for each firm whose account was tried, so it goes to
+		// that firm's cell log; the service log keeps an unknown account's.
+		if len(targets) == 0 {
+			s.Log.Info().Str("source", source).Int("accounts", 0).Msg("sign-in failed")
+		}
+		for _, u := range targets {
+			s.Log.Info().Str("tenant_id", u.TenantID).Str("user_id", u.ID).Str("source", source).Int("accounts", len(targets)).Msg("sign-in failed")
+		}
 		if err := s.recordLoginFailures(ctx, targets, account, source, "bad_credentials"); err != nil {
 			return "", nil, err
 		}
@@ -255,7 +262,7 @@ func (s *Service) authenticate(ctx context.Context, secret string, idle time.Dur
 		// Last use is informational: failing to record it must not
 		// refuse an otherwise valid request.
 		if err := s.Store.TouchToken(ctx, tok.TenantID, tok.ID, now); err != nil {
-			s.Log.Warn().Err(err).Str("token_id", tok.ID).Msg("cannot record token use")
+			s.Log.Warn().Err(err).Str("tenant_id", tok.TenantID).Str("token_id", tok.ID).Msg("cannot record token use")
 		} else {
 			tok.LastUsedAt = &now
 		}

@@ -25,6 +25,13 @@ func ValidBlobKey(key string) bool {
 	return true
 }
 
+// blobTenant is the firm of blob key, whose first segment is its id, for
+// log lines about the blob.
+func blobTenant(key string) string {
+	tenant, _, _ := strings.Cut(key, "/")
+	return tenant
+}
+
 // ValidBlobPrefix reports whether prefix can start a key: "" or key
 // characters and slashes, with no leading slash and no empty segment.
 func ValidBlobPrefix(prefix string) bool {

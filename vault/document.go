@@ -186,7 +186,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // discardPending forgets the pending record of a blob never written.
 func (s *Service) discardPending(ctx context.Context, key string) {
 	if err := s.Store.DeletePendingBlob(context.WithoutCancel(ctx), key); err != nil {
-		s.Log.Warn().Err(err).Str("blob_key", key).Msg("cannot clear pending blob record")
+		s.Log.Warn().Err(err).Str("tenant_id", blobTenant(key)).Str("blob_key", key).Msg("cannot clear pending blob record")
 	}
 }
 
@@ -197,11 +197,11 @@ func (s *Service) discardBlob(ctx context.Context, store BlobStore, key string) 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := store.Delete(ctx, key); err != nil {
-		s.Log.Warn().Err(err).Str("blob_key", key).Msg("cannot delete discarded blob; left for cleanup")
+		s.Log.Warn().Err(err).Str("tenant_id", blobTenant(key)).Str("blob_key", key).Msg("cannot delete discarded blob; left for cleanup")
 		return
 	}
 	if err := s.Store.DeletePendingBlob(ctx, key); err != nil {
-		s.Log.Warn().Err(err).Str("blob_key", key).Msg("cannot clear pending blob record")
+		s.Log.Warn().Err(err).Str("tenant_id", blobTenant(key)).Str("blob_key", key).Msg("cannot clear pending blob record")
 	}
 }
 
@@ -225,9 +225,9 @@ func (s *Service) CleanupPending(ctx context.Context) (int, error) {
 			return removed, err
 		}
 		if err := store.Delete(ctx, p.Key); err != nil {
-			s.Log.Warn().Err(err).Str("blob_key", p.Key).Msg("cleanup: cannot delete blob; will retry")
+			s.Log.Warn().Err(err).Str("tenant_id", p.TenantID).Str("blob_key", p.Key).Msg("cleanup: cannot delete blob; will retry")
 			if err := s.Store.CreatePendingBlob(ctx, p); err != nil {
-				s.Log.Error().Err(err).Str("blob_key", p.Key).Msg("cleanup: cannot re-record pending blob")
+				s.Log.Error().Err(err).Str("tenant_id", p.TenantID).Str("blob_key", p.Key).Msg("cleanup: cannot re-record pending blob")
 			}
 			continue
 		}
@@ -450,7 +450,7 @@ func (c *Content) Opened(ctx context.Context, offset, length int64) (finish func
 		// The read is over; a failure here can only be logged. Recorded
 		// with a context of its own, since the request's may be gone.
 		if _, rerr := c.svc.record(context.WithoutCancel(ctx), done); rerr != nil {
-			c.svc.Log.Error().Err(rerr).Str("document_id", c.Document.ID).Msg("cannot record the end of a read")
+			c.svc.Log.Error().Err(rerr).Str("tenant_id", c.Document.TenantID).Str("document_id", c.Document.ID).Msg("cannot record the end of a read")
 		}
 		return err
 	}, nil

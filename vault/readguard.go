@@ -134,7 +134,7 @@ func (g *readGuard) check() error {
 	reason, err := g.svc.stillAuthorized(ctx, g.actor, g.token, g.docID, g.perm, g.since)
 	if err != nil {
 		// Authorization that cannot be decided does not hold.
-		g.svc.Log.Error().Err(err).Str("document_id", g.docID).Msg("cannot re-check a read in flight; stopping it")
+		g.svc.Log.Error().Err(err).Str("tenant_id", g.actor.TenantID).Str("document_id", g.docID).Msg("cannot re-check a read in flight; stopping it")
 		reason = AbortCheckFailed
 	}
 	if reason == "" {

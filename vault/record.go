@@ -135,7 +135,7 @@ func (s *Service) recordFailure(ctx context.Context, ev AuditEvent, seq int64, e
 	ev.Details["failed_seq"] = strconv.FormatInt(seq, 10)
 	ev.Details["error"] = ErrorCode(err)
 	if _, rerr := s.record(ctx, ev); rerr != nil {
-		s.Log.Error().Err(rerr).Str("action", ev.Action).Msg("cannot record a failed action")
+		s.Log.Error().Err(rerr).Str("tenant_id", ev.TenantID).Str("action", ev.Action).Msg("cannot record a failed action")
 	}
 }
 

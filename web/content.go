@@ -227,7 +227,7 @@ func (s *Server) streamFailed(c *gin.Context, err error) {
 	if code == vault.ECANNOTDECRYPT || code == vault.EUNAVAILABLE {
 		ev = s.Log.Error()
 	}
-	ev.Err(err).Str("request_id", requestID(c)).Str("route", routeOf(c)).Msg("download aborted mid-stream")
+	withFirm(ev, c).Err(err).Str("request_id", requestID(c)).Str("route", routeOf(c)).Msg("download aborted mid-stream")
 	abortResponse(c)
 }
 

@@ -105,7 +105,7 @@ func (s *Server) writeError(c *gin.Context, status int, code, message string, ca
 	s.metrics.errors.WithLabelValues(code).Inc()
 	c.Set(ctxErrorCode, code)
 	if code == vault.EINTERNAL || code == vault.ECANNOTDECRYPT {
-		s.Log.Error().Err(cause).Str("request_id", requestID(c)).Str("code", code).
+		withFirm(s.Log.Error(), c).Err(cause).Str("request_id", requestID(c)).Str("code", code).
 			Str("route", routeOf(c)).Msg("request failed")
 	}
 	if code == vault.EUNAUTHORIZED {

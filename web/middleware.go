@@ -62,6 +62,17 @@ func routeOf(c *gin.Context) string {
 	return "unmatched"
 }
 
+// withFirm adds the signed-in user's firm and id to a log line about the
+// request: the process log sends a line with a tenant_id whole to that
+// firm's cell log and shows the operator's service log only a redacted
+// copy (internal/celllog).
+func withFirm(ev *zerolog.Event, c *gin.Context) *zerolog.Event {
+	if u := actorOf(c); u != nil {
+		ev = ev.Str("tenant_id", u.TenantID).Str("user_id", u.ID)
+	}
+	return ev
+}
+
 // countingBody counts the request body bytes a handler reads.
 type countingBody struct {
 	io.ReadCloser
@@ -117,9 +128,7 @@ func (s *Server) observe(c *gin.Context) {
 		ev = ev.Str("request_id", id).Str("method", c.Request.Method).Str("route", route).
 			Int("status", status).Int64("bytes_in", body.n).Int64("bytes_out", out).
 			Float64("duration_ms", float64(d.Microseconds())/1000)
-		if u := actorOf(c); u != nil {
-			ev = ev.Str("user_id", u.ID).Str("tenant_id", u.TenantID)
-		}
+		ev = withFirm(ev, c)
 		if code := c.GetString(ctxErrorCode); code != "" {
 			ev = ev.Str("error_code", code)
 		}
@@ -162,7 +171,7 @@ func (s *Server) recoverer(c *gin.Context) {
 		}
 		err := fmt.Errorf("panic: %v\n%s", v, debug.Stack())
 		if c.Writer.Written() {
-			s.Log.Error().Err(err).Str("request_id", requestID(c)).Str("route", routeOf(c)).Msg("panic after response started")
+			withFirm(s.Log.Error(), c).Err(err).Str("request_id", requestID(c)).Str("route", routeOf(c)).Msg("panic after response started")
 			panic(http.ErrAbortHandler)
 		}
 		c.Set(ctxAborted, false) // answered properly with a 500

@@ -157,7 +157,7 @@ func (s *Server) render(c *gin.Context, status int, page string, d pageData) {
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", d); err != nil {
-		s.Log.Error().Err(err).Str("request_id", requestID(c)).Str("page", page).Msg("cannot render page")
+		withFirm(s.Log.Error(), c).Err(err).Str("request_id", requestID(c)).Str("page", page).Msg("cannot render page")
 		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte(msgInternal))
 		return
 	}
@@ -170,7 +170,7 @@ func (s *Server) render(c *gin.Context, status int, page string, d pageData) {
 func (s *Server) renderError(c *gin.Context, err error) {
 	code, message := publicError(err)
 	if code == vault.EINTERNAL || code == vault.ECANNOTDECRYPT {
-		s.Log.Error().Err(err).Str("request_id", requestID(c)).Str("code", code).Str("route", routeOf(c)).Msg("page failed")
+		withFirm(s.Log.Error(), c).Err(err).Str("request_id", requestID(c)).Str("code", code).Str("route", routeOf(c)).Msg("page failed")
 	}
 	s.metrics.errors.WithLabelValues(code).Inc()
 	c.Set(ctxErrorCode, code)

@@ -70,7 +70,7 @@ func csrfOf(c *gin.Context) string { return c.GetString(ctxCSRF) }
 // handler runs: Go's http.CrossOriginProtection.
 func (s *Server) originGuard(c *gin.Context) {
 	if err := s.cop.Check(c.Request); err != nil {
-		s.Log.Warn().Str("request_id", requestID(c)).Str("route", routeOf(c)).Msg("cross-origin request refused")
+		withFirm(s.Log.Warn(), c).Str("request_id", requestID(c)).Str("route", routeOf(c)).Msg("cross-origin request refused")
 		s.renderError(c, vault.Errorf(vault.EFORBIDDEN, "This form was sent from another site, so it was refused."))
 		return
 	}
@@ -107,7 +107,7 @@ func (s *Server) checkCSRF(c *gin.Context) {
 		got = c.Request.PostForm.Get(csrfField)
 	}
 	if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		s.Log.Warn().Str("request_id", requestID(c)).Str("route", routeOf(c)).Msg("form without a valid CSRF token refused")
+		withFirm(s.Log.Warn(), c).Str("request_id", requestID(c)).Str("route", routeOf(c)).Msg("form without a valid CSRF token refused")
 		s.renderError(c, vault.Errorf(vault.EFORBIDDEN, "This form has expired or was not sent from CaseVault. Reload the page and try again."))
 		return
 	}
