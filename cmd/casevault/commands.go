@@ -209,7 +209,7 @@ func (cf *commonFlags) load(stderr io.Writer) (*Main, error) {
 		m.Config.KeysDir = cf.keysDir
 	}
 	absDataDir(&m.Config)
-	m.Log = newLogger(stderr, m.Config.LogLevel)
+	m.Log = m.newRootLogger(stderr)
 	return m, nil
 }
 
