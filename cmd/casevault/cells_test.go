@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"encoding/hex"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The residency of cells (issue 13), attacked from outside the process:
+// every file of each region's cell, of its keys and of the service-wide
+// files is read byte by byte, and its path name too, for what another
+// region's firm owns.
+
+// firmNeedles are the strings of firm f that must appear nowhere outside
+// its cell: its id, its marker (in every name it wrote), its users' ids and
+// emails, its matters' and documents' ids, its token's id.
+func firmNeedles(f precellsFirm) []string {
+	n := []string{f.ID, hex.EncodeToString([]byte(f.ID)), f.Marker}
+	for _, u := range f.Users {
+		n = append(n, u.ID, u.Email)
+	}
+	for _, m := range f.Matters {
+		n = append(n, m.ID)
+	}
+	for _, d := range f.Documents {
+		n = append(n, d.ID)
+	}
+	for _, t := range f.Tokens {
+		n = append(n, t.ID)
+	}
+	return n
+}
+
+// scanFiles reads every regular file below each root (a root that does not
+// exist is skipped) and returns "path: needle" for each needle found,
+// case-insensitively, in a file's bytes or its path, and how many bytes it
+// read.
+func scanFiles(t *testing.T, roots []string, needles []string) (hits []string, read int64) {
+	t.Helper()
+	for _, root := range roots {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if os.IsNotExist(err) && p == root {
+					return filepath.SkipDir
+				}
+				return err
+			}
+			name := strings.ToLower(p)
+			var b []byte
+			if d.Type().IsRegular() {
+				if b, err = os.ReadFile(p); err != nil {
+					return err
+				}
+				read += int64(len(b))
+				b = bytes.ToLower(b)
+			}
+			for _, n := range needles {
+				ln := strings.ToLower(n)
+				if strings.Contains(name, ln) || bytes.Contains(b, []byte(ln)) {
+					hits = append(hits, p+": "+n)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return hits, read
+}
+
+// regionKeyFiles are the files and directories of region's keys in
+// keysDir: those named "<region>-…".
+func regionKeyFiles(t *testing.T, keysDir, region string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(keysDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), region+"-") {
+			out = append(out, filepath.Join(keysDir, e.Name()))
+		}
+	}
+	return out
+}
+
+// serviceFiles are the files of dataDir outside every cell.
+func serviceFiles(t *testing.T, dataDir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.Name() != "regions" {
+			out = append(out, filepath.Join(dataDir, e.Name()))
+		}
+	}
+	return out
+}
+
+// checkResidency scans a stopped server's data and keys directories: each
+// region's cell and key files hold nothing of the other regions' firms, the
+// service-wide files hold no firm's email, name or user, matter or document
+// id (firm ids only in the directory of service.db), and no database of the
+// release before cells is left.
+func checkResidency(t *testing.T, dataDir string, firms []precellsFirm) {
+	t.Helper()
+	keysDir := dataDir + "-keys"
+	for _, f := range firms {
+		for _, g := range firms {
+			if g.Region == f.Region {
+				continue
+			}
+			roots := append([]string{filepath.Join(dataDir, "regions", g.Region)}, regionKeyFiles(t, keysDir, g.Region)...)
+			hits, read := scanFiles(t, roots, firmNeedles(f))
+			if read == 0 {
+				t.Fatalf("cell %s: no bytes to scan", g.Region)
+			}
+			for _, h := range hits {
+				t.Errorf("cell %s holds firm %s (%s): %s", g.Region, f.ID, f.Region, h)
+			}
+		}
+		// Its own cell does hold it: the scan finds what is there.
+		if hits, _ := scanFiles(t, []string{filepath.Join(dataDir, "regions", f.Region)}, []string{f.ID}); len(hits) == 0 {
+			t.Errorf("cell %s: the scan finds no trace of its own firm %s", f.Region, f.ID)
+		}
+		needles := firmNeedles(f)[2:] // the firm id may name its cell in the directory
+		hits, _ := scanFiles(t, serviceFiles(t, dataDir), needles)
+		for _, h := range hits {
+			t.Errorf("service-wide file holds firm %s: %s", f.ID, h)
+		}
+		hits, _ = scanFiles(t, []string{filepath.Join(dataDir, "service-audit.db"), filepath.Join(dataDir, "service-audit.db-wal")}, firmNeedles(f)[:2])
+		for _, h := range hits {
+			t.Errorf("service audit log holds firm %s: %s", f.ID, h)
+		}
+	}
+	for _, name := range []string{"casevault.db", "audit.db"} {
+		if _, err := os.Stat(filepath.Join(dataDir, name)); !os.IsNotExist(err) {
+			t.Errorf("%s of the release before cells is still in the data dir (%v)", name, err)
+		}
+	}
+}
+
+// TestCells_Residency fills a us and a ca firm (users, matters, documents,
+// versions, grants, walls, denied accesses, a token, audit reads, marker
+// strings in every name) on a fresh data dir and scans every file.
+func TestCells_Residency(t *testing.T) {
+	dataDir := newDataDir(t)
+	us, ca := precellsTwoFirms(t, dataDir)
+	checkResidency(t, dataDir, []precellsFirm{us, ca})
+}
+
+// TestCells_UpgradeResidency splits the data dir of the release before
+// cells (testdata/precells) by starting the server on a copy, then scans
+// it as TestCells_Residency does.
+func TestCells_UpgradeResidency(t *testing.T) {
+	m := readPrecells(t)
+	dataDir := copyPrecells(t)
+	srv := startServer(t, dataDir, "")
+	srv.Stop(t)
+	checkResidency(t, dataDir, m.Firms)
+}
