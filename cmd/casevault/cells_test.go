@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -167,4 +168,32 @@ func TestCells_UpgradeResidency(t *testing.T) {
 	srv := startServer(t, dataDir, "")
 	srv.Stop(t)
 	checkResidency(t, dataDir, m.Firms)
+}
+
+// TestMigrateCells runs `casevault migrate cells` on a copy of the data
+// dir of the release before cells: it splits it, checks every firm's
+// audit log against its anchored checkpoint, and a second run has nothing
+// to do.
+func TestMigrateCells(t *testing.T) {
+	dataDir := copyPrecells(t)
+	out, errOut, err := cli(t, dataDir, "migrate", "cells", "--json")
+	if err != nil {
+		t.Fatalf("migrate cells: %v\n%s", err, errOut)
+	}
+	var res struct {
+		Split    bool              `json:"split"`
+		Firms    map[string]int    `json:"firms"`
+		Diverged map[string]string `json:"diverged"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !res.Split || res.Firms["us"] != 1 || res.Firms["ca"] != 1 || len(res.Diverged) != 0 {
+		t.Fatalf("migrate cells = %s, want split, one firm per region, no diverged log", out)
+	}
+	out, _, err = cli(t, dataDir, "migrate", "cells")
+	if err != nil || !strings.Contains(out, "Nothing to split") {
+		t.Fatalf("second migrate cells: %v %q, want nothing to split", err, out)
+	}
+	checkResidency(t, dataDir, readPrecells(t).Firms)
 }
