@@ -2,13 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/casevault/casevault/vault/s3/s3test"
 )
 
 // The residency of cells (issue 13), attacked from outside the process:
@@ -155,7 +162,7 @@ func checkResidency(t *testing.T, dataDir string, firms []precellsFirm) {
 // strings in every name) on a fresh data dir and scans every file.
 func TestCells_Residency(t *testing.T) {
 	dataDir := newDataDir(t)
-	us, ca := precellsTwoFirms(t, dataDir)
+	us, ca := precellsTwoFirms(t, dataDir, "")
 	checkResidency(t, dataDir, []precellsFirm{us, ca})
 }
 
@@ -196,4 +203,84 @@ func TestMigrateCells(t *testing.T) {
 		t.Fatalf("second migrate cells: %v %q, want nothing to split", err, out)
 	}
 	checkResidency(t, dataDir, readPrecells(t).Firms)
+}
+
+// scanBucket reads every object of bucket, its key and its bytes, and
+// returns "bucket/key: needle" for each needle found, case-insensitively,
+// and how many objects it read.
+func scanBucket(t *testing.T, mc *minio.Client, bucket string, needles []string) (hits []string, objects int) {
+	t.Helper()
+	ctx := context.Background()
+	for obj := range mc.ListObjects(ctx, bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if obj.Err != nil {
+			t.Fatal(obj.Err)
+		}
+		r, err := mc.GetObject(ctx, bucket, obj.Key, minio.GetObjectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		objects++
+		b, key := bytes.ToLower(b), strings.ToLower(obj.Key)
+		for _, n := range needles {
+			ln := strings.ToLower(n)
+			if strings.Contains(key, ln) || bytes.Contains(b, []byte(ln)) {
+				hits = append(hits, bucket+"/"+obj.Key+": "+n)
+			}
+		}
+	}
+	return hits, objects
+}
+
+// TestCells_ResidencyMinIO is TestCells_Residency with each region's blobs
+// in a bucket of its own MinIO server: besides every file of the cells,
+// every object of each region's bucket is read for the other region's
+// firm.
+func TestCells_ResidencyMinIO(t *testing.T) {
+	servers := map[string]*s3test.Server{"us": s3test.MinIO(t), "ca": s3test.MinIO(t)}
+	buckets := map[string]string{"us": s3test.NewBucketName("cell-us"), "ca": s3test.NewBucketName("cell-ca")}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "casevault.yaml")
+	var yml bytes.Buffer
+	yml.WriteString("regions:\n")
+	var env []string
+	for _, r := range []string{"us", "ca"} {
+		m := servers[r]
+		fmt.Fprintf(&yml, "  %s:\n    type: s3\n    endpoint: %s\n    bucket: %s\n    secure: false\n    create_bucket: true\n    master_key: {type: file}\n",
+			r, m.Endpoint, buckets[r])
+		up := strings.ToUpper(r)
+		env = append(env, "CASEVAULT_REGION_"+up+"_ACCESS_KEY="+m.AccessKey, "CASEVAULT_REGION_"+up+"_SECRET_KEY="+m.SecretKey)
+	}
+	if err := os.WriteFile(cfg, yml.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(dir, "data")
+	us, ca := precellsTwoFirms(t, dataDir, cfg, env...)
+	firms := []precellsFirm{us, ca}
+	checkResidency(t, dataDir, firms)
+	for _, f := range firms {
+		for _, g := range firms {
+			mc, err := servers[g.Region].Client()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g.Region == f.Region {
+				if hits, n := scanBucket(t, mc, buckets[g.Region], []string{f.ID}); n == 0 || len(hits) == 0 {
+					t.Errorf("bucket of %s: %d objects, none under its own firm %s", g.Region, n, f.ID)
+				}
+				continue
+			}
+			hits, n := scanBucket(t, mc, buckets[g.Region], firmNeedles(f))
+			if n == 0 {
+				t.Fatalf("bucket of %s: no objects to scan", g.Region)
+			}
+			for _, h := range hits {
+				t.Errorf("MinIO of %s holds firm %s (%s): %s", g.Region, f.ID, f.Region, h)
+			}
+		}
+	}
 }

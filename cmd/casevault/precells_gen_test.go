@@ -101,7 +101,7 @@ func TestGeneratePrecellsFixture(t *testing.T) {
 		t.Skip("set CASEVAULT_WRITE_FIXTURE=1 to regenerate testdata/precells")
 	}
 	dataDir := newDataDir(t)
-	us, ca := precellsTwoFirms(t, dataDir)
+	us, ca := precellsTwoFirms(t, dataDir, "")
 
 	// The events each log holds, counted in a copy of audit.db so that the
 	// fixture's files stay as the server left them.
@@ -152,8 +152,8 @@ func TestGeneratePrecellsFixture(t *testing.T) {
 // (by `tenant create`), each filled by precellsPopulate with its marker in
 // every name, and returns them with their ids. The server is stopped when
 // it returns.
-func precellsTwoFirms(t *testing.T, dataDir string) (us, ca precellsFirm) {
-	srv := startServer(t, dataDir, "")
+func precellsTwoFirms(t *testing.T, dataDir, config string, env ...string) (us, ca precellsFirm) {
+	srv := startServer(t, dataDir, config, env...)
 	ca = precellsFirm{Marker: "MARKER-CA", Name: "MARKER-CA Maple & Pine LLP", Region: "ca"}
 	owner := precellsUser{Email: "owner.marker-ca@maple.example", Name: "MARKER-CA Owner", Role: "owner", Password: "MARKER-CA owner password"}
 	c := newClient(srv.URL)
@@ -168,8 +168,16 @@ func precellsTwoFirms(t *testing.T, dataDir string) (us, ca precellsFirm) {
 	srv.Stop(t)
 
 	us = precellsFirm{Marker: "MARKER-US", Name: "MARKER-US Hudson & Birch LLP", Region: "us"}
-	out, errOut, err := cli(t, dataDir, "tenant", "create", "--name", us.Name, "--region", "us",
-		"--owner-email", "owner.marker-us@hudson.example", "--owner-name", "MARKER-US Owner", "--json")
+	args := []string{"tenant", "create", "--name", us.Name, "--region", "us",
+		"--owner-email", "owner.marker-us@hudson.example", "--owner-name", "MARKER-US Owner", "--json"}
+	if config != "" {
+		args = append(args, "--config", config)
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	out, errOut, err := cli(t, dataDir, args...)
 	if err != nil {
 		t.Fatalf("tenant create: %v\n%s", err, errOut)
 	}
@@ -183,7 +191,7 @@ func precellsTwoFirms(t *testing.T, dataDir string) (us, ca precellsFirm) {
 	}
 	us.ID = created.TenantID
 	usOwner := precellsUser{ID: created.OwnerID, Email: "owner.marker-us@hudson.example", Name: "MARKER-US Owner", Role: "owner", Password: "MARKER-US owner password"}
-	srv = startServer(t, dataDir, "")
+	srv = startServer(t, dataDir, config, env...)
 	oc := precellsLogin(t, srv.URL, usOwner.Email, created.OwnerPassword)
 	oc.json(t, "POST", "/api/v1/me/password", map[string]string{"old_password": created.OwnerPassword, "new_password": usOwner.Password}, http.StatusNoContent, nil)
 	us.Users = append(us.Users, usOwner)
