@@ -43,6 +43,8 @@ Usage:
   casevault audit hash --email EMAIL | --source IP     the service log's hash of an email or address
   casevault audit accept-rollback --tenant ID | --service   after putting back an older audit.db (server
                                        stopped): record the gap in that log and sign it as it is
+  casevault migrate cells [--json]   (server stopped) split a data directory written before cells
+                                       into one cell per region (serve does it at its first start)
   casevault version
 
 Every command but audit verify and audit sink-check takes --config FILE and --data-dir DIR.
@@ -83,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTenantList(ctx, rest, stdout, stderr)
 	case "tenant residency":
 		return cmdTenantResidency(ctx, rest, stdout, stderr)
+	case "migrate cells":
+		return cmdMigrateCells(ctx, rest, stdout, stderr)
 	case "residency verify":
 		return cmdResidencyVerify(ctx, rest, stdout, stderr)
 	case "user add":

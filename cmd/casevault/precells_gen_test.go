@@ -101,45 +101,7 @@ func TestGeneratePrecellsFixture(t *testing.T) {
 		t.Skip("set CASEVAULT_WRITE_FIXTURE=1 to regenerate testdata/precells")
 	}
 	dataDir := newDataDir(t)
-	srv := startServer(t, dataDir, "")
-	ca := precellsFirm{Marker: "MARKER-CA", Name: "MARKER-CA Maple & Pine LLP", Region: "ca"}
-	owner := precellsUser{Email: "owner.marker-ca@maple.example", Name: "MARKER-CA Owner", Role: "owner", Password: "MARKER-CA owner password"}
-	c := newClient(srv.URL)
-	var setup struct {
-		Tenant struct{ ID string }
-		Owner  struct{ ID string }
-	}
-	c.json(t, "POST", "/api/v1/setup", map[string]string{"token": srv.SetupToken(t), "firm_name": ca.Name, "region": "ca",
-		"owner_email": owner.Email, "owner_name": owner.Name, "owner_password": owner.Password}, http.StatusCreated, &setup)
-	ca.ID, owner.ID = setup.Tenant.ID, setup.Owner.ID
-	ca.Users = append(ca.Users, owner)
-	srv.Stop(t)
-
-	us := precellsFirm{Marker: "MARKER-US", Name: "MARKER-US Hudson & Birch LLP", Region: "us"}
-	out, errOut, err := cli(t, dataDir, "tenant", "create", "--name", us.Name, "--region", "us",
-		"--owner-email", "owner.marker-us@hudson.example", "--owner-name", "MARKER-US Owner", "--json")
-	if err != nil {
-		t.Fatalf("tenant create: %v\n%s", err, errOut)
-	}
-	var created struct {
-		TenantID      string `json:"tenant_id"`
-		OwnerID       string `json:"owner_id"`
-		OwnerPassword string `json:"owner_password"`
-	}
-	if err := json.Unmarshal([]byte(out), &created); err != nil {
-		t.Fatal(err)
-	}
-	us.ID = created.TenantID
-	usOwner := precellsUser{ID: created.OwnerID, Email: "owner.marker-us@hudson.example", Name: "MARKER-US Owner", Role: "owner", Password: "MARKER-US owner password"}
-	srv = startServer(t, dataDir, "")
-	oc := precellsLogin(t, srv.URL, usOwner.Email, created.OwnerPassword)
-	oc.json(t, "POST", "/api/v1/me/password", map[string]string{"old_password": created.OwnerPassword, "new_password": usOwner.Password}, http.StatusNoContent, nil)
-	us.Users = append(us.Users, usOwner)
-
-	for _, f := range []*precellsFirm{&us, &ca} {
-		precellsPopulate(t, srv.URL, f)
-	}
-	srv.Stop(t)
+	us, ca := precellsTwoFirms(t, dataDir, "")
 
 	// The events each log holds, counted in a copy of audit.db so that the
 	// fixture's files stay as the server left them.
@@ -148,7 +110,7 @@ func TestGeneratePrecellsFixture(t *testing.T) {
 		Region      string `json:"region"`
 		VerifierKey string `json:"verifier_key"`
 	}
-	out, errOut, err = cli(t, dataDir, "audit", "keys", "--json")
+	out, errOut, err := cli(t, dataDir, "audit", "keys", "--json")
 	if err != nil || json.Unmarshal([]byte(out), &keys) != nil {
 		t.Fatalf("audit keys: %v %s\n%s", err, out, errOut)
 	}
@@ -184,6 +146,62 @@ func TestGeneratePrecellsFixture(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(precellsDir, "manifest.json"), append(b, '\n'), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// precellsTwoFirms creates, in dataDir, a ca firm (by setup) and a us firm
+// (by `tenant create`), each filled by precellsPopulate with its marker in
+// every name, and returns them with their ids. The server is stopped when
+// it returns.
+func precellsTwoFirms(t *testing.T, dataDir, config string, env ...string) (us, ca precellsFirm) {
+	srv := startServer(t, dataDir, config, env...)
+	ca = precellsFirm{Marker: "MARKER-CA", Name: "MARKER-CA Maple & Pine LLP", Region: "ca"}
+	owner := precellsUser{Email: "owner.marker-ca@maple.example", Name: "MARKER-CA Owner", Role: "owner", Password: "MARKER-CA owner password"}
+	c := newClient(srv.URL)
+	var setup struct {
+		Tenant struct{ ID string }
+		Owner  struct{ ID string }
+	}
+	c.json(t, "POST", "/api/v1/setup", map[string]string{"token": srv.SetupToken(t), "firm_name": ca.Name, "region": "ca",
+		"owner_email": owner.Email, "owner_name": owner.Name, "owner_password": owner.Password}, http.StatusCreated, &setup)
+	ca.ID, owner.ID = setup.Tenant.ID, setup.Owner.ID
+	ca.Users = append(ca.Users, owner)
+	srv.Stop(t)
+
+	us = precellsFirm{Marker: "MARKER-US", Name: "MARKER-US Hudson & Birch LLP", Region: "us"}
+	args := []string{"tenant", "create", "--name", us.Name, "--region", "us",
+		"--owner-email", "owner.marker-us@hudson.example", "--owner-name", "MARKER-US Owner", "--json"}
+	if config != "" {
+		args = append(args, "--config", config)
+	}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	out, errOut, err := cli(t, dataDir, args...)
+	if err != nil {
+		t.Fatalf("tenant create: %v\n%s", err, errOut)
+	}
+	var created struct {
+		TenantID      string `json:"tenant_id"`
+		OwnerID       string `json:"owner_id"`
+		OwnerPassword string `json:"owner_password"`
+	}
+	if err := json.Unmarshal([]byte(out), &created); err != nil {
+		t.Fatal(err)
+	}
+	us.ID = created.TenantID
+	usOwner := precellsUser{ID: created.OwnerID, Email: "owner.marker-us@hudson.example", Name: "MARKER-US Owner", Role: "owner", Password: "MARKER-US owner password"}
+	srv = startServer(t, dataDir, config, env...)
+	oc := precellsLogin(t, srv.URL, usOwner.Email, created.OwnerPassword)
+	oc.json(t, "POST", "/api/v1/me/password", map[string]string{"old_password": created.OwnerPassword, "new_password": usOwner.Password}, http.StatusNoContent, nil)
+	us.Users = append(us.Users, usOwner)
+
+	for _, f := range []*precellsFirm{&us, &ca} {
+		precellsPopulate(t, srv.URL, f)
+	}
+	srv.Stop(t)
+
+	return us, ca
 }
 
 // precellsPopulate fills firm f, whose owner is signed up, over the API.

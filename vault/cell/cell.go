@@ -61,13 +61,21 @@ func notServed(region string) error {
 	return vault.Errorf(vault.EUNAVAILABLE, "This firm's region (%s) is not served by this server.", region)
 }
 
-// Region returns the region of firm tenantID from the directory.
-// Errors: not_found.
+// Region returns the region of firm tenantID from the directory, or of the
+// firm ctx is creating. Errors: not_found.
 func (r *Router) Region(ctx context.Context, tenantID string) (string, error) {
 	if tenantID == "" {
 		return "", vault.Errorf(vault.ENOTFOUND, "Tenant not found.")
 	}
-	return r.Service.DirectoryRegion(ctx, tenantID)
+	region, err := r.Service.DirectoryRegion(ctx, tenantID)
+	if vault.IsCode(err, vault.ENOTFOUND) {
+		// A firm being created is in no directory yet; its creation
+		// carries its region (and is recorded in its log first).
+		if nr, _, ok := vault.NewTenantKeysetsFrom(ctx, tenantID); ok {
+			return nr, nil
+		}
+	}
+	return region, err
 }
 
 // Cell returns the database of firm tenantID's cell.

@@ -38,7 +38,13 @@ type Split struct {
 	// Regions are the configured regions; a firm of another region stops
 	// the split.
 	Regions []string
+
+	// stopAfter, in tests, stops Run with errStopped after that many
+	// renames, as a crash would.
+	stopAfter int
 }
+
+var errStopped = errors.New("split: stopped by test")
 
 // settingSplit marks a service database written by Split.
 const settingSplit = "cells.split_from_legacy"
@@ -128,7 +134,10 @@ func (s *Split) Run(ctx context.Context) (*SplitResult, error) {
 	res.Rows[""] += n
 	// The service database goes in last: its presence says the cells are.
 	renames = append(renames, [2]string{s.ServiceDB + ".split", s.ServiceDB})
-	for _, r := range renames {
+	for i, r := range renames {
+		if s.stopAfter > 0 && i == s.stopAfter {
+			return nil, errStopped
+		}
 		for _, suffix := range []string{"-wal", "-shm", "-journal"} {
 			os.Remove(r[1] + suffix)
 		}
