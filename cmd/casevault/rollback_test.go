@@ -100,8 +100,10 @@ func (e *anchorEnv) checkRefused(t *testing.T, want string) {
 		t.Errorf("victim's sign-in = %d %s, want %d unavailable", got, b, want)
 	}
 	work(t, e.login(t, srv, "owner@other.example", e.otherPassword), 2)
-	log := srv.Stderr.String()
 	srv.Stop(t)
+	// The line names the firm, so it is in the firm's cell log (the
+	// service log has it with the firm redacted).
+	log := cellLog(t, e.dir, "us")
 	var named bool
 	for _, line := range strings.Split(log, "\n") {
 		if strings.Contains(line, "does not extend the checkpoint signed last") &&

@@ -264,7 +264,7 @@ func TestWitness_ForkRefused(t *testing.T) {
 	// counts each witness's refusal.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		log := srv.Stderr.String()
+		log := cellLog(t, e.dir, "us") // the firm's lines are in its cell log
 		n := 0
 		for _, line := range strings.Split(log, "\n") {
 			if strings.Contains(line, "witness refused the audit log's checkpoint") && strings.Contains(line, e.victim) &&
