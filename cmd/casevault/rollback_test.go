@@ -138,7 +138,7 @@ func countRows(t *testing.T, dir, q string, args ...any) int {
 // openAuditFile opens audit.db behind the server's back.
 func openAuditFile(t *testing.T, dir string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", filepath.Join(dir, "audit.db"))
+	db, err := sql.Open("sqlite", filepath.Join(dir, "regions", "us", "audit.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func rewrite(t *testing.T, db *sql.DB, tenant string, k int64) {
 func TestAnchor_OlderDatabase(t *testing.T) {
 	e := newAnchorEnv(t)
 	e.run(t, 2)
-	path := filepath.Join(e.dir, "audit.db")
+	path := filepath.Join(e.dir, "regions", "us", "audit.db")
 	old, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
