@@ -151,4 +151,3 @@ func TestLogs_StayInCells(t *testing.T) {
 		}
 	}
 }
-
