@@ -126,12 +126,14 @@ func (s *Service) LoginToFirm(ctx context.Context, tenantID, email, password, so
 			return "", nil, err
 		}
 		// One line for each firm whose account was tried, so it goes to
-		// that firm's cell log; the service log keeps an unknown account's.
+		// that firm's cell log, which is at rest in the cell and so holds
+		// no source address (the firm's audit event has it, sealed);
+		// stderr keeps an unknown account's with its address.
 		if len(targets) == 0 {
 			s.Log.Info().Str("source", source).Int("accounts", 0).Msg("sign-in failed")
 		}
 		for _, u := range targets {
-			s.Log.Info().Str("tenant_id", u.TenantID).Str("user_id", u.ID).Str("source", source).Int("accounts", len(targets)).Msg("sign-in failed")
+			s.Log.Info().Str("tenant_id", u.TenantID).Str("user_id", u.ID).Int("accounts", len(targets)).Msg("sign-in failed")
 		}
 		if err := s.recordLoginFailures(ctx, targets, account, source, "bad_credentials"); err != nil {
 			return "", nil, err
