@@ -129,6 +129,10 @@ func (m *Main) Open(ctx context.Context) error {
 			return fmt.Errorf("region %s: database: %w", region, err)
 		}
 	}
+	db.Indexer = m.Service.Indexer
+	if err := db.Repair(ctx); err != nil {
+		return fmt.Errorf("directory: %w", err)
+	}
 	return m.openAudit(ctx, masters)
 }
 
