@@ -131,6 +131,10 @@ type Report struct {
 	Stores        []FirmStore `json:"stores"`
 	OtherCells    []Cell      `json:"other_cells"`
 	Moves         []Move      `json:"moves"`
+
+	// SignedBy are the keys whose signatures Verify checked
+	// ("<name>+<hash>"); not part of the body.
+	SignedBy []string `json:"-"`
 }
 
 // ObjectsDigest returns the digest over the firm's object list, in

@@ -16,9 +16,9 @@ import (
 	"github.com/casevault/casevault/vault"
 )
 
-// maxReport is the largest signed report Verify reads: about 5 million
-// objects.
-const maxReport = 1 << 30
+// MaxReport is the largest signed report Verify reads, in bytes: about
+// 5 million objects.
+const MaxReport = 1 << 30
 
 // KeyName returns the note key name that signs the reports of region: its
 // audit checkpoint key's, "casevault-audit-<region>".
@@ -66,12 +66,12 @@ func Verify(file []byte, verifierKeys []string) (*Report, error) {
 	if len(verifierKeys) == 0 {
 		return nil, fail("no verifier key given")
 	}
-	if len(file) > maxReport {
-		return nil, fail("file is larger than %d bytes", maxReport)
+	if len(file) > MaxReport {
+		return nil, fail("file is larger than %d bytes", MaxReport)
 	}
 	var vs []note.Verifier
 	for _, k := range verifierKeys {
-		v, err := newVerifier(k)
+		v, err := ParseVerifierKey(k)
 		if err != nil {
 			return nil, fail("verifier key %q: %v", k, err)
 		}
@@ -122,6 +122,7 @@ func Verify(file []byte, verifierKeys []string) (*Report, error) {
 		names = append(names, s.Name)
 		if s.Name == KeyName(r.Region) {
 			signed = true
+			r.SignedBy = append(r.SignedBy, fmt.Sprintf("%s+%08x", s.Name, s.Hash))
 		}
 	}
 	if !signed {
@@ -133,17 +134,19 @@ func Verify(file []byte, verifierKeys []string) (*Report, error) {
 	return &r, nil
 }
 
-// newVerifier reads a verifier key strictly: name+hash+key, the hash 8
-// lowercase hex digits, the key canonical base64.
-func newVerifier(vkey string) (note.Verifier, error) {
-	parts := strings.Split(vkey, "+")
-	if len(parts) != 3 {
+// ParseVerifierKey reads a note verifier key strictly: name+hash+key, the
+// hash 8 lowercase hex digits, the key canonical base64 of an Ed25519 key
+// whose key hash is hash (docs/AUDIT-FORMAT.md §5).
+func ParseVerifierKey(vkey string) (note.Verifier, error) {
+	_, rest, ok1 := strings.Cut(vkey, "+")
+	hash, key, ok2 := strings.Cut(rest, "+")
+	if !ok1 || !ok2 {
 		return nil, errors.New("a verifier key is name+hash+key")
 	}
-	if len(parts[1]) != 8 || strings.Trim(parts[1], "0123456789abcdef") != "" {
+	if len(hash) != 8 || strings.Trim(hash, "0123456789abcdef") != "" {
 		return nil, errors.New("the key hash is not 8 lowercase hex digits")
 	}
-	if b, err := base64.StdEncoding.DecodeString(parts[2]); err != nil || base64.StdEncoding.EncodeToString(b) != parts[2] {
+	if b, err := base64.StdEncoding.DecodeString(key); err != nil || base64.StdEncoding.EncodeToString(b) != key {
 		return nil, errors.New("the key is not canonical base64")
 	}
 	return note.NewVerifier(vkey)
