@@ -50,7 +50,7 @@ type StoreDesc struct {
 	Kind     string `json:"kind"`     // KindFS or KindS3
 	Endpoint string `json:"endpoint"` // S3: host[:port]; "" for fs
 	Bucket   string `json:"bucket"`   // S3: the bucket; "" for fs
-	Path     string `json:"path"`     // fs: the directory; S3: the key prefix of the store in its bucket, if any
+	Path     string `json:"path"`     // fs: the directory; S3: the store's key prefix in its bucket ("" for the whole bucket, as CaseVault's S3 stores use)
 }
 
 // String describes the store in one line: "fs /data/ca/blobs" or
