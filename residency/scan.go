@@ -277,3 +277,13 @@ func ScanStore(ctx context.Context, store vault.BlobStore, needles [][]byte) ([]
 	err = s.Store(ctx, "", store, "")
 	return s.Hits(), err
 }
+
+// Needles returns strs as needles, for the common case of text: a firm's
+// id, emails, marker strings.
+func Needles(strs ...string) [][]byte {
+	out := make([][]byte, len(strs))
+	for i, s := range strs {
+		out[i] = []byte(s)
+	}
+	return out
+}

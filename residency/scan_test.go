@@ -171,3 +171,48 @@ func testScanStore(t *testing.T, st vault.BlobStore, wantBytes int64) {
 		t.Errorf("Stats: got %+v, want %+v", got, want)
 	}
 }
+
+// TestScanDir_Cancelled: a cancelled scan fails; a missing directory
+// fails (a scan that read nothing must not pass for one that found
+// nothing).
+func TestScanDir_Cancelled(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("data"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := residency.ScanDir(ctx, dir, residency.Needles("x")); err == nil {
+		t.Errorf("ScanDir with a cancelled context: got no error")
+	}
+	if _, err := residency.ScanDir(context.Background(), filepath.Join(dir, "missing"), residency.Needles("x")); !vault.IsCode(err, vault.EUNAVAILABLE) {
+		t.Errorf("ScanDir of a missing directory: got %v, want unavailable", err)
+	}
+}
+
+// BenchmarkScanner reports the scan's throughput over 64 MiB of random
+// bytes with ten needles of email length.
+func BenchmarkScanner(b *testing.B) {
+	data := make([]byte, 64<<20)
+	for i := range data {
+		data[i] = byte(i*2654435761>>13) ^ byte(i>>7)
+	}
+	path := filepath.Join(b.TempDir(), "f")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	var needles []string
+	for i := range 10 {
+		needles = append(needles, fmt.Sprintf("user%02d@firm.example", i))
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		s, err := residency.NewScanner(residency.Needles(needles...))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.File(context.Background(), path); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -63,13 +63,7 @@ func cmdResidencyVerify(ctx context.Context, args []string, stdout, stderr io.Wr
 			return usageError("--key %q is not a note verifier key: %v", k, err)
 		}
 	}
-	var b []byte
-	var err error
-	if files[0] == "-" {
-		b, err = io.ReadAll(io.LimitReader(os.Stdin, residency.MaxReport+1))
-	} else {
-		b, err = os.ReadFile(files[0])
-	}
+	b, err := readReport(files[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "FAIL: %v\n", err)
 		return errReported
@@ -88,6 +82,21 @@ func cmdResidencyVerify(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	return nil
+}
+
+// readReport reads a report file (standard input for "-"), at most one
+// byte more than residency.MaxReport, which Verify then refuses.
+func readReport(path string) ([]byte, error) {
+	r := io.Reader(os.Stdin)
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	return io.ReadAll(io.LimitReader(r, residency.MaxReport+1))
 }
 
 // cmdTenantResidency runs `casevault tenant residency --tenant ID`.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -144,6 +145,56 @@ func TestResidencyVerify(t *testing.T) {
 			}
 			if !strings.Contains(errb.String(), tc.wantStderr) {
 				t.Errorf("stderr: got %q, want it to hold %q", errb.String(), tc.wantStderr)
+			}
+		})
+	}
+}
+
+// TestCLI_ResidencyVerify runs the real binary: exit 0 and the summary on
+// stdout for a good report (read from standard input too), 1 and the
+// reason on stderr for a tampered one, 2 for a usage error.
+func TestCLI_ResidencyVerify(t *testing.T) {
+	path, signers := residencyReport(t)
+	caKey := signers["ca"].VerifierKey
+	signed, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := filepath.Join(t.TempDir(), "tampered")
+	if err := os.WriteFile(tampered, bytes.Replace(signed, []byte(`"tenant": "ten_ca1"`), []byte(`"tenant": "ten_ca2"`), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		stdin      []byte
+		code       int
+		wantStdout string
+		wantStderr string
+	}{
+		{"OK", []string{"residency", "verify", "--key", caKey, path}, nil, 0, "OK: residency report of firm ten_ca1, region ca", ""},
+		{"Stdin", []string{"residency", "verify", "--key", caKey, "-"}, signed, 0, "OK: residency report of firm ten_ca1", ""},
+		{"Tampered", []string{"residency", "verify", "--key", caKey, tampered}, nil, 1, "", "FAIL: the signature of key casevault-audit-ca+"},
+		{"NoKey", []string{"residency", "verify", path}, nil, 2, "", "casevault residency verify: --key is required"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(binary(t), tc.args...)
+			cmd.Stdin = bytes.NewReader(tc.stdin)
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				code = exit.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.code {
+				t.Errorf("exit code: got %d, want %d; stderr %q", code, tc.code, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tc.wantStdout) || !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("got stdout %q and stderr %q, want %q and %q in them", stdout.String(), stderr.String(), tc.wantStdout, tc.wantStderr)
 			}
 		})
 	}
