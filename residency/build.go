@@ -17,7 +17,7 @@ import (
 var regionName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
 
 // StoreInput is one blob store given to Build: how the report describes it,
-// the store, and the prefix of the keys to read ("ten_<id>/" for the
+// the store, and the prefix of the keys to read (the firm's id and "/" for the
 // firm's own stores, "" for every object of another cell's store).
 type StoreInput struct {
 	Desc   StoreDesc
@@ -134,8 +134,8 @@ func checkInput(in Input) error {
 		return vault.Errorf(vault.EINVALID, "Residency report: firm %s's cell has no store.", in.Tenant)
 	}
 	for _, si := range in.Stores {
-		if si.Prefix == "" || !vault.ValidBlobPrefix(si.Prefix) {
-			return vault.Errorf(vault.EINVALID, "Residency report: store %s needs the firm's key prefix, not %q.", si.Desc, si.Prefix)
+		if !vault.ValidBlobPrefix(si.Prefix) || !strings.HasSuffix("/"+si.Prefix, "/"+in.Tenant+"/") {
+			return vault.Errorf(vault.EINVALID, "Residency report: store %s needs the firm's key prefix %s/, not %q.", si.Desc, in.Tenant, si.Prefix)
 		}
 		if si.Store == nil {
 			return vault.Errorf(vault.EINVALID, "Residency report: store %s is missing.", si.Desc)

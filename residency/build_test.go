@@ -97,6 +97,7 @@ func TestBuild_Invalid(t *testing.T) {
 		{"BadRegion", func(in *residency.Input) { in.Region = "CA" }},
 		{"NoStore", func(in *residency.Input) { in.Stores = nil }},
 		{"NoPrefix", func(in *residency.Input) { in.Stores[0].Prefix = "" }},
+		{"PrefixOfAnotherFirm", func(in *residency.Input) { in.Stores[0].Prefix = "ten_otherca/" }},
 		{"EmptyNeedle", func(in *residency.Input) { in.Needles = append(in.Needles, nil) }},
 		{"OwnRegionScanned", func(in *residency.Input) { in.OtherCells[0].Region = "ca" }},
 		{"CredentialsInEndpoint", func(in *residency.Input) {

@@ -196,8 +196,8 @@ func (r *Report) check() error {
 		if err := s.StoreDesc.check(); err != nil {
 			return fmt.Errorf("store %d: %v", i, err)
 		}
-		if s.Prefix == "" || !vault.ValidBlobPrefix(s.Prefix) {
-			return fmt.Errorf("store %d: prefix %q is not a firm's key prefix", i, s.Prefix)
+		if !vault.ValidBlobPrefix(s.Prefix) || !strings.HasSuffix("/"+s.Prefix, "/"+r.Tenant+"/") {
+			return fmt.Errorf("store %d: prefix %q is not firm %s's key prefix (its id and a slash)", i, s.Prefix, r.Tenant)
 		}
 		if s.List == nil {
 			return fmt.Errorf("store %d: object_list must be a list, not null", i)
@@ -209,8 +209,8 @@ func (r *Report) check() error {
 				return fmt.Errorf("store %d: object %d: key %q is not a blob key under prefix %q", i, j, o.Key, s.Prefix)
 			case j > 0 && o.Key <= s.List[j-1].Key:
 				return fmt.Errorf("store %d: object %d: key %q is not after %q: the list must be in byte order of keys, without repeats", i, j, o.Key, s.List[j-1].Key)
-			case o.Size < 0:
-				return fmt.Errorf("store %d: object %s has negative size %d", i, o.Key, o.Size)
+			case o.Size < 0 || o.Size > maxSize:
+				return fmt.Errorf("store %d: object %s has size %d, not between 0 and 2^53", i, o.Key, o.Size)
 			case !isSHA256(o.SHA256):
 				return fmt.Errorf("store %d: object %s: sha256 %q is not 64 lowercase hex digits", i, o.Key, o.SHA256)
 			}
@@ -328,6 +328,10 @@ func (r *Report) checkMoves() error {
 	}
 	return nil
 }
+
+// maxSize is the largest size a report states (2^53, the largest integer
+// every JSON reader holds exactly); sums of sizes stay far from overflow.
+const maxSize = 1 << 53
 
 func isSHA256(s string) bool {
 	b, err := hex.DecodeString(s)

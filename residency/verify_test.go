@@ -94,6 +94,13 @@ func TestVerify_Tamper(t *testing.T) {
 			l[0], l[1] = l[1], l[0]
 		}), f.ca.signer), []string{f.ca.vkey}, "must be in byte order of keys"},
 		{"ObjectOutsidePrefix", resign(t, edit(t, txt, func(r *residency.Report) { r.Stores[0].List[0].Key = "ten_otherca/doc_1/v1" }), f.ca.signer), []string{f.ca.vkey}, `is not a blob key under prefix "ten_cafirm0001/"`},
+		{"PrefixOfAnotherFirm", resign(t, edit(t, txt, func(r *residency.Report) {
+			r.Stores[0].Prefix = "ten_otherca/"
+			for i := range r.Stores[0].List {
+				r.Stores[0].List[i].Key = strings.Replace(r.Stores[0].List[i].Key, caFirm, "ten_otherca", 1)
+			}
+			r.ObjectsSHA256 = residency.ObjectsDigest(r.Stores)
+		}), f.ca.signer), []string{f.ca.vkey}, `prefix "ten_otherca/" is not firm ten_cafirm0001's key prefix`},
 		{"HitsResigned", resign(t, edit(t, txt, func(r *residency.Report) { r.OtherCells[0].Hits = 1 }), f.ca.signer), []string{f.ca.vkey}, "the scan of region us found 1 trace(s)"},
 		{"OwnRegionScanned", resign(t, edit(t, txt, func(r *residency.Report) { r.OtherCells[0].Region = "ca" }), f.ca.signer), []string{f.ca.vkey}, "region ca is the firm's own region"},
 		{"CellTwice", resign(t, edit(t, txt, func(r *residency.Report) { r.OtherCells = append(r.OtherCells, r.OtherCells[0]) }), f.ca.signer), []string{f.ca.vkey}, "region us is listed twice"},
