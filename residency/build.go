@@ -82,12 +82,12 @@ func (e *FoundError) Error() string {
 // (something of the firm found elsewhere), those of the stores, and
 // unavailable (a file that cannot be read).
 func Build(ctx context.Context, in Input) (*Report, error) {
-	if err := checkInput(in); err != nil {
-		return nil, err
-	}
 	now := time.Now
 	if in.Now != nil {
 		now = in.Now
+	}
+	if err := checkInput(in, now); err != nil {
+		return nil, err
 	}
 	r := &Report{
 		Format: Format, Tenant: in.Tenant, Region: in.Region,
@@ -123,8 +123,9 @@ func Build(ctx context.Context, in Input) (*Report, error) {
 	return r, nil
 }
 
-// checkInput checks what Build's result cannot show was wrong.
-func checkInput(in Input) error {
+// checkInput checks Build's input before anything is read: what the
+// result cannot show was wrong, and what would fail it.
+func checkInput(in Input, now func() time.Time) error {
 	switch {
 	case in.Tenant == "":
 		return vault.Errorf(vault.EINVALID, "Residency report: no firm id.")
@@ -141,7 +142,12 @@ func checkInput(in Input) error {
 			return vault.Errorf(vault.EINVALID, "Residency report: store %s is missing.", si.Desc)
 		}
 	}
+	seen := map[string]bool{in.Region: true}
 	for _, c := range in.OtherCells {
+		if !regionName.MatchString(c.Region) || seen[c.Region] {
+			return vault.Errorf(vault.EINVALID, "Residency report: other cell %q is no region, the firm's own or listed twice.", c.Region)
+		}
+		seen[c.Region] = true
 		if c.Dir == "" && len(c.Files) == 0 && len(c.Stores) == 0 {
 			return vault.Errorf(vault.EINVALID, "Residency report: cell %s has nothing to scan.", c.Region)
 		}
@@ -155,6 +161,12 @@ func checkInput(in Input) error {
 		if len(n) == 0 {
 			return vault.Errorf(vault.EINVALID, "Residency report: needle %d is empty.", i)
 		}
+	}
+	// The moves are checked before the long reads, against the time now;
+	// Build checks them again against generated_at.
+	r := &Report{Region: in.Region, Moves: in.Moves, GeneratedAt: Time{now().UTC()}}
+	if err := r.checkMoves(); err != nil {
+		return vault.WrapError(vault.EINVALID, err, "Residency report of firm %s: %v.", in.Tenant, err)
 	}
 	return nil
 }
