@@ -62,18 +62,20 @@ type FoundError struct {
 }
 
 func (e *FoundError) Error() string {
-	n := int64(len(e.Hits)) + e.Dropped
 	var b strings.Builder
-	fmt.Fprintf(&b, "region %s holds %d trace(s) of firm %s", e.Region, n, e.Tenant)
+	fmt.Fprintf(&b, "%d hit(s) in region %s:", e.Count(), e.Region)
 	for i, h := range e.Hits {
 		if i == 5 {
-			fmt.Fprintf(&b, "; and %d more", n-5)
+			fmt.Fprintf(&b, " and %d more", e.Count()-5)
 			break
 		}
-		b.WriteString("; " + h.String())
+		b.WriteString(" " + h.String() + ";")
 	}
-	return b.String()
+	return strings.TrimSuffix(b.String(), ";")
 }
+
+// Count returns how many hits were found, listed or not.
+func (e *FoundError) Count() int64 { return int64(len(e.Hits)) + e.Dropped }
 
 // Build reads every object of the firm in its stores (key, size, SHA-256),
 // scans every other cell for the firm, and returns the report. It fails
@@ -225,7 +227,7 @@ func scanCell(ctx context.Context, tenant string, c CellInput, needles [][]byte)
 	}
 	if hits := s.Hits(); len(hits) > 0 {
 		fe := &FoundError{Tenant: tenant, Region: c.Region, Hits: hits, Dropped: s.Dropped()}
-		return Cell{}, vault.WrapError(vault.ECONFLICT, fe, "Residency scan: %s.", fe)
+		return Cell{}, vault.WrapError(vault.ECONFLICT, fe, "Region %s holds %d trace(s) of firm %s, the first %s.", c.Region, fe.Count(), tenant, hits[0])
 	}
 	st := s.Stats()
 	cell.Files, cell.FileBytes, cell.Objects, cell.ObjectBytes = st.Files, st.FileBytes, st.Objects, st.ObjectBytes

@@ -54,7 +54,7 @@ type StoreDesc struct {
 }
 
 // String describes the store in one line: "fs /data/ca/blobs" or
-// "s3 https://host/bucket/path".
+// "s3 host:port/bucket" (with "/path" when the store has one).
 func (d StoreDesc) String() string {
 	if d.Kind == KindS3 {
 		s := "s3 " + d.Endpoint + "/" + d.Bucket
