@@ -103,19 +103,8 @@ func TestReport_WorkedExample(t *testing.T) {
 // verifier key out of docs/RESIDENCY.md as a reader would, and checks that
 // it verifies, and that a change to one byte does not.
 func TestDoc_ExampleVerifies(t *testing.T) {
-	doc, err := os.ReadFile(docPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	i, j := bytes.Index(doc, []byte(exampleBegin)), bytes.Index(doc, []byte(exampleEnd))
-	if i < 0 || j < i {
-		t.Fatalf("%s has no worked example markers", docPath)
-	}
-	ex := string(doc[i:j])
-	m := regexp.MustCompile("(?s)```\n(.*?)```\n\nVerifier key: `([^`]+)`").FindStringSubmatch(ex)
-	if m == nil {
-		t.Fatalf("no signed report and verifier key in the worked example of %s", docPath)
-	}
+	report, vkey := docExample(t)
+	m := []string{"", report, vkey}
 	r, err := residency.Verify([]byte(m[1]), []string{m[2]})
 	if err != nil {
 		t.Fatalf("the worked example does not verify: %v", err)
@@ -127,4 +116,23 @@ func TestDoc_ExampleVerifies(t *testing.T) {
 	if _, err := residency.Verify([]byte(changed), []string{m[2]}); err == nil {
 		t.Errorf("the worked example with handover_seq changed: verifies, want a failure")
 	}
+}
+
+// docExample returns the worked example's signed report and verifier key,
+// read out of docs/RESIDENCY.md.
+func docExample(tb testing.TB) (report, vkey string) {
+	tb.Helper()
+	doc, err := os.ReadFile(docPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	i, j := bytes.Index(doc, []byte(exampleBegin)), bytes.Index(doc, []byte(exampleEnd))
+	if i < 0 || j < i {
+		tb.Fatalf("%s has no worked example markers", docPath)
+	}
+	m := regexp.MustCompile("(?s)```\n(.*?)```\n\nVerifier key: `([^`]+)`").FindStringSubmatch(string(doc[i:j]))
+	if m == nil {
+		tb.Fatalf("no signed report and verifier key in the worked example of %s", docPath)
+	}
+	return m[1], m[2]
 }

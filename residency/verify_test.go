@@ -157,3 +157,22 @@ func compact(t *testing.T, txt string) string {
 	}
 	return buf.String() + "\n"
 }
+
+// FuzzVerify: no input makes Verify panic, and whatever it accepts holds
+// together and is signed by the ca key.
+func FuzzVerify(f *testing.F) {
+	key := newTestKey(f, "casevault-audit-ca")
+	report, vkey := docExample(f)
+	if vkey != key.vkey {
+		f.Fatalf("the worked example's key: got %s, want %s", vkey, key.vkey)
+	}
+	f.Add([]byte(report))
+	f.Add([]byte("{\n  \"format\": \"casevault-residency/1\",\n}\n\n— casevault-audit-ca AAAA\n"))
+	f.Add([]byte(""))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := residency.Verify(b, []string{key.vkey})
+		if err == nil && (got.Region != "ca" || len(got.SignedBy) == 0) {
+			t.Errorf("Verify accepted a report of region %q signed by %v", got.Region, got.SignedBy)
+		}
+	})
+}
