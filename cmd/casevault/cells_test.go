@@ -350,3 +350,66 @@ func TestCells_UnservedRegion(t *testing.T) {
 		t.Errorf("the us cell's database changed while only ca was served (%v)", err)
 	}
 }
+
+// TestCells_ResidencyReport asks for each firm's residency report, from
+// the API as its auditor and with `casevault tenant residency`, and checks
+// both offline with `casevault residency verify` and the region's key
+// only; a lawyer may not have it; once a file holding the us firm's id sits
+// in the ca cell, the us firm's report is refused (409) and nothing is
+// signed.
+func TestCells_ResidencyReport(t *testing.T) {
+	dataDir := newDataDir(t)
+	us, ca := precellsTwoFirms(t, dataDir, "")
+	verify := func(t *testing.T, report []byte, region string) error {
+		t.Helper()
+		file := filepath.Join(t.TempDir(), "residency.txt")
+		if err := os.WriteFile(file, report, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		key := auditKeysJSON(t, dataDir, "--region", region)[0].VerifierKey
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), []string{"residency", "verify", "--key", key, file}, &stdout, &stderr); err != nil {
+			return fmt.Errorf("%w: %s", err, stderr.String())
+		}
+		return nil
+	}
+	srv := startServer(t, dataDir, "")
+	for _, f := range []precellsFirm{us, ca} {
+		auditor := precellsLogin(t, srv.URL, f.Users[4].Email, f.Users[4].Password)
+		report := precellsGet(t, auditor, "/api/v1/residency", http.StatusOK)
+		if err := verify(t, report, f.Region); err != nil {
+			t.Errorf("%s report from the API: residency verify: %v\n%s", f.Region, err, report)
+		}
+		other := map[string]string{"us": "ca", "ca": "us"}[f.Region]
+		if err := verify(t, report, other); err == nil {
+			t.Errorf("%s report verifies with the %s key", f.Region, other)
+		}
+		lawyer := precellsLogin(t, srv.URL, f.Users[2].Email, f.Users[2].Password)
+		precellsGet(t, lawyer, "/api/v1/residency", http.StatusForbidden)
+	}
+	srv.Stop(t)
+	out, errOut, err := cli(t, dataDir, "tenant", "residency", "--tenant", ca.ID)
+	if err != nil {
+		t.Fatalf("tenant residency: %v\n%s", err, errOut)
+	}
+	if err := verify(t, []byte(out), "ca"); err != nil {
+		t.Errorf("ca report from the CLI: %v", err)
+	}
+	if !strings.Contains(out, `"region":"ca"`) && !strings.Contains(out, `"region": "ca"`) {
+		t.Errorf("ca report does not state region ca:\n%s", out)
+	}
+
+	// A leak: the us firm's id in a file of the ca cell.
+	if err := os.WriteFile(filepath.Join(dataDir, "regions", "ca", "stray.txt"), []byte("copied "+us.ID), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cli(t, dataDir, "tenant", "residency", "--tenant", us.ID); err == nil || !strings.Contains(err.Error(), "stray.txt") {
+		t.Errorf("tenant residency with a leak: %v, want a refusal naming stray.txt", err)
+	}
+	srv = startServer(t, dataDir, "")
+	auditor := precellsLogin(t, srv.URL, us.Users[4].Email, us.Users[4].Password)
+	b := precellsGet(t, auditor, "/api/v1/residency", http.StatusConflict)
+	if strings.Contains(string(b), "stray") || strings.Contains(string(b), us.Users[0].Email) {
+		t.Errorf("the refusal repeats what the scan found: %s", b)
+	}
+}

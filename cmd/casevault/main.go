@@ -69,6 +69,9 @@ type Main struct {
 	// starts it.
 	Sinks *sink.Worker
 
+	// auditSigners sign each region's checkpoints and residency reports.
+	auditSigners keys.AuditSigners
+
 	// AuditKeyHistory are every audit verifier key, current and retired,
 	// with its validity, by region ("service" too), oldest first.
 	AuditKeyHistory map[string][]vault.AuditKey

@@ -99,7 +99,31 @@ func readReport(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(r, residency.MaxReport+1))
 }
 
-// cmdTenantResidency runs `casevault tenant residency --tenant ID`.
+// cmdTenantResidency runs `casevault tenant residency --tenant ID [--out
+// FILE]`: the firm's residency report, signed by its region's audit key
+// (docs/RESIDENCY.md), on stdout or in FILE.
 func cmdTenantResidency(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("tenant residency: not built yet")
+	fs, cf := newFlagSet("tenant residency", stderr)
+	tenant := fs.String("tenant", "", "firm `id`")
+	out := fs.String("out", "", "write the report to `file` instead of stdout")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := require(fs, "tenant"); err != nil {
+		return err
+	}
+	m, err := cf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	report, err := m.ResidencyReport(ctx, *tenant)
+	if err != nil {
+		return cliError(err)
+	}
+	if *out == "" {
+		_, err = stdout.Write(report)
+		return err
+	}
+	return os.WriteFile(*out, report, 0o600)
 }
