@@ -97,4 +97,3 @@ func (m *Main) regionKeyFiles(region string) []string {
 	}
 	return files
 }
-
