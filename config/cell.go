@@ -51,14 +51,17 @@ func (c *Config) LegacyAuditPath() string { return filepath.Join(c.DataDir, "aud
 // where the service-wide files are.
 func (c *Config) validateCells() error {
 	names := c.RegionNames()
-	for i, a := range names {
+	for _, a := range names {
 		da := c.CellDir(a)
-		if same(da, c.DataDir) {
-			return fmt.Errorf("config: regions.%s.dir: %q is data_dir itself; a cell needs a directory of its own", a, da)
+		if within(c.DataDir, da) {
+			return fmt.Errorf("config: regions.%s.dir: %q is data_dir itself or holds it; a cell needs a directory of its own, apart from the service-wide files", a, da)
 		}
 		if within(c.KeyDir(), da) || within(c.MasterKeyPath(a), da) {
 			return fmt.Errorf("config: regions.%s.dir: %q holds keys; keep keys apart from the data", a, da)
 		}
+	}
+	for i, a := range names {
+		da := c.CellDir(a)
 		for _, b := range names[i+1:] {
 			db := c.CellDir(b)
 			if within(da, db) || within(db, da) {
@@ -78,6 +81,3 @@ func (c *Config) validateCells() error {
 	}
 	return nil
 }
-
-// same reports whether two paths name the same directory.
-func same(a, b string) bool { return within(a, b) && within(b, a) }

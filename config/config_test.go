@@ -96,6 +96,29 @@ func TestConfig_Validate(t *testing.T) {
 			c.TLS = config.TLSConfig{CertFile: "c", KeyFile: "k"}
 			c.Metrics = config.MetricsConfig{Addr: ":9090", Token: metricsToken}
 		}, ""},
+		{"CellDirs", func(c *config.Config) {
+			c.DataDir = "/srv/cv"
+			setDir(c, "us", "/vol/us/cell")
+			setDir(c, "ca", "/vol/ca/cell")
+		}, ""},
+		{"CellDirsOverlap", func(c *config.Config) {
+			c.DataDir = "/srv/cv"
+			setDir(c, "us", "/vol/cells")
+			setDir(c, "ca", "/vol/cells/ca")
+		}, "regions.ca.dir and regions.us.dir"},
+		{"CellDirIsDataDir", func(c *config.Config) { c.DataDir = "/srv/cv"; setDir(c, "us", "/srv/cv") }, "regions.us.dir: \"/srv/cv\" is data_dir itself or holds it"},
+		{"CellHoldsDataDir", func(c *config.Config) { c.DataDir = "/srv/cv"; setDir(c, "ca", "/srv") }, "regions.ca.dir: \"/srv\" is data_dir itself or holds it"},
+		{"CellHoldsKeys", func(c *config.Config) {
+			c.DataDir = "/srv/cv"
+			c.KeysDir = "/vol/us/keys"
+			setDir(c, "us", "/vol/us")
+		}, "regions.us.dir: \"/vol/us\" holds keys"},
+		{"StoreInOtherCell", func(c *config.Config) {
+			c.DataDir = "/srv/cv"
+			r := c.Regions["ca"]
+			r.Path = "/srv/cv/regions/us/ca-blobs"
+			c.Regions["ca"] = r
+		}, "regions.ca.path"},
 		{"MetricsShortToken", func(c *config.Config) { c.Metrics.Token = "secret" }, "metrics.token: must be at least 16"},
 		{"MetricsTokenWithSpace", func(c *config.Config) { c.Metrics.Token = "correct horse battery" }, "metrics.token: must be printable ASCII"},
 	} {
@@ -112,6 +135,33 @@ func TestConfig_Validate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want it to name %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// setDir sets region name's cell directory.
+func setDir(c *config.Config, name, dir string) {
+	r := c.Regions[name]
+	r.Dir = dir
+	c.Regions[name] = r
+}
+
+// TestConfig_CellPaths: each region's cell holds its databases, and by
+// default its fs store; the service-wide files sit in data_dir.
+func TestConfig_CellPaths(t *testing.T) {
+	c := config.Default()
+	c.DataDir = "/srv/cv"
+	setDir(&c, "ca", "/vol/ca")
+	for _, tt := range []struct{ got, want string }{
+		{c.CellDir("us"), "/srv/cv/regions/us"},
+		{c.CellDatabasePath("us"), "/srv/cv/regions/us/casevault.db"},
+		{c.CellAuditPath("ca"), "/vol/ca/audit.db"},
+		{c.RegionPath("ca"), "/vol/ca"},
+		{c.ServiceDatabasePath(), "/srv/cv/service.db"},
+		{c.ServiceAuditPath(), "/srv/cv/service-audit.db"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
 	}
 }
 

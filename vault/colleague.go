@@ -65,7 +65,7 @@ func (s *Service) colleagueByEmail(ctx context.Context, actor *User, email strin
 	if err != nil {
 		return nil, err
 	}
-	us, err := s.Store.UsersByEmailIndex(ctx, [][]byte{ix})
+	us, err := s.Store.UsersByEmailIndex(ctx, withDirectoryIndex(ctx, s.Indexer, email, [][]byte{ix}))
 	if err != nil {
 		return nil, err
 	}

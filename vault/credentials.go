@@ -68,7 +68,25 @@ func (s *Service) usersByEmail(ctx context.Context, account string) ([]*User, er
 		}
 		indexes = append(indexes, ix)
 	}
-	return s.Store.UsersByEmailIndex(ctx, indexes)
+	return s.Store.UsersByEmailIndex(ctx, withDirectoryIndex(ctx, s.Indexer, account, indexes))
+}
+
+// withDirectoryIndex adds to indexes the email's index under the
+// service-wide key: no user row has it, but a store that routes firms to
+// cells (vault/cell) finds by it, in its directory, the regions whose cells
+// have a user with that email, even regions whose keys this process does
+// not hold. Without a service-wide key the indexes go as they are.
+func withDirectoryIndex(ctx context.Context, ix Indexer, email string, indexes [][]byte) [][]byte {
+	if d, err := DirectoryEmailIndex(ctx, ix, email); err == nil {
+		return append(indexes, d)
+	}
+	return indexes
+}
+
+// DirectoryEmailIndex is the index by which a directory of cells finds an
+// email: its IndexEmail index under the service-wide key (region "").
+func DirectoryEmailIndex(ctx context.Context, ix Indexer, email string) ([]byte, error) {
+	return EmailIndex(ctx, ix, "", email)
 }
 
 // inFirm returns the users of us that belong to tenantID.

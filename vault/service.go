@@ -45,6 +45,10 @@ type Service struct {
 	// SessionTTL is how long a session token from Login lasts; 0 means
 	// DefaultSessionTTL.
 	SessionTTL time.Duration
+	// Residency, when set, builds a firm's signed residency report
+	// (docs/RESIDENCY.md); cmd/casevault sets it. ResidencyReport serves
+	// it to owners, admins and auditors.
+	Residency func(ctx context.Context, tenantID string) ([]byte, error)
 	// Throttle slows password guessing at sign-in and password change.
 	// Nil means the database-backed throttle over Store (a ThrottleStore)
 	// and Indexer, which survives restarts and is shared by every process

@@ -22,6 +22,7 @@ func (s *Server) auditPages(g *gin.RouterGroup) {
 	g.GET("/audit/users/:id", s.handleAuditUserPage)
 	g.GET("/audit/export", s.handleAuditExportPage)
 	g.GET("/audit/checkpoint", s.handleAuditCheckpointPage)
+	g.GET("/audit/residency", s.handleAuditResidencyDownload)
 }
 
 // auditPageSize is how many events an audit page lists unless limit says.

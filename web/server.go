@@ -192,6 +192,7 @@ func (s *Server) registerRoutes() {
 	auth.GET("/audit/export", s.handleAuditExport)
 	auth.GET("/audit/checkpoint", s.handleAuditCheckpoint)
 	auth.GET("/audit/keys", s.handleAuditKeys)
+	auth.GET("/residency", s.handleResidency)
 	auth.GET("/audit/proof", s.handleAuditProof)
 	auth.GET("/audit/consistency", s.handleAuditConsistency)
 	auth.GET("/audit/sink", s.handleAuditSinkGet)

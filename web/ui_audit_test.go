@@ -300,3 +300,47 @@ func TestUIAudit_Trail(t *testing.T) {
 		}
 	})
 }
+
+// TestUIAudit_Residency: the checkpoint page offers the firm's residency
+// report to its auditor, /audit/residency downloads what the service
+// builds (recorded first), and a lawyer gets the API's 403 as a page.
+func TestUIAudit_Residency(t *testing.T) {
+	fx := newAuditFixture(t)
+	var asked []string
+	fx.e.Svc.Residency = func(_ context.Context, tenantID string) ([]byte, error) {
+		asked = append(asked, tenantID)
+		return []byte("casevault-residency/1\n{}\n\n— casevault-audit-us sig\n"), nil
+	}
+	base := fx.e.Server.URL()
+	status, body, _ := getPage(t, fx.auditor, base+"/audit/checkpoint")
+	if status != http.StatusOK || !strings.Contains(body, `href="/audit/residency" id="residency-link"`) || !strings.Contains(body, "casevault residency verify --key") {
+		t.Fatalf("checkpoint page: %d, no residency link or command", status)
+	}
+	status, body, h := getPage(t, fx.auditor, base+"/audit/residency")
+	if status != http.StatusOK || !strings.HasPrefix(body, "casevault-residency/1") || !strings.Contains(h.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("download: %d %q %v, want the report as an attachment", status, body, h)
+	}
+	if len(asked) != 1 || asked[0] != fx.owner.TenantID {
+		t.Errorf("reports built for %v, want one for the auditor's firm %s", asked, fx.owner.TenantID)
+	}
+	evs, _, err := fx.e.Svc.AuditEvents(context.Background(), fx.owner, vault.AuditFilter{Action: vault.ActAuditRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, ev := range evs {
+		found = found || ev.Details["read"] == "residency"
+	}
+	if !found {
+		t.Errorf("no audit.read event with read residency among %d reads", len(evs))
+	}
+	_, email, password := fx.e.uiUser(t, fx.owner.TenantID, vault.RoleLawyer)
+	lc := uiClient(t)
+	uiClientSignIn(t, lc, base, email, password)
+	if status, body, _ := getPage(t, lc, base+"/audit/residency"); status != http.StatusForbidden || !strings.Contains(body, "forbidden") {
+		t.Errorf("lawyer: %d, want the 403 page", status)
+	}
+	if len(asked) != 1 {
+		t.Errorf("a lawyer's request built a report")
+	}
+}

@@ -78,6 +78,11 @@ func (m *matrix) marker(firm, short, what string) string {
 func newMatrix(tb testing.TB) *matrix {
 	tb.Helper()
 	e := newEnv(tb)
+	// The residency report is built by cmd/casevault (tested there); here
+	// a stand-in names the firm it is for.
+	e.Svc.Residency = func(_ context.Context, tenantID string) ([]byte, error) {
+		return []byte("casevault-residency/1 " + tenantID + "\n"), nil
+	}
 	ctx := context.Background()
 	m := &matrix{e: e, by: map[string]*mxActor{}, markers: map[string]string{}, firmOf: map[string]string{}, objects: map[string][]mxObject{}}
 	m.srv = e.server(tb, func(s *web.Server) { s.UserRate, s.UserBurst = 1e6, 1e6 })

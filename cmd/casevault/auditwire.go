@@ -21,6 +21,7 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 	if err != nil {
 		return err
 	}
+	m.auditSigners = signers
 	m.AuditKeys = signers.VerifierKeys()
 	m.AuditKeyHistory = signers.Keys()
 	regionOf := m.DB.Region
@@ -87,6 +88,7 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 		reader.Witness = m.Witness
 	}
 	m.Service.AuditReader = reader
+	m.Service.Residency = m.ResidencyReport
 	return nil
 }
 

@@ -37,10 +37,6 @@ func (m *Main) openCells(ctx context.Context) error {
 		}
 		cells[name] = db
 	}
-	if err := router.Repair(ctx); err != nil {
-		router.Close()
-		return fmt.Errorf("directory: %w", err)
-	}
 	m.DB = router
 	return nil
 }

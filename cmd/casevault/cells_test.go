@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,7 +164,24 @@ func checkResidency(t *testing.T, dataDir string, firms []precellsFirm) {
 func TestCells_Residency(t *testing.T) {
 	dataDir := newDataDir(t)
 	us, ca := precellsTwoFirms(t, dataDir, "")
+	// Failed sign-ins: of an unknown account (the service log's, which
+	// names its email only as a keyed hash) and of each firm's owner.
+	srv := startServer(t, dataDir, "")
+	unknown := "nobody.marker-nowhere@unknown.example"
+	for _, email := range []string{unknown, us.Users[0].Email, ca.Users[0].Email} {
+		resp := newClient(srv.URL).request(t, "POST", "/api/v1/auth/login",
+			strings.NewReader(`{"email":"`+email+`","password":"wrong password"}`), http.Header{"Content-Type": {"application/json"}})
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("sign-in of %s with a wrong password: %d, want 401", email, resp.StatusCode)
+		}
+	}
+	srv.Stop(t)
 	checkResidency(t, dataDir, []precellsFirm{us, ca})
+	hits, _ := scanFiles(t, append(serviceFiles(t, dataDir), filepath.Join(dataDir, "regions")), []string{unknown, "marker-nowhere"})
+	for _, h := range hits {
+		t.Errorf("the unknown account's email is written in the clear: %s", h)
+	}
 }
 
 // TestCells_UpgradeResidency splits the data dir of the release before
@@ -282,5 +300,116 @@ func TestCells_ResidencyMinIO(t *testing.T) {
 				t.Errorf("MinIO of %s holds firm %s (%s): %s", g.Region, f.ID, f.Region, h)
 			}
 		}
+	}
+}
+
+// TestCells_UnservedRegion starts a server that serves only ca on a data
+// dir that also has a us cell (one deployment per region): the ca firm
+// works, the us firm's users are told its region is unavailable here, and
+// nothing of the us firm is answered or written by this server.
+func TestCells_UnservedRegion(t *testing.T) {
+	m := readPrecells(t)
+	dataDir := copyPrecells(t)
+	startServer(t, dataDir, "").Stop(t) // split into both cells first
+	cfg := filepath.Join(t.TempDir(), "ca-only.yaml")
+	if err := os.WriteFile(cfg, []byte("regions:\n  ca:\n    type: fs\n    master_key: {type: file}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	usDB, err := os.ReadFile(filepath.Join(dataDir, "regions", "us", "casevault.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, dataDir, cfg)
+	for _, f := range m.Firms {
+		u := f.Users[0]
+		resp := newClient(srv.URL).request(t, "POST", "/api/v1/auth/login",
+			strings.NewReader(`{"email":"`+u.Email+`","password":"`+u.Password+`"}`), http.Header{"Content-Type": {"application/json"}})
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch f.Region {
+		case "ca":
+			if resp.StatusCode != http.StatusOK {
+				t.Errorf("ca owner sign-in on the ca server: %d %s, want 200", resp.StatusCode, b)
+			}
+		case "us":
+			if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), `"code":"unavailable"`) {
+				t.Errorf("us owner sign-in on the ca server: %d %s, want 503 unavailable", resp.StatusCode, b)
+			}
+			tc := newClient(srv.URL)
+			tc.token = f.Tokens[0].Token
+			resp := tc.request(t, "GET", "/api/v1/matters", nil, nil)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("us token on the ca server: %d, want 401", resp.StatusCode)
+			}
+		}
+	}
+	srv.Stop(t)
+	after, err := os.ReadFile(filepath.Join(dataDir, "regions", "us", "casevault.db"))
+	if err != nil || !bytes.Equal(after, usDB) {
+		t.Errorf("the us cell's database changed while only ca was served (%v)", err)
+	}
+}
+
+// TestCells_ResidencyReport asks for each firm's residency report, from
+// the API as its auditor and with `casevault tenant residency`, and checks
+// both offline with `casevault residency verify` and the region's key
+// only; a lawyer may not have it; once a file holding the us firm's id sits
+// in the ca cell, the us firm's report is refused (409) and nothing is
+// signed.
+func TestCells_ResidencyReport(t *testing.T) {
+	dataDir := newDataDir(t)
+	us, ca := precellsTwoFirms(t, dataDir, "")
+	verify := func(t *testing.T, report []byte, region string) error {
+		t.Helper()
+		file := filepath.Join(t.TempDir(), "residency.txt")
+		if err := os.WriteFile(file, report, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		key := auditKeysJSON(t, dataDir, "--region", region)[0].VerifierKey
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), []string{"residency", "verify", "--key", key, file}, &stdout, &stderr); err != nil {
+			return fmt.Errorf("%w: %s", err, stderr.String())
+		}
+		return nil
+	}
+	srv := startServer(t, dataDir, "")
+	for _, f := range []precellsFirm{us, ca} {
+		auditor := precellsLogin(t, srv.URL, f.Users[4].Email, f.Users[4].Password)
+		report := precellsGet(t, auditor, "/api/v1/residency", http.StatusOK)
+		if err := verify(t, report, f.Region); err != nil {
+			t.Errorf("%s report from the API: residency verify: %v\n%s", f.Region, err, report)
+		}
+		other := map[string]string{"us": "ca", "ca": "us"}[f.Region]
+		if err := verify(t, report, other); err == nil {
+			t.Errorf("%s report verifies with the %s key", f.Region, other)
+		}
+		lawyer := precellsLogin(t, srv.URL, f.Users[2].Email, f.Users[2].Password)
+		precellsGet(t, lawyer, "/api/v1/residency", http.StatusForbidden)
+	}
+	srv.Stop(t)
+	out, errOut, err := cli(t, dataDir, "tenant", "residency", "--tenant", ca.ID)
+	if err != nil {
+		t.Fatalf("tenant residency: %v\n%s", err, errOut)
+	}
+	if err := verify(t, []byte(out), "ca"); err != nil {
+		t.Errorf("ca report from the CLI: %v", err)
+	}
+	if !strings.Contains(out, `"region":"ca"`) && !strings.Contains(out, `"region": "ca"`) {
+		t.Errorf("ca report does not state region ca:\n%s", out)
+	}
+
+	// A leak: the us firm's id in a file of the ca cell.
+	if err := os.WriteFile(filepath.Join(dataDir, "regions", "ca", "stray.txt"), []byte("copied "+us.ID), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cli(t, dataDir, "tenant", "residency", "--tenant", us.ID); err == nil || !strings.Contains(err.Error(), "stray.txt") {
+		t.Errorf("tenant residency with a leak: %v, want a refusal naming stray.txt", err)
+	}
+	srv = startServer(t, dataDir, "")
+	auditor := precellsLogin(t, srv.URL, us.Users[4].Email, us.Users[4].Password)
+	b := precellsGet(t, auditor, "/api/v1/residency", http.StatusConflict)
+	if strings.Contains(string(b), "stray") || strings.Contains(string(b), us.Users[0].Email) {
+		t.Errorf("the refusal repeats what the scan found: %s", b)
 	}
 }

@@ -69,6 +69,9 @@ type Main struct {
 	// starts it.
 	Sinks *sink.Worker
 
+	// auditSigners sign each region's checkpoints and residency reports.
+	auditSigners keys.AuditSigners
+
 	// AuditKeyHistory are every audit verifier key, current and retired,
 	// with its validity, by region ("service" too), oldest first.
 	AuditKeyHistory map[string][]vault.AuditKey
@@ -128,6 +131,10 @@ func (m *Main) Open(ctx context.Context) error {
 		if err := db.Cells[region].SealPlaintext(ctx, m.Service.Indexer); err != nil {
 			return fmt.Errorf("region %s: database: %w", region, err)
 		}
+	}
+	db.Indexer = m.Service.Indexer
+	if err := db.Repair(ctx); err != nil {
+		return fmt.Errorf("directory: %w", err)
 	}
 	return m.openAudit(ctx, masters)
 }

@@ -135,10 +135,14 @@ func countRows(t *testing.T, dir, q string, args ...any) int {
 	return n
 }
 
-// openAuditFile opens audit.db behind the server's back.
+// usAuditPath is the audit log of the us cell of data dir dir, where the
+// firms of these tests live.
+func usAuditPath(dir string) string { return filepath.Join(dir, "regions", "us", "audit.db") }
+
+// openAuditFile opens the us cell's audit.db behind the server's back.
 func openAuditFile(t *testing.T, dir string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", filepath.Join(dir, "regions", "us", "audit.db"))
+	db, err := sql.Open("sqlite", usAuditPath(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +266,7 @@ func rewrite(t *testing.T, db *sql.DB, tenant string, k int64) {
 func TestAnchor_OlderDatabase(t *testing.T) {
 	e := newAnchorEnv(t)
 	e.run(t, 2)
-	path := filepath.Join(e.dir, "regions", "us", "audit.db")
+	path := usAuditPath(e.dir)
 	old, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -78,7 +78,7 @@ func TestAuditVerify_TamperedDatabase(t *testing.T) {
 			}
 
 			if c.tamper != nil {
-				db, err := sql.Open("sqlite", filepath.Join(dir, "audit.db"))
+				db, err := sql.Open("sqlite", usAuditPath(dir))
 				if err != nil {
 					t.Fatal(err)
 				}

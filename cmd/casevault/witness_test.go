@@ -210,7 +210,7 @@ func TestWitness_Server(t *testing.T) {
 // witnesses, which saw the original, and the server reports the refusals.
 func TestWitness_ForkRefused(t *testing.T) {
 	e := newWitnessEnv(t)
-	dbPath := filepath.Join(e.dir, "regions", "us", "audit.db")
+	dbPath := usAuditPath(e.dir)
 	srv := startServer(t, e.dir, e.config)
 	c := e.login(t, srv, "owner@victim.example", e.victimPassword)
 	work(t, c, 2)

@@ -31,6 +31,10 @@ type Router struct {
 	Service *sqlite.DB
 	// Cells are the served cells' databases, by region name.
 	Cells map[string]*sqlite.DB
+	// Indexer computes the directory's email indexes
+	// (vault.DirectoryEmailIndex, under the service-wide key); set it
+	// before the first call.
+	Indexer vault.Indexer
 
 	setupMu sync.Mutex // serialises setup: the token and the first firm
 }
@@ -114,7 +118,8 @@ func (r *Router) each(fn func(region string, db *sqlite.DB) error) error {
 // Repair makes the directory agree with the served cells after a crash
 // between writing one and the other: firms a served cell holds are entered
 // with their users' email indexes, and entries of a served region whose
-// cell lacks the firm are removed. Main runs it at open.
+// cell lacks the firm are removed. Main runs it at open, once the cells
+// can open their sealed fields (SetSealer) and Indexer is set.
 func (r *Router) Repair(ctx context.Context) error {
 	dir, err := r.Service.DirectoryTenants(ctx)
 	if err != nil {
@@ -132,18 +137,25 @@ func (r *Router) Repair(ctx context.Context) error {
 				return fmt.Errorf("cell %s holds firm %s of region %s", region, id, stored)
 			}
 			held[id] = region
-			if dir[id] != region {
-				if err := r.Service.PutDirectoryTenant(ctx, id, region); err != nil {
+			if dir[id] == region {
+				continue
+			}
+			// A firm new to the directory (split from a release before
+			// cells, or created by a process that stopped before its
+			// entry was written): its users' emails go in first.
+			us, err := db.Users(ctx, id)
+			if err != nil {
+				return fmt.Errorf("cell %s: %w", region, err)
+			}
+			for _, u := range us {
+				if u.Email == "" {
+					continue // unreadable: Damage says so; it cannot sign in by email anyway
+				}
+				if err := r.enterEmail(ctx, u.Email, region); err != nil {
 					return err
 				}
 			}
-		}
-		ixs, err := db.EmailIndexes(ctx)
-		if err != nil {
-			return fmt.Errorf("cell %s: %w", region, err)
-		}
-		for _, ix := range ixs {
-			if err := r.Service.AddDirectoryEmail(ctx, ix, region); err != nil {
+			if err := r.Service.PutDirectoryTenant(ctx, id, region); err != nil {
 				return err
 			}
 		}
@@ -189,12 +201,20 @@ func (r *Router) enter(ctx context.Context, t *vault.Tenant, owner *vault.User) 
 	if err := r.Service.PutDirectoryTenant(ctx, t.ID, t.Region); err != nil {
 		return err
 	}
-	if len(owner.EmailIndex) > 0 {
-		if err := r.Service.AddDirectoryEmail(ctx, owner.EmailIndex, t.Region); err != nil {
-			return err
-		}
+	return r.enterEmail(ctx, owner.Email, t.Region)
+}
+
+// enterEmail records in the directory that region's cell has a user with
+// email.
+func (r *Router) enterEmail(ctx context.Context, email, region string) error {
+	if r.Indexer == nil {
+		return vault.Errorf(vault.EINTERNAL, "The directory's indexer is not configured.")
 	}
-	return nil
+	ix, err := vault.DirectoryEmailIndex(ctx, r.Indexer, email)
+	if err != nil {
+		return err
+	}
+	return r.Service.AddDirectoryEmail(ctx, ix, region)
 }
 
 // Tenant returns one firm from its cell. Errors: not_found, unavailable.
@@ -282,10 +302,8 @@ func (r *Router) CreateUser(ctx context.Context, u *vault.User, walls ...*vault.
 	if err != nil {
 		return err
 	}
-	if len(u.EmailIndex) > 0 {
-		if err := r.Service.AddDirectoryEmail(ctx, u.EmailIndex, region); err != nil {
-			return err
-		}
+	if err := r.enterEmail(ctx, u.Email, region); err != nil {
+		return err
 	}
 	return db.CreateUser(ctx, u, walls...)
 }

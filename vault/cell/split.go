@@ -192,6 +192,9 @@ func openRaw(path string) (*sql.DB, error) {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "secure_delete(1)")
 	q.Add("_pragma", "foreign_keys(0)")
+	// VACUUM's temporary database stays in memory, not in the system's
+	// temp directory, outside every cell.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, err

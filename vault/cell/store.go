@@ -35,8 +35,18 @@ func onCell(ctx context.Context, r *Router, tenantID string, fn func(*sqlite.DB)
 }
 
 // TenantKeysets implements vault.KeysetStore.
+// A firm that a served cell holds but the directory does not know yet
+// (Repair enters its users' emails, which takes its keys, before the firm)
+// has its keysets found in that cell.
 func (r *Router) TenantKeysets(ctx context.Context, tenantID string) (string, vault.TenantKeysets, error) {
 	db, err := r.Cell(ctx, tenantID)
+	if vault.IsCode(err, vault.ENOTFOUND) {
+		for _, region := range r.Regions() {
+			if region, ks, err := r.Cells[region].TenantKeysets(ctx, tenantID); err == nil {
+				return region, ks, nil
+			}
+		}
+	}
 	if err != nil {
 		return "", vault.TenantKeysets{}, err
 	}

@@ -103,15 +103,6 @@ func (db *DB) DirectoryEmailRegions(ctx context.Context, indexes [][]byte) ([]st
 	}, `SELECT DISTINCT region FROM directory_emails WHERE email_index IN (?`+strings.Repeat(", ?", len(indexes)-1)+`) ORDER BY region`, args...)
 }
 
-// EmailIndexes returns the email index of every user of the database,
-// enabled or not, for rebuilding the directory from a cell.
-func (db *DB) EmailIndexes(ctx context.Context) ([][]byte, error) {
-	return queryAll(ctx, db.db, "email indexes", func(s scanner) ([]byte, error) {
-		var b []byte
-		return b, s.Scan(&b)
-	}, `SELECT DISTINCT email_index FROM users`)
-}
-
 // ConsumeSetupToken deletes the stored setup token if hash is its hash.
 // Errors: unauthorized (no stored token, or another hash).
 func (db *DB) ConsumeSetupToken(ctx context.Context, hash []byte) error {

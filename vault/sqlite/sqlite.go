@@ -75,6 +75,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// Deleted and overwritten content is overwritten with zeros, in the
 	// file and its WAL, instead of lingering in free pages.
 	q.Add("_pragma", "secure_delete(1)")
+	// SQLite's temporary files (sorts, indexes being built, VACUUM) would
+	// go to the system's temp directory, outside the database's cell:
+	// they are kept in memory instead.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	// Write transactions take the write lock at BEGIN, so two writers never
 	// both read under a shared lock and then fail to upgrade with
 	// SQLITE_BUSY. Read-only transactions still begin deferred.

@@ -298,6 +298,19 @@ func TestOpen(t *testing.T) {
 	})
 }
 
+// TestOpen_TempStoreInMemory: SQLite's temporary files would be written
+// to the system's temp directory, outside the database's cell; every
+// connection keeps them in memory (temp_store 2).
+func TestOpen_TempStoreInMemory(t *testing.T) {
+	db := MustOpenDB(t)
+	for i := range 3 {
+		got, err := db.Pragma(context.Background(), "temp_store")
+		if err != nil || got != "2" {
+			t.Errorf("connection %d: temp_store = %q (%v), want 2 (memory)", i, got, err)
+		}
+	}
+}
+
 func TestDB_Ping(t *testing.T) {
 	db := MustOpenDB(t)
 	MustCloseDB(t, db)

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/casevault/casevault/config"
+	"github.com/casevault/casevault/residency"
+)
+
+// ResidencyReport builds and signs the residency report of a firm
+// (docs/RESIDENCY.md): its objects in its cell's store, hashed, and a scan
+// of every other served cell — its directory, its key files and its store
+// — for the firm's id, its users' ids and emails, signed by the firm's
+// region's audit key. Errors: not_found, unavailable, conflict (a scan
+// found something of the firm in another cell).
+func (m *Main) ResidencyReport(ctx context.Context, tenantID string) ([]byte, error) {
+	t, err := m.DB.Tenant(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	users, err := m.DB.Users(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	var needles []string
+	for _, u := range users {
+		needles = append(needles, u.ID)
+		if u.Email != "" {
+			needles = append(needles, u.Email)
+		}
+	}
+	in := residency.Input{
+		Tenant: t.ID, Region: t.Region, Needles: residency.Needles(needles...), Now: m.Service.Now,
+		Stores: []residency.StoreInput{{Desc: m.storeDesc(t.Region), Store: m.Service.Regions[t.Region], Prefix: t.ID + "/"}},
+	}
+	for _, region := range m.Config.RegionNames() {
+		if region == t.Region {
+			continue
+		}
+		in.OtherCells = append(in.OtherCells, residency.CellInput{
+			Region: region, Dir: m.Config.CellDir(region), Files: m.regionKeyFiles(region),
+			Stores: []residency.StoreInput{{Desc: m.storeDesc(region), Store: m.Service.Regions[region]}},
+		})
+	}
+	r, err := residency.Build(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	signer, _, err := m.auditSigners.For(m.DB.Region)(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return r.Sign(signer)
+}
+
+// storeDesc describes region's blob store for a residency report, without
+// credentials.
+func (m *Main) storeDesc(region string) residency.StoreDesc {
+	rc := m.Config.Regions[region]
+	if rc.Type == config.StoreS3 {
+		return residency.StoreDesc{Kind: residency.KindS3, Endpoint: rc.Endpoint, Bucket: rc.Bucket}
+	}
+	return residency.StoreDesc{Kind: residency.KindFS, Path: m.Config.RegionPath(region)}
+}
+
+// regionKeyFiles are the files beside region's master key that belong to
+// the region: its master key, audit signer, index key and anchored
+// checkpoints ("<region>-…" in that directory).
+func (m *Main) regionKeyFiles(region string) []string {
+	dir := filepath.Dir(m.Config.MasterKeyPath(region))
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var files []string
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), region+"-") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if !e.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		sub, err := os.ReadDir(p)
+		if err != nil {
+			continue
+		}
+		for _, f := range sub {
+			if f.Type().IsRegular() {
+				files = append(files, filepath.Join(p, f.Name()))
+			}
+		}
+	}
+	return files
+}
