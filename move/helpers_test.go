@@ -101,11 +101,11 @@ func (c *cells) mover() *move.Mover {
 // noAudit is the audit carrier of these tests, which have no audit log.
 type noAudit struct{}
 
-func (noAudit) Check(string, string) error                                         { return nil }
+func (noAudit) Check(string, string) error                                        { return nil }
 func (noAudit) Handover(context.Context, string, string, string, time.Time) error { return nil }
-func (noAudit) Copy(context.Context, string, string, string) error                 { return nil }
-func (noAudit) Adopt(context.Context, string, string) error                        { return nil }
-func (noAudit) Drop(context.Context, string, string) error                         { return nil }
+func (noAudit) Copy(context.Context, string, string, string) error                { return nil }
+func (noAudit) Adopt(context.Context, string, string) error                       { return nil }
+func (noAudit) Drop(context.Context, string, string) error                        { return nil }
 
 // firm is a firm made for a test, with what identifies it.
 type firm struct {

@@ -117,7 +117,7 @@ type Result struct {
 	Deleted int64 `json:"deleted_rows"`
 	// Already is set when the firm was in the target region before the
 	// run and no move was in progress: nothing was done.
-	Already bool `json:"already,omitempty"`
+	Already bool    `json:"already,omitempty"`
 	Seconds float64 `json:"seconds"`
 }
 
