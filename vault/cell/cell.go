@@ -65,13 +65,22 @@ func notServed(region string) error {
 	return vault.Errorf(vault.EUNAVAILABLE, "This firm's region (%s) is not served by this server.", region)
 }
 
-// Region returns the region of firm tenantID from the directory.
+// Region returns the region of firm tenantID from the directory, or, for
+// a firm being created (vault.WithNewTenantKeysets in ctx), its region.
 // Errors: not_found.
 func (r *Router) Region(ctx context.Context, tenantID string) (string, error) {
 	if tenantID == "" {
 		return "", vault.Errorf(vault.ENOTFOUND, "Tenant not found.")
 	}
-	return r.Service.DirectoryRegion(ctx, tenantID)
+	region, err := r.Service.DirectoryRegion(ctx, tenantID)
+	if vault.IsCode(err, vault.ENOTFOUND) {
+		// A firm being created: its creation event is recorded, in its
+		// region's log, before it is entered in the directory.
+		if pending, _, ok := vault.NewTenantKeysetsFrom(ctx, tenantID); ok {
+			return pending, nil
+		}
+	}
+	return region, err
 }
 
 // Cell returns the database of firm tenantID's cell, the one the
