@@ -3,6 +3,7 @@ package move_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -114,6 +115,10 @@ type firm struct {
 	passwords map[string]string // email → password
 	markers   []string          // strings of the firm's that only its rows hold
 	docs      map[string][]byte // document id → content
+	// large is a document too large to keep: its content is
+	// vaulttest.NewGen(99, largeSize).
+	large     string
+	largeSize int64
 }
 
 // newFirm creates a firm in region with an owner, a lawyer, a matter, n
@@ -174,6 +179,32 @@ func newFirm(tb testing.TB, c *cells, region, tag string, n int) *firm {
 	return f
 }
 
+// addDocument uploads one more document of size bytes to the firm's first
+// matter, streamed (its content is regenerated to check it).
+func addDocument(tb testing.TB, c *cells, f *firm, size int64) {
+	tb.Helper()
+	ctx := context.Background()
+	var owner *vault.User
+	us, err := c.router.Users(ctx, f.id)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, u := range us {
+		if u.Role == vault.RoleOwner {
+			owner = u
+		}
+	}
+	ms, err := c.svc.Matters(ctx, owner, false)
+	if err != nil || len(ms) == 0 {
+		tb.Fatalf("Matters: %d, %v", len(ms), err)
+	}
+	d, err := c.svc.PutDocument(ctx, owner, vault.NewDocument{MatterID: ms[0].ID, Name: "large.bin"}, vaulttest.NewGen(99, size), size)
+	if err != nil {
+		tb.Fatalf("PutDocument(%d bytes): %v", size, err)
+	}
+	f.large, f.largeSize = d.ID, size
+}
+
 // checkServed checks that the firm is served, from region: its users sign
 // in, the owner lists and downloads every document byte-identical, and
 // each email finds exactly one account.
@@ -212,8 +243,13 @@ func checkServed(tb testing.TB, c *cells, f *firm, region string) {
 	if err != nil {
 		tb.Fatalf("Documents: %v", err)
 	}
-	if len(docs) != len(f.docs) {
-		tb.Fatalf("Documents: %d, want %d", len(docs), len(f.docs))
+	want := len(f.docs)
+	if f.large != "" {
+		want++
+		checkLarge(tb, c, owner, f)
+	}
+	if len(docs) != want {
+		tb.Fatalf("Documents: %d, want %d", len(docs), want)
 	}
 	for id, want := range f.docs {
 		content, err := c.svc.OpenVersion(ctx, owner, id, 0, vault.PermDownload)
@@ -303,5 +339,30 @@ func scanDir(tb testing.TB, dir string, markers []string) {
 	}
 	if read == 0 {
 		tb.Fatalf("read nothing under %s", dir)
+	}
+}
+
+// checkLarge downloads the firm's large document and compares it with its
+// regenerated content, without holding either.
+func checkLarge(tb testing.TB, c *cells, owner *vault.User, f *firm) {
+	tb.Helper()
+	ctx := context.Background()
+	content, err := c.svc.OpenVersion(ctx, owner, f.large, 0, vault.PermDownload)
+	if err != nil {
+		tb.Fatalf("OpenVersion(large): %v", err)
+	}
+	rc, err := content.Range(ctx, 0, -1)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer rc.Close()
+	got, want := sha256.New(), sha256.New()
+	n, err := io.Copy(got, rc)
+	if err != nil || n != f.largeSize {
+		tb.Fatalf("download large: %d bytes, %v; want %d", n, err, f.largeSize)
+	}
+	io.Copy(want, vaulttest.NewGen(99, f.largeSize))
+	if !bytes.Equal(got.Sum(nil), want.Sum(nil)) {
+		tb.Fatal("the large document downloads with other bytes than were uploaded")
 	}
 }

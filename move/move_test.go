@@ -8,6 +8,7 @@ import (
 
 	"github.com/casevault/casevault/move"
 	"github.com/casevault/casevault/vault"
+	"github.com/casevault/casevault/vault/vaulttest"
 )
 
 // TestMover_Run moves a firm from us to ca: afterwards it is served from
@@ -211,4 +212,28 @@ func (f *flipFirst) Read(p []byte) (int, error) {
 		f.done = true
 	}
 	return n, err
+}
+
+// TestMover_Large moves a firm of 200 documents, one of them large
+// (64 MiB; CASEVAULT_BENCH_SIZE sets it, e.g. 1GiB), between real fs
+// stores: every document downloads byte-identical from ca afterwards and
+// the us cell holds nothing of the firm. cmd/casevault's
+// TestTenantMove_Final does the same through the command with the audit
+// log, with a document of 1 GiB.
+func TestMover_Large(t *testing.T) {
+	ctx := context.Background()
+	c := openCells(t, t.TempDir())
+	big := vaulttest.BenchSize(t, 64<<20)
+	f := newFirm(t, c, "us", "large", 199)
+	addDocument(t, c, f, big)
+	res, err := c.mover().Run(ctx, f.id, "ca", move.StepDone)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.Blobs.Copied != 200 {
+		t.Fatalf("copied %d objects, want 200", res.Blobs.Copied)
+	}
+	t.Logf("moved %d objects, %d bytes, in %.1f s", res.Blobs.Copied, res.Blobs.Bytes, res.Seconds)
+	checkServed(t, c, f, "ca")
+	checkGone(t, c, f, "us")
 }
