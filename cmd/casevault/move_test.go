@@ -74,15 +74,23 @@ type moveDoc struct {
 
 func (e *moveEnv) keyDir(region string) string { return filepath.Join(e.root, "keys-"+region) }
 
-// newMoveEnv makes the env; size returns the size of document i of n.
+// newMoveEnv makes the env on fs stores; size returns the size of
+// document i of n.
 func newMoveEnv(t testing.TB, n int, size func(i int) int64) *moveEnv {
+	t.Helper()
+	return newMoveEnvWith(t, n, size, func(string) string { return "    type: fs\n" })
+}
+
+// newMoveEnvWith makes the env with each region's store configured by
+// store (YAML lines of the region, indented by four spaces).
+func newMoveEnvWith(t testing.TB, n int, size func(i int) int64, store func(region string) string) *moveEnv {
 	t.Helper()
 	root := t.TempDir()
 	e := &moveEnv{root: root, dataDir: filepath.Join(root, "data"), config: filepath.Join(root, "casevault.yaml")}
 	var yml strings.Builder
 	yml.WriteString("regions:\n")
 	for _, r := range []string{"us", "ca"} {
-		fmt.Fprintf(&yml, "  %s:\n    type: fs\n    master_key: {type: file, path: %s}\n", r, filepath.Join(e.keyDir(r), r+"-master.json"))
+		fmt.Fprintf(&yml, "  %s:\n%s    master_key: {type: file, path: %s}\n", r, store(r), filepath.Join(e.keyDir(r), r+"-master.json"))
 	}
 	if err := os.WriteFile(e.config, []byte(yml.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -368,14 +376,35 @@ func TestTenantMove_Crash(t *testing.T) {
 }
 
 // verifyAudit exports the moved firm's audit bundle from a running server
-// and verifies it offline with both regions' verifier keys.
-func (e *moveEnv) verifyAudit(t *testing.T) {
+// and verifies it offline with both regions' verifier keys; with
+// downloads set, every user signs in over HTTP first and the owner
+// downloads every document, SHA-256 compared.
+func (e *moveEnv) verifyAudit(t *testing.T, downloads ...bool) {
 	t.Helper()
 	m := e.open(t)
 	keys := []string{m.AuditKeys["us"], m.AuditKeys["ca"]}
 	m.Close()
 	srv := startServer(t, e.dataDir, e.config)
 	owner := precellsLogin(t, srv.URL, e.firm.Emails[0], e.firm.Passwords[e.firm.Emails[0]])
+	if len(downloads) > 0 && downloads[0] {
+		for _, email := range e.firm.Emails[1:] {
+			precellsLogin(t, srv.URL, email, e.firm.Passwords[email])
+		}
+		for id, want := range e.firm.Docs {
+			var d docJSON
+			owner.json(t, "GET", "/api/v1/documents/"+id, nil, 200, &d)
+			if d.Region != "ca" {
+				t.Fatalf("document %s region = %q, want ca", id, d.Region)
+			}
+			resp := owner.request(t, "GET", "/api/v1/documents/"+id+"/download", nil, nil)
+			h := sha256.New()
+			n, err := io.Copy(h, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || err != nil || n != want.Size || !bytes.Equal(h.Sum(nil), want.Sum[:]) {
+				t.Fatalf("download %s = %d, %d bytes, %v; want 200 with the uploaded %d bytes", id, resp.StatusCode, n, err, want.Size)
+			}
+		}
+	}
 	bundle := filepath.Join(t.TempDir(), "bundle.jsonl")
 	if err := os.WriteFile(bundle, precellsGet(t, owner, "/api/v1/audit/export?format=jsonl", 200), 0o600); err != nil {
 		t.Fatal(err)
@@ -415,4 +444,36 @@ func TestCLI_TenantMoveUsage(t *testing.T) {
 	if err != nil || !strings.Contains(out, "already") {
 		t.Fatalf("tenant move to its own region = %q, %v", out, err)
 	}
+}
+
+// TestTenantMove_Final moves a us firm of 200 documents, one of 1 GiB
+// (16 MiB with -short), to ca with the command: every document downloads
+// byte-identical from ca over HTTP, every user signs in, the us cell and
+// key directory hold nothing of the firm, and its audit log exported
+// afterwards verifies offline with both regions' keys.
+func TestTenantMove_Final(t *testing.T) {
+	needAuditMove(t)
+	big := int64(1 << 30)
+	if testing.Short() {
+		big = 16 << 20
+	}
+	e := newMoveEnv(t, 200, func(i int) int64 {
+		if i == 0 {
+			return big
+		}
+		return int64(i%9) * 7000
+	})
+	code, out := e.moveCLI(t)
+	if code != 0 {
+		t.Fatalf("tenant move: exit %d\n%s", code, out)
+	}
+	var res move.Result
+	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &res); err != nil {
+		t.Fatalf("tenant move --json printed %q: %v", out, err)
+	}
+	if res.Step != move.StepDone || res.Blobs.Copied != 200 {
+		t.Fatalf("tenant move = %+v, want done with 200 objects copied", res)
+	}
+	e.checkGone(t, e.firm, "us")
+	e.verifyAudit(t, true)
 }
