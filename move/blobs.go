@@ -65,12 +65,22 @@ func (r *run) mirror(ctx context.Context, prune bool) (map[string]bool, error) {
 		}
 		mu.Unlock()
 	}
+	// Large objects hold a store's multipart buffers while they copy: at
+	// most bigAtOnce of them copy at once, so memory stays the same
+	// whatever the firm's objects are.
+	big := make(chan struct{}, bigAtOnce)
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for b := range jobs {
+				if b.Size >= bigObject {
+					big <- struct{}{}
+				}
 				n, copied, err := copyChecked(ctx, r.from, r.to, b)
+				if b.Size >= bigObject {
+					<-big
+				}
 				if err != nil {
 					fail(err)
 					continue
@@ -125,6 +135,13 @@ func (r *run) mirror(ctx context.Context, prune bool) (map[string]bool, error) {
 	}
 	return seen, nil
 }
+
+// Objects of bigObject bytes or more are large; bigAtOnce of them copy at
+// once (an S3 store's Put of one holds about 3 × 8 MiB of part buffers).
+const (
+	bigObject = 16 << 20
+	bigAtOnce = 2
+)
 
 // copyChecked copies one object from src to dst unless dst holds it
 // already, identical, and checks the copy. It returns the bytes written

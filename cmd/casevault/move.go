@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/move"
@@ -17,6 +18,10 @@ import (
 // moveCrashEnv names a step after which `tenant move` exits with status 3
 // as soon as the step is recorded: the crash tests' hook.
 const moveCrashEnv = "CASEVAULT_TEST_MOVE_CRASH_AFTER"
+
+// moveMemoryLimit is the Go memory limit of `tenant move` unless
+// GOMEMLIMIT sets one.
+const moveMemoryLimit = 96 << 20
 
 // cmdTenantMove moves a firm to another region's cell (package move), with
 // the server stopped. The move runs in two openings of the program: up to
@@ -33,6 +38,11 @@ func cmdTenantMove(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if err := require(fs, "tenant", "to"); err != nil {
 		return err
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The copy's buffers are bounded (package move); the limit keeps
+		// the collector from letting the heap grow to twice what is live.
+		debug.SetMemoryLimit(moveMemoryLimit)
 	}
 	crashAfter := os.Getenv(moveCrashEnv)
 	if crashAfter != "" {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,7 +20,8 @@ import (
 )
 
 // BenchmarkTenantMove moves a firm of 200 documents, one of 1 GiB
-// (CASEVAULT_BENCH_SIZE sets it), from us to ca, each region's store on
+// (CASEVAULT_BENCH_SIZE sets the size, CASEVAULT_BENCH_MOVE_BIG how many
+// are that large; the others are 256 KiB), from us to ca, each region's store on
 // its own MinIO server, with `casevault tenant move` in a child process,
 // and reports the move's throughput in MB/s of the firm's objects, the
 // same objects' raw MinIO→MinIO copy (minio-go Get and Put, as many at
@@ -29,11 +31,19 @@ import (
 // it there), and the figures say so.
 func BenchmarkTenantMove(b *testing.B) {
 	big := vaulttest.BenchSize(b, 1<<30)
+	nBig := 1
+	if v := os.Getenv("CASEVAULT_BENCH_MOVE_BIG"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			b.Fatalf("CASEVAULT_BENCH_MOVE_BIG=%q: want 1 to 200 large documents", v)
+		}
+		nBig = n
+	}
 	servers := map[string]*s3test.Server{"us": s3test.MinIO(b), "ca": s3test.MinIO(b)}
 	buckets := map[string]string{"us": s3test.NewBucketName("move-us"), "ca": s3test.NewBucketName("move-ca")}
 	for i := 0; i < b.N; i++ {
 		e := newMoveEnvWith(b, 200, func(i int) int64 {
-			if i == 0 {
+			if i < nBig {
 				return big
 			}
 			return 256 << 10
