@@ -252,8 +252,11 @@ func (r *run) steps(ctx context.Context, until Step) error {
 			continue
 		}
 		if err := do[step](ctx); err != nil {
-			if !after(Step(r.rec.Step), StepCopyNewBlobs) {
-				// Before the handover the old cell can go on serving.
+			if !after(Step(r.rec.Step), StepFreeze) {
+				// Failed before the handover: the old cell goes on serving
+				// until the rerun. From the handover on, the firm stays
+				// frozen, so that nothing follows the handover in its old
+				// log.
 				r.mv.Cells.Thaw(id)
 			}
 			return fmt.Errorf("move %s: %w", step, err)

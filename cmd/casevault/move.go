@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/move"
@@ -57,7 +58,11 @@ func cmdTenantMove(ctx context.Context, args []string, stdout, stderr io.Writer)
 			addResult(&total, res)
 		}
 		if err != nil {
-			return cliError(err)
+			if res == nil || res.Step == "" {
+				return cliError(err)
+			}
+			return fmt.Errorf("%w (the move stopped after step %s; the firm is served from %s; run the same command again to resume)",
+				cliError(err), res.Step, servedFrom(res))
 		}
 		if res.Already || res.Step == move.StepDone {
 			break
@@ -77,6 +82,15 @@ func cmdTenantMove(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fmt.Fprintf(stdout, "Moved firm %s from %s to %s%s: %d objects copied (%d bytes), %d already there; %d rows copied, %d removed from %s.\n",
 		total.TenantID, total.From, total.To, resumed, total.Blobs.Copied, total.Blobs.Bytes, total.Blobs.Skipped, total.Rows, total.Deleted, total.From)
 	return nil
+}
+
+// servedFrom names the region that serves the firm after a move stopped
+// at res.Step.
+func servedFrom(res *move.Result) string {
+	if slices.Index(move.Steps, res.Step) < slices.Index(move.Steps, move.StepSwitch) {
+		return res.From
+	}
+	return res.To
 }
 
 // addResult folds one opening's result into the command's.
