@@ -217,6 +217,22 @@ func checkServed(tb testing.TB, c *cells, f *firm, region string) {
 	if t, err := c.svc.Tenant(ctx, f.id); err != nil || t.Region != region {
 		tb.Fatalf("Tenant = %+v, %v; want region %q", t, err, region)
 	}
+	all, err := c.router.Tenants(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	listed := 0
+	for _, t := range all {
+		if t.ID == f.id {
+			listed++
+			if t.Region != region {
+				tb.Fatalf("Tenants lists the firm in %q, want %q", t.Region, region)
+			}
+		}
+	}
+	if listed != 1 {
+		tb.Fatalf("Tenants lists the firm %d times, want once", listed)
+	}
 	var owner *vault.User
 	for _, email := range f.emails {
 		ix, err := vault.EmailIndex(ctx, c.svc.Indexer, region, email)
