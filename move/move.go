@@ -228,6 +228,13 @@ func (r *run) steps(ctx context.Context, until Step) error {
 		// A move resumed after the freeze keeps the firm frozen here.
 		r.mv.Cells.Freeze(id)
 	}
+	if after(last, StepCopyBlobs) && after(StepSwitch, last) {
+		// The freeze died with the process that stopped: the old cell may
+		// have served the firm since, and its objects, rows and log may
+		// have grown. Everything from the copy of new objects to the
+		// switch is redone (each step finds what is done already).
+		last = StepFreeze
+	}
 	if last == "" {
 		// The prepare step's record is the moves row itself.
 		if err := r.record(ctx, StepPrepare); err != nil {

@@ -237,3 +237,37 @@ func TestMover_Large(t *testing.T) {
 	checkServed(t, c, f, "ca")
 	checkGone(t, c, f, "us")
 }
+
+// TestMover_ResumeAfterUse stops a move after its metadata copy, serves
+// the firm from us again (a server started before the rerun: the freeze
+// is gone with the process), where a document and a user are added; the
+// rerun redoes the steps from the freeze on, so both arrive in ca.
+func TestMover_ResumeAfterUse(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := openCells(t, dir)
+	f := newFirm(t, c, "us", "used", 2)
+	if _, err := c.mover().Run(ctx, f.id, "ca", move.StepCopyMetadata); err != nil {
+		t.Fatal(err)
+	}
+	c.close()
+	c = openCells(t, dir)
+	addDocument(t, c, f, 5<<20)
+	email := "late@used.example"
+	_, pw, err := c.svc.AddUser(ctx, f.id, vault.NewUser{Email: email, Name: "Late Joiner", Role: vault.RoleLawyer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.emails, f.passwords[email] = append(f.emails, email), pw
+	f.markers = append(f.markers, email)
+	checkServed(t, c, f, "us")
+	res, err := c.mover().Run(ctx, f.id, "ca", move.StepDone)
+	if err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	if res.Blobs.Copied != 1 {
+		t.Fatalf("rerun copied %d objects, want the 1 added", res.Blobs.Copied)
+	}
+	checkServed(t, c, f, "ca")
+	checkGone(t, c, f, "us")
+}
