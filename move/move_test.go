@@ -8,6 +8,7 @@ import (
 
 	"github.com/casevault/casevault/move"
 	"github.com/casevault/casevault/vault"
+	"github.com/casevault/casevault/vault/s3/s3test"
 	"github.com/casevault/casevault/vault/vaulttest"
 )
 
@@ -267,6 +268,26 @@ func TestMover_ResumeAfterUse(t *testing.T) {
 	}
 	if res.Blobs.Copied != 1 {
 		t.Fatalf("rerun copied %d objects, want the 1 added", res.Blobs.Copied)
+	}
+	checkServed(t, c, f, "ca")
+	checkGone(t, c, f, "us")
+}
+
+// TestMover_MinIO moves a firm between two real S3 buckets on MinIO, one
+// per region: it is served from ca afterwards and the us bucket holds no
+// object of it.
+func TestMover_MinIO(t *testing.T) {
+	ctx := context.Background()
+	srv := s3test.Shared(t, s3test.KindMinIO)
+	dir := t.TempDir()
+	c := openCells(t, dir)
+	mv := c.mover()
+	stores := map[string]vault.BlobStore{"us": srv.NewStore(t, "move-us"), "ca": srv.NewStore(t, "move-ca")}
+	c.svc.Regions, c.stores, mv.Stores = stores, stores, stores
+	f := newFirm(t, c, "us", "bucket", 5)
+	addDocument(t, c, f, 20<<20)
+	if _, err := mv.Run(ctx, f.id, "ca", move.StepDone); err != nil {
+		t.Fatalf("Run: %v", err)
 	}
 	checkServed(t, c, f, "ca")
 	checkGone(t, c, f, "us")
