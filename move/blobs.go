@@ -15,7 +15,7 @@ import (
 // BlobStats count a run's object copies.
 type BlobStats struct {
 	Copied  int   `json:"copied"`  // objects written to the new store
-	Skipped int   `json:"skipped"` // objects already there, identical
+	Skipped int   `json:"skipped"` // objects already there, identical, before the freeze
 	Removed int   `json:"removed"` // objects of the new store the old one no longer has
 	Bytes   int64 `json:"bytes"`   // bytes written to the new store
 }
@@ -89,7 +89,9 @@ func (r *run) mirror(ctx context.Context, prune bool) (map[string]bool, error) {
 				if copied {
 					r.res.Blobs.Copied++
 					r.res.Blobs.Bytes += n
-				} else {
+				} else if !prune {
+					// The second pass finds most objects there: only the
+					// first pass's finds are news.
 					r.res.Blobs.Skipped++
 				}
 				mu.Unlock()
