@@ -36,6 +36,11 @@ func (r *run) copyMetadata(ctx context.Context) error {
 	}
 	c := sqlite.TenantCopy{Region: to, Keysets: next, EmailIndexes: make(map[string][]byte, len(users))}
 	for _, u := range users {
+		if u.Email == "" {
+			// Without the email its index in the new region cannot be
+			// made, and the user could not sign in there.
+			return vault.Errorf(vault.ECANNOTDECRYPT, "The email of user %s cannot be opened; repair it before moving the firm.", u.ID)
+		}
 		ix, err := vault.EmailIndex(ctx, r.mv.Indexer, to, u.Email)
 		if err != nil {
 			return err
@@ -47,12 +52,18 @@ func (r *run) copyMetadata(ctx context.Context) error {
 		return err
 	}
 	r.res.Rows = n
-	for _, ix := range c.EmailIndexes {
-		if err := r.mv.Cells.Service.AddDirectoryEmail(ctx, ix, to); err != nil {
-			return err
+	return r.mv.Cells.EnterEmails(ctx, r.mv.Indexer, to, emails(users))
+}
+
+// emails returns the users' emails.
+func emails(us []*vault.User) []string {
+	out := make([]string, 0, len(us))
+	for _, u := range us {
+		if u.Email != "" {
+			out = append(out, u.Email)
 		}
 	}
-	return nil
+	return out
 }
 
 // cleanup removes everything of the firm from the old cell: its rows (and
@@ -83,20 +94,7 @@ func (r *run) cleanup(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, u := range users {
-		ix, err := vault.EmailIndex(ctx, r.mv.Indexer, from, u.Email)
-		if err != nil {
-			return err
-		}
-		if held, err := r.src.HasEmailIndex(ctx, ix, id); err != nil {
-			return err
-		} else if !held {
-			if err := r.mv.Cells.Service.DeleteDirectoryEmail(ctx, ix, from); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return r.mv.Cells.ForgetEmails(ctx, r.mv.Indexer, from, id, emails(users))
 }
 
 // deleteAll deletes every object under prefix from store, and, for a

@@ -106,3 +106,47 @@ func (r *Router) Switch(ctx context.Context, tenantID, to string) error {
 // which reads and writes both cells of a firm directly.
 // Errors: unavailable (not served).
 func (r *Router) CellOf(region string) (*sqlite.DB, error) { return r.regionCell(region) }
+
+// EnterEmails records in the directory that region's cell has users with
+// emails: a move's copy of a firm, before the switch (an extra entry only
+// makes sign-in ask a cell that answers no). ix computes the directory's
+// email index. Errors: as the indexer and the service database.
+func (r *Router) EnterEmails(ctx context.Context, ix vault.Indexer, region string, emails []string) error {
+	for _, email := range emails {
+		dirIx, err := vault.EmailIndex(ctx, ix, region, email)
+		if err != nil {
+			return err
+		}
+		if err := r.Service.AddDirectoryEmail(ctx, dirIx, region); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ForgetEmails removes the directory's entries of region for those of
+// emails that no user of region's cell has any more but firm tenantID's
+// (which moved out): the cleanup of a move.
+func (r *Router) ForgetEmails(ctx context.Context, ix vault.Indexer, region, tenantID string, emails []string) error {
+	db, err := r.regionCell(region)
+	if err != nil {
+		return err
+	}
+	for _, email := range emails {
+		userIx, err := vault.EmailIndex(ctx, ix, region, email)
+		if err != nil {
+			return err
+		}
+		if held, err := db.HasEmailIndex(ctx, userIx, tenantID); err != nil {
+			return err
+		} else if held {
+			continue
+		}
+		// The directory's index of the email (here the region's own).
+		dirIx := userIx
+		if err := r.Service.DeleteDirectoryEmail(ctx, dirIx, region); err != nil {
+			return err
+		}
+	}
+	return nil
+}
