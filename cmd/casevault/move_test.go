@@ -295,20 +295,23 @@ func (e *moveEnv) checkGone(t testing.TB, f moveFirm, region string) {
 	}
 }
 
-// moveCLI runs `casevault tenant move` on the env in a child process and
-// returns its exit code and output.
+// moveCLI runs `casevault tenant move --json` on the env in a child
+// process and returns its exit code and its output, stdout first.
 func (e *moveEnv) moveCLI(t testing.TB, env ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command(binary(t), "tenant", "move", "--tenant", e.firm.ID, "--to", "ca", "--json",
 		"--config", e.config, "--data-dir", e.dataDir)
 	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	out := stdout.String() + stderr.String()
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
-		return 0, string(out)
+		return 0, out
 	case errors.As(err, &ee):
-		return ee.ExitCode(), string(out)
+		return ee.ExitCode(), out
 	}
 	t.Fatalf("tenant move: %v\n%s", err, out)
 	return 0, ""
@@ -468,7 +471,7 @@ func TestTenantMove_Final(t *testing.T) {
 		t.Fatalf("tenant move: exit %d\n%s", code, out)
 	}
 	var res move.Result
-	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &res); err != nil {
+	if err := json.NewDecoder(strings.NewReader(out)).Decode(&res); err != nil {
 		t.Fatalf("tenant move --json printed %q: %v", out, err)
 	}
 	if res.Step != move.StepDone || res.Blobs.Copied != 200 {
