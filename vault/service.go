@@ -58,7 +58,7 @@ type Service struct {
 	// set or removed (it wakes the delivery worker); it must not block.
 	SinkChanged func()
 
-	regionOf sync.Map  // tenant id → region name; regions never change
+	regionOf sync.Map  // tenant id → region name; a move clears it (ForgetRegion)
 	auth     authState // the dummy password hash and the users lock
 
 	damageMu   sync.Mutex
@@ -106,6 +106,11 @@ func (s *Service) tenantRegion(ctx context.Context, tenantID string) (string, er
 	s.regionOf.Store(tenantID, t.Region)
 	return t.Region, nil
 }
+
+// ForgetRegion drops the remembered region of firm tenantID, so that the
+// next request reads it again: a move calls it once the firm's region
+// changed.
+func (s *Service) ForgetRegion(tenantID string) { s.regionOf.Delete(tenantID) }
 
 // regionStore returns the blob store of a tenant's region.
 func (s *Service) regionStore(ctx context.Context, tenantID string) (BlobStore, error) {

@@ -55,7 +55,10 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 	// Each cell's firms have their own log in the cell; the service-wide
 	// log (tenant "") is a file of its own. Each log checks only its own
 	// firms' anchored checkpoints.
-	router := &audit.Router{Logs: map[string]*audit.Log{}, RegionOf: regionOf}
+	// The router answers unavailable for a firm a move froze, so that no
+	// event of it lands in a log being carried over; the signers and
+	// anchors, which the move uses, look through the freeze.
+	router := &audit.Router{Logs: map[string]*audit.Log{}, RegionOf: m.DB.ServingRegion}
 	open := func(region, path string) error {
 		o := opts
 		o.Anchor = cellAnchors{Anchor: anchors, region: region, regionOf: regionOf}

@@ -29,6 +29,8 @@ Usage:
   casevault serve [--addr HOST:PORT] [--behind-tls-proxy] [--tls-cert F --tls-key F]
   casevault tenant create --name NAME --region REGION --owner-email EMAIL [--owner-name N] [--json]
   casevault tenant list [--json]
+  casevault tenant move --tenant ID --to REGION [--json]   (server stopped) move a firm to another
+                                       region's cell; rerun after a failure to resume
   casevault user add --tenant ID --email EMAIL [--role owner|admin|lawyer|auditor] [--name N] [--json]
   casevault user reset-password --tenant ID (--user ID | --email EMAIL) [--json]
   casevault keys rotate --tenant ID
@@ -83,6 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTenantCreate(ctx, rest, stdout, stderr)
 	case "tenant list":
 		return cmdTenantList(ctx, rest, stdout, stderr)
+	case "tenant move":
+		return cmdTenantMove(ctx, rest, stdout, stderr)
 	case "tenant residency":
 		return cmdTenantResidency(ctx, rest, stdout, stderr)
 	case "migrate cells":

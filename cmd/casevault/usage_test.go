@@ -40,6 +40,8 @@ func TestCLI_UsageErrors(t *testing.T) {
 		{"AuditRotateKey/argument", []string{"audit", "rotate-key", "--region", "us", "now"}, `casevault audit rotate-key: unexpected argument "now"`},
 		{"AuditKeys/argument", []string{"audit", "keys", "extra"}, `casevault audit keys: unexpected argument "extra"`},
 		{"AuditKeys/flag", []string{"audit", "keys", "--bogus"}, "flag provided but not defined: -bogus"},
+		{"TenantMove/all", []string{"tenant", "move"}, "casevault tenant move: --tenant and --to are required"},
+		{"TenantMove/to", []string{"tenant", "move", "--tenant", "ten_x"}, "casevault tenant move: --to is required"},
 		{"TenantList/flag", []string{"tenant", "list", "--bogus"}, "flag provided but not defined: -bogus"},
 		{"Serve/argument", []string{"serve", "now"}, `casevault serve: unexpected argument "now"`},
 		{"Serve/flagValue", []string{"serve", "--addr"}, "flag needs an argument: -addr"},

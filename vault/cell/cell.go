@@ -37,6 +37,10 @@ type Router struct {
 	Indexer vault.Indexer
 
 	setupMu sync.Mutex // serialises setup: the token and the first firm
+
+	// frozen holds the firms a move has frozen in this process (move.go):
+	// they answer unavailable until thawed. Never persisted.
+	frozen sync.Map // tenant id → struct{}
 }
 
 var (
@@ -82,9 +86,18 @@ func (r *Router) Region(ctx context.Context, tenantID string) (string, error) {
 	return region, err
 }
 
-// Cell returns the database of firm tenantID's cell.
-// Errors: not_found (unknown firm), unavailable (cell not served here).
+// Cell returns the database of firm tenantID's cell, the one the
+// directory names. Errors: not_found (unknown firm), unavailable (cell not
+// served here, or the firm is frozen by a move).
 func (r *Router) Cell(ctx context.Context, tenantID string) (*sqlite.DB, error) {
+	if r.Frozen(tenantID) {
+		return nil, errFrozen
+	}
+	return r.homeCell(ctx, tenantID)
+}
+
+// homeCell is Cell without the freeze.
+func (r *Router) homeCell(ctx context.Context, tenantID string) (*sqlite.DB, error) {
 	region, err := r.Region(ctx, tenantID)
 	if err != nil {
 		return nil, err
@@ -125,6 +138,12 @@ func (r *Router) Repair(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A firm being moved is in both cells, and the directory entry is the
+	// move's commit point: only the move changes it (package move).
+	moving, err := r.moving(ctx)
+	if err != nil {
+		return err
+	}
 	held := make(map[string]string)
 	for _, region := range r.Regions() {
 		db := r.Cells[region]
@@ -133,6 +152,9 @@ func (r *Router) Repair(ctx context.Context) error {
 			return fmt.Errorf("cell %s: %w", region, err)
 		}
 		for id, stored := range ts {
+			if moving[id] {
+				continue
+			}
 			if stored != region {
 				return fmt.Errorf("cell %s holds firm %s of region %s", region, id, stored)
 			}
@@ -161,7 +183,7 @@ func (r *Router) Repair(ctx context.Context) error {
 		}
 	}
 	for id, region := range dir {
-		if _, served := r.Cells[region]; served && held[id] == "" {
+		if _, served := r.Cells[region]; served && held[id] == "" && !moving[id] {
 			if err := r.Service.DeleteDirectoryTenant(ctx, id); err != nil {
 				return err
 			}
@@ -229,9 +251,17 @@ func (r *Router) Tenant(ctx context.Context, id string) (*vault.Tenant, error) {
 // Tenants returns the firms of every served cell, oldest first.
 func (r *Router) Tenants(ctx context.Context) ([]*vault.Tenant, error) {
 	var all []*vault.Tenant
-	err := r.each(func(_ string, db *sqlite.DB) error {
+	dir, err := r.Service.DirectoryTenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = r.each(func(region string, db *sqlite.DB) error {
 		ts, err := db.Tenants(ctx)
-		all = append(all, ts...)
+		for _, t := range ts {
+			if dir[t.ID] == region {
+				all = append(all, t)
+			}
+		}
 		return err
 	})
 	if err != nil {
@@ -329,6 +359,9 @@ func (r *Router) UsersByEmailIndex(ctx context.Context, indexes [][]byte) ([]*va
 		if err != nil {
 			return nil, err
 		}
+		if us, err = r.homedUsers(ctx, region, us); err != nil {
+			return nil, err
+		}
 		users = append(users, us...)
 	}
 	if len(users) == 0 && elsewhere != "" {
@@ -344,6 +377,18 @@ func (r *Router) TokenByHash(ctx context.Context, hash []byte) (*vault.Token, er
 	var failed error
 	for _, region := range r.Regions() {
 		t, err := r.Cells[region].TokenByHash(ctx, hash)
+		if err == nil {
+			// A copy in the cell a firm is moving to is not its token yet;
+			// the one in the cell it left is not its token any more.
+			switch home, herr := r.Region(ctx, t.TenantID); {
+			case herr != nil && !vault.IsCode(herr, vault.ENOTFOUND):
+				err = herr
+			case home != region:
+				err = vault.Errorf(vault.ENOTFOUND, "Token not found.")
+			case r.Frozen(t.TenantID):
+				return nil, errFrozen
+			}
+		}
 		switch {
 		case err == nil:
 			return t, nil

@@ -34,12 +34,13 @@ func onCell(ctx context.Context, r *Router, tenantID string, fn func(*sqlite.DB)
 	return fn(db)
 }
 
-// TenantKeysets implements vault.KeysetStore.
-// A firm that a served cell holds but the directory does not know yet
-// (Repair enters its users' emails, which takes its keys, before the firm)
-// has its keysets found in that cell.
+// TenantKeysets implements vault.KeysetStore. It reads the firm's home
+// cell even while a move freezes the firm: the move itself opens the
+// firm's fields with them. A firm that a served cell holds but the
+// directory does not know yet (Repair enters its users' emails, which
+// takes its keys, before the firm) has its keysets found in that cell.
 func (r *Router) TenantKeysets(ctx context.Context, tenantID string) (string, vault.TenantKeysets, error) {
-	db, err := r.Cell(ctx, tenantID)
+	db, err := r.homeCell(ctx, tenantID)
 	if vault.IsCode(err, vault.ENOTFOUND) {
 		for _, region := range r.Regions() {
 			if region, ks, err := r.Cells[region].TenantKeysets(ctx, tenantID); err == nil {
@@ -99,9 +100,17 @@ func (r *Router) DeletePendingBlob(ctx context.Context, key string) error {
 // PendingBlobs returns the pending blobs of every served cell, oldest first.
 func (r *Router) PendingBlobs(ctx context.Context, olderThan time.Time) ([]vault.PendingBlob, error) {
 	var all []vault.PendingBlob
-	err := r.each(func(_ string, db *sqlite.DB) error {
+	homed, err := r.homed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = r.each(func(region string, db *sqlite.DB) error {
 		ps, err := db.PendingBlobs(ctx, olderThan)
-		all = append(all, ps...)
+		for _, p := range ps {
+			if homed(region, p.TenantID) {
+				all = append(all, p)
+			}
+		}
 		return err
 	})
 	sort.SliceStable(all, func(i, j int) bool { return all[i].CreatedAt.Before(all[j].CreatedAt) })
@@ -197,9 +206,17 @@ func (r *Router) RevokeGrant(ctx context.Context, tenantID, id, by string, at ti
 // served cell, oldest expiry first.
 func (r *Router) UnrecordedExpiries(ctx context.Context, at time.Time, limit int) ([]*vault.Grant, error) {
 	var all []*vault.Grant
-	err := r.each(func(_ string, db *sqlite.DB) error {
+	homed, err := r.homed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = r.each(func(region string, db *sqlite.DB) error {
 		gs, err := db.UnrecordedExpiries(ctx, at, limit)
-		all = append(all, gs...)
+		for _, g := range gs {
+			if homed(region, g.TenantID) {
+				all = append(all, g)
+			}
+		}
 		return err
 	})
 	sort.SliceStable(all, func(i, j int) bool { return expiry(all[i]).Before(expiry(all[j])) })
@@ -264,9 +281,17 @@ func (r *Router) AuditSink(ctx context.Context, tenantID string) (*vault.AuditSi
 // AuditSinks returns the sinks of every served cell.
 func (r *Router) AuditSinks(ctx context.Context) ([]*vault.AuditSink, error) {
 	var all []*vault.AuditSink
-	err := r.each(func(_ string, db *sqlite.DB) error {
+	homed, err := r.homed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = r.each(func(region string, db *sqlite.DB) error {
 		ss, err := db.AuditSinks(ctx)
-		all = append(all, ss...)
+		for _, s := range ss {
+			if homed(region, s.TenantID) {
+				all = append(all, s)
+			}
+		}
 		return err
 	})
 	return all, err

@@ -40,6 +40,10 @@ var textColumns = map[string]string{
 	"audit_sinks.tenant_id":        "id", "audit_sinks.id": "id", "audit_sinks.kind": "s3 or webhook",
 	"audit_sinks.created_by": "id", "audit_sinks.created_at": "time", "audit_sinks.signed_at": "time",
 	"audit_sinks.delivered_at": "time", "audit_sinks.last_error_at": "time",
+	"directory_tenants.id": "id", "directory_tenants.region": "region name", "directory_emails.region": "region name",
+	"moves.tenant_id": "id", "moves.from_region": "region name", "moves.to_region": "region name",
+	"moves.step": "a move step's name", "moves.started_at": "time", "moves.updated_at": "time",
+	"moves.last_error": "an error code",
 }
 
 // checkSchemaText fails for every column of the database at path that is

@@ -1,0 +1,213 @@
+package move
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"hash"
+	"io"
+	"sync"
+
+	"github.com/casevault/casevault/vault"
+)
+
+// BlobStats count a run's object copies.
+type BlobStats struct {
+	Copied  int   `json:"copied"`  // objects written to the new store
+	Skipped int   `json:"skipped"` // objects already there, identical, before the freeze
+	Removed int   `json:"removed"` // objects of the new store the old one no longer has
+	Bytes   int64 `json:"bytes"`   // bytes written to the new store
+}
+
+// copyBlobs copies every object of the firm to the new store.
+func (r *run) copyBlobs(ctx context.Context) error {
+	_, err := r.mirror(ctx, false)
+	return err
+}
+
+// copyNewBlobs copies the objects added since copyBlobs, now that the firm
+// is frozen, and removes from the new store those the old one no longer
+// has (an upload that never committed, swept meanwhile).
+func (r *run) copyNewBlobs(ctx context.Context) error {
+	_, err := r.mirror(ctx, true)
+	return err
+}
+
+// mirror streams every object under the firm's prefix from the old store
+// to the new one with Workers copies at once, each checked by reading the
+// new store's bytes back: size and SHA-256 equal the old store's. An
+// object already there and identical is skipped. Memory stays constant
+// (a copy buffer per worker; the stores stream), apart from the set of
+// keys when prune is set.
+func (r *run) mirror(ctx context.Context, prune bool) (map[string]bool, error) {
+	workers := r.mv.Workers
+	if workers < 1 {
+		workers = 4
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan vault.BlobInfo)
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		seen     map[string]bool
+	)
+	if prune {
+		seen = make(map[string]bool)
+	}
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+			cancel()
+		}
+		mu.Unlock()
+	}
+	// Large objects hold a store's multipart buffers while they copy: at
+	// most bigAtOnce of them copy at once, so memory stays the same
+	// whatever the firm's objects are.
+	big := make(chan struct{}, bigAtOnce)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range jobs {
+				if b.Size >= bigObject {
+					big <- struct{}{}
+				}
+				n, copied, err := copyChecked(ctx, r.from, r.to, b)
+				if b.Size >= bigObject {
+					<-big
+				}
+				if err != nil {
+					fail(err)
+					continue
+				}
+				mu.Lock()
+				if copied {
+					r.res.Blobs.Copied++
+					r.res.Blobs.Bytes += n
+				} else if !prune {
+					// The second pass finds most objects there: only the
+					// first pass's finds are news.
+					r.res.Blobs.Skipped++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	listErr := r.from.List(ctx, r.prefix, func(b vault.BlobInfo) error {
+		if seen != nil {
+			seen[b.Key] = true
+		}
+		select {
+		case jobs <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(jobs)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if listErr != nil {
+		return nil, listErr
+	}
+	if !prune {
+		return nil, nil
+	}
+	var stale []string
+	if err := r.to.List(ctx, r.prefix, func(b vault.BlobInfo) error {
+		if !seen[b.Key] {
+			stale = append(stale, b.Key)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for _, k := range stale {
+		if err := r.to.Delete(ctx, k); err != nil {
+			return nil, err
+		}
+		r.res.Blobs.Removed++
+	}
+	return seen, nil
+}
+
+// Objects of bigObject bytes or more are large; bigAtOnce of them copy at
+// once (an S3 store's Put of one holds about 3 × 8 MiB of part buffers).
+const (
+	bigObject = 16 << 20
+	bigAtOnce = 2
+)
+
+// copyChecked copies one object from src to dst unless dst holds it
+// already, identical, and checks the copy. It returns the bytes written
+// and whether it wrote.
+func copyChecked(ctx context.Context, src, dst vault.BlobStore, b vault.BlobInfo) (int64, bool, error) {
+	if have, err := dst.Stat(ctx, b.Key); err == nil && have.Size == b.Size {
+		want, err := sum(ctx, src, b.Key)
+		if err != nil {
+			return 0, false, err
+		}
+		got, err := sum(ctx, dst, b.Key)
+		if err != nil {
+			return 0, false, err
+		}
+		if bytes.Equal(got, want) {
+			return 0, false, nil
+		}
+	} else if err != nil && !vault.IsCode(err, vault.ENOTFOUND) {
+		return 0, false, err
+	}
+	rc, err := src.Get(ctx, b.Key, 0, -1)
+	if err != nil {
+		return 0, false, err
+	}
+	h := sha256.New()
+	n, err := dst.Put(ctx, b.Key, io.TeeReader(rc, h), b.Size)
+	rc.Close()
+	if err != nil {
+		return 0, false, err
+	}
+	want := h.Sum(nil)
+	got, err := sum(ctx, dst, b.Key)
+	if err != nil {
+		return 0, false, err
+	}
+	if n != b.Size || !bytes.Equal(got, want) {
+		dst.Delete(context.WithoutCancel(ctx), b.Key)
+		return 0, false, vault.Errorf(vault.EUNAVAILABLE, "The copy of an object in the new store differs from the original; rerun the move.")
+	}
+	return n, true, nil
+}
+
+// sum returns the SHA-256 of an object's bytes, streamed.
+func sum(ctx context.Context, store vault.BlobStore, key string) ([]byte, error) {
+	rc, err := store.Get(ctx, key, 0, -1)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	h := sha256.New()
+	if _, err := copyBuffered(h, rc); err != nil {
+		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot read an object of the firm.")
+	}
+	return h.Sum(nil), nil
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+func copyBuffered(h hash.Hash, r io.Reader) (int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	n, err := io.CopyBuffer(h, r, *bp)
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return n, err
+}
