@@ -113,7 +113,7 @@ func (r *Router) CellOf(region string) (*sqlite.DB, error) { return r.regionCell
 // email index. Errors: as the indexer and the service database.
 func (r *Router) EnterEmails(ctx context.Context, ix vault.Indexer, region string, emails []string) error {
 	for _, email := range emails {
-		dirIx, err := vault.EmailIndex(ctx, ix, region, email)
+		dirIx, err := vault.DirectoryEmailIndex(ctx, ix, email)
 		if err != nil {
 			return err
 		}
@@ -142,8 +142,11 @@ func (r *Router) ForgetEmails(ctx context.Context, ix vault.Indexer, region, ten
 		} else if held {
 			continue
 		}
-		// The directory's index of the email (here the region's own).
-		dirIx := userIx
+		// The directory's index of the email: under the service-wide key.
+		dirIx, err := vault.DirectoryEmailIndex(ctx, ix, email)
+		if err != nil {
+			return err
+		}
 		if err := r.Service.DeleteDirectoryEmail(ctx, dirIx, region); err != nil {
 			return err
 		}
