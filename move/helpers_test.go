@@ -80,6 +80,7 @@ func openCells(tb testing.TB, dir string) *cells {
 	}); err != nil {
 		tb.Fatal(err)
 	}
+	c.router.Indexer = c.svc.Indexer
 	tb.Cleanup(func() { c.close() })
 	return c
 }
@@ -239,7 +240,11 @@ func checkServed(tb testing.TB, c *cells, f *firm, region string) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		us, err := c.router.UsersByEmailIndex(ctx, [][]byte{ix})
+		dirIx, err := vault.DirectoryEmailIndex(ctx, c.svc.Indexer, email)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		us, err := c.router.UsersByEmailIndex(ctx, [][]byte{ix, dirIx})
 		if err != nil || len(us) != 1 {
 			tb.Fatalf("users with %s in %s: %d, %v; want 1", email, region, len(us), err)
 		}
@@ -303,7 +308,7 @@ func checkGone(tb testing.TB, c *cells, f *firm, region string) {
 		tb.Fatalf("store %s holds %d objects of the firm", region, n)
 	}
 	for _, email := range f.emails {
-		ix, err := vault.EmailIndex(ctx, c.svc.Indexer, region, email)
+		ix, err := vault.DirectoryEmailIndex(ctx, c.svc.Indexer, email)
 		if err != nil {
 			tb.Fatal(err)
 		}
