@@ -195,6 +195,11 @@ func divergedError(tenant, why string) error {
 // It costs one atomic load while no log is diverged: the append path stays
 // fast.
 func (l *Log) divergence(tenant string) error {
+	if l.anyHeld.Load() {
+		if err := l.heldError(tenant); err != nil {
+			return err
+		}
+	}
 	if !l.anyDiverged.Load() {
 		return nil
 	}
