@@ -30,8 +30,8 @@ import (
 // attacker who can write the key directory can still put back an older
 // anchor file of the same firm; the keys directory is the operator's.
 type AuditAnchors struct {
-	masters  map[string]MasterKey // by region, ServiceSigner for the service log
-	dirOf    func(name string) string
+	masters map[string]MasterKey // by region, ServiceSigner for the service log
+	dirOf   func(name string) string
 	// regionOf is asked at every Load and Store, never cached: a firm
 	// that moves (issue #13) has its anchor in its new region from the
 	// switch of the directory on.
