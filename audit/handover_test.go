@@ -165,8 +165,8 @@ func TestLog_Move(t *testing.T) {
 	e := newMoveEnv(t)
 	us, ca := e.logs["us"], e.logs["ca"]
 	tenant := e.firm(t, "us", 40)
-	stay := e.firm(t, "us", 5)     // another us firm, untouched
-	local := e.firm(t, "ca", 7)    // a ca firm, served meanwhile
+	stay := e.firm(t, "us", 5)  // another us firm, untouched
+	local := e.firm(t, "ca", 7) // a ca firm, served meanwhile
 	if _, err := us.Checkpoint(ctx, tenant); err != nil {
 		t.Fatal(err)
 	}
