@@ -190,13 +190,13 @@ type verifier struct {
 
 	// Key rotation (verify_keys.go): the keys that event lines retired, with
 	// the seq of the first that did, and the signers of checkpoints.
-	retiredAt   map[string]retirement
+	retiredAt map[string]retirement
 	// Moves: the new key of the last move (or of a rotation of it since),
 	// which must sign every tree from heirFrom on; heirSeq is the move.
 	heir              string
 	heirFrom, heirSeq int64
-	headSigners []string // of the checkpoint on line 2
-	lastSigners []string // of the checkpoint line just opened
+	headSigners       []string // of the checkpoint on line 2
+	lastSigners       []string // of the checkpoint line just opened
 
 	// format /2
 	format     string

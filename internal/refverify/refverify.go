@@ -124,13 +124,13 @@ type verifier struct {
 
 	// §5, key rotation: the keys event lines retired, with the seq that
 	// retired each, and who signed the checkpoint on line 2.
-	retiredAt   map[string]retired
+	retiredAt map[string]retired
 	// §5, moving a firm: the key that must sign trees from heirFrom on
 	// (complete bundles), named by the move at heirSeq.
 	heir              string
 	heirFrom, heirSeq int64
-	headSigners []string
-	lastSigners []string // of the checkpoint line just opened
+	headSigners       []string
+	lastSigners       []string // of the checkpoint line just opened
 
 	events      int64
 	checkpoints int
