@@ -4,13 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/casevault/casevault/vault"
 )
-
-// dropTables are the tables that hold rows of a firm's log.
-var dropTables = []string{"audit_events", "audit_hashes", "audit_checkpoints", "audit_timestamps", "audit_cosignatures", "audit_held"}
 
 // checkpointWait bounds how long DropTenant waits for readers to let the
 // WAL be emptied.
@@ -72,7 +70,13 @@ func (l *Log) DropTenant(ctx context.Context, tenant string) error {
 	return nil
 }
 
-// dropRows is DropTenant on the writer goroutine.
+// dropRows is DropTenant on the writer goroutine. VACUUM would rebuild
+// the file through a temporary database: in memory under this log's
+// temp_store (as large as the file), or in a file outside the cell. So the
+// file is rebuilt in place instead, in one transaction, with secure_delete
+// on: every audit table is rebuilt without tenant's rows (rebuildTable),
+// then every free page is overwritten with zeros (zeroFreePages), and the
+// schema must come out exactly as it went in.
 func (l *Log) dropRows(ctx context.Context, tenant string) error {
 	conn, err := l.db.Conn(ctx)
 	if err != nil {
@@ -92,54 +96,271 @@ func (l *Log) dropRows(ctx context.Context, tenant string) error {
 		return err
 	}
 	defer tx.Rollback()
-	triggers, err := deleteTriggers(ctx, tx)
+	before, err := schemaOf(ctx, tx)
 	if err != nil {
 		return err
 	}
-	for name := range triggers {
-		if _, err := tx.ExecContext(ctx, `DROP TRIGGER `+name); err != nil {
-			return err
-		}
-	}
-	for _, t := range dropTables {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE tenant_id = ?`, tenant); err != nil {
-			return err
-		}
-	}
-	for _, text := range triggers {
-		if _, err := tx.ExecContext(ctx, text); err != nil {
-			return err
-		}
-	}
-	if again, err := deleteTriggers(ctx, tx); err != nil {
+	tables, err := column(ctx, tx, `SELECT name FROM sqlite_schema WHERE type = 'table' AND name LIKE 'audit\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
 		return err
-	} else if len(again) != len(triggers) {
-		return vault.Errorf(vault.EINTERNAL, "The audit log's append-only triggers were not restored.")
+	}
+	for _, t := range tables {
+		if err := rebuildTable(ctx, tx, t, tenant); err != nil {
+			return fmt.Errorf("rebuild %s: %w", t, err)
+		}
+	}
+	if err := zeroFreePages(ctx, tx); err != nil {
+		return err
+	}
+	after, err := schemaOf(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if after != before {
+		return vault.Errorf(vault.EINTERNAL, "Rebuilding the audit log's tables would change its schema.")
 	}
 	if err := tx.Commit(); err != nil {
-		return err
-	}
-	if _, err := conn.ExecContext(ctx, `VACUUM`); err != nil {
 		return err
 	}
 	return truncateWAL(ctx, conn)
 }
 
-// deleteTriggers returns the text of every trigger that refuses a DELETE
-// on an audit table, by name.
-func deleteTriggers(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'audit\_%\_no\_delete' ESCAPE '\'`)
+// rebuildChunk is how many rows one statement of rebuildTable copies or
+// deletes: each statement's journal (in memory, temp_store) stays small.
+const rebuildChunk = 2000
+
+// rebuildTable rebuilds table t without tenant's rows: its triggers
+// dropped, renamed aside, its indexes dropped, created again from its own
+// SQL text with its indexes, the other rows copied over in their order
+// (rowids kept), the old rows deleted (with secure_delete, their bytes
+// and pages are zeroed) and the old table dropped, and its triggers
+// created again from their text. Copies and deletes go rebuildChunk rows
+// per statement, so memory stays small whatever the size of the file.
+func rebuildTable(ctx context.Context, tx *sql.Tx, t, tenant string) error {
+	var create string
+	if err := tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?`, t).Scan(&create); err != nil {
+		return err
+	}
+	const of = ` FROM sqlite_schema WHERE type = ? AND tbl_name = ? AND sql IS NOT NULL ORDER BY name`
+	indexes, err := column(ctx, tx, `SELECT sql`+of, "index", t)
+	if err != nil {
+		return err
+	}
+	indexNames, err := column(ctx, tx, `SELECT name`+of, "index", t)
+	if err != nil {
+		return err
+	}
+	triggers, err := column(ctx, tx, `SELECT sql`+of, "trigger", t)
+	if err != nil {
+		return err
+	}
+	triggerNames, err := column(ctx, tx, `SELECT name`+of, "trigger", t)
+	if err != nil {
+		return err
+	}
+	cols, key, err := columnsOf(ctx, tx, t)
+	if err != nil {
+		return err
+	}
+	if strings.Contains(strings.ToUpper(create), "WITHOUT ROWID") {
+		if len(key) == 0 {
+			return vault.Errorf(vault.EINTERNAL, "Table %s has no primary key.", t)
+		}
+	} else {
+		key = []string{"rowid"}
+	}
+	aside := `"` + t + `__drop"`
+	var stmts []string
+	for _, n := range triggerNames {
+		stmts = append(stmts, `DROP TRIGGER "`+n+`"`)
+	}
+	stmts = append(stmts, `ALTER TABLE "`+t+`" RENAME TO `+aside)
+	for _, n := range indexNames {
+		stmts = append(stmts, `DROP INDEX "`+n+`"`)
+	}
+	stmts = append(stmts, create)
+	stmts = append(stmts, indexes...)
+	if err := execAll(ctx, tx, stmts); err != nil {
+		return err
+	}
+	list := strings.Join(cols, ", ")
+	if key[0] == "rowid" {
+		list = "rowid, " + list
+	}
+	k := strings.Join(key, ", ")
+	// Copy: after the key of the last row copied, in key order.
+	var last []any
+	for {
+		where, args := "tenant_id IS NOT ?", []any{tenant}
+		if last != nil {
+			where = "(" + k + ") > (" + strings.TrimSuffix(strings.Repeat("?, ", len(key)), ", ") + ") AND " + where
+			args = append(last, tenant)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO "`+t+`" (`+list+`) SELECT `+list+` FROM `+aside+` WHERE `+where+
+			` ORDER BY `+k+` LIMIT `+fmt.Sprint(rebuildChunk), args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			break
+		}
+		rows, err := readRowsTx(ctx, tx, `SELECT `+k+` FROM "`+t+`" ORDER BY `+descending(key)+` LIMIT 1`, len(key))
+		if err != nil {
+			return err
+		}
+		last = rows[0]
+	}
+	for {
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+aside+` WHERE (`+k+`) IN (SELECT `+k+` FROM `+aside+` LIMIT `+fmt.Sprint(rebuildChunk)+`)`)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			break
+		}
+	}
+	return execAll(ctx, tx, append([]string{`DROP TABLE ` + aside}, triggers...))
+}
+
+// descending is an ORDER BY of key, each column descending.
+func descending(key []string) string {
+	out := make([]string, len(key))
+	for i, c := range key {
+		out[i] = c + " DESC"
+	}
+	return strings.Join(out, ", ")
+}
+
+// execAll runs each statement in tx.
+func execAll(ctx context.Context, tx *sql.Tx, stmts []string) error {
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readRowsTx is readRows in a transaction.
+func readRowsTx(ctx context.Context, tx *sql.Tx, query string, cols int, args ...any) ([][]any, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]string{}
+	var out [][]any
 	for rows.Next() {
-		var name, text string
-		if err := rows.Scan(&name, &text); err != nil {
+		r := make([]any, cols)
+		ptrs := make([]any, cols)
+		for i := range r {
+			ptrs[i] = &r[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
 		}
-		out[name] = text
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, sql.ErrNoRows
+	}
+	return out, nil
+}
+
+// columnsOf returns the columns of table t, quoted, and those of its
+// primary key in order.
+func columnsOf(ctx context.Context, tx *sql.Tx, t string) (cols, key []string, err error) {
+	rows, err := tx.QueryContext(ctx, `SELECT name, pk FROM pragma_table_info(?)`, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	pk := map[int]string{}
+	for rows.Next() {
+		var name string
+		var n int
+		if err := rows.Scan(&name, &n); err != nil {
+			return nil, nil, err
+		}
+		q := `"` + name + `"`
+		cols = append(cols, q)
+		if n > 0 {
+			pk[n] = q
+		}
+	}
+	for i := 1; i <= len(pk); i++ {
+		key = append(key, pk[i])
+	}
+	return cols, key, rows.Err()
+}
+
+// zeroFreePages overwrites every page of the file's free list with zeros:
+// pages freed before secure_delete was on may hold old rows. Blobs of
+// zeros take them (SQLite allocates from the free list first), at most 1
+// MiB at a time; then they are dropped, and with secure_delete their pages
+// are freed as zeros.
+func zeroFreePages(ctx context.Context, tx *sql.Tx) error {
+	var pageSize int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE audit__zero (b BLOB)`); err != nil {
+		return err
+	}
+	last := int64(-1)
+	for {
+		var free int64
+		if err := tx.QueryRowContext(ctx, `PRAGMA freelist_count`).Scan(&free); err != nil {
+			return err
+		}
+		if free == 0 {
+			break
+		}
+		if last >= 0 && free >= last {
+			return vault.Errorf(vault.EINTERNAL, "The audit log's free pages cannot be zeroed.")
+		}
+		last = free
+		n := min(free, (1<<20)/pageSize)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit__zero (b) VALUES (zeroblob(?))`, n*(pageSize-4)); err != nil {
+			return err
+		}
+	}
+	// One blob per statement: a statement's journal holds what it changes.
+	for {
+		res, err := tx.ExecContext(ctx, `DELETE FROM audit__zero WHERE rowid = (SELECT MIN(rowid) FROM audit__zero)`)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			break
+		}
+	}
+	_, err := tx.ExecContext(ctx, `DROP TABLE audit__zero`)
+	return err
+}
+
+// schemaOf is the file's schema as one string, to compare.
+func schemaOf(ctx context.Context, tx *sql.Tx) (string, error) {
+	rows, err := column(ctx, tx, `SELECT type || ' ' || name || ' ' || tbl_name || ' ' || COALESCE(sql, '') FROM sqlite_schema ORDER BY type, name`)
+	return strings.Join(rows, "\n"), err
+}
+
+// column returns the one column of a query's rows, as text.
+func column(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
 	}
 	return out, rows.Err()
 }

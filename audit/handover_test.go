@@ -3,6 +3,7 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -268,6 +269,21 @@ func TestLog_Move(t *testing.T) {
 	for _, ent := range ents {
 		if strings.Contains(ent.Name(), hexOf(tenant)) {
 			t.Errorf("us anchors keep %s", ent.Name())
+		}
+	}
+	// The append-only triggers are back, every one of them.
+	db, err := sql.Open("sqlite", e.cellPath("us"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var triggers int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM sqlite_schema WHERE type = 'trigger'`).Scan(&triggers); err != nil || triggers != 16 {
+		t.Errorf("triggers after the drop: %d (%v), want 16", triggers, err)
+	}
+	for _, q := range []string{`DELETE FROM audit_events WHERE tenant_id = ?`, `DELETE FROM audit_hashes WHERE tenant_id = ?`, `UPDATE audit_checkpoints SET note = x'00' WHERE tenant_id = ?`} {
+		if _, err := db.Exec(q, stay); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s after the drop: %v, want append-only", q, err)
 		}
 	}
 	// And a reopened us log still serves its other firm.
