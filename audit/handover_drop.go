@@ -19,18 +19,17 @@ const checkpointWait = 30 * time.Second
 // tables being append-only (docs/AUDIT-FORMAT.md §5, "Moving a firm").
 // The log must have been handed over (Handover) and the directory must no
 // longer name this region: l's signer for the firm must not be the old
-// key the handover names. In one transaction the tables' DELETE triggers
-// are dropped, the firm's rows deleted (with secure_delete on, so their
-// bytes are overwritten), and the triggers created again from their own
-// text, so no other firm's row can be deleted meanwhile; then the file is
-// rebuilt (VACUUM: no page, free or not, keeps a byte of the firm, index
-// separators included) and the WAL emptied and truncated. The other firms'
-// appends wait for it in the writer's queue. It forgets what l kept in
-// memory of the firm. Called again, or for a firm l never held, it finds
-// nothing to delete and rebuilds the file all the same (so a crash between
-// the delete and the rebuild is finished by a rerun). Errors: invalid,
-// conflict (not handed over, or the directory still names this region),
-// unavailable, internal.
+// key the handover names. In one transaction, with secure_delete on, each
+// audit table is rebuilt without the firm's rows, its triggers created
+// again from their own text (dropRows), and every free page zeroed; then
+// the WAL is emptied and truncated. So no page of the file, free or not,
+// nor the WAL keeps a byte of the firm. The other firms' appends wait for
+// it in the writer's queue; it rewrites the whole file (seconds per 100
+// MB) in bounded memory. It forgets what l kept in memory of the firm.
+// Called again, or for a firm l never held, it finds no row of the firm
+// and rebuilds the file all the same (so a rerun finishes a crashed one).
+// Errors: invalid, conflict (not handed over, or the directory still names
+// this region), unavailable, internal.
 func (l *Log) DropTenant(ctx context.Context, tenant string) error {
 	if tenant == "" {
 		return vault.Errorf(vault.EINVALID, "The service log does not move.")
