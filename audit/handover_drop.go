@@ -41,6 +41,7 @@ func (l *Log) DropTenant(ctx context.Context, tenant string) error {
 		return err
 	}
 	reason := l.heldReason(tenant)
+	from := "" // the region of this cell, as the handover names it
 	if n > 0 || reason != "" {
 		if reason != holdMovedOut {
 			return vault.Errorf(vault.ECONFLICT, "The firm's audit log has not been handed over from this log.")
@@ -52,10 +53,18 @@ func (l *Log) DropTenant(ctx context.Context, tenant string) error {
 		if last == nil || last.Action != ActionTenantMoved {
 			return vault.Errorf(vault.ECONFLICT, "The firm's audit log does not end with its handover.")
 		}
+		from = last.Details[DetailFromRegion]
 		if _, vkey, err := l.opts.Signer(ctx, tenant); err != nil {
 			return fmt.Errorf("checkpoint signer of %q: %w", tenant, err)
 		} else if vkey == last.Details[DetailOldKey] {
 			return vault.Errorf(vault.ECONFLICT, "The directory still names this region for the firm: switch it before dropping the old log.")
+		}
+	}
+	// The old region's anchor first: a rerun after a crash knows the
+	// region only while the rows are there.
+	if d, ok := l.opts.Anchor.(AnchorDeleter); ok && from != "" {
+		if err := d.Delete(ctx, from, tenant); err != nil {
+			return err
 		}
 	}
 	err = l.run(ctx, func(ctx context.Context) error {
@@ -67,6 +76,16 @@ func (l *Log) DropTenant(ctx context.Context, tenant string) error {
 	}
 	l.forget(tenant)
 	return nil
+}
+
+// AnchorDeleter is an Anchor that deletes a firm's anchored checkpoint
+// from one region's anchors, whatever region the directory names now
+// (keys.AuditAnchors does). With one, DropTenant deletes the old region's
+// anchor of the firm, named by the handover's from_region; without, the
+// move must (the old region keeps nothing of the firm). Errors: invalid,
+// internal.
+type AnchorDeleter interface {
+	Delete(ctx context.Context, region, tenant string) error
 }
 
 // dropRows is DropTenant on the writer goroutine. VACUUM would rebuild

@@ -239,9 +239,6 @@ func TestLog_Move(t *testing.T) {
 	if err := us.DropTenant(ctx, tenant); err != nil {
 		t.Fatalf("DropTenant again: %v", err)
 	}
-	if err := e.anchors.Delete(ctx, "us", tenant); err != nil {
-		t.Fatal(err)
-	}
 	if n := mustSize(t, us, tenant); n != 0 {
 		t.Errorf("us size of the moved firm = %d, want 0", n)
 	}

@@ -126,8 +126,8 @@ func (c *Cells) log(tb testing.TB, tenant string) *audit.Log {
 // Move moves tenant's log from its region to region to, as the move
 // does: Handover (the statement naming named's key as the new one;
 // named is to for a true move), CopyTenant, the directory switched to
-// named for Adopt and then to to, DropTenant on the old cell and the old
-// region's anchor deleted.
+// named for Adopt and then to to, and DropTenant on the old cell (which
+// deletes the old region's anchor).
 func (c *Cells) Move(tb testing.TB, tenant, to, named string) {
 	tb.Helper()
 	ctx := context.Background()
@@ -153,9 +153,6 @@ func (c *Cells) Move(tb testing.TB, tenant, to, named string) {
 	}
 	c.SetRegion(tenant, to)
 	if err := c.Logs[from].DropTenant(ctx, tenant); err != nil {
-		tb.Fatal(err)
-	}
-	if err := c.Anchors.Delete(ctx, from, tenant); err != nil {
 		tb.Fatal(err)
 	}
 }
