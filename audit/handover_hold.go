@@ -138,7 +138,7 @@ func (l *Log) run(ctx context.Context, fn func(ctx context.Context) error) error
 // handover earlier in the batch holds, is refused.
 func (l *Log) commitInOrder(batch []*request) {
 	var run []*request
-	holding := map[string]bool{}
+	var holding map[string]bool // logs a handover in this batch holds
 	flush := func() {
 		if len(run) > 0 {
 			l.commit(run)
@@ -163,6 +163,9 @@ func (l *Log) commitInOrder(batch []*request) {
 			r.done <- result{err: err}
 		default:
 			if r.entry != nil && r.hold != "" {
+				if holding == nil {
+					holding = map[string]bool{}
+				}
 				holding[r.entry.Tenant] = true
 			}
 			run = append(run, r)
