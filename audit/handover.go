@@ -183,6 +183,15 @@ func (l *Log) Handover(ctx context.Context, tenant string, h Handover) (int64, e
 		if err := l.divergence(tenant); err != nil {
 			return 0, err
 		}
+		moves, err := l.Moves(ctx, tenant)
+		if err != nil {
+			return 0, err
+		}
+		for _, m := range moves {
+			if m.StatementHash == hash {
+				return 0, vault.Errorf(vault.ECONFLICT, "This move statement was recorded at event %d already, and the firm's log went on since.", m.Seq)
+			}
+		}
 		ent, matter, err := l.newEntry(ctx, &vault.AuditEvent{
 			TenantID: tenant, ActorID: vault.ActorOperator, Action: ActionTenantMoved,
 			ObjectType: "tenant", ObjectID: tenant, Outcome: OutcomeOK, Time: h.At,

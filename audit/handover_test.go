@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/casevault/casevault/audit"
+	"github.com/casevault/casevault/audit/handovertest"
 	"github.com/casevault/casevault/internal/refverify"
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/vault"
@@ -512,5 +513,30 @@ func TestLog_MoveConcurrent(t *testing.T) {
 	checkChain(t, ca, tenant, seq)
 	if counts[0].Load() == 0 || counts[1].Load() == 0 {
 		t.Errorf("other firms appended %d and %d events meanwhile, want some", counts[0].Load(), counts[1].Load())
+	}
+}
+
+// TestLog_MoveBack moves a firm from us to ca and back: its log, back in
+// the us cell, verifies with both keys, and the ca cell keeps nothing.
+func TestLog_MoveBack(t *testing.T) {
+	c := handovertest.New(t, "us", "ca")
+	tenant := c.Firm(t, "us", 4)
+	c.Move(t, tenant, "ca", "ca")
+	c.Events(t, "ca", tenant, 3)
+	c.Move(t, tenant, "us", "us")
+	c.Events(t, "us", tenant, 2)
+	b := c.Export(t, tenant)
+	if goErr, refErr := verifyBoth(t, b, c.Key("us"), c.Key("ca")); goErr != nil || refErr != nil {
+		t.Fatalf("bundle after moving back: Verify %v, refverify %v; want both nil", goErr, refErr)
+	}
+	if n := mustSize(t, c.Logs["ca"], tenant); n != 0 {
+		t.Errorf("ca keeps %d events of the firm, want 0", n)
+	}
+	moves, err := c.Logs["us"].Moves(context.Background(), tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(moves) != 2 || moves[0].From != "us" || moves[1].To != "us" || moves[1].OldKey != c.Key("ca") {
+		t.Errorf("moves = %+v, want us→ca then ca→us", moves)
 	}
 }
