@@ -195,6 +195,11 @@ func divergedError(tenant, why string) error {
 // It costs one atomic load while no log is diverged: the append path stays
 // fast.
 func (l *Log) divergence(tenant string) error {
+	if l.anyHeld.Load() {
+		if err := l.heldError(tenant); err != nil {
+			return err
+		}
+	}
 	if !l.anyDiverged.Load() {
 		return nil
 	}
@@ -232,6 +237,9 @@ func (l *Log) checkAnchors(ctx context.Context) error {
 		return err
 	}
 	for _, t := range tenants {
+		if l.heldReason(t) == holdMovingIn {
+			continue // a copy being moved in: Adopt checks it against this cell's anchor
+		}
 		if err := l.checkAnchor(ctx, t); err != nil && !vault.IsCode(err, vault.EUNAVAILABLE) {
 			l.log.Error().Err(err).Str("tenant_id", t).Msg("cannot check the audit log against its anchored checkpoint")
 		}

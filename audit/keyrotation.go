@@ -94,7 +94,7 @@ func (l *Log) recordRotations(ctx context.Context) error {
 	}
 	for _, t := range tenants {
 		if l.divergence(t) != nil {
-			continue
+			continue // diverged, or held by a move (handover_hold.go)
 		}
 		if err := l.recordRotation(ctx, t); err != nil {
 			why := fmt.Sprintf("the rotation of its region's audit key cannot be recorded in it: %v", err)

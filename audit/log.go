@@ -167,6 +167,10 @@ type Log struct {
 	divMu       sync.RWMutex
 	diverged    map[string]string // tenant → why
 	anyDiverged atomic.Bool
+	// Logs held by a move between cells (handover_hold.go): no appends
+	// and no signing of them but the move's own. Guarded by divMu.
+	held    map[string]string // tenant → holdMovedOut or holdMovingIn
+	anyHeld atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -194,7 +198,13 @@ type request struct {
 	entry  *Entry // complete but for Seq and Prev, which the writer assigns
 	matter string // the matter_id column
 	ck     *Checkpoint
-	done   chan result
+	// hold, with entry, holds the entry's log in the same transaction
+	// (the handover of a move: nothing follows it here).
+	hold string
+	// fn, alone, runs on the writer goroutine in place of a batch: the
+	// writes of a move that are not appends (handover_hold.go).
+	fn   func(ctx context.Context) error
+	done chan result
 }
 
 type result struct {
@@ -274,11 +284,16 @@ func Open(ctx context.Context, path string, opts Options) (*Log, error) {
 		logs:       map[string]struct{}{},
 		lastSig:    map[string]time.Time{},
 		diverged:   map[string]string{},
+		held:       map[string]string{},
 		kick:       make(chan struct{}, 1),
 		stop:       make(chan struct{}),
 		ckDone:     make(chan struct{}),
 	}
 	if err := l.init(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	if err := l.loadHeld(ctx); err != nil {
 		sdb.Close()
 		return nil, err
 	}

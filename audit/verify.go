@@ -117,7 +117,7 @@ func Verify(r io.Reader, opts VerifyOptions) (*VerifyResult, error) {
 	}
 	ra := newReadAhead(r)
 	defer ra.stop()
-	v := &verifier{opts: opts, trusted: trusted, br: bufio.NewReaderSize(ra, 64<<10), keptRoots: map[int64]tlog.Hash{}, retiredAt: map[string]int64{}, witnesses: wk}
+	v := &verifier{opts: opts, trusted: trusted, br: bufio.NewReaderSize(ra, 64<<10), keptRoots: map[int64]tlog.Hash{}, retiredAt: map[string]retirement{}, witnesses: wk}
 	for _, k := range opts.Kept {
 		v.keptRoots[k.Size] = tlog.Hash{}
 	}
@@ -190,9 +190,13 @@ type verifier struct {
 
 	// Key rotation (verify_keys.go): the keys that event lines retired, with
 	// the seq of the first that did, and the signers of checkpoints.
-	retiredAt   map[string]int64
-	headSigners []string // of the checkpoint on line 2
-	lastSigners []string // of the checkpoint line just opened
+	retiredAt map[string]retirement
+	// Moves: the new key of the last move (or of a rotation of it since),
+	// which must sign every tree from heirFrom on; heirSeq is the move.
+	heir              string
+	heirFrom, heirSeq int64
+	headSigners       []string // of the checkpoint on line 2
+	lastSigners       []string // of the checkpoint line just opened
 
 	// format /2
 	format     string
@@ -477,7 +481,7 @@ func (v *verifier) checkpoint(l *bundleLine) error {
 		if err := v.provedCheckpoint(l, size, root); err != nil {
 			return err
 		}
-		return v.keyRule(v.lastSigners, fmt.Sprintf("checkpoint on line %d", v.line))
+		return v.keyRule(v.lastSigners, size, fmt.Sprintf("checkpoint on line %d", v.line))
 	}
 	switch {
 	case size > v.size:
@@ -490,5 +494,5 @@ func (v *verifier) checkpoint(l *bundleLine) error {
 	if err := v.checkRoot(size, root); err != nil {
 		return err
 	}
-	return v.keyRule(v.lastSigners, fmt.Sprintf("checkpoint on line %d", v.line))
+	return v.keyRule(v.lastSigners, size, fmt.Sprintf("checkpoint on line %d", v.line))
 }

@@ -80,7 +80,9 @@ func (v *verifier) event(l *bundleLine) error {
 	if err := v.private(seq, e, l); err != nil {
 		return err
 	}
-	v.retires(seq, e, leaf)
+	if err := v.retires(seq, e, leaf); err != nil {
+		return err
+	}
 	if !v.complete {
 		if seq <= v.lastCk {
 			return v.fail(seq, "event %d is out of place after the checkpoint of size %d", seq, v.lastCk)
@@ -233,7 +235,7 @@ func (v *verifier) end(l *bundleLine) error {
 	if v.pending != nil {
 		return v.resolve(true)
 	}
-	return v.keyRule(v.headSigners, "the bundle's checkpoint on line 2")
+	return v.keyRule(v.headSigners, v.size, "the bundle's checkpoint on line 2")
 }
 
 func (v *verifier) eof() error {

@@ -48,7 +48,7 @@ func (l *Log) write() {
 			l.fill(&batch)
 		}
 		prev = len(batch)
-		l.commit(batch)
+		l.commitInOrder(batch)
 		clear(batch)
 	}
 }
@@ -111,6 +111,9 @@ func (l *Log) commit(batch []*request) {
 	for i, r := range live {
 		if r.entry != nil {
 			l.appended.Add(1)
+			if r.hold != "" {
+				l.setHeld(r.entry.Tenant, r.hold)
+			}
 		}
 		r.done <- result{seq: seqs[i]}
 	}
@@ -189,6 +192,11 @@ func (l *Log) writeBatch(batch []*request) ([]int64, map[string]tip, error) {
 		}
 		tips[e.Tenant] = tip{seq: e.Seq, prev: PrevOf(leaf), time: e.Time}
 		seqs[i] = e.Seq
+		if r.hold != "" {
+			if err := storeHold(ctx, tx, e.Tenant, r.hold, e.Time); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, nil, err

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/casevault/casevault/vault"
 )
@@ -31,10 +30,12 @@ import (
 // attacker who can write the key directory can still put back an older
 // anchor file of the same firm; the keys directory is the operator's.
 type AuditAnchors struct {
-	masters  map[string]MasterKey // by region, ServiceSigner for the service log
-	dirOf    func(name string) string
+	masters map[string]MasterKey // by region, ServiceSigner for the service log
+	dirOf   func(name string) string
+	// regionOf is asked at every Load and Store, never cached: a firm
+	// that moves (issue #13) has its anchor in its new region from the
+	// switch of the directory on.
 	regionOf func(ctx context.Context, tenantID string) (string, error)
-	regions  sync.Map // tenant id → region
 }
 
 // anchorFile is the on-disk form of one log's anchor.
@@ -71,15 +72,7 @@ func (a *AuditAnchors) region(ctx context.Context, tenant string) (string, error
 	if tenant == "" {
 		return ServiceSigner, nil
 	}
-	if r, ok := a.regions.Load(tenant); ok {
-		return r.(string), nil
-	}
-	r, err := a.regionOf(ctx, tenant)
-	if err != nil {
-		return "", err
-	}
-	a.regions.Store(tenant, r)
-	return r, nil
+	return a.regionOf(ctx, tenant)
 }
 
 // anchorDir is the directory of a region's anchor files.
@@ -192,6 +185,27 @@ func (a *AuditAnchors) Tenants(context.Context) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Delete removes tenant's anchor file from region, whatever region the
+// directory names now: after a move the old region keeps nothing of the
+// firm (issue #13). Deleting one that is not there is no error. Errors:
+// invalid, internal.
+func (a *AuditAnchors) Delete(ctx context.Context, region, tenant string) error {
+	if tenant == "" || region == "" || region == ServiceSigner {
+		return vault.Errorf(vault.EINVALID, "Only a firm's anchor is deleted, from a region.")
+	}
+	if _, ok := a.masters[region]; !ok {
+		return vault.Errorf(vault.EINVALID, "Unknown region %q.", region)
+	}
+	p := a.path(region, tenant)
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return vault.WrapError(vault.EINTERNAL, err, "Cannot delete audit anchor file %s.", p)
+	}
+	if err := syncDir(filepath.Dir(p)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return vault.WrapError(vault.EINTERNAL, err, "Cannot sync directory of %s.", p)
+	}
+	return nil
 }
 
 // replaceFile writes data to path atomically with mode 0600, replacing

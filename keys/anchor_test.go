@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/casevault/casevault/keys"
@@ -85,5 +86,53 @@ func TestAuditAnchors(t *testing.T) {
 		if info, _ := e.Info(); info.Mode().Perm() != 0o600 {
 			t.Errorf("%s has mode %v, want 0600", e.Name(), info.Mode().Perm())
 		}
+	}
+}
+
+// A firm that moves has its anchor in its new region from the switch of
+// the directory on, and Delete leaves nothing of it in the old one.
+func TestAuditAnchors_Move(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	masters := map[string]keys.MasterKey{}
+	for _, r := range []string{"us", "ca"} {
+		mk, err := keys.LoadOrCreateFileMasterKey(filepath.Join(dir, r+"-master.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		masters[r] = mk
+	}
+	var region atomic.Value
+	region.Store("us")
+	regionOf := func(context.Context, string) (string, error) { return region.Load().(string), nil }
+	a, err := keys.NewAuditAnchors(masters, "us", func(string) string { return dir }, regionOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Store(ctx, "ten_m", []byte("old region's note")); err != nil {
+		t.Fatal(err)
+	}
+	region.Store("ca")
+	if _, err := a.Load(ctx, "ten_m"); !vault.IsCode(err, vault.ENOTFOUND) {
+		t.Fatalf("Load after the switch: %v, want not_found (nothing anchored in ca yet)", err)
+	}
+	if err := a.Store(ctx, "ten_m", []byte("new region's note")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Delete(ctx, "us", "ten_m"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Delete(ctx, "us", "ten_m"); err != nil {
+		t.Fatalf("Delete again: %v, want nil", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "us-audit-anchors", "74656e5f6d.json")); !os.IsNotExist(err) {
+		t.Errorf("old region's anchor file: %v, want gone", err)
+	}
+	got, err := a.Load(ctx, "ten_m")
+	if err != nil || string(got) != "new region's note" {
+		t.Errorf("Load = %q, %v; want the new region's note", got, err)
+	}
+	if err := a.Delete(ctx, "eu", "ten_m"); !vault.IsCode(err, vault.EINVALID) {
+		t.Errorf("Delete in an unknown region: %v, want invalid", err)
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -258,7 +257,7 @@ func (a AuditSigners) VerifierKeys() map[string]string {
 
 // For returns the audit log's Signer option: the service-wide signer for
 // tenant "", else the signer of the firm's region as regionOf reports it
-// (remembered: a firm's region never changes). Errors: those of regionOf,
+// at each call. Errors: those of regionOf,
 // unavailable (a region without a signer).
 func (a AuditSigners) For(regionOf func(ctx context.Context, tenantID string) (string, error)) func(ctx context.Context, tenant string) (note.Signer, string, error) {
 	of := a.of(regionOf)
@@ -285,23 +284,19 @@ func (a AuditSigners) TimestampFor(regionOf func(ctx context.Context, tenantID s
 	}
 }
 
-// of returns the signer of a tenant's log, remembering each firm's region.
-// It returns the signer's name (its region, or ServiceSigner) with it.
+// of returns the signer of a tenant's log, asking regionOf every time (the
+// directory: a firm that moves between regions, issue #13, is signed by
+// its new region's key from the switch on). It returns the signer's name
+// (its region, or ServiceSigner) with it.
 func (a AuditSigners) of(regionOf func(ctx context.Context, tenantID string) (string, error)) func(ctx context.Context, tenant string) (string, *AuditSigner, error) {
-	var regions sync.Map // tenant id → region
 	return func(ctx context.Context, tenant string) (string, *AuditSigner, error) {
 		name := ServiceSigner
 		if tenant != "" {
-			r, ok := regions.Load(tenant)
-			if !ok {
-				region, err := regionOf(ctx, tenant)
-				if err != nil {
-					return "", nil, err
-				}
-				regions.Store(tenant, region)
-				r = region
+			region, err := regionOf(ctx, tenant)
+			if err != nil {
+				return "", nil, err
 			}
-			name = r.(string)
+			name = region
 		}
 		s, ok := a[name]
 		if !ok {

@@ -53,6 +53,7 @@ var actionWordings = map[string]string{
 	ActAuditSinkRemoved:       "Removed the checkpoint sink",
 	"audit.key_rotated":       "The audit signing key was rotated",
 	"audit.rollback_accepted": "The operator accepted a rollback of the audit log",
+	"tenant.moved":            "The firm was moved to another region",
 }
 
 // AuditActions returns every action that has a wording, sorted.

@@ -123,7 +123,7 @@ func verifyCorpus(t *testing.T, fx *verifyFixture) []verifyCase {
 		return leaf2field(string(leaf), "prev")
 	}
 
-	return []verifyCase{
+	return append([]verifyCase{
 		// Untampered, and variants that change nothing the format reads.
 		{name: "Complete", b: C, ok: true},
 		{name: "Filtered", b: F, ok: true},
@@ -252,7 +252,7 @@ func verifyCorpus(t *testing.T, fx *verifyFixture) []verifyCase {
 		{name: "WitnessOneOfTwo", b: W, witnesses: []string{w1.vkey, w2.vkey}, min: 1, ok: true},
 		{name: "WitnessMissing", b: C, witnesses: []string{w1.vkey}},
 		{name: "WitnessLaterAltered", b: noteEdit(W, ckLater, lastSigFlip), witnesses: []string{w1.vkey}},
-	}
+	}, moveCases(t)...) // a firm's move between regions (ui_verify_move_test.go)
 }
 
 // leaf2field returns the string member name of a leaf's JSON text.

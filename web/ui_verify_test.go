@@ -45,7 +45,7 @@ var failureCategories = []struct {
 }{
 	{"line", regexp.MustCompile(`not a JSON object of the bundle format|has unknown type|is a second header|follows the end line|is longer than`)},
 	{"witness", regexp.MustCompile(`witness`)},
-	{"key rotation", regexp.MustCompile(`retired key`)},
+	{"retired key", regexp.MustCompile(`retired key`)},
 	{"signature", regexp.MustCompile(`not signed by|signature`)},
 	{"time", regexp.MustCompile(`timestamp|proves no time`)},
 	{"export", regexp.MustCompile(`export`)},

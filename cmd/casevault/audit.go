@@ -50,7 +50,7 @@ func auditVerifyCommand(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var keyList verifierKeys
-	fs.Var(&keyList, "key", "the firm's verifier `key`, as published by the operator (casevault audit keys); the bundle must be signed with it; repeatable: give every key of a bundle that spans a rotation of the region's key (old and new), all trusted for the firm's log")
+	fs.Var(&keyList, "key", "the firm's verifier `key`, as published by the operator (casevault audit keys); the bundle must be signed with it; repeatable: give every key of a bundle that spans a rotation of the region's key (old and new) or a move of the firm between regions (both regions' keys), all trusted for the firm's log")
 	trustBundle := fs.Bool("trust-bundle-key", false, "check the bundle against the verifier key it names itself, instead of --key: this proves it consistent, not that the firm signed it")
 	atFlag := fs.String("at", "", "judge the bundle's age at `TIME` (RFC 3339, e.g. 2026-03-02T17:30:00Z; default now)")
 	maxAge := fs.Duration("max-age", 0, "reject the bundle when its newest checkpoint timestamp is older than `D` at --at (e.g. 2h)")

@@ -77,10 +77,8 @@ func (v *verifier) event(obj map[string]json.RawMessage) error {
 	if err := v.private(seq, l, obj); err != nil {
 		return err
 	}
-	if old := l.details["old_key"]; l.action == "audit.key_rotated" && old != "" {
-		if _, ok := v.retiredAt[old]; !ok {
-			v.retiredAt[old] = seq
-		}
+	if err := v.retire(seq, l); err != nil {
+		return err
 	}
 	if !v.complete && seq <= v.lastCk {
 		return fail(seq, "event %d comes after the checkpoint of size %d", seq, v.lastCk)
@@ -214,7 +212,7 @@ func (v *verifier) end(obj map[string]json.RawMessage) error {
 	if v.pending != nil {
 		return v.resolve(true)
 	}
-	return v.keyRule(v.headSigners, "the checkpoint on line 2")
+	return v.keyRule(v.headSigners, v.size, "the checkpoint on line 2")
 }
 
 func (v *verifier) eof() error {

@@ -74,7 +74,7 @@ func VerifyWith(r io.Reader, o Options) (*Result, error) {
 	}
 	slices.Sort(trusted) // the same key given twice is trusted once
 	trusted = slices.Compact(trusted)
-	v := &verifier{trusted: trusted, br: bufio.NewReader(r), retiredAt: map[string]int64{}, wneed: o.Witnesses.K}
+	v := &verifier{trusted: trusted, br: bufio.NewReader(r), retiredAt: map[string]retired{}, wneed: o.Witnesses.K}
 	for _, s := range o.Witnesses.Keys {
 		k, err := parseWitnessKey(s)
 		if err != nil {
@@ -124,9 +124,13 @@ type verifier struct {
 
 	// §5, key rotation: the keys event lines retired, with the seq that
 	// retired each, and who signed the checkpoint on line 2.
-	retiredAt   map[string]int64
-	headSigners []string
-	lastSigners []string // of the checkpoint line just opened
+	retiredAt map[string]retired
+	// §5, moving a firm: the key that must sign trees from heirFrom on
+	// (complete bundles), named by the move at heirSeq.
+	heir              string
+	heirFrom, heirSeq int64
+	headSigners       []string
+	lastSigners       []string // of the checkpoint line just opened
 
 	events      int64
 	checkpoints int
@@ -406,7 +410,7 @@ func (v *verifier) checkpoint(obj map[string]json.RawMessage) error {
 		if err := v.filteredCheckpoint(size, root, rawC); err != nil {
 			return err
 		}
-		return v.keyRule(v.lastSigners, fmt.Sprintf("checkpoint on line %d", v.line))
+		return v.keyRule(v.lastSigners, size, fmt.Sprintf("checkpoint on line %d", v.line))
 	}
 	switch {
 	case size > v.size:
@@ -419,7 +423,7 @@ func (v *verifier) checkpoint(obj map[string]json.RawMessage) error {
 	if err := v.checkRoot(size, root); err != nil {
 		return err
 	}
-	return v.keyRule(v.lastSigners, fmt.Sprintf("checkpoint on line %d", v.line))
+	return v.keyRule(v.lastSigners, size, fmt.Sprintf("checkpoint on line %d", v.line))
 }
 
 // filteredCheckpoint checks a later checkpoint line of a filtered bundle

@@ -52,10 +52,7 @@
     this.version = e.v;
     this.leafMeaning(seq, e);
     await this.private(seq, e, m);
-    if (e.action === 'audit.key_rotated') {
-      var old = e.details.get('old_key');
-      if (old && !this.retiredAt.has(old)) this.retiredAt.set(old, seq);
-    }
+    this.retires(seq, e);
     if (!this.complete) {
       if (seq <= this.lastCk) throw this.fail(seq, 'event ' + seq + ' is out of place after the checkpoint of size ' + this.lastCk);
       await this.proof(seq, h, m);
@@ -206,7 +203,7 @@
     if (this.format === f.FORMAT2 && this.lastSeq < this.size) throw this.failAt(this.size, 'event ' + this.size + ", the export's own audit.export event, is missing: a bundle of format /2 ends with it");
     if (n !== this.events) throw this.failAt(0, 'end line counts ' + n + ' events, the bundle has ' + this.events);
     if (this.pending) throw this.resolve(true);
-    this.keyRule(this.headSigners, "the bundle's checkpoint on line 2");
+    this.keyRule(this.headSigners, this.size, "the bundle's checkpoint on line 2");
   };
 
   V.eof = async function () {

@@ -9,7 +9,7 @@
   var categories = [
     ['line', /not a JSON object of the bundle format|has unknown type|is a second header|follows the end line|is longer than/],
     ['witness', /witness/],
-    ['key rotation', /retired key/],
+    ['retired key', /retired key/],
     ['signature', /not signed by|signature/],
     ['time', /timestamp|proves no time/],
     ['export', /export/],

@@ -46,6 +46,7 @@
     this.tenant = ''; this.complete = false; this.size = 0; this.root = null;
     this.trusted = o.trusted; this.keys = []; this.keyOf = {};
     this.retiredAt = new Map(); this.headSigners = []; this.lastSigners = [];
+    this.heir = ''; this.heirFrom = 0; this.heirSeq = 0;
     this.format = ''; this.tsKeys = []; this.exportID = ''; this.exportedAt = ''; this.filter = {};
     this.exportInfo = null; this.timestamps = 0; this.newest = null; this.headTime = null;
     this.events = 0; this.checkpoints = 0; this.lastSeq = 0; this.lastCk = 0; this.version = 0; this.lastTime = '';
@@ -223,13 +224,13 @@
     var cp = await this.openCheckpoint(m), size = cp.size;
     if (!this.complete) {
       await this.provedCheckpoint(m.get('consistency'), size, cp.root);
-      return this.keyRule(this.lastSigners, 'checkpoint on line ' + line);
+      return this.keyRule(this.lastSigners, size, 'checkpoint on line ' + line);
     }
     if (size > this.size) throw this.failAt(0, 'checkpoint on line ' + line + ' has size ' + size + ", beyond the bundle's tree size " + this.size);
     if (size > this.lastSeq) throw this.failAt(this.lastSeq + 1, 'event ' + (this.lastSeq + 1) + ' is missing (a checkpoint of size ' + size + ' follows event ' + this.lastSeq + ')');
     if (size < this.lastSeq) throw this.failAt(0, 'checkpoint on line ' + line + ', of size ' + size + ', is out of place after event ' + this.lastSeq);
     await this.checkRoot(size, cp.root);
-    return this.keyRule(this.lastSigners, 'checkpoint on line ' + line);
+    return this.keyRule(this.lastSigners, size, 'checkpoint on line ' + line);
   };
 
   V.provedCheckpoint = async function (cs, size, root) {
@@ -249,13 +250,42 @@
     this.lastCk = size;
   };
 
-  // keyRule: a checkpoint whose tree holds rotation events is signed by a
-  // trusted key none of them retired (§5).
-  V.keyRule = function (signers, where) {
-    if (this.retiredAt.size === 0) return;
-    var self = this;
-    if (signers.some(function (k) { return !self.retiredAt.has(k); })) return;
-    throw this.fail(0, where + ' is signed only by a retired key: ' + (signers[0] || 'none') + ', retired at event ' + this.retiredAt.get(signers[0]) + ' (audit.key_rotated)');
+  // retires notes the key an audit.key_rotated event retires (for trees
+  // that hold it) or a tenant.moved event retires (for trees larger than
+  // the handover's), and the key that must sign after a move (§5).
+  V.retires = function (seq, e) {
+    if (e.action !== 'audit.key_rotated' && e.action !== 'tenant.moved') return;
+    var old = e.details.get('old_key') || '', next = e.details.get('new_key') || '', from = seq;
+    if (e.action === 'tenant.moved') {
+      var keyOf = this.keyOf, trusted = Object.keys(keyOf).some(function (id) { return keyOf[id] === next; });
+      if (!trusted) throw this.failAt(seq, 'the move at event ' + seq + ' names the new key ' + JSON.stringify(next) + ', which is not a trusted key (tenant.moved)');
+      from = seq + 1;
+      this.retiredAt.delete(next); // a firm that moves back signs with its old region's key again
+      this.heir = next; this.heirFrom = seq + 1; this.heirSeq = seq;
+    } else if (this.heir !== '' && old === this.heir) {
+      this.heir = next;
+    }
+    if (old && !this.retiredAt.has(old)) this.retiredAt.set(old, { seq: seq, from: from, action: e.action });
+  };
+
+  // keyRule: a checkpoint of a tree of the given size is signed by a
+  // trusted key that no rotation or move seen so far retired for that size;
+  // in a complete bundle, a tree larger than a move's is signed by its new
+  // key (or the one a rotation replaced it with) (§5).
+  V.keyRule = function (signers, size, where) {
+    var self = this, applies = false;
+    this.retiredAt.forEach(function (r) { if (size >= r.from) applies = true; });
+    var retired = function (k) { var r = self.retiredAt.get(k); return r !== undefined && size >= r.from ? r : null; };
+    if (applies) {
+      if (signers.length === 0) throw this.fail(0, where + ' is not signed by a trusted key');
+      if (!signers.some(function (k) { return retired(k) === null; })) {
+        var r = retired(signers[0]);
+        throw this.fail(0, where + ' is signed only by a retired key: ' + signers[0] + ', retired at event ' + r.seq + ' (' + r.action + ')');
+      }
+    }
+    if (this.complete && this.heir !== '' && size >= this.heirFrom && signers.indexOf(this.heir) < 0) {
+      throw this.fail(0, where + ' is not signed by ' + this.heir + ', the new key of the move at event ' + this.heirSeq + ' (tenant.moved)');
+    }
   };
 
   // cosigners checks every line of a given witness key in a note and
