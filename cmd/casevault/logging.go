@@ -26,6 +26,7 @@ func (m *Main) newRootLogger(stderr io.Writer) zerolog.Logger {
 	w := celllog.New(stderr, m.cellLogDir)
 	w.MaxFileBytes, w.Keep = cellLogMaxBytes, cellLogKeep
 	w.SetResolver(m.firmRegion)
+	m.cellLogs = w
 	return newLogger(w, m.Config.LogLevel)
 }
 

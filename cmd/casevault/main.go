@@ -20,6 +20,7 @@ import (
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/audit/witness"
 	"github.com/casevault/casevault/config"
+	"github.com/casevault/casevault/internal/celllog"
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/sink"
 	"github.com/casevault/casevault/vault"
@@ -71,6 +72,9 @@ type Main struct {
 
 	// auditSigners sign each region's checkpoints and residency reports.
 	auditSigners keys.AuditSigners
+	// cellLogs writes each firm's log lines to its cell's log file
+	// (logging.go); Close closes its files.
+	cellLogs *celllog.Writer
 
 	// AuditKeyHistory are every audit verifier key, current and retired,
 	// with its validity, by region ("service" too), oldest first.
@@ -287,6 +291,9 @@ func (m *Main) Close() error {
 	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
+	}
+	if m.cellLogs != nil {
+		errs = append(errs, m.cellLogs.Close())
 	}
 	return errors.Join(errs...)
 }
