@@ -129,7 +129,14 @@ func runMove(ctx context.Context, cf *commonFlags, stderr io.Writer, tenant, to 
 			}
 		}
 	}
-	return mv.Run(ctx, tenant, to, until)
+	res, err := mv.Run(ctx, tenant, to, until)
+	if err == nil && res != nil && res.Step == move.StepDone && res.From != "" && res.From != res.To && m.cellLogs != nil {
+		// The firm's lines in the old cell's log files go with it.
+		if _, lerr := m.cellLogs.MoveTenant(m.Config.CellDir(res.From), m.Config.CellDir(res.To), tenant); lerr != nil {
+			return res, fmt.Errorf("move the firm's log lines: %w", lerr)
+		}
+	}
+	return res, err
 }
 
 // newMover wires the mover over the opened program: its cells, stores,

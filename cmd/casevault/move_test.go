@@ -88,6 +88,9 @@ func newMoveEnvWith(t testing.TB, n int, size func(i int) int64, store func(regi
 	root := t.TempDir()
 	e := &moveEnv{root: root, dataDir: filepath.Join(root, "data"), config: filepath.Join(root, "casevault.yaml")}
 	var yml strings.Builder
+	// The owner downloads every document at once, past the default
+	// per-user rate.
+	yml.WriteString("rate_limit: {per_user_per_second: 1000, per_user_burst: 1000}\n")
 	yml.WriteString("regions:\n")
 	for _, r := range []string{"us", "ca"} {
 		fmt.Fprintf(&yml, "  %s:\n%s    master_key: {type: file, path: %s}\n", r, store(r), filepath.Join(e.keyDir(r), r+"-master.json"))
@@ -362,11 +365,20 @@ func TestTenantMove_Crash(t *testing.T) {
 			if code, out := e.moveCLI(t, moveCrashEnv+"="+string(step)); code != 3 {
 				t.Fatalf("crash after %s: exit %d, want 3\n%s", step, code, out)
 			}
-			want := "us"
-			if step == move.StepSwitch || step == move.StepAdopt || step == move.StepCleanup {
-				want = "ca"
+			switch step {
+			case move.StepHandover, move.StepCopyMetadata, move.StepCopyAudit, move.StepSwitch:
+				// A known gap (issue 13): from the handover until the new
+				// log is adopted, the firm's log is held in its old cell
+				// (so that the old key signs nothing after the handover)
+				// and not yet taken in the new one, so a crash leaves the
+				// firm unavailable — in neither region, never in both —
+				// until the move is rerun.
+				e.checkUnavailable(t, e.firm)
+			case move.StepAdopt, move.StepCleanup:
+				e.checkServed(t, e.firm, "ca")
+			default:
+				e.checkServed(t, e.firm, "us")
 			}
-			e.checkServed(t, e.firm, want)
 			if code, out := e.moveCLI(t); code != 0 {
 				t.Fatalf("rerun: exit %d\n%s", code, out)
 			}
@@ -375,6 +387,19 @@ func TestTenantMove_Crash(t *testing.T) {
 			e.checkGone(t, e.firm, "us")
 			e.verifyAudit(t)
 		})
+	}
+}
+
+// checkUnavailable opens the program on the env and checks that each of
+// the firm's users gets unavailable at sign-in, from whichever cell.
+func (e *moveEnv) checkUnavailable(t testing.TB, f moveFirm) {
+	t.Helper()
+	m := e.open(t)
+	defer m.Close()
+	for _, email := range f.Emails {
+		if _, _, err := m.Service.Login(context.Background(), email, f.Passwords[email], "127.0.0.1"); !vault.IsCode(err, vault.EUNAVAILABLE) {
+			t.Fatalf("sign-in %s during the move's held window: %v, want unavailable", email, err)
+		}
 	}
 }
 

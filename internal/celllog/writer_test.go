@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -318,4 +319,43 @@ func BenchmarkWriter(b *testing.B) {
 			w.Write(firm)
 		}
 	})
+}
+
+// TestWriter_MoveTenant moves a firm's lines from one cell's log files
+// (the current one and a rotated one) to another cell's log: the old cell
+// keeps only other firms' lines, the new one gets the firm's, and a rerun
+// moves nothing.
+func TestWriter_MoveTenant(t *testing.T) {
+	from, to := t.TempDir(), t.TempDir()
+	if err := os.MkdirAll(filepath.Dir(celllog.Path(from)), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(p, s string) {
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(celllog.Path(from), `{"tenant_id":"ten_moved","message":"a"}`+"\n"+`{"tenant_id":"ten_stays","message":"b"}`+"\n")
+	write(celllog.Path(from)+".1", `{"message":"c","error":"log of ten_moved"}`+"\n")
+	w := celllog.New(io.Discard, func(string) (string, bool) { return "", false })
+	n, err := w.MoveTenant(from, to, "ten_moved")
+	if err != nil || n != 2 {
+		t.Fatalf("MoveTenant = %d, %v; want 2 lines", n, err)
+	}
+	for _, p := range []string{celllog.Path(from), celllog.Path(from) + ".1"} {
+		b, _ := os.ReadFile(p)
+		if strings.Contains(string(b), "ten_moved") {
+			t.Errorf("%s still holds the moved firm: %q", p, b)
+		}
+	}
+	if b, _ := os.ReadFile(celllog.Path(from)); !strings.Contains(string(b), "ten_stays") {
+		t.Errorf("the other firm's line is gone: %q", b)
+	}
+	b, _ := os.ReadFile(celllog.Path(to))
+	if strings.Count(string(b), "ten_moved") != 2 {
+		t.Errorf("new cell's log = %q, want both lines", b)
+	}
+	if n, err := w.MoveTenant(from, to, "ten_moved"); err != nil || n != 0 {
+		t.Errorf("rerun = %d, %v; want nothing", n, err)
+	}
 }
