@@ -22,6 +22,7 @@ import (
 
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/move"
+	"github.com/casevault/casevault/residency"
 	"github.com/casevault/casevault/vault"
 	"github.com/casevault/casevault/vault/vaulttest"
 )
@@ -504,4 +505,32 @@ func TestTenantMove_Final(t *testing.T) {
 	}
 	e.checkGone(t, e.firm, "us")
 	e.verifyAudit(t, true)
+	e.checkResidencyReport(t, e.firm, "us", "ca")
+}
+
+// checkResidencyReport makes the firm's residency report with `casevault
+// tenant residency` and checks it offline with the new region's key alone:
+// it states the new region, no hit in the old cell, and the move.
+func (e *moveEnv) checkResidencyReport(t *testing.T, f moveFirm, from, to string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"tenant", "residency", "--tenant", f.ID, "--config", e.config, "--data-dir", e.dataDir}, &out, &errOut); err != nil {
+		t.Fatalf("tenant residency: %v\n%s", err, errOut.String())
+	}
+	file := filepath.Join(t.TempDir(), "residency.txt")
+	if err := os.WriteFile(file, out.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := auditKeysJSON(t, e.dataDir, "--region", to, "--config", e.config)[0].VerifierKey
+	var vout, verr bytes.Buffer
+	if err := run(context.Background(), []string{"residency", "verify", "--key", key, file}, &vout, &verr); err != nil {
+		t.Fatalf("residency verify: %v\n%s\n%s", err, verr.String(), out.String())
+	}
+	r, err := residency.Verify(out.Bytes(), []string{key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Region != to || len(r.Moves) != 1 || r.Moves[0].From != from || r.Moves[0].To != to || r.Moves[0].HandoverSeq < 1 {
+		t.Errorf("report: region %s, moves %+v; want %s and one move %s→%s", r.Region, r.Moves, to, from, to)
+	}
 }

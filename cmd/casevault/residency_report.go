@@ -45,6 +45,19 @@ func (m *Main) ResidencyReport(ctx context.Context, tenantID string) ([]byte, er
 			Stores: []residency.StoreInput{{Desc: m.storeDesc(region), Store: m.Service.Regions[region]}},
 		})
 	}
+	// The firm's moves are the handover events of its log.
+	log, err := m.Audit.Log(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	moves, err := log.Moves(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	for _, mv := range moves {
+		at := residency.Time{Time: mv.At}
+		in.Moves = append(in.Moves, residency.Move{From: mv.From, To: mv.To, Started: at, Finished: at, HandoverSeq: mv.Seq})
+	}
 	r, err := residency.Build(ctx, in)
 	if err != nil {
 		return nil, err
