@@ -245,6 +245,16 @@ func TestLog_Move(t *testing.T) {
 	checkChain(t, ca, tenant, seq+7)
 	checkChain(t, ca, local, 8)
 
+	// The firm's keys, as the API and the export page list them, name the
+	// old region's key (retired for the firm at the move) before ca's.
+	ks, err := ca.Keys(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ks) != 2 || ks[0].VerifierKey != e.key("us") || ks[0].Region != "us" || ks[0].State != vault.AuditKeyRetired || ks[0].ValidUntil == nil ||
+		ks[1].VerifierKey != e.key("ca") || ks[1].State != vault.AuditKeyCurrent {
+		t.Errorf("Keys after the move = %+v, want us's retired then ca's current", ks)
+	}
 	b := exportFrom(t, ca, tenant)
 	if goErr, refErr := verifyBoth(t, b, e.key("us"), e.key("ca")); goErr != nil || refErr != nil {
 		t.Fatalf("bundle after the move with both keys: Verify %v, refverify %v; want both nil", goErr, refErr)
