@@ -425,4 +425,3 @@ func (l *Log) movedKeys(ctx context.Context, tenant string, have []vault.AuditKe
 	}
 	return out, nil
 }
-
