@@ -395,3 +395,33 @@ func (l *Log) Moves(ctx context.Context, tenant string) ([]Move, error) {
 	})
 	return out, err
 }
+
+// movedKeys returns the old key of each of tenant's moves (oldest first,
+// each once, none of have): the key of a region the firm left, retired
+// for its log at the move, valid from the move before it (or the log's
+// first event).
+func (l *Log) movedKeys(ctx context.Context, tenant string, have []vault.AuditKey) ([]vault.AuditKey, error) {
+	moves, err := l.Moves(ctx, tenant)
+	if err != nil || len(moves) == 0 {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, k := range have {
+		seen[k.VerifierKey] = true
+	}
+	var from time.Time
+	var first string
+	if err := l.db.QueryRowContext(ctx, `SELECT time FROM audit_events WHERE tenant_id = ? AND seq = 1`, tenant).Scan(&first); err == nil {
+		from, _ = time.Parse(TimeLayout, first)
+	}
+	var out []vault.AuditKey
+	for _, m := range moves {
+		if !seen[m.OldKey] && m.OldKey != "" {
+			seen[m.OldKey] = true
+			until := m.At.UTC()
+			out = append(out, vault.AuditKey{Region: m.From, VerifierKey: m.OldKey, ValidFrom: from.UTC(), ValidUntil: &until, State: vault.AuditKeyRetired})
+		}
+		from = m.At
+	}
+	return out, nil
+}

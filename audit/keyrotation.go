@@ -71,9 +71,19 @@ func (l *Log) verifiers(ctx context.Context, tenant string) (note.Verifiers, err
 }
 
 // Keys returns every verifier key of tenant's region with its validity,
-// oldest first. Errors: those of Options.Keys and Options.Signer.
+// oldest first, after those of the regions the firm moved from (movedKeys):
+// every key a bundle of its log may need. Errors: those of Options.Keys
+// and Options.Signer, unavailable.
 func (l *Log) Keys(ctx context.Context, tenant string) ([]vault.AuditKey, error) {
-	return l.keys(ctx, tenant)
+	ks, err := l.keys(ctx, tenant)
+	if err != nil || tenant == "" {
+		return ks, err
+	}
+	moved, err := l.movedKeys(ctx, tenant, ks)
+	if err != nil {
+		return nil, err
+	}
+	return append(moved, ks...), nil
 }
 
 // recordRotations appends, to every log with an anchored checkpoint signed

@@ -193,7 +193,8 @@ func (r *Reader) Checkpoint(ctx context.Context, tenant string) (*vault.AuditChe
 	return out, nil
 }
 
-// Keys returns every verifier key of tenant's region, oldest first.
+// Keys returns every verifier key of tenant's region, oldest first, after
+// those of the regions it moved from (Log.Keys).
 func (r *Reader) Keys(ctx context.Context, tenant string) ([]vault.AuditKey, error) {
 	r, err := r.routed(ctx, tenant)
 	if err != nil {

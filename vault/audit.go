@@ -206,7 +206,8 @@ type AuditReader interface {
 	// from > to), not_found (to beyond the log), unavailable.
 	Consistency(ctx context.Context, tenantID string, from, to int64) (*AuditConsistency, error)
 	// Keys returns every verifier key of the firm's region (current and
-	// retired), oldest first, with its validity. Errors: unavailable.
+	// retired), oldest first, with its validity, after the keys of the
+	// regions the firm moved from. Errors: unavailable.
 	Keys(ctx context.Context, tenantID string) ([]AuditKey, error)
 }
 

@@ -180,8 +180,9 @@ func (s *Service) AuditCheckpoint(ctx context.Context, actor *User) (*AuditCheck
 }
 
 // AuditKeys returns every verifier key of the region of the actor's firm,
-// current and retired, with its validity, so that an auditor can check
-// bundles spanning a key rotation. The read is recorded first. Errors:
+// current and retired, with its validity, and those of the regions it
+// moved from, so that an auditor can check bundles spanning a key rotation
+// or a move. The read is recorded first. Errors:
 // unauthorized, forbidden, unavailable.
 func (s *Service) AuditKeys(ctx context.Context, actor *User) ([]AuditKey, error) {
 	if err := s.auditReader(actor); err != nil {
