@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -50,11 +49,16 @@ func (db *DB) DirectoryRegion(ctx context.Context, id string) (string, error) {
 
 // DirectoryTenants returns every firm id with its region.
 func (db *DB) DirectoryTenants(ctx context.Context) (map[string]string, error) {
+	return db.idRegions(ctx, "directory", `SELECT id, region FROM directory_tenants`)
+}
+
+// idRegions runs query, which selects an id and a region, into a map.
+func (db *DB) idRegions(ctx context.Context, op, query string) (map[string]string, error) {
 	type entry struct{ id, region string }
-	list, err := queryAll(ctx, db.db, "directory", func(s scanner) (entry, error) {
+	list, err := queryAll(ctx, db.db, op, func(s scanner) (entry, error) {
 		var e entry
 		return e, s.Scan(&e.id, &e.region)
-	}, `SELECT id, region FROM directory_tenants`)
+	}, query)
 	if err != nil {
 		return nil, err
 	}
@@ -111,15 +115,11 @@ func (db *DB) ConsumeSetupToken(ctx context.Context, hash []byte) error {
 		return err
 	}
 	defer tx.Rollback()
-	stored, ok, err := setupTokenHash(ctx, tx)
-	if err != nil {
+	if err := checkSetupToken(ctx, tx, hash); err != nil {
 		return err
 	}
-	if !ok || subtle.ConstantTimeCompare(stored, hash) != 1 {
-		return vault.Errorf(vault.EUNAUTHORIZED, "The setup token is invalid or has already been used.")
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, settingSetupToken); err != nil {
-		return fmt.Errorf("consume setup token: %w", formatError(err))
+	if err := deleteSetupToken(ctx, tx); err != nil {
+		return err
 	}
 	return tx.commit()
 }
@@ -127,17 +127,5 @@ func (db *DB) ConsumeSetupToken(ctx context.Context, hash []byte) error {
 // TenantRegions returns the id and region of every firm of the database,
 // without opening any sealed field, for rebuilding the directory.
 func (db *DB) TenantRegions(ctx context.Context) (map[string]string, error) {
-	type entry struct{ id, region string }
-	list, err := queryAll(ctx, db.db, "tenant regions", func(s scanner) (entry, error) {
-		var e entry
-		return e, s.Scan(&e.id, &e.region)
-	}, `SELECT id, region FROM tenants`)
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]string, len(list))
-	for _, e := range list {
-		m[e.id] = e.region
-	}
-	return m, nil
+	return db.idRegions(ctx, "tenant regions", `SELECT id, region FROM tenants`)
 }

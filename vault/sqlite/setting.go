@@ -82,12 +82,8 @@ func (db *DB) SetupTenant(ctx context.Context, t *vault.Tenant, ks vault.TenantK
 	}
 	defer tx.Rollback()
 
-	stored, ok, err := setupTokenHash(ctx, tx)
-	if err != nil {
+	if err := checkSetupToken(ctx, tx, hash); err != nil {
 		return err
-	}
-	if !ok || subtle.ConstantTimeCompare(stored, hash) != 1 {
-		return vault.Errorf(vault.EUNAUTHORIZED, "The setup token is invalid or has already been used.")
 	}
 	if err := requireNoTenant(ctx, tx); err != nil {
 		return err
@@ -95,10 +91,31 @@ func (db *DB) SetupTenant(ctx context.Context, t *vault.Tenant, ks vault.TenantK
 	if err := insertTenant(ctx, tx, t, ks, owner, sealed); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, settingSetupToken); err != nil {
-		return fmt.Errorf("consume setup token: %w", formatError(err))
+	if err := deleteSetupToken(ctx, tx); err != nil {
+		return err
 	}
 	return tx.commit()
+}
+
+// checkSetupToken fails with unauthorized unless hash is the stored setup
+// token's hash.
+func checkSetupToken(ctx context.Context, t *tx, hash []byte) error {
+	stored, ok, err := setupTokenHash(ctx, t)
+	if err != nil {
+		return err
+	}
+	if !ok || subtle.ConstantTimeCompare(stored, hash) != 1 {
+		return vault.Errorf(vault.EUNAUTHORIZED, "The setup token is invalid or has already been used.")
+	}
+	return nil
+}
+
+// deleteSetupToken consumes the setup token.
+func deleteSetupToken(ctx context.Context, t *tx) error {
+	if _, err := t.ExecContext(ctx, `DELETE FROM settings WHERE key = ?`, settingSetupToken); err != nil {
+		return fmt.Errorf("consume setup token: %w", formatError(err))
+	}
+	return nil
 }
 
 // setupTokenHash reads the stored setup token hash; ok is false when there
