@@ -33,16 +33,9 @@ func cmdResidencyVerify(ctx context.Context, args []string, stdout, stderr io.Wr
 		fs.PrintDefaults()
 	}
 	// Flags may come before or after FILE.
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return errUsage
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		args = fs.Args()[1:]
+	files, err := parseWithFiles(fs, args)
+	if err != nil {
+		return errUsage
 	}
 	usageError := func(format string, a ...any) error {
 		fmt.Fprintf(stderr, name+": "+format+"\n", a...)
