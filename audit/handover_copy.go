@@ -268,9 +268,21 @@ func leafAt(ctx context.Context, db *sql.DB, tenant string, seq int64) ([]byte, 
 // readRows reads every row of a query of cols columns, each value as the
 // driver returns it (so that it is written back unchanged).
 func readRows(ctx context.Context, db *sql.DB, query string, cols int, args ...any) ([][]any, error) {
-	rows, err := db.QueryContext(ctx, query, args...)
+	out, err := queryRows(ctx, db, query, cols, args...)
 	if err != nil {
 		return nil, unavailable(err)
+	}
+	return out, nil
+}
+
+// queryRows is readRows on a database or a transaction, its errors as
+// they come.
+func queryRows(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, cols int, args ...any) ([][]any, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out [][]any
@@ -281,12 +293,12 @@ func readRows(ctx context.Context, db *sql.DB, query string, cols int, args ...a
 			ptrs[i] = &r[i]
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, unavailable(err)
+			return nil, err
 		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, unavailable(err)
+		return nil, err
 	}
 	return out, nil
 }

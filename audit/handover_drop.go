@@ -259,32 +259,13 @@ func execAll(ctx context.Context, tx *sql.Tx, stmts []string) error {
 	return nil
 }
 
-// readRowsTx is readRows in a transaction.
+// readRowsTx is queryRows in a transaction; no row is sql.ErrNoRows.
 func readRowsTx(ctx context.Context, tx *sql.Tx, query string, cols int, args ...any) ([][]any, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out [][]any
-	for rows.Next() {
-		r := make([]any, cols)
-		ptrs := make([]any, cols)
-		for i := range r {
-			ptrs[i] = &r[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
+	out, err := queryRows(ctx, tx, query, cols, args...)
+	if err == nil && len(out) == 0 {
 		return nil, sql.ErrNoRows
 	}
-	return out, nil
+	return out, err
 }
 
 // columnsOf returns the columns of table t, quoted, and those of its
