@@ -82,23 +82,6 @@ func scanFiles(t *testing.T, roots []string, needles []string) (hits []string, r
 	return hits, read
 }
 
-// regionKeyFiles are the files and directories of region's keys in
-// keysDir: those named "<region>-…".
-func regionKeyFiles(t *testing.T, keysDir, region string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(keysDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), region+"-") {
-			out = append(out, filepath.Join(keysDir, e.Name()))
-		}
-	}
-	return out
-}
-
 // serviceFiles are the files of dataDir outside every cell.
 func serviceFiles(t *testing.T, dataDir string) []string {
 	t.Helper()
@@ -128,7 +111,11 @@ func checkResidency(t *testing.T, dataDir string, firms []precellsFirm) {
 			if g.Region == f.Region {
 				continue
 			}
-			roots := append([]string{filepath.Join(dataDir, "regions", g.Region)}, regionKeyFiles(t, keysDir, g.Region)...)
+			keyFiles := regionKeyFiles(keysDir, g.Region)
+			if len(keyFiles) == 0 {
+				t.Fatalf("region %s: no key files in %s to scan", g.Region, keysDir)
+			}
+			roots := append([]string{filepath.Join(dataDir, "regions", g.Region)}, keyFiles...)
 			hits, read := scanFiles(t, roots, firmNeedles(f))
 			if read == 0 {
 				t.Fatalf("cell %s: no bytes to scan", g.Region)

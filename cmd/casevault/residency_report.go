@@ -83,7 +83,12 @@ func (m *Main) storeDesc(region string) residency.StoreDesc {
 // the region: its master key, audit signer, index key and anchored
 // checkpoints ("<region>-…" in that directory).
 func (m *Main) regionKeyFiles(region string) []string {
-	dir := filepath.Dir(m.Config.MasterKeyPath(region))
+	return regionKeyFiles(filepath.Dir(m.Config.MasterKeyPath(region)), region)
+}
+
+// regionKeyFiles are the regular files named "<region>-…" in dir, and
+// those in its directories of that name (the anchored checkpoints).
+func regionKeyFiles(dir, region string) []string {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
