@@ -152,6 +152,10 @@ type RegionConfig struct {
 
 	// MasterKey is where this region's key-encryption key comes from.
 	MasterKey MasterKeyConfig `yaml:"master_key"`
+
+	// Backup is where the cell's databases are backed up, encrypted
+	// (config/backup.go); `backup: off` disables it.
+	Backup BackupConfig `yaml:"backup,omitempty"`
 }
 
 // UseTLS reports whether an S3 region talks TLS to its endpoint.
@@ -236,7 +240,7 @@ func (c *Config) LoadFile(path string) error {
 // CASEVAULT_ACME_EMAIL, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL,
 // CASEVAULT_METRICS_ADDR, CASEVAULT_METRICS_TOKEN, CASEVAULT_AUDIT_HEARTBEAT, CASEVAULT_AUDIT_SINK_CA_FILE,
 // CASEVAULT_AUDIT_SINK_ALLOW_PRIVATE, per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
-// secrets need not sit in the file, and CASEVAULT_AUDIT_WITNESSES and
+// secrets need not sit in the file (and _BACKUP_ACCESS_KEY, _BACKUP_SECRET_KEY for an s3 backup), and CASEVAULT_AUDIT_WITNESSES and
 // CASEVAULT_AUDIT_WITNESS_TIMEOUT (config/audit.go).
 func (c *Config) LoadEnv(getenv func(string) string) error {
 	set := func(name string, dst *string) {
@@ -283,6 +287,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 		set(prefix+"SECRET_KEY", &r.SecretKey)
 		c.Regions[name] = r
 	}
+	c.loadBackupEnv(getenv)
 	if err := c.loadSessionEnv(getenv); err != nil {
 		return err
 	}
@@ -414,6 +419,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if err := c.validateCells(); err != nil {
+		return err
+	}
+	if err := c.validateBackups(); err != nil {
 		return err
 	}
 	if err := c.validateSession(); err != nil {

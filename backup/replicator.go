@@ -1,0 +1,158 @@
+package backup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/benbjohnson/litestream"
+
+	"github.com/casevault/casevault/keys"
+	"github.com/casevault/casevault/vault"
+)
+
+// Options configure the backups of one cell.
+type Options struct {
+	// Store is the region's backup location; Prefix ("" for none) starts
+	// every key written to it.
+	Store  vault.BlobStore
+	Prefix string
+	// Key is the region's backup key.
+	Key *keys.BackupKey
+	// Interval is how often new transactions are shipped.
+	Interval time.Duration
+	// SnapshotInterval is how often a full snapshot is written.
+	SnapshotInterval time.Duration
+	// Retention is how long snapshots, and the files after them, are kept.
+	Retention time.Duration
+	// Logger receives Litestream's log lines; nil discards them.
+	Logger *slog.Logger
+}
+
+// Replicator runs Litestream on a cell's databases. Litestream owns their
+// WAL checkpoints while it runs (it holds a read transaction so that no
+// other checkpoint can discard frames it has not shipped); call
+// Checkpoint for one that must truncate the WAL.
+type Replicator struct {
+	store *litestream.Store
+	dbs   map[string]*litestream.DB
+}
+
+// Start backs up the databases in paths (by name, DBMetadata and DBAudit)
+// continuously, in the background, until Close. The databases must exist
+// and be in WAL mode. Errors: invalid, unavailable.
+func Start(ctx context.Context, paths map[string]string, opt Options) (*Replicator, error) {
+	if opt.Store == nil || opt.Key == nil {
+		return nil, vault.Errorf(vault.EINVALID, "A backup needs a store and a key.")
+	}
+	logger := opt.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Replicator{dbs: make(map[string]*litestream.DB)}
+	var list []*litestream.DB
+	for _, name := range []string{DBMetadata, DBAudit} {
+		path, ok := paths[name]
+		if !ok {
+			continue
+		}
+		client, err := NewClient(opt.Store, opt.Key, name, opt.Prefix)
+		if err != nil {
+			return nil, err
+		}
+		client.SetLogger(logger)
+		db := litestream.NewDB(path)
+		rep := litestream.NewReplicaWithClient(db, client)
+		if opt.Interval > 0 {
+			rep.SyncInterval = opt.Interval
+		}
+		db.Replica = rep
+		r.dbs[name] = db
+		list = append(list, db)
+	}
+	if len(list) == 0 {
+		return nil, vault.Errorf(vault.EINVALID, "No database to back up.")
+	}
+	s := litestream.NewStore(list, litestream.DefaultCompactionLevels)
+	s.Logger = logger
+	for _, db := range list {
+		db.SetLogger(logger)
+	}
+	if opt.SnapshotInterval > 0 {
+		s.SnapshotInterval = opt.SnapshotInterval
+	}
+	if opt.Retention > 0 {
+		s.SnapshotRetention = opt.Retention
+	}
+	if err := s.Open(ctx); err != nil {
+		_ = s.Close(context.WithoutCancel(ctx))
+		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot start the backups.")
+	}
+	r.store = s
+	return r, nil
+}
+
+// Sync ships everything committed so far, now, and waits until it is
+// stored. Errors: unavailable.
+func (r *Replicator) Sync(ctx context.Context) error {
+	var errs []error
+	for name, db := range r.dbs {
+		if err := db.SyncAndWait(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot sync the backups.")
+	}
+	return nil
+}
+
+// Snapshot writes a full snapshot of every database now.
+// Errors: unavailable.
+func (r *Replicator) Snapshot(ctx context.Context) error {
+	for name, db := range r.dbs {
+		if _, err := db.Snapshot(ctx); err != nil {
+			return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot snapshot %s.", name)
+		}
+	}
+	return nil
+}
+
+// Checkpoint ships database name's WAL and then truncates it, through
+// Litestream, which owns checkpoints while it runs. Errors: invalid
+// (unknown database), unavailable.
+func (r *Replicator) Checkpoint(ctx context.Context, name string) error {
+	db, ok := r.dbs[name]
+	if !ok {
+		return vault.Errorf(vault.EINVALID, "Unknown backup database %q.", name)
+	}
+	if err := db.Checkpoint(ctx, litestream.CheckpointModeTruncate); err != nil {
+		return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot checkpoint %s.", name)
+	}
+	return nil
+}
+
+// LastSync is when database name last shipped to the backup (zero before
+// the first time).
+func (r *Replicator) LastSync(name string) time.Time {
+	if db, ok := r.dbs[name]; ok {
+		return db.LastSuccessfulSyncAt()
+	}
+	return time.Time{}
+}
+
+// Close ships what is left, stops the backups and releases Litestream's
+// hold on the databases. It must run before the databases close.
+func (r *Replicator) Close(ctx context.Context) error {
+	if r == nil || r.store == nil {
+		return nil
+	}
+	err := r.store.Close(ctx)
+	r.store = nil
+	if err != nil {
+		return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot finish the backups.")
+	}
+	return nil
+}

@@ -1,0 +1,256 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Backup defaults (README, "Backups and restore").
+const (
+	DefaultBackupInterval         = 10 * time.Second
+	DefaultBackupSnapshotInterval = 24 * time.Hour
+	DefaultBackupRetention        = 35 * 24 * time.Hour
+	// MaxBackupInterval is the longest sync interval allowed: the issue
+	// promises a backup at least every 15 minutes.
+	MaxBackupInterval = 15 * time.Minute
+)
+
+// BackupConfig is where and how often a region's cell databases are
+// backed up (continuously, by Litestream, encrypted under the region's
+// backup key). The zero value backs up to DataDir/backups/NAME with the
+// defaults; the YAML scalar `off` disables backups of the region.
+type BackupConfig struct {
+	// Off disables backups of the region (`backup: off`).
+	Off bool `yaml:"-"`
+	// Type is "fs" (a directory, the default) or "s3".
+	Type string `yaml:"type,omitempty"`
+	// Dir is the directory of an fs backup; default DataDir/backups/NAME,
+	// a demonstration on the same disk as the data, not a second site.
+	Dir string `yaml:"dir,omitempty"`
+
+	// Endpoint, Bucket, Prefix, S3Region, AccessKey, SecretKey, Secure and
+	// CreateBucket say where an s3 backup goes, as for a region's store.
+	Endpoint     string `yaml:"endpoint,omitempty"`
+	Bucket       string `yaml:"bucket,omitempty"`
+	Prefix       string `yaml:"prefix,omitempty"`
+	S3Region     string `yaml:"s3_region,omitempty"`
+	AccessKey    string `yaml:"access_key,omitempty"`
+	SecretKey    string `yaml:"secret_key,omitempty"`
+	Secure       *bool  `yaml:"secure,omitempty"`
+	CreateBucket bool   `yaml:"create_bucket,omitempty"`
+
+	// Interval is how often new transactions are shipped (Litestream's
+	// sync interval): 1s to 15m, default 10s.
+	Interval time.Duration `yaml:"interval,omitempty"`
+	// SnapshotInterval is how often a full snapshot is written: default
+	// 24h, at most 24h.
+	SnapshotInterval time.Duration `yaml:"snapshot_interval,omitempty"`
+	// Retention is how long snapshots (and what restores from them) are
+	// kept: default 35 days, at least the snapshot interval.
+	Retention time.Duration `yaml:"retention,omitempty"`
+}
+
+// UnmarshalYAML accepts the scalar `off` (or false) besides a mapping.
+func (b *BackupConfig) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		switch strings.ToLower(n.Value) {
+		case "off", "false":
+			*b = BackupConfig{Off: true}
+			return nil
+		case "on", "true", "":
+			*b = BackupConfig{}
+			return nil
+		}
+		return fmt.Errorf("backup: %q is not off or a mapping", n.Value)
+	}
+	type plain BackupConfig
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*b = BackupConfig(p)
+	return nil
+}
+
+// UseTLS reports whether an s3 backup talks TLS to its endpoint.
+func (b BackupConfig) UseTLS() bool { return b.Secure == nil || *b.Secure }
+
+// BackupEnabled reports whether region name's cell is backed up.
+func (c *Config) BackupEnabled(name string) bool { return !c.Regions[name].Backup.Off }
+
+// BackupType is "fs" or "s3".
+func (c *Config) BackupType(name string) string {
+	if t := c.Regions[name].Backup.Type; t != "" {
+		return t
+	}
+	return StoreFS
+}
+
+// BackupDir is the directory of region name's fs backup: its dir, or
+// DataDir/backups/NAME.
+func (c *Config) BackupDir(name string) string {
+	if d := c.Regions[name].Backup.Dir; d != "" {
+		return d
+	}
+	return filepath.Join(c.DataDir, "backups", name)
+}
+
+// BackupInterval, BackupSnapshotInterval and BackupRetention return the
+// region's settings or their defaults.
+func (c *Config) BackupInterval(name string) time.Duration {
+	return orDefault(c.Regions[name].Backup.Interval, DefaultBackupInterval)
+}
+
+// BackupSnapshotInterval: see BackupInterval.
+func (c *Config) BackupSnapshotInterval(name string) time.Duration {
+	return orDefault(c.Regions[name].Backup.SnapshotInterval, DefaultBackupSnapshotInterval)
+}
+
+// BackupRetention: see BackupInterval.
+func (c *Config) BackupRetention(name string) time.Duration {
+	return orDefault(c.Regions[name].Backup.Retention, DefaultBackupRetention)
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// BackupKeyPath is the file of region name's backup key, next to the
+// region's master key, which wraps it.
+func (c *Config) BackupKeyPath(name string) string {
+	return filepath.Join(c.keyFileDir(name), name+"-backup.json")
+}
+
+// loadBackupEnv applies CASEVAULT_REGION_<NAME>_BACKUP_ACCESS_KEY and
+// _BACKUP_SECRET_KEY, so that a backup bucket's secrets need not sit in the
+// file.
+func (c *Config) loadBackupEnv(getenv func(string) string) {
+	for name, r := range c.Regions {
+		prefix := "CASEVAULT_REGION_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_BACKUP_"
+		if v := getenv(prefix + "ACCESS_KEY"); v != "" {
+			r.Backup.AccessKey = v
+		}
+		if v := getenv(prefix + "SECRET_KEY"); v != "" {
+			r.Backup.SecretKey = v
+		}
+		c.Regions[name] = r
+	}
+}
+
+// validateBackups checks every region's backup settings, and that no
+// backup location overlaps a cell, a store, keys, the service-wide files or
+// another region's backup.
+func (c *Config) validateBackups() error {
+	names := c.RegionNames()
+	for _, a := range names {
+		if !c.BackupEnabled(a) {
+			continue
+		}
+		b := c.Regions[a].Backup
+		field := "regions." + a + ".backup"
+		switch {
+		case b.Interval != 0 && (b.Interval < time.Second || b.Interval > MaxBackupInterval):
+			return fmt.Errorf("config: %s.interval: %s is not between 1s and 15m", field, b.Interval)
+		case b.SnapshotInterval != 0 && (b.SnapshotInterval < time.Minute || b.SnapshotInterval > 24*time.Hour):
+			return fmt.Errorf("config: %s.snapshot_interval: %s is not between 1m and 24h", field, b.SnapshotInterval)
+		case c.BackupRetention(a) < c.BackupSnapshotInterval(a):
+			return fmt.Errorf("config: %s.retention: %s is shorter than the snapshot interval %s", field, c.BackupRetention(a), c.BackupSnapshotInterval(a))
+		}
+		switch c.BackupType(a) {
+		case StoreFS:
+			if b.Endpoint != "" || b.Bucket != "" || b.Prefix != "" {
+				return fmt.Errorf("config: %s: endpoint, bucket and prefix belong to type s3, not fs", field)
+			}
+			if err := c.validateBackupDir(a); err != nil {
+				return err
+			}
+		case StoreS3:
+			if err := c.validateBackupS3(a, b); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("config: %s.type: %q is not fs or s3", field, b.Type)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateBackupDir(a string) error {
+	field := "regions." + a + ".backup.dir"
+	d := c.BackupDir(a)
+	if within(c.DataDir, d) {
+		return fmt.Errorf("config: %s: %q is data_dir itself or holds it", field, d)
+	}
+	if within(c.KeyDir(), d) || within(d, c.KeyDir()) || within(c.MasterKeyPath(a), d) {
+		return fmt.Errorf("config: %s: %q overlaps the keys; keep backups apart from the keys that decrypt them", field, d)
+	}
+	for _, p := range []string{c.ServiceDatabasePath(), c.ServiceAuditPath()} {
+		if within(p, d) {
+			return fmt.Errorf("config: %s: %q holds the service-wide files", field, d)
+		}
+	}
+	for _, b := range c.RegionNames() {
+		if within(d, c.CellDir(b)) || within(c.CellDir(b), d) {
+			return fmt.Errorf("config: %s: %q overlaps the cell of region %s", field, d, b)
+		}
+		if c.Regions[b].Type == StoreFS && (within(d, c.RegionPath(b)) || within(c.RegionPath(b), d)) {
+			return fmt.Errorf("config: %s: %q overlaps the store of region %s", field, d, b)
+		}
+		if b != a && c.BackupEnabled(b) && c.BackupType(b) == StoreFS && (within(d, c.BackupDir(b)) || within(c.BackupDir(b), d)) {
+			return fmt.Errorf("config: %s: %q overlaps the backup of region %s", field, d, b)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateBackupS3(a string, b BackupConfig) error {
+	field := "regions." + a + ".backup"
+	switch {
+	case b.Endpoint == "":
+		return fmt.Errorf("config: %s.endpoint: required for an s3 backup", field)
+	case strings.Contains(b.Endpoint, "://"):
+		return fmt.Errorf("config: %s.endpoint: give host:port without a scheme (set secure for TLS)", field)
+	case b.Bucket == "":
+		return fmt.Errorf("config: %s.bucket: required for an s3 backup", field)
+	case b.AccessKey == "" || b.SecretKey == "":
+		return fmt.Errorf("config: %s: access_key and secret_key are required for an s3 backup (or CASEVAULT_REGION_%s_BACKUP_ACCESS_KEY/_SECRET_KEY)", field, strings.ToUpper(strings.ReplaceAll(a, "-", "_")))
+	case b.Dir != "":
+		return fmt.Errorf("config: %s.dir: belongs to type fs, not s3", field)
+	case strings.HasPrefix(b.Prefix, "/") || strings.HasSuffix(b.Prefix, "/") || strings.Contains(b.Prefix, "//"):
+		return fmt.Errorf("config: %s.prefix: %q must not start or end with a slash", field, b.Prefix)
+	}
+	for _, seg := range strings.Split(b.Prefix, "/") {
+		for _, ch := range seg {
+			if (ch < 'a' || ch > 'z') && (ch < '0' || ch > '9') && ch != '_' && ch != '-' {
+				return fmt.Errorf("config: %s.prefix: %q may hold only a-z, 0-9, _, - and /", field, b.Prefix)
+			}
+		}
+	}
+	host := b.Endpoint
+	if h, _, err := net.SplitHostPort(b.Endpoint); err == nil {
+		host = h
+	}
+	if !b.UseTLS() && !IsLoopback(host) {
+		return fmt.Errorf("config: %s.secure: TLS is required for the non-loopback endpoint %q", field, b.Endpoint)
+	}
+	for _, o := range c.RegionNames() {
+		r := c.Regions[o]
+		if r.Type == StoreS3 && strings.EqualFold(r.Endpoint, b.Endpoint) && r.Bucket == b.Bucket {
+			return fmt.Errorf("config: %s.bucket: %q is the store of region %s; backups need a bucket of their own", field, b.Bucket, o)
+		}
+		ob := r.Backup
+		if o != a && c.BackupEnabled(o) && c.BackupType(o) == StoreS3 && strings.EqualFold(ob.Endpoint, b.Endpoint) && ob.Bucket == b.Bucket &&
+			(ob.Prefix == b.Prefix || strings.HasPrefix(ob.Prefix, b.Prefix+"/") || strings.HasPrefix(b.Prefix, ob.Prefix+"/") || ob.Prefix == "" || b.Prefix == "") {
+			return fmt.Errorf("config: %s: bucket %q and prefix %q overlap the backup of region %s", field, b.Bucket, b.Prefix, o)
+		}
+	}
+	return nil
+}
