@@ -47,6 +47,9 @@ Usage:
                                        stopped): record the gap in that log and sign it as it is
   casevault migrate cells [--json]   (server stopped) split a data directory written before cells
                                        into one cell per region (serve does it at its first start)
+  casevault restore --region R --to DIR [--at TIME] [--json]   rebuild region R's cell databases
+                                       from its backup (latest, or as of TIME, RFC 3339) into an
+                                       empty DIR, then check every firm's audit log and blobs
   casevault version
 
 Every command but audit verify and audit sink-check takes --config FILE and --data-dir DIR.
@@ -54,7 +57,8 @@ Environment: CASEVAULT_DATA_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
 CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS, CASEVAULT_ACME_EMAIL,
 CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL, CASEVAULT_METRICS_ADDR,
 CASEVAULT_METRICS_TOKEN, CASEVAULT_REGION_<NAME>_ACCESS_KEY,
-CASEVAULT_REGION_<NAME>_SECRET_KEY.
+CASEVAULT_REGION_<NAME>_SECRET_KEY, CASEVAULT_REGION_<NAME>_BACKUP_ACCESS_KEY,
+CASEVAULT_REGION_<NAME>_BACKUP_SECRET_KEY.
 
 Exit codes: 0 success, 1 failure, 2 usage error (a missing or unknown flag,
 named on stderr).
@@ -91,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTenantResidency(ctx, rest, stdout, stderr)
 	case "migrate cells":
 		return cmdMigrateCells(ctx, rest, stdout, stderr)
+	case "restore ":
+		return cmdRestore(ctx, rest, stdout, stderr)
 	case "residency verify":
 		return cmdResidencyVerify(ctx, rest, stdout, stderr)
 	case "user add":

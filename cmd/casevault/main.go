@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/casevault/casevault/audit"
+	"github.com/casevault/casevault/backup"
 	"github.com/casevault/casevault/audit/witness"
 	"github.com/casevault/casevault/config"
 	"github.com/casevault/casevault/internal/celllog"
@@ -76,6 +77,12 @@ type Main struct {
 	// (logging.go); Close closes its files.
 	cellLogs *celllog.Writer
 
+	// masters are the regions' master keys, by region.
+	masters map[string]keys.MasterKey
+	// backups back up each served cell's databases (backup.go); Run
+	// starts them, Close ships what is left and stops them.
+	backups map[string]*backup.Replicator
+
 	// AuditKeyHistory are every audit verifier key, current and retired,
 	// with its validity, by region ("service" too), oldest first.
 	AuditKeyHistory map[string][]vault.AuditKey
@@ -118,6 +125,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		regions[name] = store
 	}
+	m.masters = masters
 	if m.Keys, err = keys.NewManager(masters, db); err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
@@ -211,6 +219,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.HTTP.Open(); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if err := m.startBackups(ctx); err != nil {
+		return err
+	}
 	m.Sinks.Start()
 	go m.janitor(ctx)
 	if err := m.logSetupToken(ctx); err != nil {
@@ -291,6 +302,12 @@ func (m *Main) Close() error {
 	}
 	if m.DB != nil {
 		errs = append(errs, m.DB.Close())
+	}
+	if m.backups != nil {
+		// After the databases close, so that the final sync ships what they
+		// wrote while closing (a last checkpoint). Litestream's own
+		// connection keeps the WAL until it has read it.
+		errs = append(errs, m.closeBackups())
 	}
 	if m.cellLogs != nil {
 		errs = append(errs, m.cellLogs.Close())

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// backupConfig writes a configuration whose two regions keep their blobs
+// and backups outside the data directory, backing up every second.
+func backupConfig(t *testing.T, outside string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("regions:\n")
+	for _, r := range []string{"us", "ca"} {
+		fmt.Fprintf(&b, "  %s:\n    type: fs\n    path: %s\n    master_key: {type: file}\n    backup:\n      dir: %s\n      interval: 1s\n",
+			r, filepath.Join(outside, "stores", r), filepath.Join(outside, "backups", r))
+	}
+	cfg := filepath.Join(outside, "casevault.yaml")
+	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// restoreJSON runs `casevault restore --json` and decodes its summary.
+func restoreJSON(t *testing.T, dataDir, cfg, region, to string, extra ...string) restoreSummary {
+	t.Helper()
+	args := append([]string{"restore", "--region", region, "--to", to, "--json", "--config", cfg}, extra...)
+	out, errOut, err := cli(t, dataDir, args...)
+	if err != nil {
+		t.Fatalf("restore %s: %v\n%s\n%s", region, err, out, errOut)
+	}
+	var s restoreSummary
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("restore --json printed %q: %v", out, err)
+	}
+	return s
+}
+
+// bytesHits returns the files under dir whose contents or path contain s.
+func bytesHits(t *testing.T, dir string, s []string) []string {
+	t.Helper()
+	var hits []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		for _, x := range s {
+			if bytes.Contains(b, []byte(x)) || strings.Contains(p, x) {
+				hits = append(hits, x+": "+p)
+			}
+		}
+		return nil
+	})
+	return hits
+}
+
+// TestBackup_LoseDataDirAndRestore backs up a running server's two cells
+// (firm names, emails and contents carrying markers), checks that no backup
+// object holds a marker or a firm id, restores as of a time between two
+// uploads (exactly the first shows), then deletes the whole data directory,
+// restores both cells from their backups alone and serves them again:
+// sign-in works and the document downloads byte for byte.
+func TestBackup_LoseDataDirAndRestore(t *testing.T) {
+	outside := t.TempDir()
+	dataDir := filepath.Join(outside, "data")
+	cfg := backupConfig(t, outside)
+
+	out, errOut, err := cli(t, dataDir, "tenant", "create", "--name", "Firm MKFIRMTWO LLP", "--region", "us",
+		"--owner-email", "mkcliowneremail@x.example", "--owner-name", "Owner MKCLIOWNERNAME", "--json", "--config", cfg)
+	if err != nil {
+		t.Fatalf("tenant create: %v\n%s", err, errOut)
+	}
+	var usFirm struct {
+		TenantID string `json:"tenant_id"`
+	}
+	json.Unmarshal([]byte(out), &usFirm)
+
+	out, errOut, err = cli(t, dataDir, "tenant", "create", "--name", "Firm MKFIRMONE LLP", "--region", "ca",
+		"--owner-email", "mkowneremail@x.example", "--owner-name", "Owner MKOWNERNAME", "--json", "--config", cfg)
+	if err != nil {
+		t.Fatalf("tenant create: %v\n%s", err, errOut)
+	}
+	var caFirm struct {
+		OwnerPassword string `json:"owner_password"`
+	}
+	json.Unmarshal([]byte(out), &caFirm)
+	password := caFirm.OwnerPassword
+
+	srv := startServer(t, dataDir, cfg)
+	c := newClient(srv.URL)
+	var login struct{ Token string }
+	c.json(t, "POST", "/api/v1/auth/login", map[string]string{"email": "mkowneremail@x.example", "password": password}, http.StatusOK, &login)
+	c.token = login.Token
+	var matter struct{ ID string }
+	c.json(t, "POST", "/api/v1/matters", map[string]string{"name": "Matter MKMATTERNAME", "client": "Client MKCLIENTNAME"}, http.StatusCreated, &matter)
+	contentsA := "contents MKCONTENTS of A " + strings.Repeat("a", 100000)
+	docA := decodeDoc(t, c.request(t, "POST", "/api/v1/matters/"+matter.ID+"/documents?name=MKDOCRAW.pdf",
+		strings.NewReader(contentsA), http.Header{"Content-Type": {"application/x-mkctypeone"}}), http.StatusCreated)
+
+	// Litestream notices the WAL within a second and ships within the next.
+	time.Sleep(3 * time.Second)
+	at := time.Now().UTC().Truncate(time.Second)
+	time.Sleep(2 * time.Second)
+	docB := decodeDoc(t, c.request(t, "POST", "/api/v1/matters/"+matter.ID+"/documents?name=MKDOCMULTI.pdf",
+		strings.NewReader("contents MKCONTENTS of B"), http.Header{"Content-Type": {"application/x-mkctypetwo"}}), http.StatusCreated)
+	srv.Stop(t) // the final sync ships the rest
+
+	out, _, err = cli(t, dataDir, "tenant", "list", "--json", "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var firms []struct {
+		ID     string `json:"id"`
+		Region string `json:"region"`
+	}
+	json.Unmarshal([]byte(out), &firms)
+	ids := map[string]string{}
+	for _, f := range firms {
+		ids[f.Region] = f.ID
+	}
+	if ids["us"] != usFirm.TenantID || ids["ca"] == "" {
+		t.Fatalf("tenant list = %s", out)
+	}
+
+	t.Run("NothingInTheClear", func(t *testing.T) {
+		backups := filepath.Join(outside, "backups")
+		if hits := markerHits(t, backups); len(hits) > 0 {
+			t.Errorf("backup objects hold identifying text:\n  %s", strings.Join(hits, "\n  "))
+		}
+		if hits := bytesHits(t, backups, []string{ids["us"], ids["ca"], docA.ID, docB.ID}); len(hits) > 0 {
+			t.Errorf("backup objects hold ids:\n  %s", strings.Join(hits, "\n  "))
+		}
+	})
+
+	t.Run("PointInTime", func(t *testing.T) {
+		s := restoreJSON(t, dataDir, cfg, "ca", filepath.Join(outside, "at"), "--at", at.Format(time.RFC3339))
+		if !s.OK || len(s.Firms) != 1 || s.Firms[0].Tenant != ids["ca"] {
+			t.Fatalf("restore at %s = %+v", at, s)
+		}
+		if got, want := s.Firms[0].Documents, 1; got != want {
+			t.Errorf("documents as of %s: got %d, want %d (A only)", at, got, want)
+		}
+		if s.Firms[0].AuditVerified == 0 {
+			t.Errorf("audit log as of %s: nothing verified: %+v", at, s.Firms[0])
+		}
+	})
+
+	// Lose the whole data directory: the keys, the blob stores and the
+	// backups are elsewhere.
+	if err := os.RemoveAll(dataDir); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"us", "ca"} {
+		s := restoreJSON(t, dataDir, cfg, r, filepath.Join(dataDir, "regions", r))
+		if !s.OK || len(s.Firms) != 1 || s.Firms[0].Tenant != ids[r] {
+			t.Fatalf("restore %s = %+v (a backup holds its own region's firm only)", r, s)
+		}
+		f := s.Firms[0]
+		if f.AuditEvents == 0 || f.AuditVerified == 0 || f.AuditError != "" {
+			t.Errorf("restore %s: audit log %+v", r, f)
+		}
+		if r == "ca" && (f.Documents != 2 || f.Versions != 2 || len(f.MissingBlobs) != 0) {
+			t.Errorf("restore ca: got %d documents, %d versions, missing %v; want 2, 2, none", f.Documents, f.Versions, f.MissingBlobs)
+		}
+	}
+	_, errOut, err = cli(t, dataDir, "restore", "--region", "ca", "--to", filepath.Join(dataDir, "regions", "ca"), "--config", cfg)
+	if err == nil || !strings.Contains(errOut+err.Error(), "not empty") {
+		t.Errorf("restore into a non-empty directory: got %v %s, want a refusal", err, errOut)
+	}
+
+	srv = startServer(t, dataDir, cfg)
+	c = newClient(srv.URL)
+	c.json(t, "POST", "/api/v1/auth/login", map[string]string{"email": "mkowneremail@x.example", "password": password}, http.StatusOK, &login)
+	c.token = login.Token
+	if got := fetch(t, c, "/api/v1/documents/"+docA.ID+"/download", ""); got != contentsA {
+		t.Errorf("download of A after restore: got %d bytes, want %d identical bytes", len(got), len(contentsA))
+	}
+	if got := fetch(t, c, "/api/v1/documents/"+docB.ID+"/download", ""); got != "contents MKCONTENTS of B" {
+		t.Errorf("download of B after restore: got %q", got)
+	}
+	srv.Stop(t)
+}
