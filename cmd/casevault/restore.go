@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,6 +75,9 @@ func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	// Litestream's restore logs through slog's default logger: into ours,
+	// where its info lines are debug lines.
+	slog.SetDefault(slog.New(&zerologHandler{log: m.Log.With().Str("component", "restore").Logger()}))
 	if err := m.Config.Validate(); err != nil {
 		return err
 	}
