@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"os"
+	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	_ "modernc.org/sqlite"
 
 	"github.com/casevault/casevault/backup"
+	"github.com/casevault/casevault/vault"
+	"github.com/casevault/casevault/vault/s3/s3test"
 )
 
 // openWAL opens (creating) a SQLite file in WAL mode with a table t.
@@ -45,36 +48,59 @@ func values(tb testing.TB, path string) []string {
 	return out
 }
 
-// scanDir reports the files under dir whose bytes contain marker.
-func scanDir(tb testing.TB, dir string, marker []byte) []string {
-	tb.Helper()
-	var hits []string
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+func TestReplicator_BackupAndRestore(t *testing.T) {
+	store, _ := newStore(t)
+	backupAndRestore(t, store, "")
+}
+
+// TestReplicator_MinIO backs up to a real MinIO bucket, under a prefix.
+func TestReplicator_MinIO(t *testing.T) {
+	srv := s3test.MinIO(t)
+	backupAndRestore(t, srv.NewStore(t, "backup"), "cell/us")
+}
+
+// storedBytes returns every object of store, concatenated, checking that
+// each key starts with prefix.
+func storedBytes(t *testing.T, store vault.BlobStore, prefix string) []byte {
+	t.Helper()
+	ctx := context.Background()
+	var all []byte
+	n := 0
+	err := store.List(ctx, "", func(bi vault.BlobInfo) error {
+		n++
+		if !strings.HasPrefix(bi.Key, prefix) {
+			t.Errorf("object %s is not under prefix %q", bi.Key, prefix)
 		}
-		b, err := os.ReadFile(p)
+		rc, err := store.Get(ctx, bi.Key, 0, -1)
 		if err != nil {
 			return err
 		}
-		if bytes.Contains(b, marker) {
-			hits = append(hits, p)
-		}
-		return nil
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		all = append(all, b...)
+		return err
 	})
-	return hits
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("the backup holds no object")
+	}
+	return all
 }
 
-func TestReplicator_BackupAndRestore(t *testing.T) {
+// backupAndRestore backs up a SQLite file to store, checks that no object
+// holds its plaintext, and restores it latest and as of a time between two
+// commits.
+func backupAndRestore(t *testing.T, store vault.BlobStore, prefix string) {
 	ctx := context.Background()
 	cell := t.TempDir()
 	path := filepath.Join(cell, "casevault.db")
 	db := openWAL(t, path)
-	store, storeDir := newStore(t)
 	key := newKey(t, t.TempDir(), "us")
 
 	r, err := backup.Start(ctx, map[string]string{backup.DBMetadata: path}, backup.Options{
-		Store: store, Key: key, Interval: 100 * time.Millisecond,
+		Store: store, Prefix: prefix, Key: key, Interval: 100 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -101,28 +127,29 @@ func TestReplicator_BackupAndRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	stored := storedBytes(t, store, prefix)
 	for _, m := range []string{markerA, markerB} {
-		if hits := scanDir(t, storeDir, []byte(m)); len(hits) > 0 {
-			t.Errorf("backup objects contain %s: %v", m, hits)
+		if bytes.Contains(stored, []byte(m)) {
+			t.Errorf("backup objects contain %s", m)
 		}
 	}
 
 	out := t.TempDir()
 	latest := filepath.Join(out, "latest.db")
-	if err := backup.Restore(ctx, backup.RestoreOptions{Store: store, Key: key, DB: backup.DBMetadata, Output: latest}); err != nil {
+	if err := backup.Restore(ctx, backup.RestoreOptions{Store: store, Prefix: prefix, Key: key, DB: backup.DBMetadata, Output: latest}); err != nil {
 		t.Fatal(err)
 	}
 	if got := values(t, latest); len(got) != 2 || got[0] != markerA || got[1] != markerB {
 		t.Errorf("latest: got %q, want [%s %s]", got, markerA, markerB)
 	}
 	early := filepath.Join(out, "early.db")
-	if err := backup.Restore(ctx, backup.RestoreOptions{Store: store, Key: key, DB: backup.DBMetadata, Output: early, At: at}); err != nil {
+	if err := backup.Restore(ctx, backup.RestoreOptions{Store: store, Prefix: prefix, Key: key, DB: backup.DBMetadata, Output: early, At: at}); err != nil {
 		t.Fatal(err)
 	}
 	if got := values(t, early); len(got) != 1 || got[0] != markerA {
 		t.Errorf("at %s: got %q, want [%s]", at, got, markerA)
 	}
-	if err := backup.Restore(ctx, backup.RestoreOptions{Store: store, Key: newKey(t, t.TempDir(), "us"), DB: backup.DBMetadata,
+	if err := backup.Restore(ctx, backup.RestoreOptions{Store: store, Prefix: prefix, Key: newKey(t, t.TempDir(), "us"), DB: backup.DBMetadata,
 		Output: filepath.Join(out, "otherkey.db")}); err == nil {
 		t.Error("restore with another backup key: got nil error")
 	}

@@ -18,8 +18,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/casevault/casevault/audit"
-	"github.com/casevault/casevault/backup"
 	"github.com/casevault/casevault/audit/witness"
+	"github.com/casevault/casevault/backup"
 	"github.com/casevault/casevault/config"
 	"github.com/casevault/casevault/internal/celllog"
 	"github.com/casevault/casevault/keys"
