@@ -1,0 +1,146 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/casevault/casevault/config"
+)
+
+func TestConfig_BackupDefaults(t *testing.T) {
+	c := config.Default()
+	c.DataDir = "/srv/cv"
+	if !c.BackupEnabled("us") {
+		t.Fatal("backups of us: got off, want on by default")
+	}
+	if got, want := c.BackupDir("us"), "/srv/cv/backups/us"; got != want {
+		t.Errorf("BackupDir(us): got %q, want %q", got, want)
+	}
+	if got, want := c.BackupKeyPath("us"), "/srv/cv-keys/us-backup.json"; got != want {
+		t.Errorf("BackupKeyPath(us): got %q, want %q", got, want)
+	}
+	if got, want := c.BackupInterval("us"), 10*time.Second; got != want {
+		t.Errorf("BackupInterval: got %s, want %s", got, want)
+	}
+	if got, want := c.BackupSnapshotInterval("us"), 24*time.Hour; got != want {
+		t.Errorf("BackupSnapshotInterval: got %s, want %s", got, want)
+	}
+	if got, want := c.BackupRetention("us"), 35*24*time.Hour; got != want {
+		t.Errorf("BackupRetention: got %s, want %s", got, want)
+	}
+}
+
+func TestConfig_BackupFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	yaml := `regions:
+  us:
+    type: fs
+    master_key: {type: file}
+    backup: off
+  ca:
+    type: fs
+    master_key: {type: file}
+    backup:
+      type: s3
+      endpoint: 127.0.0.1:9000
+      bucket: cv-backup
+      prefix: ca
+      access_key: a
+      secret_key: s
+      secure: false
+      interval: 30s
+      retention: 720h
+`
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := config.Default()
+	if err := c.LoadFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.BackupEnabled("us") {
+		t.Error("backup: off: got on")
+	}
+	if got, want := c.BackupType("ca"), config.StoreS3; got != want {
+		t.Errorf("BackupType(ca): got %q, want %q", got, want)
+	}
+	if got, want := c.BackupInterval("ca"), 30*time.Second; got != want {
+		t.Errorf("BackupInterval(ca): got %s, want %s", got, want)
+	}
+	if got, want := c.BackupRetention("ca"), 720*time.Hour; got != want {
+		t.Errorf("BackupRetention(ca): got %s, want %s", got, want)
+	}
+}
+
+func TestConfig_ValidateBackup(t *testing.T) {
+	f := false
+	with := func(region string, mod func(*config.BackupConfig)) func(*config.Config) {
+		return func(c *config.Config) {
+			r := c.Regions[region]
+			mod(&r.Backup)
+			c.Regions[region] = r
+		}
+	}
+	s3 := func(b *config.BackupConfig) {
+		*b = config.BackupConfig{Type: "s3", Endpoint: "127.0.0.1:9000", Bucket: "bk", AccessKey: "a", SecretKey: "s", Secure: &f}
+	}
+	for _, tt := range []struct {
+		name string
+		mod  func(*config.Config)
+		want string // substring of the error; "" for valid
+	}{
+		{"Default", func(*config.Config) {}, ""},
+		{"Off", with("us", func(b *config.BackupConfig) { *b = config.BackupConfig{Off: true, Dir: "/srv/cv"} }), ""},
+		{"IntervalTooShort", with("us", func(b *config.BackupConfig) { b.Interval = time.Millisecond }), "regions.us.backup.interval"},
+		{"IntervalTooLong", with("us", func(b *config.BackupConfig) { b.Interval = 16 * time.Minute }), "regions.us.backup.interval"},
+		{"SnapshotTooRare", with("us", func(b *config.BackupConfig) { b.SnapshotInterval = 48 * time.Hour }), "snapshot_interval"},
+		{"RetentionShort", with("us", func(b *config.BackupConfig) { b.Retention = time.Hour }), "regions.us.backup.retention"},
+		{"DirIsDataDir", func(c *config.Config) {
+			with("us", func(b *config.BackupConfig) { b.Dir = "/srv/cv" })(c)
+			with("ca", func(b *config.BackupConfig) { b.Off = true })(c)
+		}, "data_dir itself"},
+		{"DirInCell", with("us", func(b *config.BackupConfig) { b.Dir = "/srv/cv/regions/ca/bk" }), "cell of region ca"},
+		{"DirHoldsKeys", with("us", func(b *config.BackupConfig) { b.Dir = "/srv/cv-keys/bk" }), "keys"},
+		{"DirsOverlap", func(c *config.Config) {
+			with("us", func(b *config.BackupConfig) { b.Dir = "/bk" })(c)
+			with("ca", func(b *config.BackupConfig) { b.Dir = "/bk/ca" })(c)
+		}, "backup of region"},
+		{"DirOwn", with("us", func(b *config.BackupConfig) { b.Dir = "/bk/us" }), ""},
+		{"S3", with("us", s3), ""},
+		{"S3NoBucket", with("us", func(b *config.BackupConfig) { s3(b); b.Bucket = "" }), "regions.us.backup.bucket"},
+		{"S3PlainPublic", with("us", func(b *config.BackupConfig) { s3(b); b.Endpoint = "s3.example.com" }), "regions.us.backup.secure"},
+		{"S3BadPrefix", with("us", func(b *config.BackupConfig) { s3(b); b.Prefix = "/x" }), "prefix"},
+		{"S3SameBucketBothRegions", func(c *config.Config) {
+			with("us", s3)(c)
+			with("ca", s3)(c)
+		}, "overlap the backup of region"},
+		{"S3PrefixesApart", func(c *config.Config) {
+			with("us", func(b *config.BackupConfig) { s3(b); b.Prefix = "us" })(c)
+			with("ca", func(b *config.BackupConfig) { s3(b); b.Prefix = "ca" })(c)
+		}, ""},
+		{"S3IsStore", func(c *config.Config) {
+			c.Regions["ca"] = config.RegionConfig{Type: "s3", Endpoint: "127.0.0.1:9000", Bucket: "bk", AccessKey: "a", SecretKey: "s", Secure: &f}
+			with("us", s3)(c)
+		}, "is the store of region ca"},
+		{"BadType", with("us", func(b *config.BackupConfig) { b.Type = "tape" }), "regions.us.backup.type"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := config.Default()
+			c.DataDir = "/srv/cv"
+			tt.mod(&c)
+			err := c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Validate() = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Validate() = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
