@@ -70,6 +70,14 @@ func TestBackupKey_File(t *testing.T) {
 		t.Errorf("PlainSize: got %d, %v; want %d", size, err, len(plain))
 	}
 
+	// docs/BACKUP-FORMAT.md: a part adds 56 bytes, after a 16-byte header.
+	if size, err := again.PlainSize(16 + 56); err != nil || size != 0 {
+		t.Errorf("PlainSize(16+56): got %d, %v; want 0 (an empty file)", size, err)
+	}
+	if _, err := again.PlainSize(16 + 55); err == nil {
+		t.Error("PlainSize(16+55): got nil error, want a torn part")
+	}
+
 	// Another region's master key, or another region's name, does not
 	// unwrap it.
 	if _, err := keys.LoadBackupKey(ctx, path, "us", ca); !vault.IsCode(err, vault.EINVALID) {
@@ -78,9 +86,11 @@ func TestBackupKey_File(t *testing.T) {
 	if _, err := keys.LoadBackupKey(ctx, path, "ca", us); !vault.IsCode(err, vault.EINVALID) {
 		t.Errorf("load as ca's key: got %v, want invalid", err)
 	}
-	// The file holds the keyset only wrapped, whole: not even its key
-	// type is in the clear.
-	if bytes.Contains(before, []byte("AesGcmHkdfStreamingKey")) {
-		t.Error("backup key file holds a cleartext keyset")
+	// Without its master key the file is useless: restoring needs both.
+	if _, err := keys.LoadOrCreateBackupKey(ctx, path, "us", ca); err == nil {
+		t.Error("LoadOrCreateBackupKey with another master key: got nil error")
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("a failed load replaced the key file")
 	}
 }
