@@ -190,3 +190,17 @@ func TestBackup_LoseDataDirAndRestore(t *testing.T) {
 	}
 	srv.Stop(t)
 }
+
+// TestBackup_MoveLeavesNoTrace serves a cell (so Litestream keeps its
+// local state beside the databases) before moving a firm out of it: the
+// firm's residency report still finds nothing of it in the old cell.
+func TestBackup_MoveLeavesNoTrace(t *testing.T) {
+	needAuditMove(t)
+	e := newMoveEnv(t, 3, func(i int) int64 { return 5000 })
+	startServer(t, e.dataDir, e.config).Stop(t)
+	if code, out := e.moveCLI(t); code != 0 {
+		t.Fatalf("tenant move: exit %d\n%s", code, out)
+	}
+	e.checkGone(t, e.firm, "us")
+	e.checkResidencyReport(t, e.firm, "us", "ca")
+}
