@@ -153,6 +153,11 @@ func TestBackup_LoseDataDirAndRestore(t *testing.T) {
 		if s.Firms[0].AuditVerified == 0 {
 			t.Errorf("audit log as of %s: nothing verified: %+v", at, s.Firms[0])
 		}
+		// B's upload was recorded and anchored after at: the older log is
+		// a visible gap, never a silent fork.
+		if s.Firms[0].AuditBehind == "" {
+			t.Errorf("audit log as of %s: not reported behind its anchored checkpoint: %+v", at, s.Firms[0])
+		}
 	})
 
 	// Lose the whole data directory: the keys, the blob stores and the
@@ -166,7 +171,7 @@ func TestBackup_LoseDataDirAndRestore(t *testing.T) {
 			t.Fatalf("restore %s = %+v (a backup holds its own region's firm only)", r, s)
 		}
 		f := s.Firms[0]
-		if f.AuditEvents == 0 || f.AuditVerified == 0 || f.AuditError != "" {
+		if f.AuditEvents == 0 || f.AuditVerified == 0 || f.AuditError != "" || f.AuditBehind != "" {
 			t.Errorf("restore %s: audit log %+v", r, f)
 		}
 		if r == "ca" && (f.Documents != 2 || f.Versions != 2 || len(f.MissingBlobs) != 0) {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/rs/zerolog"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/casevault/casevault/audit"
@@ -44,6 +45,12 @@ type firmRestore struct {
 	AuditEvents   int64  `json:"audit_events"`
 	AuditVerified int64  `json:"audit_verified"`
 	AuditError    string `json:"audit_error,omitempty"`
+	// AuditBehind says how the restored log fails to extend the
+	// checkpoint the server anchored for it (kept beside the keys): a log
+	// restored as of an earlier time, or a backup that lost its last
+	// events. The server refuses such a log (503) until the gap is
+	// accepted with `casevault audit accept-rollback`.
+	AuditBehind string `json:"audit_behind_anchor,omitempty"`
 }
 
 // cmdRestore runs `casevault restore --region R --to DIR [--at TIME]`:
@@ -195,8 +202,15 @@ func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.Mas
 	}
 	history := signer.Keys(region)
 	keysOf := func(context.Context, string) ([]vault.AuditKey, error) { return history, nil }
+	inRegion := func(context.Context, string) (string, error) { return region, nil }
+	anchors, err := keys.NewAuditAnchors(map[string]keys.MasterKey{region: mk}, region, m.Config.AuditAnchorDir, inRegion)
+	if err != nil {
+		return err
+	}
 	log, err := audit.Open(ctx, filepath.Join(dir, backup.DBAudit+".db"), audit.Options{
-		Sealer: km, Keys: keysOf, Log: m.Log,
+		Sealer: km, Keys: keysOf, Log: zerolog.Nop(),
+		// Checked against the live anchors, which it must never replace.
+		Anchor: readOnlyAnchor{anchors},
 		// The copy is checked, never signed: a signer that refuses.
 		Signer: func(context.Context, string) (note.Signer, string, error) {
 			return refusingSigner{signer.Signer}, signer.VerifierKey, nil
@@ -215,6 +229,7 @@ func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.Mas
 	if err != nil {
 		return fmt.Errorf("restored database: %w", err)
 	}
+	behind := log.Diverged()
 	sum.OK = true
 	for _, t := range tenants {
 		f := firmRestore{Tenant: t.ID}
@@ -246,6 +261,7 @@ func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.Mas
 				f.AuditVerified = res.TreeSize
 			}
 		}
+		f.AuditBehind = behind[t.ID]
 		if len(f.MissingBlobs) > 0 || f.AuditError != "" {
 			sum.OK = false
 		}
@@ -265,6 +281,13 @@ func verifyLog(ctx context.Context, l *audit.Log, tenant, key string, trusted []
 	res, err := audit.Verify(pr, audit.VerifyOptions{TrustedKey: key, TrustedKeys: trusted})
 	pr.CloseWithError(errors.New("verified"))
 	return res, err
+}
+
+// readOnlyAnchor reads the live anchors and never replaces one.
+type readOnlyAnchor struct{ audit.Anchor }
+
+func (readOnlyAnchor) Store(context.Context, string, []byte) error {
+	return vault.Errorf(vault.EINVALID, "A restored copy never replaces an anchored checkpoint.")
 }
 
 // refusingSigner names a signer's key but signs nothing.
@@ -295,6 +318,9 @@ func printRestore(w io.Writer, s *restoreSummary) {
 			f.Tenant, f.Documents, f.Versions, len(f.MissingBlobs), f.AuditEvents, f.AuditVerified)
 		if f.AuditError != "" {
 			fmt.Fprintf(w, " — FAILS: %s", f.AuditError)
+		}
+		if f.AuditBehind != "" {
+			fmt.Fprintf(w, "; behind its anchored checkpoint (%s): served, it is refused until `casevault audit accept-rollback --tenant %s`", f.AuditBehind, f.Tenant)
 		}
 		fmt.Fprintln(w)
 	}
