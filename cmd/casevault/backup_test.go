@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
@@ -193,7 +195,25 @@ func TestBackup_LoseDataDirAndRestore(t *testing.T) {
 	if got := fetch(t, c, "/api/v1/documents/"+docB.ID+"/download", ""); got != "contents MKCONTENTS of B" {
 		t.Errorf("download of B after restore: got %q", got)
 	}
+	resp := c.request(t, "GET", "/api/v1/audit/export?format=jsonl", nil, nil)
+	bundle, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("audit export after restore = %d %s", resp.StatusCode, bundle)
+	}
 	srv.Stop(t)
+
+	// The restored firm's log, exported by the restored server, verifies
+	// offline with the region's published key.
+	file := filepath.Join(t.TempDir(), "bundle.jsonl")
+	if err := os.WriteFile(file, bundle, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key := auditKeysJSON(t, dataDir, "--region", "ca", "--config", cfg)[0].VerifierKey
+	var vout, verr bytes.Buffer
+	if err := run(context.Background(), []string{"audit", "verify", "--key", key, file}, &vout, &verr); err != nil {
+		t.Errorf("audit verify of the restored firm's export: %v\n%s%s", err, vout.String(), verr.String())
+	}
 }
 
 // TestBackup_MoveLeavesNoTrace serves a cell (so Litestream keeps its
