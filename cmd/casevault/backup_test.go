@@ -195,6 +195,15 @@ func TestBackup_LoseDataDirAndRestore(t *testing.T) {
 	if got := fetch(t, c, "/api/v1/documents/"+docB.ID+"/download", ""); got != "contents MKCONTENTS of B" {
 		t.Errorf("download of B after restore: got %q", got)
 	}
+	// Litestream imports net/http/pprof, which registers on Go's default
+	// mux: the server never serves that mux.
+	for _, p := range []string{"/debug/pprof/", "/debug/pprof/heap"} {
+		resp := newClient(srv.URL).request(t, "GET", p, nil, nil)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", p, resp.StatusCode)
+		}
+	}
 	resp := c.request(t, "GET", "/api/v1/audit/export?format=jsonl", nil, nil)
 	bundle, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
