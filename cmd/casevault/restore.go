@@ -326,7 +326,7 @@ func printRestore(w io.Writer, s *restoreSummary) {
 	}
 	if s.OK {
 		fmt.Fprintln(w, "Every firm's audit log verifies and every listed document version is in the store.")
-		fmt.Fprintf(w, "To serve it: stop the server, set regions.%s.dir to %s (or move it to the cell's directory), start; the directory is rebuilt from the cell.\n", s.Region, s.To)
+		fmt.Fprintf(w, "To serve it: stop the server; remove the cell's casevault.db, audit.db, their -wal and -shm files and .*-litestream directories; move the two files from %s into the cell (README, \"Backups and restore\"); start. The directory of firms is rebuilt from the cells.\n", s.To)
 	} else {
 		fmt.Fprintln(w, "The restored cell does NOT check out: see above.")
 	}
