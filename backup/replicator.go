@@ -109,9 +109,12 @@ func (r *Replicator) Sync(ctx context.Context) error {
 	return nil
 }
 
-// Snapshot writes a full snapshot of every database now.
-// Errors: unavailable.
+// Snapshot ships what is committed, then writes a full snapshot of every
+// database now. Errors: unavailable.
 func (r *Replicator) Snapshot(ctx context.Context) error {
+	if err := r.Sync(ctx); err != nil {
+		return err
+	}
 	for name, db := range r.dbs {
 		if _, err := db.Snapshot(ctx); err != nil {
 			return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot snapshot %s.", name)
@@ -149,9 +152,13 @@ func (r *Replicator) Close(ctx context.Context) error {
 	if r == nil || r.store == nil {
 		return nil
 	}
+	// Litestream's own final sync skips a database it has not opened yet
+	// (its monitor opens it within a second of the start): a sync first
+	// opens it, so that even a short run is backed up.
+	serr := r.Sync(ctx)
 	err := r.store.Close(ctx)
 	r.store = nil
-	if err != nil {
+	if err = errors.Join(serr, err); err != nil {
 		return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot finish the backups.")
 	}
 	return nil

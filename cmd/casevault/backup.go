@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -139,4 +142,75 @@ func zlevel(l slog.Level) zerolog.Level {
 	default:
 		return zerolog.DebugLevel
 	}
+}
+
+// litestreamDirs are the directories of Litestream's local state beside a
+// cell's databases: plain LTX files, the databases' own pages.
+func litestreamDirs(c *config.Config, region string) []string {
+	var dirs []string
+	for _, p := range []string{c.CellDatabasePath(region), c.CellAuditPath(region)} {
+		dirs = append(dirs, filepath.Join(filepath.Dir(p), "."+filepath.Base(p)+"-litestream"))
+	}
+	return dirs
+}
+
+// resyncBackupAfterMove runs after a firm has left region's cell (the
+// server stopped): Litestream's local state in the cell still holds the
+// firm's pages, and the newest object of the backup, which Litestream
+// fetches back into that state at its next start, does too. So the local
+// state is dropped, the cell is backed up once more (its newest objects
+// are then of the cell without the firm), and the local state is dropped
+// again. The backup's older objects keep the firm until retention drops
+// them, in the region and under its keys.
+func resyncBackupAfterMove(ctx context.Context, c *config.Config, region string) error {
+	if !c.BackupEnabled(region) {
+		return nil
+	}
+	drop := func() error {
+		for _, d := range litestreamDirs(c, region) {
+			if err := os.RemoveAll(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := drop(); err != nil {
+		return err
+	}
+	mk, err := loadMasterKey(c.MasterKeyPath(region))
+	if err != nil {
+		return fmt.Errorf("master key: %w", err)
+	}
+	key, err := keys.LoadBackupKey(ctx, c.BackupKeyPath(region), region, mk)
+	if vault.IsCode(err, vault.ENOTFOUND) {
+		return nil // never backed up: nothing to bring back
+	} else if err != nil {
+		return fmt.Errorf("backup key: %w", err)
+	}
+	store, prefix, err := openBackupStore(ctx, c, region)
+	if err != nil {
+		return fmt.Errorf("backup store: %w", err)
+	}
+	r, err := backup.Start(ctx, map[string]string{
+		backup.DBMetadata: c.CellDatabasePath(region),
+		backup.DBAudit:    c.CellAuditPath(region),
+	}, backup.Options{Store: store, Prefix: prefix, Key: key, Interval: time.Hour})
+	if err != nil {
+		return err
+	}
+	serr := r.Snapshot(ctx)
+	if err := errors.Join(serr, r.Close(ctx)); err != nil {
+		return err
+	}
+	return drop()
+}
+
+// resyncMovedBackup loads the configuration as a command does and runs
+// resyncBackupAfterMove for region.
+func resyncMovedBackup(ctx context.Context, cf *commonFlags, stderr io.Writer, region string) error {
+	m, err := cf.load(stderr)
+	if err != nil {
+		return err
+	}
+	return resyncBackupAfterMove(ctx, &m.Config, region)
 }

@@ -13,6 +13,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/casevault/casevault/vault/s3/s3test"
 )
 
 // backupConfig writes a configuration whose two regions keep their blobs
@@ -237,4 +241,82 @@ func TestBackup_MoveLeavesNoTrace(t *testing.T) {
 	}
 	e.checkGone(t, e.firm, "us")
 	e.checkResidencyReport(t, e.firm, "us", "ca")
+	// Served again, Litestream starts from the backup's newest objects:
+	// those of the cell without the firm.
+	startServer(t, e.dataDir, e.config).Stop(t)
+	e.checkGone(t, e.firm, "us")
+	e.checkResidencyReport(t, e.firm, "us", "ca")
+}
+
+// TestBackup_S3 backs up a cell to a MinIO bucket (under a prefix, the
+// bucket created on first use; the credentials from the environment) and
+// restores it from there.
+func TestBackup_S3(t *testing.T) {
+	srv3 := s3test.Shared(t, s3test.KindMinIO)
+	outside := t.TempDir()
+	dataDir := filepath.Join(outside, "data")
+	bucket := s3test.NewBucketName("backup")
+	cfg := filepath.Join(outside, "casevault.yaml")
+	yml := fmt.Sprintf(`regions:
+  us:
+    type: fs
+    path: %s
+    master_key: {type: file}
+    backup:
+      type: s3
+      endpoint: %s
+      bucket: %s
+      prefix: cells/us
+      s3_region: %s
+      secure: false
+      create_bucket: true
+      interval: 1s
+  ca:
+    type: fs
+    master_key: {type: file}
+    backup: off
+`, filepath.Join(outside, "stores", "us"), srv3.Endpoint, bucket, s3test.Region)
+	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"CASEVAULT_REGION_US_BACKUP_ACCESS_KEY=" + srv3.AccessKey, "CASEVAULT_REGION_US_BACKUP_SECRET_KEY=" + srv3.SecretKey}
+	for _, e := range env {
+		k, v, _ := strings.Cut(e, "=")
+		t.Setenv(k, v)
+	}
+	out, errOut, err := cli(t, dataDir, "tenant", "create", "--name", "Firm MKFIRMTWO LLP", "--region", "us",
+		"--owner-email", "mkcliowneremail@x.example", "--json", "--config", cfg)
+	if err != nil {
+		t.Fatalf("tenant create: %v\n%s", err, errOut)
+	}
+	var firm struct {
+		TenantID string `json:"tenant_id"`
+	}
+	json.Unmarshal([]byte(out), &firm)
+	startServer(t, dataDir, cfg, env...).Stop(t)
+
+	mc, err := srv3.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for obj := range mc.ListObjects(context.Background(), bucket, minio.ListObjectsOptions{Recursive: true}) {
+		if obj.Err != nil {
+			t.Fatal(obj.Err)
+		}
+		n++
+		if !strings.HasPrefix(obj.Key, "cells/us/casevault/") && !strings.HasPrefix(obj.Key, "cells/us/audit/") {
+			t.Errorf("object %s is not under the prefix", obj.Key)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no backup object in the bucket")
+	}
+	s := restoreJSON(t, dataDir, cfg, "us", filepath.Join(outside, "restored"))
+	if !s.OK || len(s.Firms) != 1 || s.Firms[0].Tenant != firm.TenantID || s.Firms[0].AuditVerified == 0 {
+		t.Fatalf("restore from S3 = %+v", s)
+	}
+	if _, _, err := cli(t, dataDir, "restore", "--region", "ca", "--to", filepath.Join(outside, "ca"), "--config", cfg); err == nil || !strings.Contains(err.Error(), "backups are off") {
+		t.Errorf("restore of a region without backups: got %v", err)
+	}
 }

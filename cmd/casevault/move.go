@@ -68,6 +68,12 @@ func cmdTenantMove(ctx context.Context, args []string, stdout, stderr io.Writer)
 			break
 		}
 	}
+	if total.From != "" && total.From != total.To {
+		// The old cell's backup state still holds the firm (backup.go).
+		if err := resyncMovedBackup(ctx, cf, stderr, total.From); err != nil {
+			return fmt.Errorf("the firm is moved, but region %s's backup still starts from a copy with it: %w; run the same command again", total.From, err)
+		}
+	}
 	if *asJSON {
 		return writeJSON(stdout, total)
 	}
