@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -267,7 +268,7 @@ func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.Mas
 		}
 		sum.Firms = append(sum.Firms, f)
 	}
-	slices.SortFunc(sum.Firms, func(a, b firmRestore) int { return compareStrings(a.Tenant, b.Tenant) })
+	slices.SortFunc(sum.Firms, func(a, b firmRestore) int { return strings.Compare(a.Tenant, b.Tenant) })
 	return nil
 }
 
@@ -295,16 +296,6 @@ type refusingSigner struct{ note.Signer }
 
 func (refusingSigner) Sign([]byte) ([]byte, error) {
 	return nil, errors.New("a restored copy is checked, never signed")
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func printRestore(w io.Writer, s *restoreSummary) {
