@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -14,6 +18,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/casevault/casevault/internal/celllog"
 	"github.com/casevault/casevault/move"
 	"github.com/casevault/casevault/vault/s3/s3test"
 	"github.com/casevault/casevault/vault/vaulttest"
@@ -58,6 +63,10 @@ func BenchmarkTenantMove(b *testing.B) {
 
 		args := []string{"tenant", "move", "--tenant", e.firm.ID, "--to", "ca", "--json", "--config", e.config, "--data-dir", e.dataDir}
 		cmd := exec.Command(binary(b), args...)
+		if p := os.Getenv("CASEVAULT_BENCH_MOVE_PERF"); p != "" {
+			// A profile of the mover: perf's figures, not the mover's RSS.
+			cmd = exec.Command("perf", append([]string{"record", "-F", "499", "-g", "-o", p, "--", binary(b)}, args...)...)
+		}
 		cmd.Env = os.Environ()
 		through := "the whole move"
 		if !auditMoveBuilt() {
@@ -65,7 +74,7 @@ func BenchmarkTenantMove(b *testing.B) {
 			through = "through copy_blobs (audit side not built)"
 		}
 		start := time.Now()
-		out, err := cmd.CombinedOutput()
+		out, steps, err := runTimed(cmd, start, celllog.Path(filepath.Join(e.dataDir, "regions", "us")), celllog.Path(filepath.Join(e.dataDir, "regions", "ca")))
 		secs := time.Since(start).Seconds()
 		if code := cmd.ProcessState.ExitCode(); err != nil && !(code == 3 && through != "the whole move") {
 			b.Fatalf("tenant move: %v\n%s", err, out)
@@ -76,9 +85,63 @@ func BenchmarkTenantMove(b *testing.B) {
 		b.ReportMetric(mb/rawSecs, "raw-MB/s")
 		b.ReportMetric(rawSecs/secs, "ratio")
 		b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+		b.Logf("steps (seconds each, from the \"move step done\" lines): %s", steps)
 		b.Logf("%d objects, %.1f MB: move (%s) %.2f s = %.1f MB/s, raw MinIO→MinIO copy %.2f s = %.1f MB/s, ratio %.2f, mover peak RSS %.1f MiB",
 			len(objects), mb, through, secs, mb/secs, rawSecs, mb/rawSecs, rawSecs/secs, float64(rss)/(1<<20))
 	}
+}
+
+// runTimed runs cmd and times each step of the move by when its "move
+// step done" line reaches a cell's log file (the firm's lines go to its
+// cell's log/casevault.log; stderr has them redacted), polled every 20 ms.
+func runTimed(cmd *exec.Cmd, start time.Time, logs ...string) ([]byte, string, error) {
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	stop := make(chan struct{})
+	done := make(chan string)
+	go func() {
+		offsets := make([]int64, len(logs))
+		seen := map[string]bool{}
+		var steps strings.Builder
+		last := start
+		poll := func() {
+			for i, p := range logs {
+				data, err := os.ReadFile(p)
+				if err != nil || int64(len(data)) < offsets[i] {
+					offsets[i] = int64(len(data))
+					continue
+				}
+				chunk := data[offsets[i]:]
+				end := bytes.LastIndexByte(chunk, '\n') + 1
+				offsets[i] += int64(end)
+				for line := range bytes.SplitSeq(chunk[:end], []byte("\n")) {
+					var ev struct{ Message, Step string }
+					if !bytes.Contains(line, []byte("move step done")) || json.Unmarshal(line, &ev) != nil || seen[ev.Step] {
+						continue
+					}
+					seen[ev.Step] = true
+					now := time.Now()
+					fmt.Fprintf(&steps, "%s %.2f, ", ev.Step, now.Sub(last).Seconds())
+					last = now
+				}
+			}
+		}
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				poll()
+			case <-stop:
+				poll()
+				done <- strings.TrimSuffix(steps.String(), ", ")
+				return
+			}
+		}
+	}()
+	err := cmd.Run()
+	close(stop)
+	return out.Bytes(), <-done, err
 }
 
 // listObjects returns the objects under prefix in bucket and their total

@@ -69,6 +69,7 @@ type Config struct {
 // Store is a vault.BlobStore on one S3 bucket. It is safe for concurrent use.
 type Store struct {
 	client   *minio.Client
+	checked  *minio.Client // PutChecked's: trailing headers on
 	core     minio.Core
 	bucket   string
 	partSize uint64
@@ -99,7 +100,19 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, vault.WrapError(vault.EINVALID, err, "Invalid S3 configuration.")
 	}
-	s := &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, partSize: partSize, streams: cfg.StreamParts}
+	// PutChecked's own client: with trailing headers, minio-go sends a
+	// checksum after the bytes of a single PUT (and adds a CRC32C to every
+	// upload it makes, which Put does not want).
+	checked, err := minio.New(cfg.Endpoint, &minio.Options{
+		Creds:           credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure:          cfg.Secure,
+		Region:          cfg.Region,
+		TrailingHeaders: true,
+	})
+	if err != nil {
+		return nil, vault.WrapError(vault.EINVALID, err, "Invalid S3 configuration.")
+	}
+	s := &Store{client: client, checked: checked, core: minio.Core{Client: client}, bucket: cfg.Bucket, partSize: partSize, streams: cfg.StreamParts}
 	if s.streams <= 0 {
 		s.streams = DefaultStreamParts
 	}
@@ -181,26 +194,31 @@ func (s *Store) Bucket() string { return s.bucket }
 // Errors: invalid (bad key, size mismatch), unavailable (server, cancelled
 // context), or the code of r's error (internal when it has none).
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (int64, error) {
+	n, _, err := s.put(ctx, s.client, key, r, size, minio.PutObjectOptions{})
+	return n, err
+}
+
+// put is Put through client with opts (ContentType, PartSize and the
+// stream settings are set here), and returns what the server answered.
+func (s *Store) put(ctx context.Context, client *minio.Client, key string, r io.Reader, size int64, opts minio.PutObjectOptions) (int64, minio.UploadInfo, error) {
 	if err := vault.CheckBlobKey(key); err != nil {
-		return 0, err
+		return 0, minio.UploadInfo{}, err
 	}
 	if size < -1 {
-		return 0, vault.Errorf(vault.EINVALID, "Invalid object size.")
+		return 0, minio.UploadInfo{}, vault.Errorf(vault.EINVALID, "Invalid object size.")
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, ctxError(err)
+		return 0, minio.UploadInfo{}, ctxError(err)
 	}
 	if need := s.bufferMemory(size); need > 0 {
 		if err := s.uploads.Acquire(ctx, need); err != nil {
-			return 0, ctxError(err)
+			return 0, minio.UploadInfo{}, ctxError(err)
 		}
 		defer s.uploads.Release(need)
 	}
 	src := &putReader{ctx: ctx, r: r, size: size}
-	opts := minio.PutObjectOptions{
-		ContentType: "application/octet-stream",
-		PartSize:    s.partSizeFor(size),
-	}
+	opts.ContentType = "application/octet-stream"
+	opts.PartSize = s.partSizeFor(size)
 	if size < 0 && s.streams > 1 {
 		// Fixed buffers, filled in turn and uploaded in parallel: memory
 		// stays at streams × part size.
@@ -209,10 +227,10 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (i
 	if size == 0 {
 		// minio-go sends no body for an empty object and so never reads r.
 		if err := src.probe(); err != nil {
-			return 0, src.error()
+			return 0, minio.UploadInfo{}, src.error()
 		}
 	}
-	info, err := s.client.PutObject(ctx, s.bucket, key, src, size, opts)
+	info, err := client.PutObject(ctx, s.bucket, key, src, size, opts)
 	if err == nil && size >= 0 && !src.done {
 		// minio-go stopped reading at size without our seeing r's end; it
 		// does not today, but never keep an object of the wrong size.
@@ -222,17 +240,17 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (i
 	}
 	if src.err != nil {
 		// Whatever minio-go made of it, the cause is the source (or ctx).
-		return 0, src.error()
+		return 0, minio.UploadInfo{}, src.error()
 	}
 	if err != nil {
-		return 0, mapError(err, "Cannot store the object.")
+		return 0, minio.UploadInfo{}, mapError(err, "Cannot store the object.")
 	}
 	if size >= 0 && info.Size != size {
 		// Cannot happen with the checks in putReader; never keep it if it does.
 		_ = s.client.RemoveObject(context.WithoutCancel(ctx), s.bucket, key, minio.RemoveObjectOptions{})
-		return 0, vault.Errorf(vault.EINTERNAL, "Stored object size %d differs from %d.", info.Size, size)
+		return 0, minio.UploadInfo{}, vault.Errorf(vault.EINTERNAL, "Stored object size %d differs from %d.", info.Size, size)
 	}
-	return src.n, nil
+	return src.n, info, nil
 }
 
 // UploadMemory reports the store's upload memory budget: its limit, what
