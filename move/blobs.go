@@ -141,7 +141,7 @@ func (r *run) mirror(ctx context.Context, prune bool) (map[string]bool, error) {
 }
 
 // Objects of bigObject bytes or more are large; bigAtOnce of them copy at
-// once (an S3 store's Put of one holds about 3 × 8 MiB of part buffers).
+// once (an S3 store's PutChecked of one holds 2 × 8 MiB of part buffers).
 const (
 	bigObject = 16 << 20
 	bigAtOnce = 2

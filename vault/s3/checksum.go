@@ -13,6 +13,10 @@ import (
 
 var _ vault.ChecksumStore = (*Store)(nil)
 
+// checkedStreams is how many part buffers a PutChecked of a large object
+// fills and sends at once: two, one filling while the other goes up.
+const checkedStreams = 2
+
 // PutChecked is Put with a full-object CRC64NVME checksum
 // (vault.NewBlobChecksum) computed by minio-go from the bytes as it sends
 // them: after the body of a single PUT (a trailer), or with each part of
@@ -22,10 +26,10 @@ var _ vault.ChecksumStore = (*Store)(nil)
 // server answers, and the server keeps it with the object (Checksum).
 // From a server that answers none (and for an object of unknown size,
 // size -1), it reads the object back and returns the checksum of what it
-// reads. An object larger than a part goes up from StreamParts part
+// reads. An object larger than a part goes up from checkedStreams part
 // buffers at once, its known size notwithstanding, so that reading its
-// next parts (from another store, say) overlaps sending the others; it
-// takes that much of UploadMemory. The body is sent unsigned (UNSIGNED-PAYLOAD, as minio-go always
+// next part (from another store, say) overlaps sending the last; it takes
+// that much of UploadMemory. The body is sent unsigned (UNSIGNED-PAYLOAD, as minio-go always
 // does over TLS): the checksum covers it. Errors: those of Put.
 func (s *Store) PutChecked(ctx context.Context, key string, r io.Reader, size int64) (int64, uint64, error) {
 	if size < 0 {
@@ -41,7 +45,7 @@ func (s *Store) PutChecked(ctx context.Context, key string, r io.Reader, size in
 	// The checksum covers the body, so the body need not be signed too
 	// (over TLS minio-go never signs it): no SHA-256 of every chunk.
 	opts := minio.PutObjectOptions{Checksum: minio.ChecksumCRC64NVME, DisableContentSha256: true}
-	n, info, err := s.put(ctx, s.checked, key, r, size, true, opts)
+	n, info, err := s.put(ctx, s.checked, key, r, size, checkedStreams, opts)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -194,16 +194,16 @@ func (s *Store) Bucket() string { return s.bucket }
 // Errors: invalid (bad key, size mismatch), unavailable (server, cancelled
 // context), or the code of r's error (internal when it has none).
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (int64, error) {
-	n, _, err := s.put(ctx, s.client, key, r, size, false, minio.PutObjectOptions{})
+	n, _, err := s.put(ctx, s.client, key, r, size, 0, minio.PutObjectOptions{})
 	return n, err
 }
 
 // put is Put through client with opts (ContentType, PartSize and the
 // stream settings are set here), and returns what the server answered.
-// With parallel, an object of known size larger than a part also goes up
-// from StreamParts buffers at once, as one of unknown size does: reading
-// the next parts overlaps sending the others.
-func (s *Store) put(ctx context.Context, client *minio.Client, key string, r io.Reader, size int64, parallel bool, opts minio.PutObjectOptions) (int64, minio.UploadInfo, error) {
+// With knownStreams > 1, an object of known size larger than a part goes
+// up from that many part buffers at once, as one of unknown size does
+// from StreamParts: reading the next part overlaps sending the others.
+func (s *Store) put(ctx context.Context, client *minio.Client, key string, r io.Reader, size int64, knownStreams int, opts minio.PutObjectOptions) (int64, minio.UploadInfo, error) {
 	if err := vault.CheckBlobKey(key); err != nil {
 		return 0, minio.UploadInfo{}, err
 	}
@@ -218,18 +218,24 @@ func (s *Store) put(ctx context.Context, client *minio.Client, key string, r io.
 	// Known sizes go up in parallel only in parts of the configured size
 	// (objects up to 10,000 parts): minio-go would otherwise pick parts of
 	// ~512 MiB for each buffer.
-	parallel = s.streams > 1 && (size < 0 || parallel && uint64(size) > s.partSize && opts.PartSize == s.partSize)
-	if need := s.bufferMemory(size, parallel); need > 0 {
+	streams := 0
+	switch {
+	case size < 0 && s.streams > 1:
+		streams = s.streams
+	case size >= 0 && knownStreams > 1 && uint64(size) > s.partSize && opts.PartSize == s.partSize:
+		streams = knownStreams
+	}
+	if need := s.bufferMemory(size, streams); need > 0 {
 		if err := s.uploads.Acquire(ctx, need); err != nil {
 			return 0, minio.UploadInfo{}, ctxError(err)
 		}
 		defer s.uploads.Release(need)
 	}
 	src := &putReader{ctx: ctx, r: r, size: size}
-	if parallel {
+	if streams > 1 {
 		// Fixed buffers, filled in turn and uploaded in parallel: memory
 		// stays at streams × part size.
-		opts.ConcurrentStreamParts, opts.NumThreads = true, uint(s.streams)
+		opts.ConcurrentStreamParts, opts.NumThreads = true, uint(streams)
 	}
 	if size == 0 {
 		// minio-go sends no body for an empty object and so never reads r.
@@ -267,14 +273,16 @@ func (s *Store) UploadMemory() vault.MemoryBudget {
 }
 
 // bufferMemory returns the bytes of part buffers minio-go holds for a Put
-// of size bytes (-1: unknown), in parallel from StreamParts buffers or
-// not, at most the store's whole UploadMemory.
-func (s *Store) bufferMemory(size int64, parallel bool) int64 {
+// of size bytes (-1: unknown) from streams part buffers at once (0 or 1:
+// one at a time), at most the store's whole UploadMemory.
+func (s *Store) bufferMemory(size int64, streams int) int64 {
 	var need int64
 	switch {
 	case size >= 0 && uint64(size) <= s.partSize:
 		return 0 // one PUT, streamed from the reader
-	case size >= 0 && !parallel:
+	case streams > 1:
+		need = int64(streams) * int64(s.partSize)
+	case size >= 0:
 		need = int64(s.partSize) // one buffer, filled and sent in turn
 		if s.partSizeFor(size) == 0 {
 			// minio-go's own part size for objects too big for ours.
@@ -282,8 +290,6 @@ func (s *Store) bufferMemory(size int64, parallel bool) int64 {
 				need = p
 			}
 		}
-	case parallel:
-		need = int64(s.streams) * int64(s.partSize)
 	default:
 		need = int64(s.partSize)
 	}
