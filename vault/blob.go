@@ -68,9 +68,9 @@ type ChecksumStore interface {
 	// the store holds it once stored: vault/s3 sends the checksum with the
 	// bytes, the server refuses them when the bytes it received do not
 	// match (BadDigest), and PutChecked returns the checksum the server
-	// answers (or, from a server that answers none, that of the object
-	// read back); vault/fs reads the file back after its fsync. Errors:
-	// those of Put.
+	// answers (or, from a server that answers none and for a size of -1,
+	// that of the object read back); vault/fs reads the file back after
+	// its fsync. Errors: those of Put.
 	PutChecked(ctx context.Context, key string, r io.Reader, size int64) (int64, uint64, error)
 
 	// Checksum returns the object's size and checksum as the store holds

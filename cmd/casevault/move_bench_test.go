@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,9 +153,16 @@ func runTimed(tb testing.TB, cmd *exec.Cmd, start time.Time, serviceDB, tenant s
 			if step == lastStep {
 				return
 			}
+			// Steps recorded between two polls share the interval.
+			var names []string
+			for _, st := range move.Steps {
+				if slices.Index(move.Steps, st) > slices.Index(move.Steps, move.Step(lastStep)) && slices.Index(move.Steps, st) <= slices.Index(move.Steps, move.Step(step)) {
+					names = append(names, string(st))
+				}
+			}
 			any, lastStep = true, step
 			now := time.Now()
-			fmt.Fprintf(&steps, "%s %.2f, ", step, now.Sub(last).Seconds())
+			fmt.Fprintf(&steps, "%s %.2f, ", strings.Join(names, "+"), now.Sub(last).Seconds())
 			last = now
 		}
 		t := time.NewTicker(20 * time.Millisecond)
