@@ -70,7 +70,8 @@ type ChecksumStore interface {
 	// match (BadDigest), and PutChecked returns the checksum the server
 	// answers (or, from a server that answers none and for a size of -1,
 	// that of the object read back); vault/fs reads the file back after
-	// its fsync. Errors: those of Put.
+	// its fsync. A PutChecked that fails keeps nothing under key (an
+	// object it replaced is gone all the same). Errors: those of Put.
 	PutChecked(ctx context.Context, key string, r io.Reader, size int64) (int64, uint64, error)
 
 	// Checksum returns the object's size and checksum as the store holds

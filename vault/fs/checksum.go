@@ -13,8 +13,9 @@ var _ vault.ChecksumStore = (*Store)(nil)
 // PutChecked is Put, then reads the file back from the disk (after Put's
 // fsync) and returns its checksum (vault.NewBlobChecksum), so the caller
 // learns what the file holds, not what it meant to write. The bytes are
-// written by this process: a local read-back is the cheap check.
-// Errors: those of Put and Checksum.
+// written by this process: a local read-back is the cheap check. When the
+// read-back fails, the new file is deleted (the object it replaced is gone
+// all the same). Errors: those of Put and Checksum.
 func (s *Store) PutChecked(ctx context.Context, key string, r io.Reader, size int64) (int64, uint64, error) {
 	n, err := s.Put(ctx, key, r, size)
 	if err != nil {
@@ -22,6 +23,8 @@ func (s *Store) PutChecked(ctx context.Context, key string, r io.Reader, size in
 	}
 	_, sum, _, err := s.Checksum(ctx, key)
 	if err != nil {
+		// Unchecked, the new object is not kept.
+		_ = s.Delete(context.WithoutCancel(ctx), key)
 		return 0, 0, err
 	}
 	return n, sum, nil

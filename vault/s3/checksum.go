@@ -40,7 +40,11 @@ func (s *Store) PutChecked(ctx context.Context, key string, r io.Reader, size in
 			return 0, 0, err
 		}
 		_, sum, err := s.readChecksum(ctx, key)
-		return n, sum, err
+		if err != nil {
+			s.discard(ctx, key)
+			return 0, 0, err
+		}
+		return n, sum, nil
 	}
 	// The checksum covers the body, so the body need not be signed too
 	// (over TLS minio-go never signs it): no SHA-256 of every chunk.
@@ -54,9 +58,17 @@ func (s *Store) PutChecked(ctx context.Context, key string, r io.Reader, size in
 	}
 	_, sum, err := s.readChecksum(ctx, key)
 	if err != nil {
+		s.discard(ctx, key)
 		return 0, 0, err
 	}
 	return n, sum, nil
+}
+
+// discard deletes an object stored but left unchecked: a failed
+// PutChecked keeps nothing under key (the object it replaced is gone all
+// the same).
+func (s *Store) discard(ctx context.Context, key string) {
+	_ = s.client.RemoveObject(context.WithoutCancel(ctx), s.bucket, key, minio.RemoveObjectOptions{})
 }
 
 // Checksum returns the object's size and the full-object CRC64NVME the
