@@ -200,6 +200,11 @@ func (l *Log) divergence(tenant string) error {
 			return err
 		}
 	}
+	return l.divergedOnly(tenant)
+}
+
+// divergedOnly is divergence without the holds of a move.
+func (l *Log) divergedOnly(tenant string) error {
 	if !l.anyDiverged.Load() {
 		return nil
 	}
@@ -237,7 +242,7 @@ func (l *Log) checkAnchors(ctx context.Context) error {
 		return err
 	}
 	for _, t := range tenants {
-		if l.heldReason(t) == holdMovingIn {
+		if r := l.heldReason(t); r == holdMovingIn || r == holdAdopting {
 			continue // a copy being moved in: Adopt checks it against this cell's anchor
 		}
 		if err := l.checkAnchor(ctx, t); err != nil && !vault.IsCode(err, vault.EUNAVAILABLE) {
