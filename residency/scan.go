@@ -123,15 +123,33 @@ func (s *Scanner) File(ctx context.Context, path string) error {
 	if !fi.Mode().IsRegular() {
 		return nil
 	}
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	var r io.Reader
+	if sqliteFile(path) {
+		// Never closed: see hold.go.
+		f, err := openHeld(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot scan %s.", path)
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot scan %s.", path)
+		}
+		r = io.NewSectionReader(f, 0, fi.Size())
+	} else {
+		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot scan %s.", path)
+		}
+		defer f.Close()
+		r = f
 	}
-	if err != nil {
-		return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot scan %s.", path)
-	}
-	defer f.Close()
-	n, err := s.stream(ctx, f, func(off int64, i int) { s.add(Hit{File: path, Offset: off, Needle: i}) })
+	n, err := s.stream(ctx, r, func(off int64, i int) { s.add(Hit{File: path, Offset: off, Needle: i}) })
 	s.stats.Files++
 	s.stats.FileBytes += n
 	if err != nil {
