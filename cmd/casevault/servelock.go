@@ -23,8 +23,8 @@ var errDataDirBusy = errors.New("another casevault process holds the data direct
 // is read only while the lock is held; a file left by a process that died
 // holds no lock and is ignored.
 type lockInfo struct {
-	PID         int    `json:"pid"`
-	Command     string `json:"command"`
+	PID     int    `json:"pid"`
+	Command string `json:"command"`
 	// Ready is set once a server listens; OperatorURL and TokenFile then
 	// say where its operator API is and which file holds its token (no
 	// URL: the API is off).
