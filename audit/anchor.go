@@ -237,7 +237,7 @@ func (l *Log) checkAnchors(ctx context.Context) error {
 		return err
 	}
 	for _, t := range tenants {
-		if l.heldReason(t) == holdMovingIn {
+		if r := l.heldReason(t); r == holdMovingIn || r == holdAdopting {
 			continue // a copy being moved in: Adopt checks it against this cell's anchor
 		}
 		if err := l.checkAnchor(ctx, t); err != nil && !vault.IsCode(err, vault.EUNAVAILABLE) {

@@ -2,8 +2,6 @@ package audit
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -19,16 +17,24 @@ import (
 // leaves, same sequence numbers. In order:
 //
 //  1. Handover, on the old cell's log while the directory still names the
-//     old region: the ActionTenantMoved event, the last of the log there,
-//     and a checkpoint of the tree that ends with it, signed by the old
-//     region's key. The log is held from then on (handover_hold.go).
+//     old region: the ActionTenantMoved event and a checkpoint of the tree
+//     that ends with it, signed by the old region's key, its last there.
+//     The log is held from then on (handover_hold.go): it signs nothing
+//     more, and takes appends only until the switch.
 //  2. CopyTenant, old log to new: every row, byte for byte.
-//  3. (The move switches the directory to the new region.)
-//  4. Adopt, on the new cell's log: the new region's key signs the tree
-//     that ends with the handover, and the log takes appends again.
+//  3. SwitchIn on the new log, the directory switched to the new region,
+//     SwitchOut on the old log: from then on only the new log takes the
+//     firm's appends.
+//  4. Adopt, on the new cell's log: the new region's key signs the whole
+//     tree (the handover and any event after it), and the log signs the
+//     firm's checkpoints again.
 //  5. DropTenant, on the old cell's log: every row of the firm is gone from
 //     the old file.
 //
+// A move interrupted between 1 and 3 leaves the firm served from its old
+// cell, whose log takes its events after the handover; run again, the
+// move copies them too, and Adopt's checkpoint covers them: the old key
+// never signs a tree larger than the handover's (the verifiers' rule).
 // Each step can be run again after a crash and finishes or finds it done.
 
 // ActionTenantMoved is the action of the handover event: the firm's log
@@ -144,13 +150,16 @@ func CheckMoveStatement(tenant string, h Handover) error {
 }
 
 // Handover appends the handover event to tenant's log and signs and
-// anchors a checkpoint covering it with the log's current signer (which
-// must be h.OldKey: the directory still names the old region); from then
-// on the log takes no appends and signs nothing more here. Called again,
-// after a crash, it finds the event of the same statement and returns its
-// seq, signing its checkpoint if it is not signed yet. Errors: invalid (a
-// bad statement), conflict (another move holds the log, the event is not
-// the log's last, or the signer is not h.OldKey), unavailable, internal.
+// anchors a checkpoint of the tree that ends with it with the log's
+// current signer (which must be h.OldKey: the directory still names the
+// old region); from then on nothing of the firm is signed here, and the
+// log is held handing_over (handover_hold.go). Called again, after a
+// crash, it finds the event of the same statement, the log's last move,
+// and returns its seq, signing its checkpoint if it is not signed yet:
+// events appended since (the firm served here after the crash) do not
+// matter, the tree that ends with the handover is signed. Errors: invalid
+// (a bad statement), conflict (another move holds the log, or the signer
+// is not h.OldKey), unavailable, internal.
 func (l *Log) Handover(ctx context.Context, tenant string, h Handover) (int64, error) {
 	if tenant == "" {
 		return 0, vault.Errorf(vault.EINVALID, "The service log does not move.")
@@ -166,25 +175,19 @@ func (l *Log) Handover(ctx context.Context, tenant string, h Handover) (int64, e
 	} else if vkey != h.OldKey {
 		return 0, vault.Errorf(vault.ECONFLICT, "This log's key for the firm is not the old region's key of the move.")
 	}
-	last, err := l.lastEvent(ctx, tenant)
+	moves, err := l.Moves(ctx, tenant)
 	if err != nil {
 		return 0, err
 	}
 	var seq int64
-	switch {
-	case last != nil && last.Action == ActionTenantMoved && last.Details[DetailStatementHash] == hash:
-		if l.heldReason(tenant) != holdMovedOut {
-			return 0, vault.Errorf(vault.ECONFLICT, "This log holds the firm's moved log, not the one it hands over.")
+	switch reason := l.heldReason(tenant); reason {
+	case holdHandingOver, holdMovedOut:
+		if len(moves) == 0 || moves[len(moves)-1].StatementHash != hash {
+			return 0, vault.Errorf(vault.ECONFLICT, "Another move holds this firm's audit log.")
 		}
-		seq = last.Seq
-	case l.heldReason(tenant) != "":
-		return 0, vault.Errorf(vault.ECONFLICT, "Another move holds this firm's audit log.")
-	default:
+		seq = moves[len(moves)-1].Seq
+	case "":
 		if err := l.divergence(tenant); err != nil {
-			return 0, err
-		}
-		moves, err := l.Moves(ctx, tenant)
-		if err != nil {
 			return 0, err
 		}
 		for _, m := range moves {
@@ -203,7 +206,7 @@ func (l *Log) Handover(ctx context.Context, tenant string, h Handover) (int64, e
 		if err != nil {
 			return 0, err
 		}
-		req := &request{ctx: ctx, entry: ent, matter: matter, hold: holdMovedOut, done: make(chan result, 1)}
+		req := &request{ctx: ctx, entry: ent, matter: matter, hold: holdHandingOver, done: make(chan result, 1)}
 		if err := l.send(ctx, req); err != nil {
 			return 0, err
 		}
@@ -216,6 +219,8 @@ func (l *Log) Handover(ctx context.Context, tenant string, h Handover) (int64, e
 		case <-ctx.Done():
 			return 0, unavailable(ctx.Err())
 		}
+	default:
+		return 0, vault.Errorf(vault.ECONFLICT, "This log holds a copy of the firm's log moving in, not the one it hands over.")
 	}
 	if _, err := l.signHeld(ctx, tenant, seq, h.OldKey); err != nil {
 		return 0, err
@@ -223,15 +228,104 @@ func (l *Log) Handover(ctx context.Context, tenant string, h Handover) (int64, e
 	return seq, nil
 }
 
+// SwitchIn lets tenant's log copied from one log to another take appends
+// there (held adopting), before the directory names the new region for
+// the firm; Adopt signs it. The copy must be the whole old log: as many
+// events, the same last leaf. Called again, or once adopted, it finds it
+// done. Errors: conflict (no copy, or not a whole one: copy again),
+// unavailable.
+func SwitchIn(ctx context.Context, from, to *Log, tenant string) error {
+	switch to.heldReason(tenant) {
+	case holdAdopting:
+		return nil
+	case "":
+		if n, err := to.Size(ctx, tenant); err != nil {
+			return err
+		} else if n > 0 {
+			return nil // adopted already
+		}
+	}
+	return to.run(ctx, func(ctx context.Context) error {
+		if err := isPrefix(ctx, from, to, tenant, true); err != nil {
+			return err
+		}
+		return to.changeHold(ctx, tenant, holdAdopting, holdMovingIn)
+	})
+}
+
+// SwitchOut marks tenant's log handed over from one log as moved out,
+// once the directory names the firm's new region: from then on it takes
+// no appends either, until DropTenant. Every event of it must be in the
+// other log (which takes the firm's appends since the switch). Called
+// again it finds it done. Errors: conflict (not handed over, or events
+// were appended to the old log that the copy lacks), unavailable.
+func SwitchOut(ctx context.Context, from, to *Log, tenant string) error {
+	if from.heldReason(tenant) == holdMovedOut {
+		return nil
+	}
+	return from.run(ctx, func(ctx context.Context) error {
+		if err := isPrefix(ctx, from, to, tenant, false); err != nil {
+			return err
+		}
+		return from.changeHold(ctx, tenant, holdMovedOut, holdHandingOver)
+	})
+}
+
+// isPrefix checks that tenant's log in from is the start of its log in to
+// (exactly it, with whole): as many events or fewer, the same leaf at
+// from's size.
+func isPrefix(ctx context.Context, from, to *Log, tenant string, whole bool) error {
+	n, err := from.Size(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	m, err := to.Size(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	if m < n || (whole && m != n) {
+		return vault.Errorf(vault.ECONFLICT, "The firm's old audit log has %d events, its copy %d: copy it again.", n, m)
+	}
+	if n == 0 {
+		return nil
+	}
+	a, err := leafAt(ctx, from.db, tenant, n)
+	if err != nil {
+		return err
+	}
+	b, err := leafAt(ctx, to.db, tenant, n)
+	if err != nil {
+		return err
+	}
+	if string(a) != string(b) {
+		return vault.Errorf(vault.ECONFLICT, "The copy's event %d of the firm is not the old log's.", n)
+	}
+	return nil
+}
+
+// lastMove returns the last handover of tenant's log. Errors: conflict
+// (none), unavailable.
+func (l *Log) lastMove(ctx context.Context, tenant string) (*Move, error) {
+	moves, err := l.Moves(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	if len(moves) == 0 {
+		return nil, vault.Errorf(vault.ECONFLICT, "The firm's audit log records no handover.")
+	}
+	return &moves[len(moves)-1], nil
+}
+
 // signHeld signs (unless a checkpoint of size is stored that vkey signed)
-// and anchors a checkpoint of tenant's held tree of the given size, its
-// whole tree, with the log's signer, whose verifier key must be vkey.
-// Callers hold ckMu.
+// and anchors a checkpoint of tenant's held tree of the given size — its
+// whole tree, or the part of it that ends with the handover when events
+// were appended since (a move interrupted after it) — with the log's
+// signer, whose verifier key must be vkey. Callers hold ckMu.
 func (l *Log) signHeld(ctx context.Context, tenant string, size int64, vkey string) (*Checkpoint, error) {
 	if n, err := l.Size(ctx, tenant); err != nil {
 		return nil, err
-	} else if n != size {
-		return nil, vault.Errorf(vault.ECONFLICT, "The firm's audit log has %d events, not the %d of the move.", n, size)
+	} else if n < size {
+		return nil, vault.Errorf(vault.ECONFLICT, "The firm's audit log has %d events, fewer than the %d of the move.", n, size)
 	}
 	root, err := tlog.TreeHash(size, hashReader(ctx, l.db, tenant, nil))
 	if err != nil {
@@ -276,33 +370,17 @@ func (l *Log) signHeld(ctx context.Context, tenant string, size int64, vkey stri
 	return c, nil
 }
 
-// lastEvent returns tenant's last event, nil when the log is empty.
-func (l *Log) lastEvent(ctx context.Context, tenant string) (*Entry, error) {
-	var leaf []byte
-	err := l.db.QueryRowContext(ctx, `SELECT leaf FROM audit_events WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1`, tenant).Scan(&leaf)
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, nil
-		}
-		return nil, unavailable(err)
-	}
-	e, err := Decode(leaf)
-	if err != nil {
-		return nil, vault.WrapError(vault.EINTERNAL, err, "The last event of the firm's audit log does not decode.")
-	}
-	return e, nil
-}
-
-// Adopt signs and anchors the first checkpoint of a log copied into l,
-// with l's signer for tenant (the new region's, once the directory names
-// it): a checkpoint of the tree that ends with the handover, which must
-// name that signer's key as the new one, after the handover's own
+// Adopt signs and anchors the first checkpoint of a log copied into l
+// since its last handover, with l's signer for tenant (the new region's,
+// once the directory names it, which the handover must name as the new
+// key): a checkpoint of the whole tree — the one that ends with the
+// handover, and any event appended since — after the handover's own
 // checkpoint, signed by the old key, is found there with the same root.
-// Then l takes the firm's appends and signs its checkpoints. Called again
-// it returns the latest checkpoint. Errors: not_found (no copy of the
-// firm's log here), conflict (the log was not copied here, the copy is
-// not complete, or the signer is not the new key: the directory does not
-// name the new region yet), unavailable, internal.
+// Then l signs the firm's checkpoints again. Called again it returns the
+// latest checkpoint. Errors: not_found (no copy of the firm's log here),
+// conflict (the log was not copied here, the copy is not complete, or the
+// signer is not the new key: the directory does not name the new region
+// yet), unavailable, internal.
 func (l *Log) Adopt(ctx context.Context, tenant string) (*Checkpoint, error) {
 	if tenant == "" {
 		return nil, vault.Errorf(vault.EINVALID, "The service log does not move.")
@@ -318,21 +396,20 @@ func (l *Log) Adopt(ctx context.Context, tenant string) (*Checkpoint, error) {
 			return nil, vault.Errorf(vault.ENOTFOUND, "No copy of the firm's audit log is here.")
 		}
 		return l.checkpoint(ctx, tenant, false)
-	case holdMovedOut:
+	case holdHandingOver, holdMovedOut:
 		return nil, vault.Errorf(vault.ECONFLICT, "This log handed the firm's log over; it adopts nothing.")
+	case holdMovingIn:
+		return nil, vault.Errorf(vault.ECONFLICT, "The copy of the firm's audit log is not switched in (SwitchIn): it may not be complete.")
 	}
-	last, err := l.lastEvent(ctx, tenant)
+	last, err := l.lastMove(ctx, tenant)
 	if err != nil {
-		return nil, err
+		return nil, vault.Errorf(vault.ECONFLICT, "The copy of the firm's audit log has no handover: it is not complete.")
 	}
-	if last == nil || last.Action != ActionTenantMoved {
-		return nil, vault.Errorf(vault.ECONFLICT, "The copy of the firm's audit log does not end with its handover: it is not complete.")
-	}
-	old, err := note.NewVerifier(last.Details[DetailOldKey])
+	old, err := note.NewVerifier(last.OldKey)
 	if err != nil {
 		return nil, vault.WrapError(vault.EINTERNAL, err, "The handover names a bad old key.")
 	}
-	stored, err := l.checkpointAt(ctx, last.Tenant, last.Seq)
+	stored, err := l.checkpointAt(ctx, tenant, last.Seq)
 	if vault.IsCode(err, vault.ENOTFOUND) {
 		return nil, vault.Errorf(vault.ECONFLICT, "The handover's checkpoint has not been copied: the copy is not complete.")
 	} else if err != nil {
@@ -348,23 +425,33 @@ func (l *Log) Adopt(ctx context.Context, tenant string) (*Checkpoint, error) {
 	if root != stored.Root {
 		return nil, vault.Errorf(vault.EINTERNAL, "The copied audit log does not have the root of the handover's checkpoint.")
 	}
-	newKey := last.Details[DetailNewKey]
 	if _, vkey, err := l.opts.Signer(ctx, tenant); err != nil {
 		return nil, fmt.Errorf("checkpoint signer of %q: %w", tenant, err)
-	} else if vkey != newKey {
+	} else if vkey != last.NewKey {
 		return nil, vault.Errorf(vault.ECONFLICT, "This log's key for the firm is not the new key the handover names: the directory does not name the new region yet.")
 	}
-	c, err := l.signTree(ctx, tenant, last.Seq, root)
+	// The whole tree: events appended since the switch (held adopting,
+	// the log takes them) are covered too; those appended while this
+	// signs are covered by the next checkpoint, signed by the same key.
+	size, err := l.Size(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := l.extends(ctx, tenant, last.Seq, root); err != nil {
+	if root, err = tlog.TreeHash(size, hashReader(ctx, l.db, tenant, nil)); err != nil {
+		return nil, treeError(err)
+	}
+	c, err := l.signTree(ctx, tenant, size, root)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := l.extends(ctx, tenant, size, root); err != nil {
 		return nil, err
 	}
 	if err := l.keep(ctx, c, true); err != nil {
 		return nil, err
 	}
-	if err := l.release(ctx, tenant); err != nil {
+	err = l.run(ctx, func(ctx context.Context) error { return l.changeHold(ctx, tenant, "", holdAdopting) })
+	if err != nil {
 		return nil, err
 	}
 	l.stMu.Lock()

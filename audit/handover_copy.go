@@ -24,13 +24,15 @@ var afterCopyChunk func()
 // for byte: events with their leaves and columns, stored hashes,
 // checkpoints, the notes of audit_timestamps (heartbeats, exports' and
 // the adoption's) and witnesses' cosignatures. It holds the firm's log in
-// to (no appends, no signing there) until Adopt. It writes through to's
+// to (no appends, no signing there) until SwitchIn. It writes through to's
 // writer, a chunk per transaction, so to keeps serving its other firms.
 //
 // A rerun after a crash or a cancelled ctx continues where the last
 // committed chunk ended, or finds the copy complete. Called before the
 // Handover it copies the log as it is, to be called again after it for
-// the rest: Adopt needs the copy to end with the handover. Rows already in
+// the rest: Adopt needs the copy to hold the handover; called again after
+// events were appended to the source since (a move interrupted after the
+// handover, the firm served from its old cell meanwhile), it copies them. Rows already in
 // to must be the source's: a different one is a conflict. At the end the
 // root of to's tree, from its stored hashes and again from its leaves, must
 // be the source's. Errors: invalid (from is to, or the service log),
@@ -45,6 +47,13 @@ func CopyTenant(ctx context.Context, from, to *Log, tenant string) error {
 	}
 	switch to.heldReason(tenant) {
 	case holdMovingIn:
+	case holdAdopting:
+		// A move stopped after the copy was let take appends, before the
+		// directory was switched: nothing was appended (the firm was
+		// served from its old cell), the copy goes on.
+		if err := to.run(ctx, func(ctx context.Context) error { return to.changeHold(ctx, tenant, holdMovingIn, holdAdopting) }); err != nil {
+			return err
+		}
 	case "":
 		if n, err := to.Size(ctx, tenant); err != nil {
 			return err

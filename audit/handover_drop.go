@@ -17,8 +17,8 @@ const checkpointWait = 30 * time.Second
 // DropTenant removes every row of tenant's log from l (the old cell's),
 // after the log lives on in its new cell: the one exception to the audit
 // tables being append-only (docs/AUDIT-FORMAT.md §5, "Moving a firm").
-// The log must have been handed over (Handover) and the directory must no
-// longer name this region: l's signer for the firm must not be the old
+// The log must have been handed over (Handover) and switched out
+// (SwitchOut), and the directory must no longer name this region: l's signer for the firm must not be the old
 // key the handover names. In one transaction, with secure_delete on, each
 // audit table is rebuilt without the firm's rows, its triggers created
 // again from their own text (dropRows), and every free page zeroed; then
@@ -46,17 +46,14 @@ func (l *Log) DropTenant(ctx context.Context, tenant string) error {
 		if reason != holdMovedOut {
 			return vault.Errorf(vault.ECONFLICT, "The firm's audit log has not been handed over from this log.")
 		}
-		last, err := l.lastEvent(ctx, tenant)
+		last, err := l.lastMove(ctx, tenant)
 		if err != nil {
 			return err
 		}
-		if last == nil || last.Action != ActionTenantMoved {
-			return vault.Errorf(vault.ECONFLICT, "The firm's audit log does not end with its handover.")
-		}
-		from = last.Details[DetailFromRegion]
+		from = last.From
 		if _, vkey, err := l.opts.Signer(ctx, tenant); err != nil {
 			return fmt.Errorf("checkpoint signer of %q: %w", tenant, err)
-		} else if vkey == last.Details[DetailOldKey] {
+		} else if vkey == last.OldKey {
 			return vault.Errorf(vault.ECONFLICT, "The directory still names this region for the firm: switch it before dropping the old log.")
 		}
 	}

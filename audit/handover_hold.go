@@ -5,23 +5,41 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/casevault/casevault/vault"
 )
 
-// Holding a log still while a move carries it between cells. A held log
-// takes no appends and signs nothing (no checkpoint, heartbeat or
-// export) but what the move itself writes: in the old cell from its
-// handover event on, so that event is its last and the old key signs
-// nothing after it; in the new cell from the first copied row until
-// Adopt, so that nothing of it is signed before the new key signs it. The
-// hold is in the file (audit_held), so it survives a restart.
+// Holding a log while a move carries it between cells. The hold is in
+// the file (audit_held), so it survives a restart. A held log signs
+// nothing (no checkpoint, heartbeat, rotation or export) but what the move
+// itself signs, and in two of the four states takes no appends either:
+//
+//   - handing_over, in the old cell from the handover event to the switch:
+//     the old key has signed its last checkpoint of the firm (the
+//     handover's) and signs nothing more; events are still appended, so
+//     that a move interrupted there leaves the firm working in its old
+//     region until it is run again (the copy takes them along, and the new
+//     key's first checkpoint covers them);
+//   - moved_out, in the old cell from the switch on, until DropTenant:
+//     nothing;
+//   - moving_in, in the new cell while the copy is made: nothing;
+//   - adopting, in the new cell from the switch until Adopt: appends, so
+//     that a move interrupted there leaves the firm working in its new
+//     region; Adopt's checkpoint, the new key's first, covers them.
 
 // Reasons a log is held.
 const (
-	holdMovedOut = "moved_out" // the handover is recorded: the log lives on elsewhere
-	holdMovingIn = "moving_in" // being copied here, not yet adopted
+	holdHandingOver = "handing_over" // the handover is recorded, the directory still names this cell
+	holdMovedOut    = "moved_out"    // the directory names the firm's new cell: the log lives on there
+	holdMovingIn    = "moving_in"    // being copied here
+	holdAdopting    = "adopting"     // copied here, the directory names this cell, not yet adopted
 )
+
+// takesAppends reports whether a log held for reason takes appends.
+func takesAppends(reason string) bool {
+	return reason == "" || reason == holdHandingOver || reason == holdAdopting
+}
 
 // loadHeld reads the held logs at Open.
 func (l *Log) loadHeld(ctx context.Context) error {
@@ -65,15 +83,79 @@ func (l *Log) heldReason(tenant string) string {
 	return l.held[tenant]
 }
 
-// heldError is the error of an append or a signing of a held log.
+// heldError is the error of a signing of a held log (an append, too,
+// unless the log takes appends: appendError).
 func (l *Log) heldError(tenant string) error {
 	switch l.heldReason(tenant) {
+	case holdHandingOver:
+		return vault.WrapError(vault.EUNAVAILABLE, fmt.Errorf("audit log %q is being handed over to another cell", tenant), "The firm is moving to another region.")
+	case holdAdopting:
+		return vault.WrapError(vault.EUNAVAILABLE, fmt.Errorf("audit log %q is not adopted by this cell yet", tenant), "The firm is moving to another region.")
 	case holdMovedOut:
 		return vault.WrapError(vault.EUNAVAILABLE, fmt.Errorf("audit log %q was handed over to another cell", tenant), "The firm is moving to another region.")
 	case holdMovingIn:
 		return vault.WrapError(vault.EUNAVAILABLE, fmt.Errorf("audit log %q is being moved into this cell", tenant), "The firm is moving to another region.")
 	}
 	return nil
+}
+
+// appendError is the error of an append to tenant's log when it is held
+// and takes no appends, or it is diverged; nil otherwise.
+func (l *Log) appendError(tenant string) error {
+	if l.anyHeld.Load() && !takesAppends(l.heldReason(tenant)) {
+		return l.heldError(tenant)
+	}
+	if !l.anyDiverged.Load() {
+		return nil
+	}
+	l.divMu.RLock()
+	why, ok := l.diverged[tenant]
+	l.divMu.RUnlock()
+	if !ok {
+		return nil
+	}
+	return divergedError(tenant, why)
+}
+
+// changeHold changes the hold of tenant's log from one of reasons from
+// to reason ("" lifts it), on the writer goroutine (inside run); a log
+// already held for reason is left as it is. Errors: conflict (held for
+// another reason), unavailable.
+func (l *Log) changeHold(ctx context.Context, tenant, reason string, from ...string) error {
+	now := l.heldReason(tenant)
+	if now == reason {
+		return nil
+	}
+	if !slices.Contains(from, now) {
+		return vault.Errorf(vault.ECONFLICT, "The firm's audit log here is %s, not %s.", heldName(now), heldName(from[0]))
+	}
+	var err error
+	if reason == "" {
+		_, err = l.db.ExecContext(ctx, `DELETE FROM audit_held WHERE tenant_id = ?`, tenant)
+	} else {
+		_, err = l.db.ExecContext(ctx, `INSERT INTO audit_held (tenant_id, reason, since) VALUES (?, ?, ?)
+			ON CONFLICT (tenant_id) DO UPDATE SET reason = excluded.reason, since = excluded.since`, tenant, reason, l.now().Format(TimeLayout))
+	}
+	if err != nil {
+		return err
+	}
+	l.setHeld(tenant, reason)
+	return nil
+}
+
+// heldName says in words what a hold reason means.
+func heldName(reason string) string {
+	switch reason {
+	case holdHandingOver:
+		return "being handed over"
+	case holdMovedOut:
+		return "handed over"
+	case holdMovingIn:
+		return "being copied in"
+	case holdAdopting:
+		return "waiting to be adopted"
+	}
+	return "not held by a move"
 }
 
 // storeHold records in tx that tenant's log is held.
@@ -102,17 +184,6 @@ func (l *Log) hold(ctx context.Context, tenant, reason string) error {
 	})
 }
 
-// release lifts the hold of tenant's log, in the file and in memory.
-func (l *Log) release(ctx context.Context, tenant string) error {
-	return l.run(ctx, func(ctx context.Context) error {
-		if _, err := l.db.ExecContext(ctx, `DELETE FROM audit_held WHERE tenant_id = ?`, tenant); err != nil {
-			return err
-		}
-		l.setHeld(tenant, "")
-		return nil
-	})
-}
-
 // run has the writer goroutine run fn between two batches, so that the
 // writes of a move never race the log's appends. Errors: unavailable.
 func (l *Log) run(ctx context.Context, fn func(ctx context.Context) error) error {
@@ -134,11 +205,10 @@ func (l *Log) run(ctx context.Context, fn func(ctx context.Context) error) error
 
 // commitInOrder commits a batch of the writer: runs of appends and
 // checkpoints in one transaction each (commit), each fn request alone, in
-// the order they came. An append to a log that is held, or that a
-// handover earlier in the batch holds, is refused.
+// the order they came. An append to a log held so that it takes no
+// appends is refused.
 func (l *Log) commitInOrder(batch []*request) {
 	var run []*request
-	var holding map[string]bool // logs a handover in this batch holds
 	flush := func() {
 		if len(run) > 0 {
 			l.commit(run)
@@ -154,20 +224,10 @@ func (l *Log) commitInOrder(batch []*request) {
 				continue
 			}
 			r.done <- result{err: r.fn(r.ctx)}
-		case r.entry != nil && (holding[r.entry.Tenant] || l.heldError(r.entry.Tenant) != nil):
+		case r.entry != nil && !takesAppends(l.heldReason(r.entry.Tenant)):
 			l.failed.Add(1)
-			err := l.heldError(r.entry.Tenant)
-			if err == nil {
-				err = vault.Errorf(vault.EUNAVAILABLE, "The firm is moving to another region.")
-			}
-			r.done <- result{err: err}
+			r.done <- result{err: l.heldError(r.entry.Tenant)}
 		default:
-			if r.entry != nil && r.hold != "" {
-				if holding == nil {
-					holding = map[string]bool{}
-				}
-				holding[r.entry.Tenant] = true
-			}
 			run = append(run, r)
 		}
 	}

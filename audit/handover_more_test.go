@@ -13,9 +13,11 @@ import (
 )
 
 // TestLog_MoveConcurrent runs each step of a move while the firm and
-// other firms of both cells append: the handover is the firm's last event
-// in the old cell whatever races it, appends after it are refused, and
-// the other firms' appends all land, their chains whole.
+// other firms of both cells append: the firm's own appends racing the
+// handover all land, before or after it (a move's freeze keeps users
+// out; a crash lifts it); the handover's checkpoint is of the tree that
+// ends with it, the copy takes the events after it, the adoption signs
+// them all; the other firms' appends all land, their chains whole.
 func TestLog_MoveConcurrent(t *testing.T) {
 	ctx := context.Background()
 	e := newMoveEnv(t)
@@ -51,15 +53,13 @@ func TestLog_MoveConcurrent(t *testing.T) {
 	}
 	// The firm's own users race the handover.
 	var racers sync.WaitGroup
-	var refused atomic.Int64
 	for g := range 4 {
 		racers.Add(1)
 		go func() {
 			defer racers.Done()
 			for n := range 20 {
 				if _, err := us.Append(ctx, sampleEvent(tenant, g*100+n)); err != nil {
-					assertCode(t, err, vault.EUNAVAILABLE)
-					refused.Add(1)
+					t.Errorf("append racing the handover: %v", err)
 				}
 			}
 		}()
@@ -69,18 +69,23 @@ func TestLog_MoveConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	racers.Wait()
-	if n := mustSize(t, us, tenant); n != seq {
-		t.Fatalf("after the racing appends the log has %d events, want the handover's %d last", n, seq)
+	const all = 10 + 80 + 1
+	if n := mustSize(t, us, tenant); n != all {
+		t.Fatalf("after the racing appends the log has %d events, want %d", n, all)
 	}
-	if got, want := seq+refused.Load(), int64(10+80+1); got != want {
-		t.Errorf("handover seq %d + %d refused = %d, want %d appends", seq, refused.Load(), got, want)
-	}
+	// Nothing of the firm is signed in the old cell after the handover.
+	_, err = us.Checkpoint(ctx, tenant)
+	assertCode(t, err, vault.EUNAVAILABLE)
 	if err := audit.CopyTenant(ctx, us, ca, tenant); err != nil {
 		t.Fatal(err)
 	}
-	e.regions[tenant].Store("ca")
-	if _, err := ca.Adopt(ctx, tenant); err != nil {
+	e.switchTo(t, tenant, "ca")
+	c, err := ca.Adopt(ctx, tenant)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if c.Size != all {
+		t.Errorf("adopted checkpoint of %d events, want %d", c.Size, all)
 	}
 	if err := us.DropTenant(ctx, tenant); err != nil {
 		t.Fatal(err)
@@ -89,7 +94,10 @@ func TestLog_MoveConcurrent(t *testing.T) {
 	others.Wait()
 	checkChain(t, us, stay, 1+counts[0].Load())
 	checkChain(t, ca, local, 1+counts[1].Load())
-	checkChain(t, ca, tenant, seq)
+	checkChain(t, ca, tenant, all)
+	if seq < 11 || seq > all {
+		t.Errorf("handover seq %d, want between 11 and %d", seq, all)
+	}
 	if counts[0].Load() == 0 || counts[1].Load() == 0 {
 		t.Errorf("other firms appended %d and %d events meanwhile, want some", counts[0].Load(), counts[1].Load())
 	}
@@ -117,5 +125,70 @@ func TestLog_MoveBack(t *testing.T) {
 	}
 	if len(moves) != 2 || moves[0].From != "us" || moves[1].To != "us" || moves[1].OldKey != c.Key("ca") {
 		t.Errorf("moves = %+v, want us→ca then ca→us", moves)
+	}
+}
+
+// TestLog_MoveSwitchInterrupted stops a move inside its switch, each way
+// a crash can: after SwitchIn before the directory names ca (the firm
+// goes on in us, appending; the rerun copies again), and after the
+// directory names ca before SwitchOut (the firm goes on in ca, appending
+// before the adoption). Each reopened log keeps its hold, and the move
+// ends in a log that verifies with both keys.
+func TestLog_MoveSwitchInterrupted(t *testing.T) {
+	ctx := context.Background()
+	e := newMoveEnv(t)
+	tenant := e.firm(t, "us", 12)
+	if _, err := e.logs["us"].Handover(ctx, tenant, e.handover(t, tenant, time.Now().UTC())); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.CopyTenant(ctx, e.logs["us"], e.logs["ca"], tenant); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.SwitchIn(ctx, e.logs["us"], e.logs["ca"], tenant); err != nil {
+		t.Fatal(err)
+	}
+	reopen := func() {
+		for _, r := range []string{"us", "ca"} {
+			e.logs[r].Close()
+			e.logs[r] = e.open(t, r)
+		}
+	}
+	reopen()
+	// Crash before the directory switch: served from us.
+	appendN(t, e.logs["us"], tenant, 4)
+	if err := audit.SwitchIn(ctx, e.logs["us"], e.logs["ca"], tenant); err != nil {
+		t.Fatalf("SwitchIn again (held adopting): %v", err)
+	}
+	e.regions[tenant].Store("ca")
+	if err := audit.SwitchOut(ctx, e.logs["us"], e.logs["ca"], tenant); !vault.IsCode(err, vault.ECONFLICT) {
+		t.Fatalf("SwitchOut with 4 events not copied: %v, want conflict", err)
+	}
+	e.regions[tenant].Store("us")
+	if err := audit.CopyTenant(ctx, e.logs["us"], e.logs["ca"], tenant); err != nil {
+		t.Fatalf("CopyTenant after SwitchIn: %v", err)
+	}
+	if err := audit.SwitchIn(ctx, e.logs["us"], e.logs["ca"], tenant); err != nil {
+		t.Fatal(err)
+	}
+	e.regions[tenant].Store("ca")
+	reopen()
+	// Crash after the directory switch, before SwitchOut: served from ca.
+	appendN(t, e.logs["ca"], tenant, 3)
+	if err := audit.SwitchOut(ctx, e.logs["us"], e.logs["ca"], tenant); err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.logs["ca"].Adopt(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Size != 12+1+4+3 {
+		t.Errorf("adopted size %d, want %d", c.Size, 12+1+4+3)
+	}
+	if err := e.logs["us"].DropTenant(ctx, tenant); err != nil {
+		t.Fatal(err)
+	}
+	b := exportFrom(t, e.logs["ca"], tenant)
+	if goErr, refErr := verifyBoth(t, b, e.key("us"), e.key("ca")); goErr != nil || refErr != nil {
+		t.Fatalf("bundle: Verify %v, refverify %v; want both nil", goErr, refErr)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,10 +189,16 @@ func TestLog_Move(t *testing.T) {
 	if n := mustSize(t, us, tenant); n != seq {
 		t.Fatalf("size after two Handovers = %d, want %d", n, seq)
 	}
-	// Nothing follows the handover in the old cell: appends are refused.
-	_, err = us.Append(ctx, sampleEvent(tenant, 99))
+	// The old cell signs nothing of the firm after the handover, but takes
+	// its events until the switch: a move stopped here leaves the firm
+	// working in its old region.
+	_, err = us.Checkpoint(ctx, tenant)
 	assertCode(t, err, vault.EUNAVAILABLE)
+	mustAppend(t, us, sampleEvent(tenant, 99))
 	mustAppend(t, us, sampleEvent(stay, 1))
+	if again, err := us.Handover(ctx, tenant, h); err != nil || again != seq {
+		t.Fatalf("Handover after an event followed it = %d, %v; want %d, nil", again, err, seq)
+	}
 	// A handover in the old key's name whose statement is another move's.
 	bad := h
 	bad.To = "eu"
@@ -201,6 +208,11 @@ func TestLog_Move(t *testing.T) {
 
 	if err := audit.CopyTenant(ctx, us, ca, tenant); err != nil {
 		t.Fatal(err)
+	}
+	// An event after the copy: the switch refuses until it is copied too.
+	mustAppend(t, us, sampleEvent(tenant, 100))
+	if err := audit.SwitchIn(ctx, us, ca, tenant); !vault.IsCode(err, vault.ECONFLICT) {
+		t.Fatalf("SwitchIn with an event not copied: %v, want conflict", err)
 	}
 	if err := audit.CopyTenant(ctx, us, ca, tenant); err != nil {
 		t.Fatalf("CopyTenant again: %v", err)
@@ -215,13 +227,20 @@ func TestLog_Move(t *testing.T) {
 	}
 	mustAppend(t, ca, sampleEvent(local, 1))
 
-	e.regions[tenant].Store("ca") // the directory switch
+	e.switchTo(t, tenant, "ca")
+	// Switched out, the old log takes no more of the firm's events; the
+	// new one takes them before it is adopted, and signs nothing until.
+	_, err = us.Append(ctx, sampleEvent(tenant, 101))
+	assertCode(t, err, vault.EUNAVAILABLE)
+	mustAppend(t, ca, sampleEvent(tenant, 102))
+	_, err = ca.Checkpoint(ctx, tenant)
+	assertCode(t, err, vault.EUNAVAILABLE)
 	c, err := ca.Adopt(ctx, tenant)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Size != seq {
-		t.Fatalf("adopted checkpoint size = %d, want %d", c.Size, seq)
+	if c.Size != seq+3 {
+		t.Fatalf("adopted checkpoint size = %d, want %d", c.Size, seq+3)
 	}
 	if _, err := ca.Adopt(ctx, tenant); err != nil {
 		t.Fatalf("Adopt again: %v", err)
@@ -242,7 +261,7 @@ func TestLog_Move(t *testing.T) {
 		t.Errorf("us size of the moved firm = %d, want 0", n)
 	}
 	checkChain(t, us, stay, 6)
-	checkChain(t, ca, tenant, seq+7)
+	checkChain(t, ca, tenant, seq+3+7)
 	checkChain(t, ca, local, 8)
 
 	// The firm's keys, as the API and the export page list them, name the
@@ -299,6 +318,21 @@ func TestLog_Move(t *testing.T) {
 	checkChain(t, us2, stay, 7)
 }
 
+// switchTo does a move's switch of tenant to region to: the copy there
+// takes appends, the directory names to, the old log takes none.
+func (e *moveEnv) switchTo(t *testing.T, tenant, to string) {
+	t.Helper()
+	ctx := context.Background()
+	from := e.regions[tenant].Load().(string)
+	if err := audit.SwitchIn(ctx, e.logs[from], e.logs[to], tenant); err != nil {
+		t.Fatal(err)
+	}
+	e.regions[tenant].Store(to)
+	if err := audit.SwitchOut(ctx, e.logs[from], e.logs[to], tenant); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func hexOf(s string) string {
 	const digits = "0123456789abcdef"
 	out := make([]byte, 0, 2*len(s))
@@ -343,12 +377,25 @@ func TestLog_MoveResume(t *testing.T) {
 	e.logs["us"].Close()
 	e.logs["ca"].Close()
 	us, ca := e.open(t, "us"), e.open(t, "ca")
+	e.logs["us"], e.logs["ca"] = us, ca
 	// The partial copy is held: the ca log neither appends nor signs it.
 	_, err = ca.Append(ctx, sampleEvent(tenant, 1))
 	assertCode(t, err, vault.EUNAVAILABLE)
 	_, err = ca.Checkpoint(ctx, tenant)
 	assertCode(t, err, vault.EUNAVAILABLE)
-	_, err = us.Append(ctx, sampleEvent(tenant, 1))
+	// The old cell serves the firm until the switch: its log takes the
+	// firm's events after the handover (and signs none of them).
+	mustAppend(t, us, sampleEvent(tenant, 1))
+	_, err = us.Checkpoint(ctx, tenant)
+	assertCode(t, err, vault.EUNAVAILABLE)
+	// An export needs a checkpoint signed of the tree: refused until the
+	// move goes on.
+	x := vault.AuditExport{ID: vault.NewID(vault.PrefixExport), Time: time.Now().UTC()}
+	if x.Seq, err = us.Append(ctx, &vault.AuditEvent{TenantID: tenant, ActorID: "usr_" + strings.Repeat("b", 26), Action: audit.ActionExport,
+		ObjectType: "audit", ObjectID: tenant, Outcome: audit.OutcomeOK, Time: x.Time, Details: map[string]string{"format": "jsonl", "export_id": x.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	err = audit.WriteExportBundle(ctx, io.Discard, us, nil, tenant, audit.Filter{}, x)
 	assertCode(t, err, vault.EUNAVAILABLE)
 	// Nor is an incomplete copy adopted.
 	e.regions[tenant].Store("ca")
@@ -359,10 +406,17 @@ func TestLog_MoveResume(t *testing.T) {
 	if err := audit.CopyTenant(ctx, us, ca, tenant); err != nil {
 		t.Fatal(err)
 	}
-	if n := mustSize(t, ca, tenant); n != seq {
-		t.Fatalf("ca size after the rerun = %d, want %d", n, seq)
+	if n := mustSize(t, ca, tenant); n != seq+2 {
+		t.Fatalf("ca size after the rerun = %d, want %d", n, seq+2)
 	}
+	// Adopt refuses a copy not switched in, even with the directory
+	// naming ca: the copy is whole only once SwitchIn checked it.
 	e.regions[tenant].Store("ca")
+	if _, err := ca.Adopt(ctx, tenant); !vault.IsCode(err, vault.ECONFLICT) {
+		t.Fatalf("Adopt of a copy not switched in: %v, want conflict", err)
+	}
+	e.regions[tenant].Store("us")
+	e.switchTo(t, tenant, "ca")
 	if _, err := ca.Adopt(ctx, tenant); err != nil {
 		t.Fatal(err)
 	}

@@ -169,7 +169,7 @@ type Log struct {
 	anyDiverged atomic.Bool
 	// Logs held by a move between cells (handover_hold.go): no appends
 	// and no signing of them but the move's own. Guarded by divMu.
-	held    map[string]string // tenant → holdMovedOut or holdMovingIn
+	held    map[string]string // tenant → why a move holds its log (handover_hold.go)
 	anyHeld atomic.Bool
 
 	closeOnce sync.Once
@@ -377,7 +377,7 @@ func (l *Log) now() time.Time {
 // queued, Append returns unavailable, though the event may still be written.
 func (l *Log) Append(ctx context.Context, e *vault.AuditEvent) (int64, error) {
 	if e != nil {
-		if err := l.divergence(e.TenantID); err != nil {
+		if err := l.appendError(e.TenantID); err != nil {
 			l.failed.Add(1)
 			return 0, err
 		}

@@ -20,6 +20,11 @@ type AuditCarrier interface {
 	Handover(ctx context.Context, tenantID, from, to string, at time.Time) error
 	// Copy copies the firm's log into the new cell's log, resumably.
 	Copy(ctx context.Context, tenantID, from, to string) error
+	// SwitchIn lets the copy in the new cell take the firm's appends,
+	// before the directory switch; SwitchOut stops the old log taking
+	// them, after it. Both check that the copy is as large as the old log.
+	SwitchIn(ctx context.Context, tenantID, from, to string) error
+	SwitchOut(ctx context.Context, tenantID, from, to string) error
 	// Adopt signs the new log's first checkpoint of the firm with the new
 	// region's key.
 	Adopt(ctx context.Context, tenantID, to string) error
@@ -72,6 +77,22 @@ func (l Logs) Copy(ctx context.Context, tenantID, from, to string) error {
 		return err
 	}
 	return audit.CopyTenant(ctx, l.Router.Logs[from], l.Router.Logs[to], tenantID)
+}
+
+// SwitchIn implements AuditCarrier.
+func (l Logs) SwitchIn(ctx context.Context, tenantID, from, to string) error {
+	if err := l.Check(from, to); err != nil {
+		return err
+	}
+	return audit.SwitchIn(ctx, l.Router.Logs[from], l.Router.Logs[to], tenantID)
+}
+
+// SwitchOut implements AuditCarrier.
+func (l Logs) SwitchOut(ctx context.Context, tenantID, from, to string) error {
+	if err := l.Check(from, to); err != nil {
+		return err
+	}
+	return audit.SwitchOut(ctx, l.Router.Logs[from], l.Router.Logs[to], tenantID)
 }
 
 // Adopt implements AuditCarrier.

@@ -106,6 +106,8 @@ type noAudit struct{}
 func (noAudit) Check(string, string) error                                        { return nil }
 func (noAudit) Handover(context.Context, string, string, string, time.Time) error { return nil }
 func (noAudit) Copy(context.Context, string, string, string) error                { return nil }
+func (noAudit) SwitchIn(context.Context, string, string, string) error            { return nil }
+func (noAudit) SwitchOut(context.Context, string, string, string) error           { return nil }
 func (noAudit) Adopt(context.Context, string, string) error                       { return nil }
 func (noAudit) Drop(context.Context, string, string) error                        { return nil }
 

@@ -11,7 +11,11 @@
 // directory — is the commit point: before it the firm is served from the
 // old cell only, after it from the new one only (vault/cell.Router routes
 // by the directory alone), so a crash at any point leaves it readable in
-// exactly one region.
+// exactly one region. The firm's users see it unavailable from the freeze
+// to the switch only, in the process that runs the move; a crash in
+// between leaves it served from the old cell, whose audit log takes its
+// events after the handover (audit.Log.Handover), and a rerun carries
+// them over.
 package move
 
 import (
@@ -34,13 +38,13 @@ type Step string
 const (
 	StepPrepare      Step = "prepare"        // target served, not the current region; the move recorded
 	StepCopyBlobs    Step = "copy_blobs"     // every object under ten_<id>/ copied and checked
-	StepFreeze       Step = "freeze"         // the firm answers unavailable in this process
+	StepFreeze       Step = "freeze"         // the firm answers unavailable in this process, until the switch
 	StepCopyNewBlobs Step = "copy_new_blobs" // objects added since copied, objects removed since removed
 	StepHandover     Step = "handover"       // the handover event signed into the old log
 	StepCopyMetadata Step = "copy_metadata"  // rows copied into the new cell, rewrapped and reindexed
 	StepCopyAudit    Step = "copy_audit"     // the firm's log copied into the new cell's audit.db
-	StepSwitch       Step = "switch"         // the directory names the new region: the commit point
-	StepAdopt        Step = "adopt"          // the new log's first checkpoint, by the new region's key
+	StepSwitch       Step = "switch"         // the directory names the new region: the commit point; the firm thaws
+	StepAdopt        Step = "adopt"          // the new log's first checkpoint since the handover, by the new region's key
 	StepCleanup      Step = "cleanup"        // nothing of the firm left in the old cell
 	StepDone         Step = "done"           // the move's record deleted
 )
@@ -224,16 +228,26 @@ func (r *run) open() error {
 func (r *run) steps(ctx context.Context, until Step) error {
 	id := r.rec.TenantID
 	last := Step(r.rec.Step)
-	if after(last, StepCopyBlobs) && after(StepAdopt, last) {
-		// A move resumed after the freeze keeps the firm frozen here.
-		r.mv.Cells.Freeze(id)
-	}
 	if after(last, StepCopyBlobs) && after(StepSwitch, last) {
-		// The freeze died with the process that stopped: the old cell may
-		// have served the firm since, and its objects, rows and log may
-		// have grown. Everything from the copy of new objects to the
-		// switch is redone (each step finds what is done already).
-		last = StepFreeze
+		// Resumed after the freeze, before the switch was recorded.
+		region, err := r.mv.Cells.Service.DirectoryRegion(ctx, id)
+		if err != nil {
+			return err
+		}
+		r.mv.Cells.Freeze(id)
+		if region == r.rec.To {
+			// The directory was switched before the run stopped: the new
+			// cell serves the firm. The switch is done again (each of its
+			// parts finds itself done), nothing before it.
+			last = StepCopyAudit
+		} else {
+			// The freeze died with the process that stopped: the old cell
+			// has served the firm since, and its objects, rows and log
+			// (events after the handover) may have grown. Everything from
+			// the copy of new objects to the switch is redone (each step
+			// finds what is done already).
+			last = StepFreeze
+		}
 	}
 	if last == "" {
 		// The prepare step's record is the moves row itself.
@@ -259,13 +273,10 @@ func (r *run) steps(ctx context.Context, until Step) error {
 			continue
 		}
 		if err := do[step](ctx); err != nil {
-			if !after(Step(r.rec.Step), StepFreeze) {
-				// Failed before the handover: the old cell goes on serving
-				// until the rerun. From the handover on, the firm stays
-				// frozen, so that nothing follows the handover in its old
-				// log.
-				r.mv.Cells.Thaw(id)
-			}
+			// The cell the directory names goes on serving the firm until
+			// the rerun: the old one before the switch (its log takes the
+			// firm's events after the handover), the new one from it.
+			r.mv.Cells.Thaw(id)
 			return fmt.Errorf("move %s: %w", step, err)
 		}
 		if step == StepDone {
@@ -310,8 +321,14 @@ func (r *run) copyAudit(ctx context.Context) error {
 }
 
 // switchRegion is the commit point: the directory names the new region.
+// The new log takes the firm's appends first (nothing routes them there
+// before the directory does), the old one stops taking them after; then
+// the firm thaws, served from the new cell.
 func (r *run) switchRegion(ctx context.Context) error {
 	id := r.rec.TenantID
+	if err := r.mv.Audit.SwitchIn(ctx, id, r.rec.From, r.rec.To); err != nil {
+		return err
+	}
 	if err := r.mv.Cells.Switch(ctx, id, r.rec.To); err != nil {
 		return err
 	}
@@ -319,15 +336,15 @@ func (r *run) switchRegion(ctx context.Context) error {
 	if r.mv.Switched != nil {
 		r.mv.Switched(id)
 	}
+	if err := r.mv.Audit.SwitchOut(ctx, id, r.rec.From, r.rec.To); err != nil {
+		return err
+	}
+	r.mv.Cells.Thaw(id)
 	return nil
 }
 
 func (r *run) adopt(ctx context.Context) error {
-	if err := r.mv.Audit.Adopt(ctx, r.rec.TenantID, r.rec.To); err != nil {
-		return err
-	}
-	r.mv.Cells.Thaw(r.rec.TenantID)
-	return nil
+	return r.mv.Audit.Adopt(ctx, r.rec.TenantID, r.rec.To)
 }
 
 func (r *run) done(ctx context.Context) error {

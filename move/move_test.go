@@ -290,3 +290,39 @@ func TestMover_MinIO(t *testing.T) {
 	checkServed(t, c, f, "ca")
 	checkGone(t, c, f, "us")
 }
+
+// TestMover_SwitchedNotRecorded stops a move as a crash inside the switch
+// step would: the directory names ca, the step is not recorded. The firm
+// is served from ca and used there; the rerun notices the switch and does
+// not copy the old cell's rows again over what ca has since.
+func TestMover_SwitchedNotRecorded(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := openCells(t, dir)
+	f := newFirm(t, c, "us", "midswitch", 2)
+	if _, err := c.mover().Run(ctx, f.id, "ca", move.StepCopyAudit); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.router.Switch(ctx, f.id, "ca"); err != nil {
+		t.Fatal(err)
+	}
+	c.close()
+	c = openCells(t, dir)
+	email := "after-switch@midswitch.example"
+	_, pw, err := c.svc.AddUser(ctx, f.id, vault.NewUser{Email: email, Name: "Joined In CA", Role: vault.RoleLawyer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.emails, f.passwords[email] = append(f.emails, email), pw
+	f.markers = append(f.markers, email)
+	checkServed(t, c, f, "ca")
+	res, err := c.mover().Run(ctx, f.id, "ca", move.StepDone)
+	if err != nil {
+		t.Fatalf("rerun: %v", err)
+	}
+	if res.Resumed != move.StepCopyAudit || res.Rows != 0 {
+		t.Fatalf("rerun resumed after %q and copied %d rows, want after copy_audit and none", res.Resumed, res.Rows)
+	}
+	checkServed(t, c, f, "ca")
+	checkGone(t, c, f, "us")
+}

@@ -147,7 +147,13 @@ func (c *Cells) Move(tb testing.TB, tenant, to, named string) {
 	if err := audit.CopyTenant(ctx, c.Logs[from], c.Logs[to], tenant); err != nil {
 		tb.Fatal(err)
 	}
+	if err := audit.SwitchIn(ctx, c.Logs[from], c.Logs[to], tenant); err != nil {
+		tb.Fatal(err)
+	}
 	c.SetRegion(tenant, named)
+	if err := audit.SwitchOut(ctx, c.Logs[from], c.Logs[to], tenant); err != nil {
+		tb.Fatal(err)
+	}
 	if _, err := c.Logs[to].Adopt(ctx, tenant); err != nil {
 		tb.Fatal(err)
 	}
