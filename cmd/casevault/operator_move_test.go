@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os/exec"
 	"slices"
 	"sync"
 	"testing"
@@ -203,7 +205,7 @@ func (u *userLoop) work(seed uint64, stop <-chan struct{}) {
 // byte-identical from ca, and the us cell holds nothing of the firm.
 func TestOperator_UsersKeepWorking(t *testing.T) {
 	needAuditMove(t)
-	e := newMoveEnv(t, 24, func(int) int64 { return 4 << 20 })
+	e := newMoveEnv(t, 16, func(int) int64 { return 4 << 20 })
 	srv := startServer(t, e.dataDir, e.config)
 	op := opAPI(t, e.dataDir)
 	owner := precellsLogin(t, srv.URL, e.firm.Emails[0], e.firm.Passwords[e.firm.Emails[0]])
@@ -324,5 +326,91 @@ func TestOperator_UsersKeepWorking(t *testing.T) {
 	e.checkGone(t, e.firm, "us")
 }
 
-// thawStep is the first step whose record the firm is thawed by.
-const thawStep = move.StepAdopt
+// thawStep is the step that thaws the firm, before its record.
+const thawStep = move.StepSwitch
+
+// waitExit waits for the server to exit by itself and returns its exit
+// code.
+func waitExit(t *testing.T, srv *server) int {
+	t.Helper()
+	select {
+	case err := <-srv.done:
+		srv.done <- err
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("the server did not exit\n%s", srv.Stderr.String())
+		return 0
+	}
+}
+
+// checkServedHTTP checks over the main listener that every user of firm
+// f signs in and that the owner sees every document in region and
+// downloads it byte-identical.
+func checkServedHTTP(t *testing.T, srv *server, f moveFirm, region string) {
+	t.Helper()
+	owner := precellsLogin(t, srv.URL, f.Emails[0], f.Passwords[f.Emails[0]])
+	for _, email := range f.Emails[1:] {
+		precellsLogin(t, srv.URL, email, f.Passwords[email])
+	}
+	for id, want := range f.Docs {
+		var d docJSON
+		owner.json(t, "GET", "/api/v1/documents/"+id, nil, 200, &d)
+		resp := owner.request(t, "GET", "/api/v1/documents/"+id+"/download", nil, nil)
+		h := sha256.New()
+		n, err := io.Copy(h, resp.Body)
+		resp.Body.Close()
+		if d.Region != region || resp.StatusCode != 200 || err != nil || n != want.Size || !bytes.Equal(h.Sum(nil), want.Sum[:]) {
+			t.Fatalf("document %s: region %q, download %d, %d bytes, %v; want %s and the uploaded bytes", id, d.Region, resp.StatusCode, n, err, region)
+		}
+	}
+}
+
+// TestOperator_MoveCrash kills the serving process right after a step of
+// a move it runs for the operator API (the crash hook), restarts it and
+// checks over HTTP that the firm is served from exactly one region — the
+// old one before the switch, the new one from it — then POSTs the move
+// again: it resumes and ends with the firm in ca and nothing of it in the
+// us cell.
+func TestOperator_MoveCrash(t *testing.T) {
+	needAuditMove(t)
+	base := newMoveEnv(t, 3, func(i int) int64 { return int64(i+1) * 300_000 })
+	for _, step := range []move.Step{move.StepCopyBlobs, move.StepHandover, move.StepCopyAudit, move.StepSwitch, move.StepAdopt, move.StepCleanup} {
+		t.Run(string(step), func(t *testing.T) {
+			e := base.copyEnv(t)
+			srv := startServer(t, e.dataDir, e.config, moveCrashEnv+"="+string(step))
+			opAPI(t, e.dataDir).start(t, e.firm.ID, "ca")
+			if code := waitExit(t, srv); code != 3 {
+				t.Fatalf("server after the crash hook at %s: exit %d, want 3\n%s", step, code, srv.Stderr.String())
+			}
+
+			srv = startServer(t, e.dataDir, e.config)
+			op := opAPI(t, e.dataDir)
+			code, b := op.call("GET", "/operator/v1/moves/"+e.firm.ID, nil, nil)
+			var st moveStatus
+			if code != 200 || json.Unmarshal(b, &st) != nil || st.Step != string(step) || st.Running {
+				t.Fatalf("GET the move after the restart = %d %s, want it stopped after %s", code, b, step)
+			}
+			region := "us"
+			if slices.Index(move.Steps, step) >= slices.Index(move.Steps, move.StepSwitch) {
+				region = "ca"
+			}
+			checkServedHTTP(t, srv, e.firm, region)
+			checkServedHTTP(t, srv, e.other, "ca")
+
+			op.start(t, e.firm.ID, "ca")
+			if st := op.wait(t, e.firm.ID); st.Step != "done" || st.ErrorCode != "" || st.Result == nil || st.Result.Resumed != step {
+				t.Fatalf("the move resumed = %+v, want done after resuming at %s", st, step)
+			}
+			checkServedHTTP(t, srv, e.firm, "ca")
+			srv.Stop(t)
+			e.checkGone(t, e.firm, "us")
+		})
+	}
+}
