@@ -403,6 +403,9 @@ func TestOperator_MoveCrash(t *testing.T) {
 			}
 			checkServedHTTP(t, srv, e.firm, region)
 			checkServedHTTP(t, srv, e.other, "ca")
+			if code, b := op.call("POST", "/operator/v1/moves", map[string]string{"tenant_id": e.firm.ID, "to": "us"}, nil); code != http.StatusConflict || errorCode(b) != "conflict" {
+				t.Fatalf("POST a move back to us while the one to ca is stopped = %d %s, want 409 conflict", code, b)
+			}
 
 			op.start(t, e.firm.ID, "ca")
 			if st := op.wait(t, e.firm.ID); st.Step != "done" || st.ErrorCode != "" || st.Result == nil || st.Result.Resumed != step {

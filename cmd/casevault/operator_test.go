@@ -273,6 +273,23 @@ func TestOperator_CLIForwards(t *testing.T) {
 		srv.Stop(t)
 	})
 
+	t.Run("HeldByAnotherCommand", func(t *testing.T) {
+		// As an in-process move holds it: the command waits for no one and
+		// serve refuses to start.
+		lock, err := lockDataDir(e.dataDir, "tenant move")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer lock.Close()
+		if code, out := e.moveCLI(t); code == 0 || !strings.Contains(out, `another casevault command ("tenant move"`) {
+			t.Fatalf("tenant move beside another move: exit %d, want a refusal\n%s", code, out)
+		}
+		out, err := exec.Command(binary(t), "serve", "--data-dir", e.dataDir, "--config", e.config, "--addr", "127.0.0.1:0").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "holds the data directory") {
+			t.Fatalf("serve beside a move: %v\n%s", err, out)
+		}
+	})
+
 	t.Run("OperatorOff", func(t *testing.T) {
 		srv := startServer(t, e.dataDir, e.config, "CASEVAULT_OPERATOR_ADDR=off")
 		code, out := e.moveCLI(t)
