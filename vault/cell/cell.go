@@ -349,17 +349,23 @@ func (r *Router) UsersByEmailIndex(ctx context.Context, indexes [][]byte) ([]*va
 	}
 	var users []*vault.User
 	elsewhere := ""
+	found := make(map[string][]*vault.User, len(regions))
 	for _, region := range regions {
 		db, ok := r.Cells[region]
 		if !ok {
 			elsewhere = region
 			continue
 		}
-		us, err := db.UsersByEmailIndex(ctx, indexes)
-		if err != nil {
+		if found[region], err = db.UsersByEmailIndex(ctx, indexes); err != nil {
 			return nil, err
 		}
-		if us, err = r.homedUsers(ctx, region, us); err != nil {
+	}
+	// Each firm's home is read once, after every cell answered, so that a
+	// move's switch between two reads cannot hide its user in both cells.
+	homes := make(map[string]string)
+	for _, region := range regions {
+		us, err := r.homedUsers(ctx, region, found[region], homes)
+		if err != nil {
 			return nil, err
 		}
 		users = append(users, us...)
