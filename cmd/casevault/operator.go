@@ -22,10 +22,18 @@ const operatorTokenBytes = 32
 
 // loadOrCreateOperatorToken returns the operator token kept in path,
 // generating it (32 random bytes, base64url, mode 0600) when the file is
-// missing.
+// missing. A file that others than its owner may read is refused, as a
+// master key is.
 func loadOrCreateOperatorToken(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
+		fi, serr := os.Stat(path)
+		if serr != nil {
+			return "", fmt.Errorf("operator token: %w", serr)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			return "", fmt.Errorf("operator token: %s is readable by others (mode %v); chmod 600 it", path, fi.Mode().Perm())
+		}
 		tok := strings.TrimSpace(string(b))
 		if raw, derr := base64.RawURLEncoding.DecodeString(tok); derr != nil || len(raw) < operatorTokenBytes {
 			return "", fmt.Errorf("operator token: %s does not hold %d base64url bytes; delete it to have a new one made", path, operatorTokenBytes)

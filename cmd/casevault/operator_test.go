@@ -220,6 +220,14 @@ func TestOperator_Auth(t *testing.T) {
 	if again := opAPI(t, e.dataDir); again.token != op.token {
 		t.Errorf("the operator token changed over a restart")
 	}
+	srv.Stop(t)
+	if err := os.Chmod(info.TokenFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(binary(t), "serve", "--data-dir", e.dataDir, "--config", e.config, "--addr", "127.0.0.1:0").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "readable by others") {
+		t.Fatalf("serve with a world-readable operator token: %v\n%s", err, out)
+	}
 }
 
 // TestOperator_CLIForwards runs `tenant move` beside a running server: it
