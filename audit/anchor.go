@@ -200,6 +200,11 @@ func (l *Log) divergence(tenant string) error {
 			return err
 		}
 	}
+	return l.divergedOnly(tenant)
+}
+
+// divergedOnly is divergence without the holds of a move.
+func (l *Log) divergedOnly(tenant string) error {
 	if !l.anyDiverged.Load() {
 		return nil
 	}

@@ -286,21 +286,7 @@ func isPrefix(ctx context.Context, from, to *Log, tenant string, whole bool) err
 	if m < n || (whole && m != n) {
 		return vault.Errorf(vault.ECONFLICT, "The firm's old audit log has %d events, its copy %d: copy it again.", n, m)
 	}
-	if n == 0 {
-		return nil
-	}
-	a, err := leafAt(ctx, from.db, tenant, n)
-	if err != nil {
-		return err
-	}
-	b, err := leafAt(ctx, to.db, tenant, n)
-	if err != nil {
-		return err
-	}
-	if string(a) != string(b) {
-		return vault.Errorf(vault.ECONFLICT, "The copy's event %d of the firm is not the old log's.", n)
-	}
-	return nil
+	return sameLeaf(ctx, from, to, tenant, n)
 }
 
 // lastMove returns the last handover of tenant's log. Errors: conflict

@@ -91,18 +91,8 @@ func copyEvents(ctx context.Context, from, to *Log, tenant string, n int64) erro
 	if k > n {
 		return vault.Errorf(vault.ECONFLICT, "The target audit log has more events of this firm (%d) than the source (%d).", k, n)
 	}
-	if k > 0 {
-		a, err := leafAt(ctx, from.db, tenant, k)
-		if err != nil {
-			return err
-		}
-		b, err := leafAt(ctx, to.db, tenant, k)
-		if err != nil {
-			return err
-		}
-		if string(a) != string(b) {
-			return vault.Errorf(vault.ECONFLICT, "The target audit log's event %d of this firm is not the source's.", k)
-		}
+	if err := sameLeaf(ctx, from, to, tenant, k); err != nil {
+		return err
 	}
 	for k < n {
 		if err := ctx.Err(); err != nil {
@@ -261,6 +251,26 @@ func checkCopy(ctx context.Context, from, to *Log, tenant string, n int64) error
 	}
 	if tree.n != n || tree.root() != want {
 		return bad("the root of its leaves is %s, want %s", b64(tree.root()), b64(want))
+	}
+	return nil
+}
+
+// sameLeaf checks that tenant's event seq is the same leaf in both logs
+// (seq 0: nothing to check). Errors: conflict, unavailable.
+func sameLeaf(ctx context.Context, from, to *Log, tenant string, seq int64) error {
+	if seq == 0 {
+		return nil
+	}
+	a, err := leafAt(ctx, from.db, tenant, seq)
+	if err != nil {
+		return err
+	}
+	b, err := leafAt(ctx, to.db, tenant, seq)
+	if err != nil {
+		return err
+	}
+	if string(a) != string(b) {
+		return vault.Errorf(vault.ECONFLICT, "The target audit log's event %d of this firm is not the source's.", seq)
 	}
 	return nil
 }

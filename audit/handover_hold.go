@@ -105,16 +105,7 @@ func (l *Log) appendError(tenant string) error {
 	if l.anyHeld.Load() && !takesAppends(l.heldReason(tenant)) {
 		return l.heldError(tenant)
 	}
-	if !l.anyDiverged.Load() {
-		return nil
-	}
-	l.divMu.RLock()
-	why, ok := l.diverged[tenant]
-	l.divMu.RUnlock()
-	if !ok {
-		return nil
-	}
-	return divergedError(tenant, why)
+	return l.divergedOnly(tenant)
 }
 
 // changeHold changes the hold of tenant's log from one of reasons from
