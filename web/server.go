@@ -80,6 +80,10 @@ type Server struct {
 	// not yet delivered to the firms' sinks, for /metrics.
 	SinkPending func() int64
 
+	// Operator, when its Addr is set before Open, serves the operator API
+	// on a listener of its own (web/operator.go).
+	Operator OperatorListener
+
 	limiter *userLimiter
 	ui      *ui
 	cop     *http.CrossOriginProtection
@@ -308,6 +312,13 @@ func (s *Server) Open() error {
 		ln.Close()
 		return err
 	}
+	if err := s.listenOperator(tlsConfig); err != nil {
+		ln.Close()
+		if s.metricsServer != nil {
+			s.metricsServer.Close()
+		}
+		return err
+	}
 	s.ln = ln
 	if tlsConfig != nil {
 		s.server.TLSConfig = tlsConfig
@@ -332,7 +343,7 @@ func (s *Server) URL() string {
 	return scheme + "://" + s.ln.Addr().String()
 }
 
-// Close shuts the server and its metrics listener down gracefully: it
+// Close shuts the server and its metrics and operator listeners down gracefully: it
 // stops accepting, lets in-flight requests finish until ctx is done, then
 // closes the remaining connections (cancelling their uploads, which the
 // vault cleans up).
@@ -351,13 +362,14 @@ func (s *Server) Close(ctx context.Context) error {
 			return err
 		}
 		var wg sync.WaitGroup
-		var metricsErr error
+		var metricsErr, operatorErr error
 		if s.metricsServer != nil {
 			wg.Go(func() { metricsErr = shutdown(s.metricsServer, s.metricsServed) })
 		}
+		wg.Go(func() { operatorErr = s.closeOperator(ctx) })
 		err = shutdown(s.server, s.served)
 		wg.Wait()
-		err = errors.Join(err, metricsErr)
+		err = errors.Join(err, metricsErr, operatorErr)
 	})
 	return err
 }
