@@ -6,11 +6,8 @@ import (
 	"crypto/subtle"
 	"crypto/tls"
 	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -68,10 +65,7 @@ type OperatorListener struct {
 	// Moves does the work.
 	Moves Operator
 
-	ln     net.Listener
-	https  bool
-	server *http.Server
-	served chan struct{}
+	side *sideListener
 }
 
 // moveRequest is the body of POST /operator/v1/moves.
@@ -162,68 +156,19 @@ func (s *Server) listenOperator(tlsConfig *tls.Config) error {
 	if o.Token == "" || o.Moves == nil {
 		return errors.New("operator: the operator listener needs a token and its operator")
 	}
-	r := gin.New()
-	r.HandleMethodNotAllowed = true
-	r.RedirectTrailingSlash = false
-	r.RedirectFixedPath = false
-	r.ContextWithFallback = true
-	r.SetTrustedProxies(nil)
-	r.Use(s.observe, s.recoverer)
-	r.NoRoute(s.handleNoRoute)
-	r.NoMethod(s.handleNoMethod)
-	s.registerOperatorRoutes(r)
-
-	ln, err := net.Listen("tcp", o.Addr)
+	l, err := s.openSide("operator", o.Addr, o.TLS, tlsConfig, nil, s.registerOperatorRoutes)
 	if err != nil {
-		return fmt.Errorf("operator: %w", err)
+		return err
 	}
-	if o.TLS && tlsConfig != nil {
-		ln = tls.NewListener(ln, tlsConfig)
-		o.https = true
-	}
-	o.ln = ln
-	o.served = make(chan struct{})
-	o.server = &http.Server{
-		Handler:           r,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
-	go func() {
-		defer close(o.served)
-		if err := o.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.Log.Error().Err(err).Msg("operator server stopped")
-		}
-	}()
+	o.side = l
 	return nil
 }
 
 // closeOperator shuts the operator listener down, if it is open.
-func (s *Server) closeOperator(ctx context.Context) error {
-	o := &s.Operator
-	if o.server == nil {
-		return nil
-	}
-	err := o.server.Shutdown(ctx)
-	if err != nil {
-		err = errors.Join(err, o.server.Close())
-	}
-	<-o.served
-	return err
-}
+func (s *Server) closeOperator(ctx context.Context) error { return s.Operator.side.shutdown(ctx) }
 
 // OperatorURL returns the operator API's base URL (after Open), or ""
 // when it is off.
 func (s *Server) OperatorURL() string {
-	o := &s.Operator
-	if o.ln == nil {
-		return ""
-	}
-	scheme := "http"
-	if o.https {
-		scheme = "https"
-	}
-	return scheme + "://" + o.ln.Addr().String()
+	return s.Operator.side.url()
 }

@@ -96,10 +96,7 @@ type Server struct {
 	served  chan struct{}
 	once    sync.Once
 
-	metricsLn     net.Listener
-	metricsHTTPS  bool
-	metricsServer *http.Server
-	metricsServed chan struct{}
+	metricsSide *sideListener // the metrics listener, when MetricsAddr is set
 }
 
 // NewServer returns a Server with its routes registered. Set its fields,
@@ -314,8 +311,8 @@ func (s *Server) Open() error {
 	}
 	if err := s.listenOperator(tlsConfig); err != nil {
 		ln.Close()
-		if s.metricsServer != nil {
-			s.metricsServer.Close()
+		if s.metricsSide != nil {
+			s.metricsSide.server.Close()
 		}
 		return err
 	}
@@ -363,9 +360,7 @@ func (s *Server) Close(ctx context.Context) error {
 		}
 		var wg sync.WaitGroup
 		var metricsErr, operatorErr error
-		if s.metricsServer != nil {
-			wg.Go(func() { metricsErr = shutdown(s.metricsServer, s.metricsServed) })
-		}
+		wg.Go(func() { metricsErr = s.metricsSide.shutdown(ctx) })
 		wg.Go(func() { operatorErr = s.closeOperator(ctx) })
 		err = shutdown(s.server, s.served)
 		wg.Wait()
