@@ -69,6 +69,9 @@ type Config struct {
 	// Session bounds sign-in sessions: idle (web UI) and absolute expiry
 	// (config/session.go).
 	Session SessionConfig `yaml:"session"`
+	// Operator says where the operator API listens and where its token is
+	// kept (config/operator.go).
+	Operator OperatorConfig `yaml:"operator"`
 	// LogLevel is a zerolog level: debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
 	// Regions maps a region name (e.g. "us", "ca") to where its ciphertext
@@ -176,6 +179,7 @@ func Default() Config {
 		DataDir:  DefaultDataDir,
 		Addr:     DefaultAddr,
 		LogLevel: "info",
+		Operator: OperatorConfig{Addr: DefaultOperatorAddr},
 		Regions: map[string]RegionConfig{
 			"us": {Type: StoreFS, MasterKey: MasterKeyConfig{Type: MasterKeyFile}},
 			"ca": {Type: StoreFS, MasterKey: MasterKeyConfig{Type: MasterKeyFile}},
@@ -231,6 +235,7 @@ func (c *Config) LoadFile(path string) error {
 	}
 	c.loadAuditFile(&fc)
 	c.loadSessionFile(&fc)
+	c.loadOperatorFile(&fc)
 	return nil
 }
 
@@ -241,7 +246,8 @@ func (c *Config) LoadFile(path string) error {
 // CASEVAULT_METRICS_ADDR, CASEVAULT_METRICS_TOKEN, CASEVAULT_AUDIT_HEARTBEAT, CASEVAULT_AUDIT_SINK_CA_FILE,
 // CASEVAULT_AUDIT_SINK_ALLOW_PRIVATE, per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
 // secrets need not sit in the file (and _BACKUP_ACCESS_KEY, _BACKUP_SECRET_KEY for an s3 backup), and CASEVAULT_AUDIT_WITNESSES and
-// CASEVAULT_AUDIT_WITNESS_TIMEOUT (config/audit.go).
+// CASEVAULT_AUDIT_WITNESS_TIMEOUT (config/audit.go), CASEVAULT_OPERATOR_ADDR
+// and CASEVAULT_OPERATOR_TOKEN_FILE (config/operator.go).
 func (c *Config) LoadEnv(getenv func(string) string) error {
 	set := func(name string, dst *string) {
 		if v := getenv(name); v != "" {
@@ -288,6 +294,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 		c.Regions[name] = r
 	}
 	c.loadBackupEnv(getenv)
+	c.loadOperatorEnv(getenv)
 	if err := c.loadSessionEnv(getenv); err != nil {
 		return err
 	}
@@ -400,6 +407,9 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("config: addr: %q is not a loopback address; configure tls.cert_file and tls.key_file or tls.acme.domains, or set behind_tls_proxy when a TLS proxy stands in front", c.Addr)
 	}
 	if err := c.validateMetrics(); err != nil {
+		return err
+	}
+	if err := c.validateOperator(); err != nil {
 		return err
 	}
 	if c.RateLimit.PerSecond < 0 || c.RateLimit.Burst < 0 || c.RateLimit.Uploads < 0 {

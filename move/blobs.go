@@ -1,13 +1,11 @@
 package move
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
-	"hash"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/casevault/casevault/vault"
 )
@@ -35,11 +33,15 @@ func (r *run) copyNewBlobs(ctx context.Context) error {
 }
 
 // mirror streams every object under the firm's prefix from the old store
-// to the new one with Workers copies at once, each checked by reading the
-// new store's bytes back: size and SHA-256 equal the old store's. An
-// object already there and identical is skipped. Memory stays constant
-// (a copy buffer per worker; the stores stream), apart from the set of
-// keys when prune is set.
+// to the new one with Workers copies at once, each checked (copyChecked):
+// the new store holds as many bytes, with the same checksum, as were read
+// from the old one. An object already there and identical is skipped, and
+// so, without a request, is one this run copied and checked before whose
+// listing in the old store is unchanged (same size and modification time:
+// the vault never writes a blob key twice, so an object replaced since
+// would be a new one). Memory stays constant (a copy buffer per worker;
+// the stores stream), apart from the run's record of its copies (a key, a
+// size and a time per object) and the set of keys when prune is set.
 func (r *run) mirror(ctx context.Context, prune bool) (map[string]bool, error) {
 	workers := r.mv.Workers
 	if workers < 1 {
@@ -77,7 +79,7 @@ func (r *run) mirror(ctx context.Context, prune bool) (map[string]bool, error) {
 				if b.Size >= bigObject {
 					big <- struct{}{}
 				}
-				n, copied, err := copyChecked(ctx, r.from, r.to, b)
+				n, copied, err := r.copyOnce(ctx, b)
 				if b.Size >= bigObject {
 					<-big
 				}
@@ -139,26 +141,75 @@ func (r *run) mirror(ctx context.Context, prune bool) (map[string]bool, error) {
 }
 
 // Objects of bigObject bytes or more are large; bigAtOnce of them copy at
-// once (an S3 store's Put of one holds about 3 × 8 MiB of part buffers).
+// once (an S3 store's PutChecked of one holds 2 × 8 MiB of part buffers).
 const (
 	bigObject = 16 << 20
 	bigAtOnce = 2
 )
 
+// copyOnce is copyChecked unless this run copied and checked b already
+// and the old store lists it unchanged.
+func (r *run) copyOnce(ctx context.Context, b vault.BlobInfo) (int64, bool, error) {
+	if r.copies.has(b) {
+		return 0, false, nil
+	}
+	n, copied, err := copyChecked(ctx, r.from, r.to, b)
+	if err == nil {
+		r.copies.add(b)
+	}
+	return n, copied, err
+}
+
+// copyLog records the objects a run copied and checked, as the old store
+// listed them. It is safe for concurrent use.
+type copyLog struct {
+	mu   sync.Mutex
+	seen map[string]listed
+}
+
+type listed struct {
+	size int64
+	mod  time.Time
+}
+
+func (c *copyLog) has(b vault.BlobInfo) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.seen[b.Key]
+	return ok && l.size == b.Size && l.mod.Equal(b.ModTime) && !b.ModTime.IsZero()
+}
+
+func (c *copyLog) add(b vault.BlobInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen == nil {
+		c.seen = make(map[string]listed)
+	}
+	c.seen[b.Key] = listed{b.Size, b.ModTime}
+}
+
 // copyChecked copies one object from src to dst unless dst holds it
 // already, identical, and checks the copy. It returns the bytes written
 // and whether it wrote.
+//
+// The check: the checksum of the bytes read from src (vault.NewBlobChecksum,
+// computed as they stream through) equals the checksum of what dst holds,
+// as dst itself tells it (vault.ChecksumStore.PutChecked: an S3 server's
+// answer for the bytes it received and verified, a file read back); a dst
+// that cannot tell is read back. An object already in dst with the same
+// size is identical when its checksum there (kept by dst, or read) equals
+// the old object's (kept by src, or read).
 func copyChecked(ctx context.Context, src, dst vault.BlobStore, b vault.BlobInfo) (int64, bool, error) {
 	if have, err := dst.Stat(ctx, b.Key); err == nil && have.Size == b.Size {
-		want, err := sum(ctx, src, b.Key)
+		got, err := checksumOf(ctx, dst, b.Key)
 		if err != nil {
 			return 0, false, err
 		}
-		got, err := sum(ctx, dst, b.Key)
+		want, err := checksumOf(ctx, src, b.Key)
 		if err != nil {
 			return 0, false, err
 		}
-		if bytes.Equal(got, want) {
+		if got == want {
 			return 0, false, nil
 		}
 	} else if err != nil && !vault.IsCode(err, vault.ENOTFOUND) {
@@ -168,41 +219,64 @@ func copyChecked(ctx context.Context, src, dst vault.BlobStore, b vault.BlobInfo
 	if err != nil {
 		return 0, false, err
 	}
-	h := sha256.New()
-	n, err := dst.Put(ctx, b.Key, io.TeeReader(rc, h), b.Size)
-	rc.Close()
-	if err != nil {
-		return 0, false, err
+	h := vault.NewBlobChecksum()
+	in := io.TeeReader(rc, h)
+	var (
+		n   int64
+		got uint64
+	)
+	if cs, ok := dst.(vault.ChecksumStore); ok {
+		n, got, err = cs.PutChecked(ctx, b.Key, in, b.Size)
+		rc.Close()
+		if err != nil {
+			return 0, false, err
+		}
+	} else {
+		n, err = dst.Put(ctx, b.Key, in, b.Size)
+		rc.Close()
+		if err != nil {
+			return 0, false, err
+		}
+		if got, err = readChecksum(ctx, dst, b.Key); err != nil {
+			return 0, false, err
+		}
 	}
-	want := h.Sum(nil)
-	got, err := sum(ctx, dst, b.Key)
-	if err != nil {
-		return 0, false, err
-	}
-	if n != b.Size || !bytes.Equal(got, want) {
+	if n != b.Size || got != h.Sum64() {
 		dst.Delete(context.WithoutCancel(ctx), b.Key)
 		return 0, false, vault.Errorf(vault.EUNAVAILABLE, "The copy of an object in the new store differs from the original; rerun the move.")
 	}
 	return n, true, nil
 }
 
-// sum returns the SHA-256 of an object's bytes, streamed.
-func sum(ctx context.Context, store vault.BlobStore, key string) ([]byte, error) {
+// checksumOf returns the checksum of an object: the one store keeps, when
+// it keeps one, or that of its bytes, read.
+func checksumOf(ctx context.Context, store vault.BlobStore, key string) (uint64, error) {
+	if cs, ok := store.(vault.ChecksumStore); ok {
+		_, sum, ok, err := cs.Checksum(ctx, key)
+		if err != nil || ok {
+			return sum, err
+		}
+	}
+	return readChecksum(ctx, store, key)
+}
+
+// readChecksum returns the checksum of an object's bytes, streamed.
+func readChecksum(ctx context.Context, store vault.BlobStore, key string) (uint64, error) {
 	rc, err := store.Get(ctx, key, 0, -1)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer rc.Close()
-	h := sha256.New()
+	h := vault.NewBlobChecksum()
 	if _, err := copyBuffered(h, rc); err != nil {
-		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot read an object of the firm.")
+		return 0, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot read an object of the firm.")
 	}
-	return h.Sum(nil), nil
+	return h.Sum64(), nil
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-func copyBuffered(h hash.Hash, r io.Reader) (int64, error) {
+func copyBuffered(h io.Writer, r io.Reader) (int64, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	n, err := io.CopyBuffer(h, r, *bp)

@@ -133,6 +133,7 @@ type run struct {
 	src, dst *sqlite.DB
 	from, to vault.BlobStore
 	prefix   string
+	copies   copyLog // the objects this run copied and checked (blobs.go)
 }
 
 // Run moves firm tenantID to region to, resuming a move in progress, and

@@ -2,8 +2,11 @@ package vault
 
 import (
 	"context"
+	"hash"
 	"io"
 	"time"
+
+	"github.com/minio/crc64nvme"
 )
 
 // BlobInfo describes one stored object.
@@ -51,6 +54,36 @@ type BlobStore interface {
 	// Errors: unavailable.
 	Ping(ctx context.Context) error
 }
+
+// ChecksumStore is a BlobStore that tells, as it stores an object, a
+// checksum of the bytes it now holds, computed on its own side: a move
+// (package move) checks each copy against the checksum of the bytes it
+// read from the old store without reading the copy back. The checksum is
+// CRC-64/NVME over the whole object (NewBlobChecksum; S3's full-object
+// CRC64NVME). vault/fs and vault/s3 implement it.
+type ChecksumStore interface {
+	BlobStore
+
+	// PutChecked is Put, and also returns the checksum of the object as
+	// the store holds it once stored: vault/s3 sends the checksum with the
+	// bytes, the server refuses them when the bytes it received do not
+	// match (BadDigest), and PutChecked returns the checksum the server
+	// answers (or, from a server that answers none and for a size of -1,
+	// that of the object read back); vault/fs reads the file back after
+	// its fsync. A PutChecked that fails keeps nothing under key (an
+	// object it replaced is gone all the same). Errors: those of Put.
+	PutChecked(ctx context.Context, key string, r io.Reader, size int64) (int64, uint64, error)
+
+	// Checksum returns the object's size and checksum as the store holds
+	// it, and false when the store keeps none for it (vault/s3: an object
+	// not stored by PutChecked with its size given). Errors: not_found, invalid (bad key),
+	// unavailable.
+	Checksum(ctx context.Context, key string) (BlobInfo, uint64, bool, error)
+}
+
+// NewBlobChecksum returns a hash of ChecksumStore's checksum: CRC-64/NVME,
+// the polynomial S3 calls CRC64NVME, over the whole object.
+func NewBlobChecksum() hash.Hash64 { return crc64nvme.New() }
 
 // Region is a residency region: a name such as "us" or "ca" and the one blob
 // store that holds the ciphertext of the firms that live there.

@@ -4,10 +4,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
-	"errors"
-	"fmt"
-	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -198,55 +194,21 @@ func (s *Server) listenMetrics(tlsConfig *tls.Config) error {
 	if s.MetricsAddr == "" {
 		return nil
 	}
-	r := gin.New()
-	r.HandleMethodNotAllowed = true
-	r.RedirectTrailingSlash = false
-	r.RedirectFixedPath = false
-	r.ContextWithFallback = true
-	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil {
+	l, err := s.openSide("metrics", s.MetricsAddr, s.MetricsTLS, tlsConfig, s.TrustedProxies, func(r *gin.Engine) {
+		r.GET("/metrics", s.serveMetrics())
+	})
+	if err != nil {
 		return err
 	}
-	r.Use(s.observe, s.recoverer)
-	r.NoRoute(s.handleNoRoute)
-	r.NoMethod(s.handleNoMethod)
-	r.GET("/metrics", s.serveMetrics())
-
-	ln, err := net.Listen("tcp", s.MetricsAddr)
-	if err != nil {
-		return fmt.Errorf("metrics: %w", err)
-	}
-	if s.MetricsTLS && tlsConfig != nil {
-		ln = tls.NewListener(ln, tlsConfig)
-		s.metricsHTTPS = true
-	}
-	s.metricsLn = ln
-	s.metricsServed = make(chan struct{})
-	s.metricsServer = &http.Server{
-		Handler:           r,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-	}
-	go func() {
-		defer close(s.metricsServed)
-		if err := s.metricsServer.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.Log.Error().Err(err).Msg("metrics server stopped")
-		}
-	}()
+	s.metricsSide = l
 	return nil
 }
 
 // MetricsURL returns the URL of GET /metrics (after Open): on the metrics
 // listener when there is one, else on the main listener.
 func (s *Server) MetricsURL() string {
-	if s.metricsLn == nil {
+	if s.metricsSide == nil {
 		return s.URL() + "/metrics"
 	}
-	scheme := "http"
-	if s.metricsHTTPS {
-		scheme = "https"
-	}
-	return scheme + "://" + s.metricsLn.Addr().String() + "/metrics"
+	return s.metricsSide.url() + "/metrics"
 }

@@ -80,6 +80,10 @@ type Server struct {
 	// not yet delivered to the firms' sinks, for /metrics.
 	SinkPending func() int64
 
+	// Operator, when its Addr is set before Open, serves the operator API
+	// on a listener of its own (web/operator.go).
+	Operator OperatorListener
+
 	limiter *userLimiter
 	ui      *ui
 	cop     *http.CrossOriginProtection
@@ -92,10 +96,7 @@ type Server struct {
 	served  chan struct{}
 	once    sync.Once
 
-	metricsLn     net.Listener
-	metricsHTTPS  bool
-	metricsServer *http.Server
-	metricsServed chan struct{}
+	metricsSide *sideListener // the metrics listener, when MetricsAddr is set
 }
 
 // NewServer returns a Server with its routes registered. Set its fields,
@@ -308,6 +309,13 @@ func (s *Server) Open() error {
 		ln.Close()
 		return err
 	}
+	if err := s.listenOperator(tlsConfig); err != nil {
+		ln.Close()
+		if s.metricsSide != nil {
+			s.metricsSide.server.Close()
+		}
+		return err
+	}
 	s.ln = ln
 	if tlsConfig != nil {
 		s.server.TLSConfig = tlsConfig
@@ -332,7 +340,7 @@ func (s *Server) URL() string {
 	return scheme + "://" + s.ln.Addr().String()
 }
 
-// Close shuts the server and its metrics listener down gracefully: it
+// Close shuts the server and its metrics and operator listeners down gracefully: it
 // stops accepting, lets in-flight requests finish until ctx is done, then
 // closes the remaining connections (cancelling their uploads, which the
 // vault cleans up).
@@ -351,13 +359,12 @@ func (s *Server) Close(ctx context.Context) error {
 			return err
 		}
 		var wg sync.WaitGroup
-		var metricsErr error
-		if s.metricsServer != nil {
-			wg.Go(func() { metricsErr = shutdown(s.metricsServer, s.metricsServed) })
-		}
+		var metricsErr, operatorErr error
+		wg.Go(func() { metricsErr = s.metricsSide.shutdown(ctx) })
+		wg.Go(func() { operatorErr = s.closeOperator(ctx) })
 		err = shutdown(s.server, s.served)
 		wg.Wait()
-		err = errors.Join(err, metricsErr)
+		err = errors.Join(err, metricsErr, operatorErr)
 	})
 	return err
 }

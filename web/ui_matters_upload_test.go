@@ -200,24 +200,23 @@ func TestUIMatters_UploadLimit(t *testing.T) {
 	defer pw.CloseWithError(io.ErrUnexpectedEOF)
 	mw.WriteField("csrf", u.csrf)
 	fw, _ := mw.CreateFormFile("file", "slow.txt")
-	fw.Write(bytes.Repeat([]byte("s"), 64<<10))
-	// The first upload is in progress once its bytes are being read, so
-	// the second is refused at once; the loop only absorbs a loaded machine.
-	var r uploadResult
-	var seen []int
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	// 32 MiB through the pipe are more than the two sockets and the
+	// buffers between them hold: the write returns only once the server's
+	// handler reads the body, so the first upload holds the user's one slot
+	// before the second is sent (a second sent earlier, on a loaded
+	// machine, could take the slot first and make the first the refused
+	// one).
+	if _, err := fw.Write(bytes.Repeat([]byte("s"), 32<<20)); err != nil {
 		select {
 		case got := <-done:
-			t.Fatalf("first upload answered %s before it was sent whole; second uploads answered %v", got, seen)
-		default:
+			t.Fatalf("first upload answered %s before it was sent whole (write: %v)", got, err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("first upload's body: %v", err)
 		}
-		if r = u.upload(t, m.ID, "second.txt", "x", true); r.status == http.StatusTooManyRequests {
-			break
-		}
-		seen = append(seen, r.status)
 	}
+	r := u.upload(t, m.ID, "second.txt", "x", true)
 	if r.status != http.StatusTooManyRequests || !strings.Contains(r.body, `"code":"rate_limited"`) || r.header.Get("Retry-After") == "" {
-		t.Fatalf("second upload: %d %s Retry-After %q (earlier answers %v), want 429 rate_limited JSON with Retry-After", r.status, r.body, r.header.Get("Retry-After"), seen)
+		t.Fatalf("second upload: %d %s Retry-After %q, want 429 rate_limited JSON with Retry-After", r.status, r.body, r.header.Get("Retry-After"))
 	}
 	mw.Close()
 	pw.Close()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -203,14 +202,4 @@ func resyncBackupAfterMove(ctx context.Context, c *config.Config, region string)
 		return err
 	}
 	return drop()
-}
-
-// resyncMovedBackup loads the configuration as a command does and runs
-// resyncBackupAfterMove for region.
-func resyncMovedBackup(ctx context.Context, cf *commonFlags, stderr io.Writer, region string) error {
-	m, err := cf.load(stderr)
-	if err != nil {
-		return err
-	}
-	return resyncBackupAfterMove(ctx, &m.Config, region)
 }

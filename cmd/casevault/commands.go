@@ -29,8 +29,9 @@ Usage:
   casevault serve [--addr HOST:PORT] [--behind-tls-proxy] [--tls-cert F --tls-key F]
   casevault tenant create --name NAME --region REGION --owner-email EMAIL [--owner-name N] [--json]
   casevault tenant list [--json]
-  casevault tenant move --tenant ID --to REGION [--json]   (server stopped) move a firm to another
-                                       region's cell; rerun after a failure to resume
+  casevault tenant move --tenant ID --to REGION [--json]   move a firm to another region's cell
+                                       (through a running server's operator API, else in process);
+                                       rerun after a failure to resume
   casevault user add --tenant ID --email EMAIL [--role owner|admin|lawyer|auditor] [--name N] [--json]
   casevault user reset-password --tenant ID (--user ID | --email EMAIL) [--json]
   casevault keys rotate --tenant ID

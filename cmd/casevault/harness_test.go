@@ -77,7 +77,9 @@ func startServer(tb testing.TB, dataDir, configFile string, env ...string) *serv
 		args = append(args, "--config", configFile)
 	}
 	cmd := exec.Command(binary(tb), args...)
-	cmd.Env = append(os.Environ(), env...)
+	// Servers of tests running at once must not share the operator API's
+	// default port; env may say otherwise.
+	cmd.Env = append(append(os.Environ(), "CASEVAULT_OPERATOR_ADDR=127.0.0.1:0"), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)

@@ -76,6 +76,10 @@ type Main struct {
 	// cellLogs writes each firm's log lines to its cell's log file
 	// (logging.go); Close closes its files.
 	cellLogs *celllog.Writer
+	// lock is Run's hold on DATA_DIR/serve.lock (servelock.go); moves run
+	// the operator API's moves (operator.go).
+	lock  *dataDirLock
+	moves *operatorMoves
 
 	// masters are the regions' master keys, by region.
 	masters map[string]keys.MasterKey
@@ -182,10 +186,21 @@ func openStore(ctx context.Context, c *config.Config, name string, rc config.Reg
 // listener when the configuration asks for one) in the background, plus the
 // janitor that removes blobs of uploads that never committed.
 func (m *Main) Run(ctx context.Context) error {
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	lock, err := lockDataDir(m.Config.DataDir, "serve")
+	if err != nil {
+		return fmt.Errorf("%w: a server or a tenant move runs on it already", err)
+	}
+	m.lock = lock
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
 	m.HTTP = web.NewServer(m.Service, m.Log)
+	if err := m.wireOperator(ctx); err != nil {
+		return err
+	}
 	m.HTTP.Addr = m.Config.Addr
 	m.HTTP.TLSCertFile, m.HTTP.TLSKeyFile = m.Config.TLS.CertFile, m.Config.TLS.KeyFile
 	if a := m.Config.TLS.ACME; a.Enabled() {
@@ -219,6 +234,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.HTTP.Open(); err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if err := m.lock.note(lockInfo{PID: os.Getpid(), Command: "serve", Ready: true,
+		OperatorURL: m.HTTP.OperatorURL(), TokenFile: m.operatorTokenFile()}); err != nil {
+		return err
+	}
 	if err := m.startBackups(ctx); err != nil {
 		return err
 	}
@@ -227,7 +246,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.logSetupToken(ctx); err != nil {
 		return err
 	}
-	m.Log.Info().Str("url", m.HTTP.URL()).Str("metrics_url", m.HTTP.MetricsURL()).Str("data_dir", m.Config.DataDir).Strs("regions", m.Config.RegionNames()).Msg("casevault serving")
+	m.Log.Info().Str("url", m.HTTP.URL()).Str("metrics_url", m.HTTP.MetricsURL()).Str("operator_url", m.HTTP.OperatorURL()).Str("data_dir", m.Config.DataDir).Strs("regions", m.Config.RegionNames()).Msg("casevault serving")
 	return nil
 }
 
@@ -286,6 +305,9 @@ func (m *Main) janitor(ctx context.Context) {
 // Close stops the server and closes the database.
 func (m *Main) Close() error {
 	var errs []error
+	// Moves in progress stop at the step they are in; the next request
+	// resumes them.
+	m.moves.Close()
 	if m.HTTP != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		errs = append(errs, m.HTTP.Close(ctx))
@@ -316,6 +338,7 @@ func (m *Main) Close() error {
 	if m.cellLogs != nil {
 		errs = append(errs, m.cellLogs.Close())
 	}
+	errs = append(errs, m.lock.Close())
 	return errors.Join(errs...)
 }
 

@@ -102,7 +102,7 @@ func TestCLI_Errors(t *testing.T) {
 func TestMain_Serve(t *testing.T) {
 	m := NewMain()
 	m.Config.DataDir = newDataDir(t)
-	m.Config.Addr = "127.0.0.1:0"
+	m.Config.Addr, m.Config.Operator.Addr = "127.0.0.1:0", "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := m.Run(ctx); err != nil {

@@ -55,6 +55,7 @@ func TestMain_MetricsBeyondLoopback(t *testing.T) {
 	m.Config.DataDir = t.TempDir()
 	m.Config.Addr, m.Config.BehindTLSProxy = "0.0.0.0:0", true
 	m.Config.Metrics.Addr, m.Config.Metrics.Token = "127.0.0.1:0", metricsToken
+	m.Config.Operator.Addr = "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	closed := false

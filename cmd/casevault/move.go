@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"slices"
 
+	"github.com/rs/zerolog"
+
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/move"
 	"github.com/casevault/casevault/vault"
@@ -24,11 +26,11 @@ const moveCrashEnv = "CASEVAULT_TEST_MOVE_CRASH_AFTER"
 // GOMEMLIMIT sets one.
 const moveMemoryLimit = 96 << 20
 
-// cmdTenantMove moves a firm to another region's cell (package move), with
-// the server stopped. The move runs in two openings of the program: up to
-// the switch, then the rest, so that after the switch nothing in memory
-// still names the firm's old region (the audit signers and anchors
-// remember a firm's region once looked up).
+// cmdTenantMove moves a firm to another region's cell (package move). When
+// a server runs on the data directory (it holds DATA_DIR/serve.lock), the
+// move is sent to that server's operator API and followed until it ends
+// (operator_client.go); otherwise it runs in this process, which holds the
+// lock meanwhile so that no server starts on the directory.
 func cmdTenantMove(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := newFlagSet("tenant move", stderr)
 	tenant := fs.String("tenant", "", "the firm's `id`")
@@ -40,53 +42,47 @@ func cmdTenantMove(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := require(fs, "tenant", "to"); err != nil {
 		return err
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// The copy's buffers are bounded (package move); the limit keeps
-		// the collector from letting the heap grow to twice what is live.
-		debug.SetMemoryLimit(moveMemoryLimit)
+	m, err := cf.load(stderr)
+	if err != nil {
+		return err
 	}
-	crashAfter := os.Getenv(moveCrashEnv)
-	if crashAfter != "" {
-		if _, err := move.ParseStep(crashAfter); err != nil {
-			return err
-		}
-	}
-	var total move.Result
-	for _, until := range []move.Step{move.StepSwitch, move.StepDone} {
-		res, err := runMove(ctx, cf, stderr, *tenant, *to, until, crashAfter)
-		if res != nil {
-			addResult(&total, res)
-		}
-		if err != nil {
-			if res == nil || res.Step == "" {
-				return cliError(err)
+	var res *move.Result
+	lock, err := lockDataDir(m.Config.DataDir, "tenant move")
+	switch {
+	case errors.Is(err, errDataDirBusy):
+		res, err = forwardMove(ctx, m, *tenant, *to)
+	case err != nil:
+		return err
+	default:
+		res, err = moveInProcess(ctx, m, *tenant, *to)
+		if err == nil && res.From != "" && res.From != res.To {
+			// The old cell's backup state still holds the firm (backup.go).
+			if rerr := resyncBackupAfterMove(ctx, &m.Config, res.From); rerr != nil {
+				err = fmt.Errorf("the firm is moved, but region %s's backup still starts from a copy with it: %w; run the same command again", res.From, rerr)
 			}
-			return fmt.Errorf("%w (the move stopped after step %s; the firm is served from %s; run the same command again to resume)",
-				cliError(err), res.Step, servedFrom(res))
 		}
-		if res.Already || res.Step == move.StepDone {
-			break
-		}
+		lock.Close()
 	}
-	if total.From != "" && total.From != total.To {
-		// The old cell's backup state still holds the firm (backup.go).
-		if err := resyncMovedBackup(ctx, cf, stderr, total.From); err != nil {
-			return fmt.Errorf("the firm is moved, but region %s's backup still starts from a copy with it: %w; run the same command again", total.From, err)
+	if err != nil {
+		if res == nil || res.Step == "" {
+			return cliError(err)
 		}
+		return fmt.Errorf("%w (the move stopped after step %s; the firm is served from %s; run the same command again to resume)",
+			cliError(err), res.Step, servedFrom(res))
 	}
 	if *asJSON {
-		return writeJSON(stdout, total)
+		return writeJSON(stdout, res)
 	}
-	if total.Already {
-		fmt.Fprintf(stdout, "Firm %s is in region %s already; nothing to do.\n", total.TenantID, total.To)
+	if res.Already {
+		fmt.Fprintf(stdout, "Firm %s is in region %s already; nothing to do.\n", res.TenantID, res.To)
 		return nil
 	}
 	resumed := ""
-	if total.Resumed != "" {
-		resumed = fmt.Sprintf(" (resumed after %s)", total.Resumed)
+	if res.Resumed != "" {
+		resumed = fmt.Sprintf(" (resumed after %s)", res.Resumed)
 	}
 	fmt.Fprintf(stdout, "Moved firm %s from %s to %s%s: %d objects copied (%d bytes), %d already there; %d rows copied, %d removed from %s.\n",
-		total.TenantID, total.From, total.To, resumed, total.Blobs.Copied, total.Blobs.Bytes, total.Blobs.Skipped, total.Rows, total.Deleted, total.From)
+		res.TenantID, res.From, res.To, resumed, res.Blobs.Copied, res.Blobs.Bytes, res.Blobs.Skipped, res.Rows, res.Deleted, res.From)
 	return nil
 }
 
@@ -99,27 +95,21 @@ func servedFrom(res *move.Result) string {
 	return res.To
 }
 
-// addResult folds one opening's result into the command's.
-func addResult(total, r *move.Result) {
-	if total.TenantID == "" {
-		*total = *r
-		return
+// moveInProcess opens the program, runs the whole move and closes it
+// again, with the crash tests' hook when moveCrashEnv names a step.
+func moveInProcess(ctx context.Context, m *Main, tenant, to string) (*move.Result, error) {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The copy's buffers are bounded (package move); the limit keeps
+		// the collector from letting the heap grow to twice what is live.
+		debug.SetMemoryLimit(moveMemoryLimit)
 	}
-	total.Step = r.Step
-	total.Blobs.Copied += r.Blobs.Copied
-	total.Blobs.Skipped += r.Blobs.Skipped
-	total.Blobs.Removed += r.Blobs.Removed
-	total.Blobs.Bytes += r.Blobs.Bytes
-	total.Rows += r.Rows
-	total.Deleted += r.Deleted
-	total.Seconds += r.Seconds
-}
-
-// runMove opens the program, runs the move through step until and closes
-// it again.
-func runMove(ctx context.Context, cf *commonFlags, stderr io.Writer, tenant, to string, until move.Step, crashAfter string) (*move.Result, error) {
-	m, err := cf.open(ctx, stderr)
+	crashAfter, err := moveCrashStep()
 	if err != nil {
+		return nil, err
+	}
+	m.Log = m.Log.Level(zerolog.WarnLevel)
+	if err := m.Open(ctx); err != nil {
+		m.Close()
 		return nil, err
 	}
 	defer m.Close()
@@ -127,38 +117,70 @@ func runMove(ctx context.Context, cf *commonFlags, stderr io.Writer, tenant, to 
 	if err != nil {
 		return nil, err
 	}
-	if crashAfter != "" {
-		mv.AfterStep = func(s move.Step) {
-			if string(s) == crashAfter {
-				m.Log.Warn().Str("step", string(s)).Msg("test hook: exiting after the move step")
-				os.Exit(3)
-			}
-		}
-	}
-	res, err := mv.Run(ctx, tenant, to, until)
-	if err == nil && res != nil && res.Step == move.StepDone && res.From != "" && res.From != res.To && m.cellLogs != nil {
-		// The firm's lines in the old cell's log files go with it.
-		if _, lerr := m.cellLogs.MoveTenant(m.Config.CellDir(res.From), m.Config.CellDir(res.To), tenant); lerr != nil {
-			return res, fmt.Errorf("move the firm's log lines: %w", lerr)
-		}
+	mv.AfterStep = m.moveCrashHook(crashAfter)
+	res, err := mv.Run(ctx, tenant, to, move.StepDone)
+	if err == nil {
+		err = m.finishMove(res)
 	}
 	return res, err
 }
 
-// newMover wires the mover over the opened program: its cells, stores,
-// keys, indexer and audit logs, with the regions' audit signers.
-func (m *Main) newMover(ctx context.Context) (*move.Mover, error) {
-	masters := make(map[string]keys.MasterKey)
-	for _, name := range m.Config.RegionNames() {
-		mk, err := keys.LoadOrCreateFileMasterKey(m.Config.MasterKeyPath(name))
-		if err != nil {
-			return nil, fmt.Errorf("region %s: master key: %w", name, err)
+// moveCrashStep returns the step moveCrashEnv names, or "".
+func moveCrashStep() (string, error) {
+	crashAfter := os.Getenv(moveCrashEnv)
+	if crashAfter != "" {
+		if _, err := move.ParseStep(crashAfter); err != nil {
+			return "", err
 		}
-		masters[name] = mk
 	}
-	signers, err := keys.LoadOrCreateAuditSigners(ctx, masters, m.Config.RegionNames()[0], m.Config.AuditSignerPath)
-	if err != nil {
-		return nil, err
+	return crashAfter, nil
+}
+
+// moveCrashHook returns the mover's AfterStep that exits the process with
+// status 3 after step crashAfter (nil when it is "").
+func (m *Main) moveCrashHook(crashAfter string) func(move.Step) {
+	if crashAfter == "" {
+		return nil
+	}
+	return func(s move.Step) {
+		if string(s) == crashAfter {
+			m.Log.Warn().Str("step", string(s)).Msg("test hook: exiting after the move step")
+			os.Exit(3)
+		}
+	}
+}
+
+// finishMove does what follows a finished move outside the cells: the
+// firm's lines in the old cell's log files go with it.
+func (m *Main) finishMove(res *move.Result) error {
+	if res == nil || res.Step != move.StepDone || res.From == "" || res.From == res.To || m.cellLogs == nil {
+		return nil
+	}
+	if _, err := m.cellLogs.MoveTenant(m.Config.CellDir(res.From), m.Config.CellDir(res.To), res.TenantID); err != nil {
+		return fmt.Errorf("move the firm's log lines: %w", err)
+	}
+	return nil
+}
+
+// newMover wires the mover over the opened program: its cells, stores,
+// keys, indexer and audit logs, with the regions' audit signers (the
+// program's own, which Open loaded). The CLI and the serving process share
+// it.
+func (m *Main) newMover(ctx context.Context) (*move.Mover, error) {
+	signers := m.auditSigners
+	if signers == nil {
+		masters := make(map[string]keys.MasterKey)
+		for _, name := range m.Config.RegionNames() {
+			mk, err := keys.LoadOrCreateFileMasterKey(m.Config.MasterKeyPath(name))
+			if err != nil {
+				return nil, fmt.Errorf("region %s: master key: %w", name, err)
+			}
+			masters[name] = mk
+		}
+		var err error
+		if signers, err = keys.LoadOrCreateAuditSigners(ctx, masters, m.Config.RegionNames()[0], m.Config.AuditSignerPath); err != nil {
+			return nil, err
+		}
 	}
 	return &move.Mover{
 		Cells: m.DB, Stores: m.Service.Regions, Keys: m.Keys, Indexer: m.Service.Indexer,

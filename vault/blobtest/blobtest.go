@@ -65,6 +65,7 @@ func TestStore(t *testing.T, open func(t *testing.T) vault.BlobStore) {
 		{"List", testList},
 		{"ConcurrentPuts", testConcurrent},
 		{"Large", testLarge},
+		{"Checksum", testChecksum},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -349,17 +349,23 @@ func (r *Router) UsersByEmailIndex(ctx context.Context, indexes [][]byte) ([]*va
 	}
 	var users []*vault.User
 	elsewhere := ""
+	found := make(map[string][]*vault.User, len(regions))
 	for _, region := range regions {
 		db, ok := r.Cells[region]
 		if !ok {
 			elsewhere = region
 			continue
 		}
-		us, err := db.UsersByEmailIndex(ctx, indexes)
-		if err != nil {
+		if found[region], err = db.UsersByEmailIndex(ctx, indexes); err != nil {
 			return nil, err
 		}
-		if us, err = r.homedUsers(ctx, region, us); err != nil {
+	}
+	// Each firm's home is read once, after every cell answered, so that a
+	// move's switch between two reads cannot hide its user in both cells.
+	homes := make(map[string]string)
+	for _, region := range regions {
+		us, err := r.homedUsers(ctx, region, found[region], homes)
+		if err != nil {
 			return nil, err
 		}
 		users = append(users, us...)
@@ -372,29 +378,36 @@ func (r *Router) UsersByEmailIndex(ctx context.Context, indexes [][]byte) ([]*va
 }
 
 // TokenByHash asks each served cell for the token (one indexed lookup
-// each). Errors: not_found, or a failing cell's error when no other has it.
+// each). Errors: not_found, unavailable (the firm is frozen by a move), or
+// a failing cell's error when no other has it.
 func (r *Router) TokenByHash(ctx context.Context, hash []byte) (*vault.Token, error) {
 	var failed error
+	found := make(map[string]*vault.Token)
+	var tenantID string
 	for _, region := range r.Regions() {
 		t, err := r.Cells[region].TokenByHash(ctx, hash)
-		if err == nil {
-			// A copy in the cell a firm is moving to is not its token yet;
-			// the one in the cell it left is not its token any more.
-			switch home, herr := r.Region(ctx, t.TenantID); {
-			case herr != nil && !vault.IsCode(herr, vault.ENOTFOUND):
-				err = herr
-			case home != region:
-				err = vault.Errorf(vault.ENOTFOUND, "Token not found.")
-			case r.Frozen(t.TenantID):
-				return nil, errFrozen
-			}
-		}
 		switch {
 		case err == nil:
-			return t, nil
+			found[region], tenantID = t, t.TenantID
 		case vault.IsCode(err, vault.ENOTFOUND):
 		default:
 			failed = err
+		}
+	}
+	if tenantID != "" {
+		// A copy in the cell a firm is moving to is not its token yet;
+		// the one in the cell it left is not its token any more. The
+		// directory is read once, after every cell answered, so that a
+		// move's switch between two reads cannot hide the token in both.
+		home, err := r.Region(ctx, tenantID)
+		if err != nil && !vault.IsCode(err, vault.ENOTFOUND) {
+			return nil, err
+		}
+		if t := found[home]; t != nil {
+			if r.Frozen(tenantID) {
+				return nil, errFrozen
+			}
+			return t, nil
 		}
 	}
 	if failed != nil {

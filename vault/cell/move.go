@@ -70,15 +70,24 @@ func (r *Router) homed(ctx context.Context) (func(region, tenantID string) bool,
 
 // homedUsers keeps the users found in region's cell whose firm lives
 // there. A user of a frozen firm makes the answer unavailable, so that
-// sign-in says "try again" instead of "no such account".
-func (r *Router) homedUsers(ctx context.Context, region string, us []*vault.User) ([]*vault.User, error) {
+// sign-in says "try again" instead of "no such account". homes caches
+// each firm's region ("" for none) across the calls of one lookup.
+func (r *Router) homedUsers(ctx context.Context, region string, us []*vault.User, homes map[string]string) ([]*vault.User, error) {
 	out := us[:0]
 	for _, u := range us {
-		home, err := r.Region(ctx, u.TenantID)
-		if vault.IsCode(err, vault.ENOTFOUND) {
+		home, ok := homes[u.TenantID]
+		if !ok {
+			var err error
+			home, err = r.Region(ctx, u.TenantID)
+			if vault.IsCode(err, vault.ENOTFOUND) {
+				home = ""
+			} else if err != nil {
+				return nil, err
+			}
+			homes[u.TenantID] = home
+		}
+		if home == "" {
 			continue
-		} else if err != nil {
-			return nil, err
 		}
 		if home != region {
 			continue

@@ -44,7 +44,9 @@ func mapError(err error, msg string) error {
 			return vault.WrapError(vault.EINVALID, err, "The range starts beyond the end of the object.")
 		case minio.AccessDenied, "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
 			"InvalidToken", "RequestTimeTooSkewed", "SlowDown", "ServiceUnavailable",
-			"InternalError", "RequestTimeout", "XMinioServerNotInitialized", "XMinioStorageFull":
+			"InternalError", "RequestTimeout", "XMinioServerNotInitialized", "XMinioStorageFull",
+			// The bytes arrived otherwise than they were sent: another try may not.
+			"BadDigest", "XAmzContentChecksumMismatch", "XAmzContentSHA256Mismatch", "InvalidChecksum":
 			return vault.WrapError(vault.EUNAVAILABLE, err, "%s", msg)
 		}
 		switch {

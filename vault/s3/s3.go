@@ -69,6 +69,7 @@ type Config struct {
 // Store is a vault.BlobStore on one S3 bucket. It is safe for concurrent use.
 type Store struct {
 	client   *minio.Client
+	checked  *minio.Client // PutChecked's: trailing headers on
 	core     minio.Core
 	bucket   string
 	partSize uint64
@@ -99,7 +100,19 @@ func New(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, vault.WrapError(vault.EINVALID, err, "Invalid S3 configuration.")
 	}
-	s := &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, partSize: partSize, streams: cfg.StreamParts}
+	// PutChecked's own client: with trailing headers, minio-go sends a
+	// checksum after the bytes of a single PUT (and adds a CRC32C to every
+	// upload it makes, which Put does not want).
+	checked, err := minio.New(cfg.Endpoint, &minio.Options{
+		Creds:           credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, ""),
+		Secure:          cfg.Secure,
+		Region:          cfg.Region,
+		TrailingHeaders: true,
+	})
+	if err != nil {
+		return nil, vault.WrapError(vault.EINVALID, err, "Invalid S3 configuration.")
+	}
+	s := &Store{client: client, checked: checked, core: minio.Core{Client: client}, bucket: cfg.Bucket, partSize: partSize, streams: cfg.StreamParts}
 	if s.streams <= 0 {
 		s.streams = DefaultStreamParts
 	}
@@ -181,38 +194,56 @@ func (s *Store) Bucket() string { return s.bucket }
 // Errors: invalid (bad key, size mismatch), unavailable (server, cancelled
 // context), or the code of r's error (internal when it has none).
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (int64, error) {
+	n, _, err := s.put(ctx, s.client, key, r, size, 0, minio.PutObjectOptions{})
+	return n, err
+}
+
+// put is Put through client with opts (ContentType, PartSize and the
+// stream settings are set here), and returns what the server answered.
+// With knownStreams > 1, an object of known size larger than a part goes
+// up from that many part buffers at once, as one of unknown size does
+// from StreamParts: reading the next part overlaps sending the others.
+func (s *Store) put(ctx context.Context, client *minio.Client, key string, r io.Reader, size int64, knownStreams int, opts minio.PutObjectOptions) (int64, minio.UploadInfo, error) {
 	if err := vault.CheckBlobKey(key); err != nil {
-		return 0, err
+		return 0, minio.UploadInfo{}, err
 	}
 	if size < -1 {
-		return 0, vault.Errorf(vault.EINVALID, "Invalid object size.")
+		return 0, minio.UploadInfo{}, vault.Errorf(vault.EINVALID, "Invalid object size.")
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, ctxError(err)
+		return 0, minio.UploadInfo{}, ctxError(err)
 	}
-	if need := s.bufferMemory(size); need > 0 {
+	opts.ContentType = "application/octet-stream"
+	opts.PartSize = s.partSizeFor(size)
+	// Known sizes go up in parallel only in parts of the configured size
+	// (objects up to 10,000 parts): minio-go would otherwise pick parts of
+	// ~512 MiB for each buffer.
+	streams := 0
+	switch {
+	case size < 0 && s.streams > 1:
+		streams = s.streams
+	case size >= 0 && knownStreams > 1 && uint64(size) > s.partSize && opts.PartSize == s.partSize:
+		streams = knownStreams
+	}
+	if need := s.bufferMemory(size, streams); need > 0 {
 		if err := s.uploads.Acquire(ctx, need); err != nil {
-			return 0, ctxError(err)
+			return 0, minio.UploadInfo{}, ctxError(err)
 		}
 		defer s.uploads.Release(need)
 	}
 	src := &putReader{ctx: ctx, r: r, size: size}
-	opts := minio.PutObjectOptions{
-		ContentType: "application/octet-stream",
-		PartSize:    s.partSizeFor(size),
-	}
-	if size < 0 && s.streams > 1 {
+	if streams > 1 {
 		// Fixed buffers, filled in turn and uploaded in parallel: memory
 		// stays at streams × part size.
-		opts.ConcurrentStreamParts, opts.NumThreads = true, uint(s.streams)
+		opts.ConcurrentStreamParts, opts.NumThreads = true, uint(streams)
 	}
 	if size == 0 {
 		// minio-go sends no body for an empty object and so never reads r.
 		if err := src.probe(); err != nil {
-			return 0, src.error()
+			return 0, minio.UploadInfo{}, src.error()
 		}
 	}
-	info, err := s.client.PutObject(ctx, s.bucket, key, src, size, opts)
+	info, err := client.PutObject(ctx, s.bucket, key, src, size, opts)
 	if err == nil && size >= 0 && !src.done {
 		// minio-go stopped reading at size without our seeing r's end; it
 		// does not today, but never keep an object of the wrong size.
@@ -222,17 +253,17 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) (i
 	}
 	if src.err != nil {
 		// Whatever minio-go made of it, the cause is the source (or ctx).
-		return 0, src.error()
+		return 0, minio.UploadInfo{}, src.error()
 	}
 	if err != nil {
-		return 0, mapError(err, "Cannot store the object.")
+		return 0, minio.UploadInfo{}, mapError(err, "Cannot store the object.")
 	}
 	if size >= 0 && info.Size != size {
 		// Cannot happen with the checks in putReader; never keep it if it does.
 		_ = s.client.RemoveObject(context.WithoutCancel(ctx), s.bucket, key, minio.RemoveObjectOptions{})
-		return 0, vault.Errorf(vault.EINTERNAL, "Stored object size %d differs from %d.", info.Size, size)
+		return 0, minio.UploadInfo{}, vault.Errorf(vault.EINTERNAL, "Stored object size %d differs from %d.", info.Size, size)
 	}
-	return src.n, nil
+	return src.n, info, nil
 }
 
 // UploadMemory reports the store's upload memory budget: its limit, what
@@ -242,12 +273,15 @@ func (s *Store) UploadMemory() vault.MemoryBudget {
 }
 
 // bufferMemory returns the bytes of part buffers minio-go holds for a Put
-// of size bytes (-1: unknown), at most the store's whole UploadMemory.
-func (s *Store) bufferMemory(size int64) int64 {
+// of size bytes (-1: unknown) from streams part buffers at once (0 or 1:
+// one at a time), at most the store's whole UploadMemory.
+func (s *Store) bufferMemory(size int64, streams int) int64 {
 	var need int64
 	switch {
 	case size >= 0 && uint64(size) <= s.partSize:
 		return 0 // one PUT, streamed from the reader
+	case streams > 1:
+		need = int64(streams) * int64(s.partSize)
 	case size >= 0:
 		need = int64(s.partSize) // one buffer, filled and sent in turn
 		if s.partSizeFor(size) == 0 {
@@ -256,8 +290,6 @@ func (s *Store) bufferMemory(size int64) int64 {
 				need = p
 			}
 		}
-	case s.streams > 1:
-		need = int64(s.streams) * int64(s.partSize)
 	default:
 		need = int64(s.partSize)
 	}
