@@ -146,16 +146,11 @@ func (mv *Mover) Run(ctx context.Context, tenantID, to string, until Step) (*Res
 	start := time.Now()
 	res := &Result{TenantID: tenantID, To: to}
 	r := &run{mv: mv, res: res, prefix: tenantID + "/"}
-	if tenantID == "" || !vault.ValidBlobKeyChars(tenantID) {
-		return nil, vault.Errorf(vault.ENOTFOUND, "Firm not found.")
-	}
-	rec, err := mv.Cells.Service.Move(ctx, tenantID)
+	current, rec, err := mv.Pending(ctx, tenantID, to)
 	switch {
-	case vault.IsCode(err, vault.ENOTFOUND):
-		current, err := mv.Cells.Service.DirectoryRegion(ctx, tenantID)
-		if err != nil {
-			return nil, err
-		}
+	case err != nil:
+		return nil, err
+	case rec == nil:
 		res.From = current
 		if current == to {
 			res.Already, res.Step = true, StepDone
@@ -167,10 +162,6 @@ func (mv *Mover) Run(ctx context.Context, tenantID, to string, until Step) (*Res
 		if rec, err = mv.Cells.Service.StartMove(ctx, tenantID, current, to); err != nil {
 			return nil, err
 		}
-	case err != nil:
-		return nil, err
-	case rec.To != to:
-		return nil, vault.Errorf(vault.ECONFLICT, "A move of this firm from %s to %s is in progress; finish it first (--to %s).", rec.From, rec.To, rec.To)
 	default:
 		res.Resumed = Step(rec.Step)
 	}
@@ -185,6 +176,34 @@ func (mv *Mover) Run(ctx context.Context, tenantID, to string, until Step) (*Res
 		return res, err
 	}
 	return res, nil
+}
+
+// Pending returns, without changing anything, what a Run of firm
+// tenantID's move to region to would start from: the move in progress to
+// that region, or (rec nil) none and the firm's current region. Errors:
+// not_found (unknown firm), invalid (to is not served here, and not the
+// firm's region), conflict (a move to another region in progress),
+// unavailable.
+func (mv *Mover) Pending(ctx context.Context, tenantID, to string) (from string, rec *sqlite.Move, err error) {
+	if tenantID == "" || !vault.ValidBlobKeyChars(tenantID) {
+		return "", nil, vault.Errorf(vault.ENOTFOUND, "Firm not found.")
+	}
+	rec, err = mv.Cells.Service.Move(ctx, tenantID)
+	switch {
+	case vault.IsCode(err, vault.ENOTFOUND):
+		if from, err = mv.Cells.Service.DirectoryRegion(ctx, tenantID); err != nil {
+			return "", nil, err
+		}
+		if _, err := mv.Cells.CellOf(to); err != nil && from != to {
+			return "", nil, vault.Errorf(vault.EINVALID, "Region %s is not served by this server; configure it first.", to)
+		}
+		return from, nil, nil
+	case err != nil:
+		return "", nil, err
+	case rec.To != to:
+		return "", nil, vault.Errorf(vault.ECONFLICT, "A move of this firm from %s to %s is in progress; finish it first (to %s).", rec.From, rec.To, rec.To)
+	}
+	return rec.From, rec, nil
 }
 
 // prepare checks that region to can take the firm.

@@ -122,25 +122,13 @@ func (o *operatorMoves) StartMove(ctx context.Context, tenantID, to string) (web
 	if o.ctx.Err() != nil {
 		return web.MoveStatus{}, vault.Errorf(vault.EUNAVAILABLE, "The server is shutting down.")
 	}
-	if tenantID == "" || !vault.ValidBlobKeyChars(tenantID) {
-		return web.MoveStatus{}, vault.Errorf(vault.ENOTFOUND, "Firm not found.")
-	}
-	st := &web.MoveStatus{TenantID: tenantID, To: to, Running: true}
-	rec, err := o.m.DB.Service.Move(ctx, tenantID)
-	switch {
-	case vault.IsCode(err, vault.ENOTFOUND):
-		if st.From, err = o.m.DB.Service.DirectoryRegion(ctx, tenantID); err != nil {
-			return web.MoveStatus{}, err
-		}
-		if _, err := o.m.DB.CellOf(to); err != nil && st.From != to {
-			return web.MoveStatus{}, vault.Errorf(vault.EINVALID, "Region %s is not served by this server; configure it first.", to)
-		}
-	case err != nil:
+	from, rec, err := o.mover.Pending(ctx, tenantID, to)
+	if err != nil {
 		return web.MoveStatus{}, err
-	case rec.To != to:
-		return web.MoveStatus{}, vault.Errorf(vault.ECONFLICT, "A move of this firm from %s to %s is in progress; finish it first (to %s).", rec.From, rec.To, rec.To)
-	default:
-		st.From, st.Step = rec.From, rec.Step
+	}
+	st := &web.MoveStatus{TenantID: tenantID, From: from, To: to, Running: true}
+	if rec != nil {
+		st.Step = rec.Step
 	}
 	o.jobs[tenantID] = st
 	o.m.Log.Info().Str("tenant_id", tenantID).Str("from", st.From).Str("to", to).Str("after_step", st.Step).Msg("move requested")

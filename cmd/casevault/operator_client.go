@@ -45,7 +45,7 @@ func forwardMove(ctx context.Context, m *Main, tenant, to string) (*move.Result,
 		return nil, err
 	}
 	c := &operatorClient{base: info.OperatorURL, token: token, hc: &http.Client{Timeout: operatorTimeout}}
-	var st web.MoveStatus
+	var st forwardedStatus
 	if err := c.do(ctx, http.MethodPost, "/operator/v1/moves", map[string]string{"tenant_id": tenant, "to": to}, &st); err != nil {
 		return nil, err
 	}
@@ -62,17 +62,21 @@ func forwardMove(ctx context.Context, m *Main, tenant, to string) (*move.Result,
 				fmt.Errorf("the server stopped answering during the move: %w", err)
 		}
 	}
-	res := &move.Result{TenantID: st.TenantID, From: st.From, To: st.To, Step: move.Step(st.Step)}
-	if st.Result != nil {
-		b, _ := json.Marshal(st.Result)
-		if err := json.Unmarshal(b, res); err != nil {
-			return nil, fmt.Errorf("operator API: the move's result: %w", err)
-		}
+	res := st.Result
+	if res == nil {
+		res = &move.Result{TenantID: st.TenantID, From: st.From, To: st.To, Step: move.Step(st.Step)}
 	}
 	if st.ErrorCode != "" {
 		return res, vault.Errorf(st.ErrorCode, "%s", st.Error)
 	}
 	return res, nil
+}
+
+// forwardedStatus is a move's status as the operator API answers it, its
+// result decoded as the mover's (web.MoveStatus holds it as any).
+type forwardedStatus struct {
+	web.MoveStatus
+	Result *move.Result `json:"result,omitempty"`
 }
 
 // holderInfo reads what the lock's holder wrote, waiting a little for a
