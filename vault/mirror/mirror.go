@@ -95,7 +95,10 @@ func New(p, m vault.BlobStore, opt Options) *Store {
 	return s
 }
 
-// Primary and Mirror return the two sites.
+// SetLog sets the logger, before the store is used.
+func (s *Store) SetLog(l zerolog.Logger) { s.log = l }
+
+// Primary returns the region's own site.
 func (s *Store) Primary() vault.BlobStore { return s.sites[primary] }
 
 // Mirror returns the second site.

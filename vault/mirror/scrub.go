@@ -135,6 +135,7 @@ func (s *Store) scrubOnce(ctx context.Context, opt ScrubOptions) (ScrubReport, e
 			continue
 		}
 		rep.Deleted++
+		delete(held[l.site], l.key)
 		s.clearPending(l.key, l.site, opDelete)
 	}
 	// What the sites owed and the scrub found settled is no longer pending.
