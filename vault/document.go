@@ -143,7 +143,9 @@ func (s *Service) putBlob(ctx context.Context, v *Version, r io.Reader, size int
 	res := <-done
 
 	err = res.err // the source's or the cipher's error explains a failed Put best
-	if err == nil {
+	if err == nil || (putErr != nil && errors.Is(err, errPutReturned)) {
+		// ...unless the cipher stopped only because the store gave up:
+		// then the store's error says why (unavailable, not internal).
 		err = putErr
 	}
 	if err == nil && n != res.sealed.CiphertextSize {
