@@ -190,4 +190,15 @@ func TestMirror_BadPartOnPrimary(t *testing.T) {
 	if got := c.downloadBytes(t, doc.ID); !bytes.Equal(got, contents) {
 		t.Error("download after scrub differs")
 	}
+
+	// The mirror is part of the region: the firm's residency report lists
+	// its objects on both sites.
+	srv.Stop(t)
+	out, errOut, err := cli(t, dataDir, "tenant", "residency", "--tenant", tenant, "--config", cfg)
+	if err != nil {
+		t.Fatalf("tenant residency: %v\n%s", err, errOut)
+	}
+	if !strings.Contains(out, primaryDir) || !strings.Contains(out, mirrorDir) || strings.Count(out, key) < 2 {
+		t.Errorf("the residency report does not list the blob on both sites:\n%s", out)
+	}
 }
