@@ -75,7 +75,7 @@ func TestStore_PutRequired(t *testing.T) {
 	ctx := context.Background()
 	data := randomBytes(t, 3<<20)
 	for _, tc := range []struct {
-		name  string
+		name   string
 		break_ func(p, m *flaky)
 	}{
 		{"PrimaryDown", func(p, _ *flaky) { p.down.Store(true) }},

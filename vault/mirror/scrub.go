@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/casevault/casevault/vault"
@@ -108,10 +109,34 @@ func (s *Store) scrubOnce(ctx context.Context, opt ScrubOptions) (ScrubReport, e
 	referenced := make(map[string]bool, len(refs))
 	for _, ref := range refs {
 		referenced[ref.Key] = true
-		if err := ctx.Err(); err != nil {
-			return rep, err
+	}
+	// Objects are compared and mended scrubWorkers at a time: a copy or a
+	// check is a few round trips, mostly waiting.
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		jobs = make(chan Ref)
+	)
+	for range scrubWorkers {
+		wg.Go(func() {
+			for ref := range jobs {
+				out := s.scrubRef(ctx, opt, ref, held)
+				mu.Lock()
+				rep.count(ref.Key, out)
+				mu.Unlock()
+			}
+		})
+	}
+	for _, ref := range refs {
+		if ctx.Err() != nil {
+			break
 		}
-		s.scrubRef(ctx, opt, ref, held, &rep)
+		jobs <- ref
+	}
+	close(jobs)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return rep, err
 	}
 	cutoff := s.now().Add(-opt.Grace)
 	type leftover struct {
@@ -158,16 +183,47 @@ func (s *Store) scrubOnce(ctx context.Context, opt ScrubOptions) (ScrubReport, e
 	return rep, nil
 }
 
+// scrubWorkers is how many objects a scrub compares at once.
+const scrubWorkers = 8
+
+// The outcomes of scrubbing one object.
+type outcome int
+
+const (
+	inSync outcome = iota
+	copied
+	repaired
+	lost
+	failed
+)
+
+// count adds one object's outcome to the report.
+func (r *ScrubReport) count(key string, o outcome) {
+	r.Checked++
+	switch o {
+	case copied:
+		r.Copied++
+	case repaired:
+		r.Repaired++
+	case failed:
+		r.Failed++
+	case lost:
+		r.Lost++
+		if len(r.LostKeys) < 100 {
+			r.LostKeys = append(r.LostKeys, key)
+			slices.Sort(r.LostKeys)
+		}
+	}
+}
+
 // scrubRef compares one referenced object on both sites and mends it.
-func (s *Store) scrubRef(ctx context.Context, opt ScrubOptions, ref Ref, held [2]map[string]vault.BlobInfo, rep *ScrubReport) {
-	rep.Checked++
+func (s *Store) scrubRef(ctx context.Context, opt ScrubOptions, ref Ref, held [2]map[string]vault.BlobInfo) outcome {
 	p, onP := held[primary][ref.Key]
 	m, onM := held[second][ref.Key]
 	p.Key, m.Key = ref.Key, ref.Key
 	switch {
 	case !onP && !onM:
-		s.lost(ref.Key, rep, "on neither site")
-		return
+		return s.lost(ref.Key, "on neither site")
 	case !onP || !onM:
 		from, to := primary, second
 		if !onP {
@@ -175,27 +231,24 @@ func (s *Store) scrubRef(ctx context.Context, opt ScrubOptions, ref Ref, held [2
 		}
 		if ref.Verify != nil {
 			if err := ref.Verify(ctx, s.sites[from]); vault.IsCode(err, vault.ECANNOTDECRYPT) {
-				s.lost(ref.Key, rep, "on one site, damaged")
-				return
+				return s.lost(ref.Key, "on one site, damaged")
 			}
 		}
-		s.mend(ctx, ref.Key, from, to, rep, &rep.Copied)
-		return
+		return s.mend(ctx, ref.Key, from, to, copied)
 	}
 	same, err := s.same(ctx, opt, ref, p, m)
 	if err != nil {
-		rep.Failed++
 		s.log.Warn().Err(err).Str("blob_key", ref.Key).Msg("scrub: cannot compare the two copies")
-		return
+		return failed
 	}
 	if same {
 		s.clearPending(ref.Key, primary, opCopy)
 		s.clearPending(ref.Key, second, opCopy)
-		return
+		return inSync
 	}
 	if ref.Verify == nil {
 		// A pending upload: the upload itself decides; nothing to judge by.
-		return
+		return inSync
 	}
 	var bad [2]bool
 	for i := range s.sites {
@@ -204,19 +257,19 @@ func (s *Store) scrubRef(ctx context.Context, opt ScrubOptions, ref Ref, held [2
 		case vault.IsCode(err, vault.ECANNOTDECRYPT):
 			bad[i] = true
 		case err != nil:
-			rep.Failed++
 			s.log.Warn().Err(err).Str("site", siteNames[i]).Str("blob_key", ref.Key).Msg("scrub: cannot check a copy")
-			return
+			return failed
 		}
 	}
 	switch {
 	case bad[primary] && bad[second]:
-		s.lost(ref.Key, rep, "damaged on both sites")
+		return s.lost(ref.Key, "damaged on both sites")
 	case bad[primary]:
-		s.mend(ctx, ref.Key, second, primary, rep, &rep.Repaired)
+		return s.mend(ctx, ref.Key, second, primary, repaired)
 	case bad[second]:
-		s.mend(ctx, ref.Key, primary, second, rep, &rep.Repaired)
+		return s.mend(ctx, ref.Key, primary, second, repaired)
 	}
+	return inSync
 }
 
 // same reports whether the two copies are equal: same size (and the size
@@ -245,22 +298,17 @@ func (s *Store) same(ctx context.Context, opt ScrubOptions, ref Ref, p, m vault.
 	return sums[primary] == sums[second], nil
 }
 
-// mend copies key from site from onto site to and counts it in n.
-func (s *Store) mend(ctx context.Context, key string, from, to int, rep *ScrubReport, n *int64) {
+// mend copies key from site from onto site to; it returns o, or failed.
+func (s *Store) mend(ctx context.Context, key string, from, to int, o outcome) outcome {
 	if err := s.copyObject(ctx, key, from, to); err != nil {
-		rep.Failed++
 		s.addPending(key, to, opCopy, err)
-		return
+		return failed
 	}
-	*n++
+	return o
 }
 
-// lost reports a referenced object no site holds intact, at error level.
-func (s *Store) lost(key string, rep *ScrubReport, why string) {
-	rep.Lost++
-	if len(rep.LostKeys) < 100 {
-		rep.LostKeys = append(rep.LostKeys, key)
-		slices.Sort(rep.LostKeys)
-	}
+// lost logs a referenced object no site holds intact, at error level.
+func (s *Store) lost(key string, why string) outcome {
 	s.log.Error().Str("tenant_id", tenantOf(key)).Str("blob_key", key).Str("why", why).Msg("scrub: object lost")
+	return lost
 }
