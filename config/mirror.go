@@ -204,7 +204,9 @@ func (c *Config) validateMirrorS3(a string, m MirrorConfig) error {
 	if !m.UseTLS() && !IsLoopback(host) {
 		return fmt.Errorf("config: %s.secure: TLS is required for the non-loopback endpoint %q", field, m.Endpoint)
 	}
-	same := func(endpoint, bucket string) bool { return strings.EqualFold(endpoint, m.Endpoint) && bucket == m.Bucket }
+	same := func(endpoint, bucket string) bool {
+		return strings.EqualFold(endpoint, m.Endpoint) && bucket == m.Bucket
+	}
 	for _, b := range c.RegionNames() {
 		rb := c.Regions[b]
 		if rb.Type == StoreS3 && same(rb.Endpoint, rb.Bucket) {

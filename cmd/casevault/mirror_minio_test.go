@@ -24,7 +24,7 @@ import (
 // mirroredMinIO is a region us whose store and mirror are buckets of two
 // separate MinIO processes.
 type mirroredMinIO struct {
-	primary, mirror *s3test.Server
+	primary, mirror  *s3test.Server
 	pBucket, mBucket string
 	outside, dataDir string
 	env              []string
