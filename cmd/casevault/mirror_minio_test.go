@@ -212,11 +212,31 @@ func TestMirror_MinIOPrimaryKilled(t *testing.T) {
 			})
 		}
 	}
+	// An upload in flight at the kill: its body waits after 4 MiB.
+	inflight := make(chan [3]string, 1)
+	go func() {
+		body := io.MultiReader(bytes.NewReader(markedContents(4<<20, "MKMINIOINFLIGHT")), &waitReader{ch: killed},
+			bytes.NewReader(markedContents(12<<20, "MKMINIOINFLIGHT")))
+		req, _ := http.NewRequest("POST", c.base+"/api/v1/matters/"+matter+"/documents?name=MKMINIOINFLIGHT.pdf", body)
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Content-Type", "application/pdf")
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			inflight <- [3]string{"", "", err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		inflight <- [3]string{resp.Status, string(b), ""}
+	}()
 	time.Sleep(100 * time.Millisecond)
 	if err := m.primary.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	close(killed)
+	if r := <-inflight; !strings.HasPrefix(r[0], "503") || !strings.Contains(r[1], `"unavailable"`) {
+		t.Errorf("upload in flight at the kill: got %q %s %s, want 503 unavailable", r[0], r[1], r[2])
+	}
 
 	// Uploads with the primary down: 503 unavailable, nothing left.
 	before := objects(t, m.mirror, m.mBucket)
@@ -331,4 +351,13 @@ func bytesHitsMap(objs map[string][]byte, markers []string) []string {
 		}
 	}
 	return hits
+}
+
+// waitReader yields nothing until ch is closed, then EOF.
+type waitReader struct{ ch chan struct{} }
+
+func (w *waitReader) Read([]byte) (int, error) {
+	<-w.ch
+	time.Sleep(200 * time.Millisecond) // the primary's connection breaks first
+	return 0, io.EOF
 }

@@ -59,15 +59,3 @@ func readChecksum(ctx context.Context, st vault.BlobStore, key string) (uint64, 
 	}
 	return h.Sum64(), nil
 }
-
-// sumOf returns the checksum of an object on st: the one st keeps, or that
-// of its bytes, read.
-func sumOf(ctx context.Context, st vault.BlobStore, key string) (uint64, error) {
-	if cs, ok := st.(vault.ChecksumStore); ok {
-		_, sum, ok, err := cs.Checksum(ctx, key)
-		if err != nil || ok {
-			return sum, err
-		}
-	}
-	return readChecksum(ctx, st, key)
-}
