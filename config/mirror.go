@@ -123,8 +123,8 @@ func (c *Config) validateMirrors() error {
 			}
 			continue
 		}
-		if r.ScrubInterval.Every < 0 || (r.ScrubInterval.Every > 0 && r.ScrubInterval.Every < time.Minute) {
-			return fmt.Errorf("config: %s.scrub_interval: %s is shorter than 1m", field, r.ScrubInterval.Every)
+		if r.ScrubInterval.Every < 0 || (r.ScrubInterval.Every > 0 && r.ScrubInterval.Every < time.Second) {
+			return fmt.Errorf("config: %s.scrub_interval: %s is shorter than 1s", field, r.ScrubInterval.Every)
 		}
 		m := *r.Mirror
 		field += ".mirror"

@@ -157,7 +157,7 @@ func TestConfig_ValidateMirror(t *testing.T) {
 		{"ScrubTooOften", func(c *config.Config) {
 			with("us", config.MirrorConfig{Type: "fs", Path: "/mnt/second/us"})(c)
 			r := c.Regions["us"]
-			r.ScrubInterval = config.ScrubSchedule{Every: time.Second}
+			r.ScrubInterval = config.ScrubSchedule{Every: 500 * time.Millisecond}
 			c.Regions["us"] = r
 		}, "regions.us.scrub_interval"},
 	} {

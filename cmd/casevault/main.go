@@ -346,6 +346,15 @@ func (m *Main) Close() error {
 	if m.Witness != nil {
 		errs = append(errs, m.Witness.Close())
 	}
+	if m.Service != nil {
+		// Repairs of damaged copies started by downloads finish (each
+		// is bounded); one cut short stays for scrub.
+		for _, st := range m.Service.Regions {
+			if ms, ok := st.(*mirror.Store); ok {
+				ms.Wait()
+			}
+		}
+	}
 	if m.Sinks != nil {
 		m.Sinks.Close()
 	}
