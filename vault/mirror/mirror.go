@@ -187,16 +187,72 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// List lists the primary, or the mirror when the primary cannot be
-// reached. Errors: as vault.BlobStore.List.
+// List lists the objects either site holds, in key order, once each: the
+// two sites' listings merged as they stream (a site that came back empty,
+// or missed an upload, hides nothing). A site that cannot be listed is
+// left out; when neither can, List fails. Errors: as
+// vault.BlobStore.List, and fn's.
 func (s *Store) List(ctx context.Context, prefix string, fn func(vault.BlobInfo) error) error {
-	first, other := s.order()
-	err := s.sites[first].List(ctx, prefix, fn)
-	if err == nil || !vault.IsCode(err, vault.EUNAVAILABLE) || ctx.Err() != nil {
-		return err
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		chans [2]chan vault.BlobInfo
+		errs  [2]error
+	)
+	for i, st := range s.sites {
+		chans[i] = make(chan vault.BlobInfo, 64)
+		go func() {
+			defer close(chans[i])
+			errs[i] = st.List(ctx, prefix, func(b vault.BlobInfo) error {
+				select {
+				case chans[i] <- b:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			})
+		}()
 	}
-	s.failed(first, err)
-	return s.sites[other].List(ctx, prefix, fn)
+	var head [2]*vault.BlobInfo
+	next := func(i int) {
+		head[i] = nil
+		if b, ok := <-chans[i]; ok {
+			head[i] = &b
+		}
+	}
+	next(primary)
+	next(second)
+	for head[primary] != nil || head[second] != nil {
+		var b vault.BlobInfo
+		switch p, m := head[primary], head[second]; {
+		case m == nil || (p != nil && p.Key < m.Key):
+			b = *p
+			next(primary)
+		case p == nil || m.Key < p.Key:
+			b = *m
+			next(second)
+		default: // on both
+			b = *p
+			next(primary)
+			next(second)
+		}
+		if err := fn(b); err != nil {
+			return err
+		}
+	}
+	// Both channels are closed: errs are set.
+	if errs[primary] != nil && errs[second] != nil {
+		return errs[primary]
+	}
+	for i, err := range errs {
+		if err != nil {
+			if !vault.IsCode(err, vault.EUNAVAILABLE) {
+				return err
+			}
+			s.failed(i, err)
+		}
+	}
+	return nil
 }
 
 // Stat answers from the primary, or from the mirror when the primary fails

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"path/filepath"
 	"testing"
@@ -229,5 +230,38 @@ func TestStore_DeleteSiteDown(t *testing.T) {
 	rep, err = s.Scrub(ctx, mirror.ScrubOptions{Refs: refsOf()})
 	if err != nil || rep.Findings() != 0 {
 		t.Errorf("second scrub: got %+v, %v; want nothing found", rep, err)
+	}
+}
+
+// TestStore_List: the listing is the union of both sites, in key order,
+// each key once; a site that is down is left out.
+func TestStore_List(t *testing.T) {
+	ctx := context.Background()
+	s, p, m := newMirror(t, true)
+	for _, k := range []string{"t1/a", "t1/c", "t1/e"} {
+		if _, err := s.Put(ctx, k, bytes.NewReader([]byte(k)), -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.ChecksumStore.Put(ctx, "t1/b", bytes.NewReader([]byte("b")), -1) // primary only
+	m.ChecksumStore.Put(ctx, "t1/d", bytes.NewReader([]byte("d")), -1) // mirror only
+	p.ChecksumStore.Delete(ctx, "t1/e")                                // the primary lost it
+	list := func() []string {
+		var keys []string
+		if err := s.List(ctx, "t1/", func(b vault.BlobInfo) error { keys = append(keys, b.Key); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return keys
+	}
+	if got, want := fmt.Sprint(list()), "[t1/a t1/b t1/c t1/d t1/e]"; got != want {
+		t.Errorf("List: got %s, want %s", got, want)
+	}
+	p.down.Store(true)
+	if got, want := fmt.Sprint(list()), "[t1/a t1/c t1/d t1/e]"; got != want {
+		t.Errorf("List with the primary down: got %s, want %s", got, want)
+	}
+	m.down.Store(true)
+	if err := s.List(ctx, "t1/", func(vault.BlobInfo) error { return nil }); !vault.IsCode(err, vault.EUNAVAILABLE) {
+		t.Errorf("List with both down: got %v, want unavailable", err)
 	}
 }
