@@ -159,6 +159,16 @@ type RegionConfig struct {
 	// Backup is where the cell's databases are backed up, encrypted
 	// (config/backup.go); `backup: off` disables it.
 	Backup BackupConfig `yaml:"backup,omitempty"`
+
+	// Mirror is the region's second site, which holds a copy of every blob
+	// (config/mirror.go); nil for none.
+	Mirror *MirrorConfig `yaml:"mirror,omitempty"`
+	// RequireMirror makes an upload commit only once both sites hold its
+	// blob; default true when a mirror exists.
+	RequireMirror *bool `yaml:"require_mirror,omitempty"`
+	// ScrubInterval is how often serve compares the two sites and
+	// re-copies what is missing or damaged: default 24h, or `off`.
+	ScrubInterval ScrubSchedule `yaml:"scrub_interval,omitempty"`
 }
 
 // UseTLS reports whether an S3 region talks TLS to its endpoint.
@@ -245,7 +255,7 @@ func (c *Config) LoadFile(path string) error {
 // CASEVAULT_ACME_EMAIL, CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL,
 // CASEVAULT_METRICS_ADDR, CASEVAULT_METRICS_TOKEN, CASEVAULT_AUDIT_HEARTBEAT, CASEVAULT_AUDIT_SINK_CA_FILE,
 // CASEVAULT_AUDIT_SINK_ALLOW_PRIVATE, per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
-// secrets need not sit in the file (and _BACKUP_ACCESS_KEY, _BACKUP_SECRET_KEY for an s3 backup), and CASEVAULT_AUDIT_WITNESSES and
+// secrets need not sit in the file (and _BACKUP_ACCESS_KEY, _BACKUP_SECRET_KEY for an s3 backup, _MIRROR_ACCESS_KEY, _MIRROR_SECRET_KEY for an s3 mirror), and CASEVAULT_AUDIT_WITNESSES and
 // CASEVAULT_AUDIT_WITNESS_TIMEOUT (config/audit.go), CASEVAULT_OPERATOR_ADDR
 // and CASEVAULT_OPERATOR_TOKEN_FILE (config/operator.go).
 func (c *Config) LoadEnv(getenv func(string) string) error {
@@ -294,6 +304,7 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 		c.Regions[name] = r
 	}
 	c.loadBackupEnv(getenv)
+	c.loadMirrorEnv(getenv)
 	c.loadOperatorEnv(getenv)
 	if err := c.loadSessionEnv(getenv); err != nil {
 		return err
@@ -432,6 +443,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateBackups(); err != nil {
+		return err
+	}
+	if err := c.validateMirrors(); err != nil {
 		return err
 	}
 	if err := c.validateSession(); err != nil {

@@ -125,6 +125,9 @@ func (m *Manager) DecryptRange(ctx context.Context, ref vault.DocRef, s vault.Se
 		ctx: ctx, cancel: cancel, sa: sa, ref: ref, l: l,
 		skip: offset - first*l.p, remaining: length,
 	}
+	if alt, ok := vault.AlternateFetchFrom(ctx); ok {
+		r.alt = &alt
+	}
 	hdr := make([]byte, headerSize)
 	if first == 0 {
 		// The header and the parts are contiguous: one fetch.
@@ -149,7 +152,7 @@ func (m *Manager) DecryptRange(ctx context.Context, ref vault.DocRef, s vault.Se
 			return nil, err
 		}
 	}
-	if !checkHeader(hdr, s) {
+	if !checkHeader(hdr, s) && !r.alternateHeader(hdr, s) {
 		r.Close()
 		return nil, vault.Errorf(vault.ECANNOTDECRYPT, "Document cannot be decrypted: header does not match.")
 	}
@@ -207,6 +210,11 @@ type rangeReader struct {
 
 	m     *Manager // whose read-ahead memory ahead is
 	ahead int64    // read-ahead memory held, released by Close
+
+	// alt is the second copy of the blob (a mirror), nil for none: a
+	// part that fails to authenticate is fetched from it again.
+	alt    *vault.AlternateFetch
+	served sync.Once
 }
 
 // open fetches ciphertext bytes [off, off+n) as r's source.
@@ -347,6 +355,9 @@ func (r *rangeReader) start(first, last int64, m *Manager) {
 				}
 				c := j.c
 				c.b, c.err = r.decryptPart(c.i, c.b, pb, cipherFree)
+				if c.err != nil && r.alt != nil {
+					c.b, c.err = r.alternatePart(c.i, pb, c.err)
+				}
 				if c.err != nil {
 					r.plainFree <- pb[:0]
 				}
@@ -551,4 +562,63 @@ func (e *errReader) Read(p []byte) (int, error) {
 		e.err = err
 	}
 	return n, err
+}
+
+// alternatePart fetches part i from the blob's second copy and
+// authenticates it into buf, after the first copy's part failed with
+// first. A part bad on both copies fails with first, as without a second
+// copy.
+func (r *rangeReader) alternatePart(i int64, buf []byte, first error) ([]byte, error) {
+	if r.ctx.Err() != nil {
+		return nil, first
+	}
+	n := r.l.cipherLen(i)
+	body, err := r.alt.Fetch(r.ctx, r.l.cipherOff(i), n)
+	if err != nil {
+		return nil, first
+	}
+	ct := getPartBuffer(n)
+	_, err = io.ReadFull(body, ct)
+	body.Close()
+	if err != nil {
+		putPartBuffer(ct)
+		return nil, first
+	}
+	free := make(chan []byte, 1)
+	pt, err := r.decryptPart(i, ct, buf, free)
+	putPartBuffer(<-free)
+	if err != nil {
+		return nil, first
+	}
+	r.servedAlternate()
+	return pt, nil
+}
+
+// alternateHeader reads the header from the blob's second copy into hdr
+// and reports whether that one matches s.
+func (r *rangeReader) alternateHeader(hdr []byte, s vault.Sealed) bool {
+	if r.alt == nil {
+		return false
+	}
+	body, err := r.alt.Fetch(r.ctx, 0, headerSize)
+	if err != nil {
+		return false
+	}
+	_, err = io.ReadFull(body, hdr)
+	body.Close()
+	if err != nil || !checkHeader(hdr, s) {
+		return false
+	}
+	r.servedAlternate()
+	return true
+}
+
+// servedAlternate tells the second copy's owner, once per read, that it
+// served what the first copy could not.
+func (r *rangeReader) servedAlternate() {
+	r.served.Do(func() {
+		if r.alt.Served != nil {
+			r.alt.Served()
+		}
+	})
 }

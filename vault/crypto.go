@@ -53,7 +53,10 @@ type DocumentCipher interface {
 	// of the blob described by s, fetching only the ciphertext of the parts
 	// the range overlaps. A part's plaintext is released only after the
 	// whole part authenticates. Damage in the header or the first part
-	// fails the call itself; damage further on fails Read. Errors: invalid
+	// fails the call itself; damage further on fails Read. When ctx
+	// carries an AlternateFetch (a store with a second site), a part or
+	// header that fails is fetched from it and served if it authenticates
+	// there. Errors: invalid
 	// (range out of bounds), not_found, cannot_decrypt, unavailable (store).
 	DecryptRange(ctx context.Context, ref DocRef, s Sealed, offset, length int64, fetch RangeFetcher) (io.ReadCloser, error)
 }

@@ -143,7 +143,9 @@ func (s *Service) putBlob(ctx context.Context, v *Version, r io.Reader, size int
 	res := <-done
 
 	err = res.err // the source's or the cipher's error explains a failed Put best
-	if err == nil {
+	if err == nil || (putErr != nil && errors.Is(err, errPutReturned)) {
+		// ...unless the cipher stopped only because the store gave up:
+		// then the store's error says why (unavailable, not internal).
 		err = putErr
 	}
 	if err == nil && n != res.sealed.CiphertextSize {
@@ -364,6 +366,16 @@ func (c *Content) Range(ctx context.Context, offset, length int64) (io.ReadClose
 	}
 	v := c.Version
 	ref := DocRef{TenantID: v.TenantID, DocumentID: v.DocumentID, Version: v.Number}
+	if alt, ok := c.store.(AlternateReader); ok {
+		// A part that fails to authenticate is read again from the
+		// other site; the damaged copy is repaired.
+		ctx = WithAlternateFetch(ctx, AlternateFetch{
+			Fetch: func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+				return alt.GetAlternate(ctx, v.BlobKey, off, n)
+			},
+			Served: func() { alt.RepairFromAlternate(v.BlobKey) },
+		})
+	}
 	rc, err := c.keys.DecryptRange(ctx, ref, v.Sealed, offset, length, func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
 		return c.store.Get(ctx, v.BlobKey, off, n)
 	})

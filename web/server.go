@@ -134,6 +134,7 @@ func NewServer(svc *vault.Service, log zerolog.Logger) *Server {
 	}
 	s.registerAuditMetrics()
 	s.registerBudgetMetrics()
+	s.registerMirrorMetrics()
 	s.metrics.registry.MustRegister(witnessCollector{s})
 	return s
 }
@@ -375,7 +376,7 @@ func (s *Server) handleHealthz(c *gin.Context) {
 }
 
 // readyResponse is the body of /readyz: each check's outcome, "ok" or
-// "unavailable", by name ("database", "region:us", …).
+// "unavailable", by name ("database", "region:us", "mirror:us", …).
 type readyResponse struct {
 	Status string            `json:"status"`
 	Checks map[string]string `json:"checks"`
@@ -383,20 +384,30 @@ type readyResponse struct {
 }
 
 // handleReadyz answers GET /readyz: 200 when the database and every region
-// store answer, else 503 naming what failed. Causes are logged, not sent.
+// store answer, else 503 naming what failed. A region's mirror shows as
+// "mirror:NAME" and fails readiness only when uploads require it. Causes
+// are logged, not sent.
 func (s *Server) handleReadyz(c *gin.Context) {
 	type check struct {
 		name string
 		ping func(context.Context) error
+		// soft: a failure shows but leaves the server ready (a mirror
+		// that uploads do not need).
+		soft bool
 	}
-	checks := []check{{"database", s.Service.Store.Ping}}
+	checks := []check{{name: "database", ping: s.Service.Store.Ping}}
 	// Nothing happens without the audit log: it is a dependency like the
 	// database.
 	if p, ok := s.Service.Audit.(interface{ Ping(context.Context) error }); ok {
-		checks = append(checks, check{"audit", p.Ping})
+		checks = append(checks, check{name: "audit", ping: p.Ping})
 	}
 	for _, name := range s.Service.RegionNames() {
-		checks = append(checks, check{"region:" + name, s.Service.Regions[name].Ping})
+		checks = append(checks, check{name: "region:" + name, ping: s.Service.Regions[name].Ping})
+		// A region with a mirror: uploads cannot commit without it when
+		// it is required.
+		if m, ok := s.Service.Regions[name].(mirrorPinger); ok {
+			checks = append(checks, check{name: "mirror:" + name, ping: m.PingMirror, soft: !m.MirrorStats().Required})
+		}
 	}
 	results := make([]error, len(checks))
 	var wg sync.WaitGroup
@@ -414,7 +425,9 @@ func (s *Server) handleReadyz(c *gin.Context) {
 	for i, ch := range checks {
 		if err := results[i]; err != nil {
 			resp.Checks[ch.name] = "unavailable"
-			failed = append(failed, ch.name)
+			if !ch.soft {
+				failed = append(failed, ch.name)
+			}
 			s.Log.Warn().Err(err).Str("request_id", requestID(c)).Str("check", ch.name).Msg("readiness check failed")
 			continue
 		}
@@ -429,6 +442,12 @@ func (s *Server) handleReadyz(c *gin.Context) {
 	s.metrics.errors.WithLabelValues(vault.EUNAVAILABLE).Inc()
 	c.Set(ctxErrorCode, vault.EUNAVAILABLE)
 	writeJSON(c, http.StatusServiceUnavailable, resp)
+}
+
+// mirrorPinger is a region store with a second site (vault/mirror).
+type mirrorPinger interface {
+	vault.MirrorReporter
+	PingMirror(ctx context.Context) error
 }
 
 // joinNames joins names as "a, b and c".

@@ -51,6 +51,9 @@ Usage:
   casevault restore --region R --to DIR [--at TIME] [--json]   rebuild region R's cell databases
                                        from its backup (latest, or as of TIME, RFC 3339) into an
                                        empty DIR, then check every firm's audit log and blobs
+  casevault scrub --region R [--deep] [--json]   compare region R's store and its mirror: copy
+                                       what one site lacks, replace damaged copies (checked part by
+                                       part), report lost objects; runs beside a running server
   casevault version
 
 Every command but audit verify and audit sink-check takes --config FILE and --data-dir DIR.
@@ -59,7 +62,8 @@ CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS, CASEVAULT_ACME_EMAIL,
 CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL, CASEVAULT_METRICS_ADDR,
 CASEVAULT_METRICS_TOKEN, CASEVAULT_REGION_<NAME>_ACCESS_KEY,
 CASEVAULT_REGION_<NAME>_SECRET_KEY, CASEVAULT_REGION_<NAME>_BACKUP_ACCESS_KEY,
-CASEVAULT_REGION_<NAME>_BACKUP_SECRET_KEY.
+CASEVAULT_REGION_<NAME>_BACKUP_SECRET_KEY, CASEVAULT_REGION_<NAME>_MIRROR_ACCESS_KEY,
+CASEVAULT_REGION_<NAME>_MIRROR_SECRET_KEY.
 
 Exit codes: 0 success, 1 failure, 2 usage error (a missing or unknown flag,
 named on stderr).
@@ -98,6 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMigrateCells(ctx, rest, stdout, stderr)
 	case "restore ":
 		return cmdRestore(ctx, rest, stdout, stderr)
+	case "scrub ":
+		return cmdScrub(ctx, rest, stdout, stderr)
 	case "residency verify":
 		return cmdResidencyVerify(ctx, rest, stdout, stderr)
 	case "user add":

@@ -27,6 +27,7 @@ import (
 	"github.com/casevault/casevault/vault"
 	"github.com/casevault/casevault/vault/cell"
 	"github.com/casevault/casevault/vault/fs"
+	"github.com/casevault/casevault/vault/mirror"
 	"github.com/casevault/casevault/vault/s3"
 	"github.com/casevault/casevault/web"
 )
@@ -127,6 +128,9 @@ func (m *Main) Open(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("region %s: store: %w", name, err)
 		}
+		if ms, ok := store.(*mirror.Store); ok {
+			ms.SetLog(m.Log.With().Str("component", "mirror").Str("region", name).Logger())
+		}
 		regions[name] = store
 	}
 	m.masters = masters
@@ -169,17 +173,42 @@ func checkLegacyKeys(c *config.Config) error {
 		"move them out before starting: mv %s %s (or move them elsewhere and set keys_dir)", legacy, legacy, c.KeyDir())
 }
 
+// openStore opens region name's blob store: its own site, wrapped with its
+// mirror (vault/mirror) when the region has one.
 func openStore(ctx context.Context, c *config.Config, name string, rc config.RegionConfig) (vault.BlobStore, error) {
+	var (
+		store vault.BlobStore
+		err   error
+	)
 	switch rc.Type {
 	case config.StoreS3:
-		return s3.New(ctx, s3.Config{
+		store, err = s3.New(ctx, s3.Config{
 			Endpoint: rc.Endpoint, Bucket: rc.Bucket, AccessKey: rc.AccessKey, SecretKey: rc.SecretKey,
 			Secure: rc.UseTLS(), Region: rc.S3Region, CreateBucket: rc.CreateBucket,
 			UploadMemory: rc.UploadMemoryMiB << 20,
 		})
 	default:
-		return fs.New(c.RegionPath(name))
+		store, err = fs.New(c.RegionPath(name))
 	}
+	if err != nil || rc.Mirror == nil {
+		return store, err
+	}
+	second, err := openMirrorSite(ctx, *rc.Mirror)
+	if err != nil {
+		return nil, fmt.Errorf("mirror: %w", err)
+	}
+	return mirror.New(store, second, mirror.Options{Required: c.MirrorRequired(name)}), nil
+}
+
+// openMirrorSite opens a region's second site.
+func openMirrorSite(ctx context.Context, mc config.MirrorConfig) (vault.BlobStore, error) {
+	if mc.Type == config.StoreS3 {
+		return s3.New(ctx, s3.Config{
+			Endpoint: mc.Endpoint, Bucket: mc.Bucket, AccessKey: mc.AccessKey, SecretKey: mc.SecretKey,
+			Secure: mc.UseTLS(), Region: mc.S3Region, CreateBucket: mc.CreateBucket,
+		})
+	}
+	return fs.New(mc.Path)
 }
 
 // Run opens everything and starts serving HTTP (and /metrics, on its own
@@ -241,6 +270,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startBackups(ctx); err != nil {
 		return err
 	}
+	m.startScrubs(ctx)
 	m.Sinks.Start()
 	go m.janitor(ctx)
 	if err := m.logSetupToken(ctx); err != nil {
@@ -315,6 +345,15 @@ func (m *Main) Close() error {
 	}
 	if m.Witness != nil {
 		errs = append(errs, m.Witness.Close())
+	}
+	if m.Service != nil {
+		// Repairs of damaged copies started by downloads finish (each
+		// is bounded); one cut short stays for scrub.
+		for _, st := range m.Service.Regions {
+			if ms, ok := st.(*mirror.Store); ok {
+				ms.Wait()
+			}
+		}
 	}
 	if m.Sinks != nil {
 		m.Sinks.Close()

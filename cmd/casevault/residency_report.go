@@ -8,6 +8,7 @@ import (
 
 	"github.com/casevault/casevault/config"
 	"github.com/casevault/casevault/residency"
+	"github.com/casevault/casevault/vault/mirror"
 )
 
 // ResidencyReport builds and signs the residency report of a firm
@@ -34,7 +35,7 @@ func (m *Main) ResidencyReport(ctx context.Context, tenantID string) ([]byte, er
 	}
 	in := residency.Input{
 		Tenant: t.ID, Region: t.Region, Needles: residency.Needles(needles...), Now: m.Service.Now,
-		Stores: []residency.StoreInput{{Desc: m.storeDesc(t.Region), Store: m.Service.Regions[t.Region], Prefix: t.ID + "/"}},
+		Stores: m.regionStores(t.Region, t.ID+"/"),
 	}
 	for _, region := range m.Config.RegionNames() {
 		if region == t.Region {
@@ -42,7 +43,7 @@ func (m *Main) ResidencyReport(ctx context.Context, tenantID string) ([]byte, er
 		}
 		in.OtherCells = append(in.OtherCells, residency.CellInput{
 			Region: region, Dir: m.Config.CellDir(region), Files: m.regionKeyFiles(region),
-			Stores: []residency.StoreInput{{Desc: m.storeDesc(region), Store: m.Service.Regions[region]}},
+			Stores: m.regionStores(region, ""),
 		})
 	}
 	// The firm's moves are the handover events of its log.
@@ -77,6 +78,27 @@ func (m *Main) storeDesc(region string) residency.StoreDesc {
 		return residency.StoreDesc{Kind: residency.KindS3, Endpoint: rc.Endpoint, Bucket: rc.Bucket}
 	}
 	return residency.StoreDesc{Kind: residency.KindFS, Path: m.Config.RegionPath(region)}
+}
+
+// regionStores are region's blob stores as a residency report reads them,
+// each with the key prefix given: the region's own and, when it has one,
+// its mirror, the second site of the same region (ciphertext only, under
+// the same keys).
+func (m *Main) regionStores(region, prefix string) []residency.StoreInput {
+	st := m.Service.Regions[region]
+	ms, ok := st.(*mirror.Store)
+	if !ok {
+		return []residency.StoreInput{{Desc: m.storeDesc(region), Store: st, Prefix: prefix}}
+	}
+	mc := *m.Config.Regions[region].Mirror
+	desc := residency.StoreDesc{Kind: residency.KindFS, Path: mc.Path}
+	if mc.Type == config.StoreS3 {
+		desc = residency.StoreDesc{Kind: residency.KindS3, Endpoint: mc.Endpoint, Bucket: mc.Bucket}
+	}
+	return []residency.StoreInput{
+		{Desc: m.storeDesc(region), Store: ms.Primary(), Prefix: prefix},
+		{Desc: desc, Store: ms.Mirror(), Prefix: prefix},
+	}
 }
 
 // regionKeyFiles are the files beside region's master key that belong to

@@ -65,6 +65,7 @@ type Server struct {
 	SecretKey string
 
 	dir     string // temporary root: data, log
+	bin     string
 	logPath string
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when the process has exited
@@ -119,6 +120,20 @@ func start(kind, bin string) (*Server, error) {
 		return nil, fmt.Errorf("s3test: %w", err)
 	}
 
+	s.bin = bin
+	if err := s.launch(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return s, nil
+}
+
+// launch starts the server process on s's endpoint and data directory and
+// waits until it answers.
+func (s *Server) launch() error {
+	kind, bin, dir := s.Kind, s.bin, s.dir
+	data := filepath.Join(dir, "data")
+	s.exited = make(chan struct{})
 	cmd := exec.Command(bin)
 	cmd.Dir = dir // versitygw and minio may write files to their working directory
 	cmd.Env = os.Environ()
@@ -126,8 +141,7 @@ func start(kind, bin string) (*Server, error) {
 	case KindMinIO:
 		console, err := freePort()
 		if err != nil {
-			os.RemoveAll(dir)
-			return nil, err
+			return err
 		}
 		cmd.Args = append(cmd.Args, "server", data,
 			"--address", s.Endpoint,
@@ -149,10 +163,9 @@ func start(kind, bin string) (*Server, error) {
 			"--quiet",
 			"posix", data)
 	}
-	logFile, err := os.Create(s.logPath)
+	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("s3test: %w", err)
+		return fmt.Errorf("s3test: %w", err)
 	}
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
@@ -161,22 +174,22 @@ func start(kind, bin string) (*Server, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("s3test: starting %s: %w", kind, err)
+		return fmt.Errorf("s3test: starting %s: %w", kind, err)
 	}
 	logFile.Close() // the child has its own descriptor
 	s.cmd = cmd
+	exited := s.exited
 	go func() {
 		s.waitErr = cmd.Wait()
-		close(s.exited)
+		close(exited)
 	}()
 
 	if err := s.waitReady(); err != nil {
 		msg := s.Log()
 		s.Close()
-		return nil, fmt.Errorf("s3test: %s did not start: %w\n--- server output ---\n%s", kind, err, msg)
+		return fmt.Errorf("s3test: %s did not start: %w\n--- server output ---\n%s", kind, err, msg)
 	}
-	return s, nil
+	return nil
 }
 
 func (s *Server) waitReady() error {
