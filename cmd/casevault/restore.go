@@ -52,6 +52,21 @@ type firmRestore struct {
 	// events. The server refuses such a log (503) until the gap is
 	// accepted with `casevault audit accept-rollback`.
 	AuditBehind string `json:"audit_behind_anchor,omitempty"`
+	// Sampled versions were decrypted end to end (a drill's checks,
+	// drill_sample.go); SampleFailures of them failed.
+	Sampled        int      `json:"sampled,omitempty"`
+	SampledBytes   int64    `json:"sampled_bytes,omitempty"`
+	SampleFailures []string `json:"sample_failures,omitempty"`
+}
+
+// restoreOptions are what a drill adds to a restore's checks.
+type restoreOptions struct {
+	// Sample is how many versions of each firm to decrypt end to end (0:
+	// none, as `casevault restore` does).
+	Sample int
+	// Store is the region's blob store to check against; nil opens it
+	// from the configuration.
+	Store vault.BlobStore
 }
 
 // cmdRestore runs `casevault restore --region R --to DIR [--at TIME]`:
@@ -99,7 +114,7 @@ func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	sum, err := restoreCell(ctx, m, *region, dir, when)
+	sum, err := restoreCell(ctx, m, *region, dir, when, restoreOptions{})
 	if err != nil {
 		return err
 	}
@@ -116,8 +131,9 @@ func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// restoreCell restores region's cell into dir and checks it.
-func restoreCell(ctx context.Context, m *Main, region, dir string, at time.Time) (*restoreSummary, error) {
+// restoreCell restores region's cell into dir and checks it; `casevault
+// restore` and a drill (drill.go) both call it.
+func restoreCell(ctx context.Context, m *Main, region, dir string, at time.Time, opt restoreOptions) (*restoreSummary, error) {
 	if err := emptyDir(dir); err != nil {
 		return nil, err
 	}
@@ -137,8 +153,15 @@ func restoreCell(ctx context.Context, m *Main, region, dir string, at time.Time)
 	if !at.IsZero() {
 		sum.At = at.UTC().Format(time.RFC3339)
 	}
-	if sum.Newest, err = backup.Newest(ctx, bstore, key, backup.DBMetadata, prefix); err != nil {
-		return nil, fmt.Errorf("region %s: backup: %w", region, err)
+	// How far the backup reaches: its newest file of either database.
+	for _, db := range []string{backup.DBMetadata, backup.DBAudit} {
+		newest, err := backup.Newest(ctx, bstore, key, db, prefix)
+		if err != nil {
+			return nil, fmt.Errorf("region %s: backup: %w", region, err)
+		}
+		if newest.After(sum.Newest) {
+			sum.Newest = newest
+		}
 	}
 	for _, db := range []string{backup.DBMetadata, backup.DBAudit} {
 		if err := backup.Restore(ctx, backup.RestoreOptions{
@@ -147,11 +170,13 @@ func restoreCell(ctx context.Context, m *Main, region, dir string, at time.Time)
 			return nil, fmt.Errorf("region %s: %w", region, err)
 		}
 	}
-	store, err := openStore(ctx, &m.Config, region, m.Config.Regions[region])
-	if err != nil {
-		return nil, fmt.Errorf("region %s: store: %w", region, err)
+	store := opt.Store
+	if store == nil {
+		if store, err = openStore(ctx, &m.Config, region, m.Config.Regions[region]); err != nil {
+			return nil, fmt.Errorf("region %s: store: %w", region, err)
+		}
 	}
-	if err := checkRestored(ctx, m, region, dir, mk, store, sum); err != nil {
+	if err := checkRestored(ctx, m, region, dir, mk, store, opt.Sample, sum); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -182,8 +207,10 @@ func loadMasterKey(path string) (keys.MasterKey, error) {
 // checkRestored opens the restored copy in dir and checks every firm in it:
 // each version's blob is in store, and each audit log verifies as an
 // auditor would verify its export, against the checkpoints it holds,
-// signed by the region's keys. It signs nothing.
-func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.MasterKey, store vault.BlobStore, sum *restoreSummary) error {
+// signed by the region's keys; and, when sample > 0, up to sample versions
+// of each firm decrypt end to end with the restored keysets. It signs
+// nothing.
+func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.MasterKey, store vault.BlobStore, sample int, sum *restoreSummary) error {
 	db, err := sqlite.Open(ctx, filepath.Join(dir, backup.DBMetadata+".db"))
 	if err != nil {
 		return fmt.Errorf("restored database: %w", err)
@@ -239,6 +266,7 @@ func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.Mas
 			return fmt.Errorf("restored database: firm %s: %w", t.ID, err)
 		}
 		f.Documents = len(docs)
+		var present []*vault.Version
 		for _, d := range docs {
 			vs, err := db.Versions(ctx, t.ID, d.ID)
 			if err != nil {
@@ -248,8 +276,13 @@ func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.Mas
 				f.Versions++
 				if _, err := store.Stat(ctx, v.BlobKey); err != nil {
 					f.MissingBlobs = append(f.MissingBlobs, fmt.Sprintf("%s/%d", d.ID, v.Number))
+				} else {
+					present = append(present, v)
 				}
 			}
+		}
+		if sample > 0 {
+			sampleVersions(ctx, km, store, present, sample, &f)
 		}
 		if f.AuditEvents, err = log.Size(ctx, t.ID); err != nil {
 			return fmt.Errorf("restored audit log: firm %s: %w", t.ID, err)
@@ -263,7 +296,7 @@ func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.Mas
 			}
 		}
 		f.AuditBehind = behind[t.ID]
-		if len(f.MissingBlobs) > 0 || f.AuditError != "" {
+		if len(f.MissingBlobs) > 0 || f.AuditError != "" || len(f.SampleFailures) > 0 {
 			sum.OK = false
 		}
 		sum.Firms = append(sum.Firms, f)
