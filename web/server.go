@@ -80,6 +80,11 @@ type Server struct {
 	// not yet delivered to the firms' sinks, for /metrics.
 	SinkPending func() int64
 
+	// Durability, when set before Open, returns a region's backups, last
+	// restore drill and mirror, for GET /api/v1/durability, the UI's
+	// durability page, /metrics and /readyz (web/durability.go).
+	Durability func(region string) vault.Durability
+
 	// Operator, when its Addr is set before Open, serves the operator API
 	// on a listener of its own (web/operator.go).
 	Operator OperatorListener
@@ -135,6 +140,7 @@ func NewServer(svc *vault.Service, log zerolog.Logger) *Server {
 	s.registerAuditMetrics()
 	s.registerBudgetMetrics()
 	s.metrics.registry.MustRegister(witnessCollector{s})
+	s.metrics.registry.MustRegister(durabilityCollector{s})
 	return s
 }
 
@@ -194,6 +200,7 @@ func (s *Server) registerRoutes() {
 	auth.GET("/audit/checkpoint", s.handleAuditCheckpoint)
 	auth.GET("/audit/keys", s.handleAuditKeys)
 	auth.GET("/residency", s.handleResidency)
+	auth.GET("/durability", s.handleDurability)
 	auth.GET("/audit/proof", s.handleAuditProof)
 	auth.GET("/audit/consistency", s.handleAuditConsistency)
 	auth.GET("/audit/sink", s.handleAuditSinkGet)
@@ -410,6 +417,7 @@ func (s *Server) handleReadyz(c *gin.Context) {
 	wg.Wait()
 
 	resp := readyResponse{Status: "ok", Checks: map[string]string{}}
+	s.backupChecks(resp.Checks) // shown, never failing readiness
 	var failed []string
 	for i, ch := range checks {
 		if err := results[i]; err != nil {

@@ -51,9 +51,14 @@ Usage:
   casevault restore --region R --to DIR [--at TIME] [--json]   rebuild region R's cell databases
                                        from its backup (latest, or as of TIME, RFC 3339) into an
                                        empty DIR, then check every firm's audit log and blobs
+  casevault drill --region R [--json] [--out FILE]   restore region R's latest backup inside its
+                                       cell, check it, decrypt a sample, delete it; record the result
+                                       in each firm's audit log and as a signed record (through a
+                                       running server's operator API, else in process)
+  casevault drill verify --key VERIFIER_KEY [--key …] FILE   check a signed drill record offline
   casevault version
 
-Every command but audit verify and audit sink-check takes --config FILE and --data-dir DIR.
+Every command but audit verify, audit sink-check, residency verify and drill verify takes --config FILE and --data-dir DIR.
 Environment: CASEVAULT_DATA_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
 CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS, CASEVAULT_ACME_EMAIL,
 CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL, CASEVAULT_METRICS_ADDR,
@@ -98,6 +103,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMigrateCells(ctx, rest, stdout, stderr)
 	case "restore ":
 		return cmdRestore(ctx, rest, stdout, stderr)
+	case "drill ":
+		if len(rest) > 0 && rest[0] == "verify" {
+			return cmdDrillVerify(ctx, rest[1:], stdout, stderr)
+		}
+		return cmdDrill(ctx, rest, stdout, stderr)
 	case "residency verify":
 		return cmdResidencyVerify(ctx, rest, stdout, stderr)
 	case "user add":
