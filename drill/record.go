@@ -55,10 +55,13 @@ type Record struct {
 	// AuditEvents is the events of every firm's restored log;
 	// AuditFailures the logs that do not verify; AuditBehind the logs that
 	// end behind the checkpoint the server anchored for them (events after
-	// the backup's newest file: within the RPO, not a failure).
+	// the backup's newest file: within the RPO, not a failure);
+	// AuditUnsigned the logs with events and no checkpoint yet in the
+	// backup, which nothing could verify (a firm created within the RPO).
 	AuditEvents   int64 `json:"audit_events"`
 	AuditFailures int64 `json:"audit_failures"`
 	AuditBehind   int64 `json:"audit_behind"`
+	AuditUnsigned int64 `json:"audit_unsigned"`
 	// Sampled versions were decrypted end to end from the region's blob
 	// store with the restored keysets, SampledBytes of plaintext in all
 	// (discarded, never written); SampleFailures of them failed.
@@ -144,7 +147,7 @@ func (r *Record) check() error {
 	case r.RPOms != nil && *r.RPOms != r.Started.Sub(r.BackupNewest.Time).Milliseconds():
 		return fmt.Errorf("rpo_ms %d is not started - backup_newest", *r.RPOms)
 	}
-	for _, n := range []int64{r.Firms, r.Documents, r.Versions, r.MissingBlobs, r.AuditEvents, r.AuditFailures, r.AuditBehind, r.Sampled, r.SampledBytes, r.SampleFailures} {
+	for _, n := range []int64{r.Firms, r.Documents, r.Versions, r.MissingBlobs, r.AuditEvents, r.AuditFailures, r.AuditBehind, r.AuditUnsigned, r.Sampled, r.SampledBytes, r.SampleFailures} {
 		if n < 0 || n > maxCount {
 			return errors.New("a count is negative or above 2^53")
 		}
@@ -152,8 +155,8 @@ func (r *Record) check() error {
 	switch {
 	case r.MissingBlobs > r.Versions || r.Sampled > r.Versions || r.SampleFailures > r.Sampled:
 		return errors.New("missing_blobs and sampled must not exceed versions, nor sample_failures sampled")
-	case r.AuditFailures > r.Firms || r.AuditBehind > r.Firms:
-		return errors.New("audit_failures and audit_behind must not exceed firms")
+	case r.AuditFailures > r.Firms || r.AuditBehind > r.Firms || r.AuditUnsigned > r.Firms:
+		return errors.New("audit_failures, audit_behind and audit_unsigned must not exceed firms")
 	}
 	clean := r.Restored != nil && r.BackupNewest != nil && r.MissingBlobs == 0 && r.AuditFailures == 0 && r.SampleFailures == 0
 	switch {

@@ -58,4 +58,3 @@ func (s *Service) DurabilityRegion(ctx context.Context, actor *User) (string, er
 	}
 	return s.tenantRegion(ctx, actor.TenantID)
 }
-

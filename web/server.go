@@ -239,6 +239,7 @@ func (s *Server) registerUIRoutes() {
 	s.adminPages(in)
 	s.auditPages(in)
 	s.verifyPages(in)
+	in.GET("/durability", s.handleDurabilityPage)
 }
 
 // Route is one registered endpoint: a method and a path template in gin's

@@ -203,6 +203,9 @@ func navFor(u *vault.User, current string) []navItem {
 	default:
 		items = []navItem{{Href: "/matters", Label: "Matters"}}
 	}
+	if u.Role == vault.RoleOwner || u.Role == vault.RoleAuditor {
+		items = append(items, navItem{Href: "/durability", Label: "Durability"})
+	}
 	items = append(items, navItem{Href: "/account/password", Label: "Password"})
 	for i := range items {
 		items[i].Current = items[i].Href == current ||

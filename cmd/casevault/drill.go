@@ -56,6 +56,7 @@ func (m *Main) runDrill(ctx context.Context, region, id string) (*drill.Record, 
 		} else {
 			newest = sum.Newest
 			failures = append(failures, tally(rec, sum)...)
+			m.logDrillFirms(region, id, sum)
 			if len(failures) == 0 {
 				restored = time.Now()
 			}
@@ -102,6 +103,9 @@ func tally(rec *drill.Record, sum *restoreSummary) []string {
 		if f.AuditBehind != "" {
 			rec.AuditBehind++
 		}
+		if f.AuditUnsigned {
+			rec.AuditUnsigned++
+		}
 		rec.Sampled += int64(f.Sampled)
 		rec.SampledBytes += f.SampledBytes
 		rec.SampleFailures += int64(len(f.SampleFailures))
@@ -117,6 +121,19 @@ func tally(rec *drill.Record, sum *restoreSummary) []string {
 		out = append(out, fmt.Sprintf("%d sampled version(s) do not decrypt to their recorded size", rec.SampleFailures))
 	}
 	return out
+}
+
+// logDrillFirms logs, for the operator, what failed for each firm of a
+// drill's restore: the record names no firm, the server log does.
+func (m *Main) logDrillFirms(region, id string, sum *restoreSummary) {
+	for _, f := range sum.Firms {
+		if f.AuditError == "" && len(f.MissingBlobs) == 0 && len(f.SampleFailures) == 0 {
+			continue
+		}
+		m.Log.Warn().Str("component", "drill").Str("region", region).Str("drill_id", id).Str("tenant_id", f.Tenant).
+			Str("audit_error", f.AuditError).Strs("missing_blobs", f.MissingBlobs).Strs("sample_failures", f.SampleFailures).
+			Msg("restore drill: a firm of the restored cell fails its checks")
+	}
 }
 
 // drillReason is a restore error in words fit for a record: the vault

@@ -149,8 +149,8 @@ func printDrill(w io.Writer, r *drill.Record) {
 	if r.RTOms != nil {
 		fmt.Fprintf(w, "  RTO %s (start to a restored cell that passed its checks)\n", time.Duration(*r.RTOms)*time.Millisecond)
 	}
-	fmt.Fprintf(w, "  %d firms, %d documents, %d versions (%d blobs missing); %d audit events, %d logs fail to verify, %d behind their anchored checkpoint; %d versions decrypted end to end (%d failed)\n",
-		r.Firms, r.Documents, r.Versions, r.MissingBlobs, r.AuditEvents, r.AuditFailures, r.AuditBehind, r.Sampled, r.SampleFailures)
+	fmt.Fprintf(w, "  %d firms, %d documents, %d versions (%d blobs missing); %d audit events, %d logs fail to verify, %d behind their anchored checkpoint, %d not signed yet; %d versions decrypted end to end (%d failed)\n",
+		r.Firms, r.Documents, r.Versions, r.MissingBlobs, r.AuditEvents, r.AuditFailures, r.AuditBehind, r.AuditUnsigned, r.Sampled, r.SampleFailures)
 	if r.Failure != "" {
 		fmt.Fprintf(w, "  FAILURE: %s\n", r.Failure)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,6 +47,9 @@ type firmRestore struct {
 	AuditEvents   int64  `json:"audit_events"`
 	AuditVerified int64  `json:"audit_verified"`
 	AuditError    string `json:"audit_error,omitempty"`
+	// AuditUnsigned says the log has events but no checkpoint yet: none
+	// of it could be verified.
+	AuditUnsigned bool `json:"audit_unsigned,omitempty"`
 	// AuditBehind says how the restored log fails to extend the
 	// checkpoint the server anchored for it (kept beside the keys): a log
 	// restored as of an earlier time, or a backup that lost its last
@@ -287,7 +291,15 @@ func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.Mas
 		if f.AuditEvents, err = log.Size(ctx, t.ID); err != nil {
 			return fmt.Errorf("restored audit log: firm %s: %w", t.ID, err)
 		}
-		if f.AuditEvents > 0 {
+		signed, err := hasCheckpoint(ctx, log, t.ID)
+		if err != nil {
+			return fmt.Errorf("restored audit log: firm %s: %w", t.ID, err)
+		}
+		// A log whose events the backup holds before any checkpoint of
+		// them (a firm just created) has nothing signed to verify yet: it
+		// shows as unsigned, and behind its anchor once the server signed.
+		f.AuditUnsigned = f.AuditEvents > 0 && !signed
+		if f.AuditEvents > 0 && signed {
 			res, err := verifyLog(ctx, log, t.ID, signer.VerifierKey, trusted)
 			if err != nil {
 				f.AuditError = err.Error()
@@ -304,6 +316,23 @@ func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.Mas
 	slices.SortFunc(sum.Firms, func(a, b firmRestore) int { return strings.Compare(a.Tenant, b.Tenant) })
 	return nil
 }
+
+// hasCheckpoint reports whether l holds a signed checkpoint of tenant's
+// log.
+func hasCheckpoint(ctx context.Context, l *audit.Log, tenant string) (bool, error) {
+	found := false
+	err := l.Checkpoints(ctx, tenant, math.MaxInt64, func(*audit.Checkpoint) error {
+		found = true
+		return errFound
+	})
+	if errors.Is(err, errFound) {
+		err = nil
+	}
+	return found, err
+}
+
+// errFound stops an iteration that found what it looked for.
+var errFound = errors.New("found")
 
 // verifyLog exports tenant's whole log from l as a bundle and verifies it
 // offline, as `casevault audit verify` does.
