@@ -250,7 +250,7 @@ var uiPrefixes = []string{"/static/", "/matters", "/documents/", "/trash", "/adm
 // (HTML, described in docs/API.md) rather than an endpoint of the JSON API.
 func IsUIRoute(path string) bool {
 	switch path {
-	case "/", "/setup", "/signin", "/signout":
+	case "/", "/setup", "/signin", "/signout", "/durability":
 		return true
 	}
 	for _, p := range uiPrefixes {
