@@ -115,7 +115,11 @@ func (d *drillRunner) run(region, id string) {
 		if st.ErrorCode == vault.EINTERNAL {
 			st.Error = "Internal error (see the server log)."
 		}
-		log.Error().Err(err).Msg("restore drill could not be recorded")
+		if d.ctx.Err() != nil {
+			log.Info().Err(err).Msg("restore drill stopped by the shutdown")
+		} else {
+			log.Error().Err(err).Msg("restore drill could not be recorded")
+		}
 	}
 	if rec == nil || signed == nil || d.ctx.Err() != nil {
 		return // not recorded, or stopped by the shutdown: no alert
