@@ -48,11 +48,13 @@ func (m *Main) runDrill(ctx context.Context, region, id string) (*drill.Record, 
 	var restored, newest time.Time
 	var failures []string
 	if err := os.MkdirAll(filepath.Dir(tmp), 0o700); err != nil {
-		failures = append(failures, "cannot make the drill's directory: "+err.Error())
+		failures = append(failures, "the drill's directory in the cell cannot be made (see the server log)")
+		m.Log.Error().Err(err).Str("component", "drill").Str("region", region).Msg("restore drill: cannot make its directory")
 	} else {
 		sum, err := restoreCell(ctx, m, region, tmp, time.Time{}, restoreOptions{Sample: m.Config.DrillSample(region), Store: m.Service.Regions[region]})
 		if err != nil {
 			failures = append(failures, "the backup does not restore: "+drillReason(err))
+			m.Log.Warn().Err(err).Str("component", "drill").Str("region", region).Str("drill_id", id).Msg("restore drill: the backup does not restore")
 		} else {
 			newest = sum.Newest
 			failures = append(failures, tally(rec, sum)...)
@@ -64,7 +66,8 @@ func (m *Main) runDrill(ctx context.Context, region, id string) (*drill.Record, 
 	}
 	// The restore holds the region's databases: it goes, whatever happened.
 	if err := os.RemoveAll(tmp); err != nil {
-		failures = append(failures, "the restore could not be deleted: "+err.Error())
+		failures = append(failures, "the restored copy could not be deleted (see the server log)")
+		m.Log.Error().Err(err).Str("component", "drill").Str("region", region).Str("drill_id", id).Msg("restore drill: cannot delete the restored copy")
 		restored = time.Time{}
 	}
 	rec.SetTimes(started, restored, time.Now(), newest)
@@ -136,14 +139,17 @@ func (m *Main) logDrillFirms(region, id string, sum *restoreSummary) {
 	}
 }
 
-// drillReason is a restore error in words fit for a record: the vault
-// error's message, which names no firm.
+// drillReason is a restore error in words fit for a record, a firm's
+// audit event and the durability figures owners see: a vault error's
+// message, which names no firm and no path; anything else (a key file
+// missing, a directory that cannot be read) only by its kind, its details
+// being in the server log.
 func drillReason(err error) string {
 	var verr *vault.Error
-	if errors.As(err, &verr) {
+	if errors.As(err, &verr) && verr.Code != vault.EINTERNAL {
 		return verr.Message
 	}
-	return err.Error()
+	return "an error of the server's (see its log)"
 }
 
 // keepDrillRecord stores a signed record in the cell's drills directory
