@@ -18,6 +18,10 @@ const (
 	// MaxBackupInterval is the longest sync interval allowed: the issue
 	// promises a backup at least every 15 minutes.
 	MaxBackupInterval = 15 * time.Minute
+
+	DefaultDrillInterval = 24 * time.Hour
+	DefaultDrillDelay    = 5 * time.Minute
+	DefaultDrillSample   = 5
 )
 
 // BackupConfig is where and how often a region's cell databases are
@@ -53,6 +57,17 @@ type BackupConfig struct {
 	// Retention is how long snapshots (and what restores from them) are
 	// kept: default 35 days, at least the snapshot interval.
 	Retention time.Duration `yaml:"retention,omitempty"`
+
+	// DrillInterval is how often serve runs a restore drill of the region
+	// (README, "Restore drills"): a duration of at least 1m, default 24h,
+	// or "off".
+	DrillInterval string `yaml:"drill_interval,omitempty"`
+	// DrillDelay is how long after the start serve runs the first drill:
+	// default 5m.
+	DrillDelay time.Duration `yaml:"drill_delay,omitempty"`
+	// DrillSample is how many document versions of each firm a drill
+	// decrypts end to end: default 5, at most 1000.
+	DrillSample int `yaml:"drill_sample,omitempty"`
 }
 
 // UnmarshalYAML accepts the scalar `off` (or false) besides a mapping.
@@ -116,6 +131,55 @@ func (c *Config) BackupRetention(name string) time.Duration {
 	return orDefault(c.Regions[name].Backup.Retention, DefaultBackupRetention)
 }
 
+// DrillInterval is how often serve drills region name's backup; 0 when
+// drills are off (or backups are).
+func (c *Config) DrillInterval(name string) time.Duration {
+	if !c.BackupEnabled(name) {
+		return 0
+	}
+	v := c.Regions[name].Backup.DrillInterval
+	switch strings.ToLower(v) {
+	case "":
+		return DefaultDrillInterval
+	case "off", "false":
+		return 0
+	}
+	d, _ := time.ParseDuration(v) // Validate checked it
+	return d
+}
+
+// DrillDelay is how long after the start serve runs region name's first
+// drill.
+func (c *Config) DrillDelay(name string) time.Duration {
+	return orDefault(c.Regions[name].Backup.DrillDelay, DefaultDrillDelay)
+}
+
+// DrillSample is how many versions of each firm a drill decrypts.
+func (c *Config) DrillSample(name string) int {
+	if n := c.Regions[name].Backup.DrillSample; n > 0 {
+		return n
+	}
+	return DefaultDrillSample
+}
+
+// validateDrill checks region a's drill settings.
+func (c *Config) validateDrill(a string, b BackupConfig) error {
+	field := "regions." + a + ".backup"
+	if v := strings.ToLower(b.DrillInterval); v != "" && v != "off" && v != "false" {
+		d, err := time.ParseDuration(b.DrillInterval)
+		if err != nil || d < time.Minute {
+			return fmt.Errorf("config: %s.drill_interval: %q is not off or a duration of at least 1m", field, b.DrillInterval)
+		}
+	}
+	switch {
+	case b.DrillDelay < 0:
+		return fmt.Errorf("config: %s.drill_delay: %s is negative", field, b.DrillDelay)
+	case b.DrillSample < 0 || b.DrillSample > 1000:
+		return fmt.Errorf("config: %s.drill_sample: %d is not between 1 and 1000", field, b.DrillSample)
+	}
+	return nil
+}
+
 func orDefault(d, def time.Duration) time.Duration {
 	if d == 0 {
 		return def
@@ -163,6 +227,9 @@ func (c *Config) validateBackups() error {
 			return fmt.Errorf("config: %s.snapshot_interval: %s is not between 1m and 24h", field, b.SnapshotInterval)
 		case c.BackupRetention(a) < c.BackupSnapshotInterval(a):
 			return fmt.Errorf("config: %s.retention: %s is shorter than the snapshot interval %s", field, c.BackupRetention(a), c.BackupSnapshotInterval(a))
+		}
+		if err := c.validateDrill(a, b); err != nil {
+			return err
 		}
 		switch c.BackupType(a) {
 		case StoreFS:

@@ -31,6 +31,15 @@ func TestConfig_BackupDefaults(t *testing.T) {
 	if got, want := c.BackupRetention("us"), 35*24*time.Hour; got != want {
 		t.Errorf("BackupRetention: got %s, want %s", got, want)
 	}
+	if got, want := c.DrillInterval("us"), 24*time.Hour; got != want {
+		t.Errorf("DrillInterval: got %s, want %s", got, want)
+	}
+	if got, want := c.DrillDelay("us"), 5*time.Minute; got != want {
+		t.Errorf("DrillDelay: got %s, want %s", got, want)
+	}
+	if got, want := c.DrillSample("us"), 5; got != want {
+		t.Errorf("DrillSample: got %d, want %d", got, want)
+	}
 }
 
 func TestConfig_BackupFile(t *testing.T) {
@@ -53,6 +62,7 @@ func TestConfig_BackupFile(t *testing.T) {
       secure: false
       interval: 30s
       retention: 720h
+      drill_interval: off
 `
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -75,6 +85,9 @@ func TestConfig_BackupFile(t *testing.T) {
 	}
 	if got, want := c.BackupRetention("ca"), 720*time.Hour; got != want {
 		t.Errorf("BackupRetention(ca): got %s, want %s", got, want)
+	}
+	if got := c.DrillInterval("ca"); got != 0 {
+		t.Errorf("DrillInterval(ca) with drill_interval: off: got %s, want 0 (off)", got)
 	}
 }
 
@@ -101,6 +114,11 @@ func TestConfig_ValidateBackup(t *testing.T) {
 		{"IntervalTooLong", with("us", func(b *config.BackupConfig) { b.Interval = 16 * time.Minute }), "regions.us.backup.interval"},
 		{"SnapshotTooRare", with("us", func(b *config.BackupConfig) { b.SnapshotInterval = 48 * time.Hour }), "snapshot_interval"},
 		{"RetentionShort", with("us", func(b *config.BackupConfig) { b.Retention = time.Hour }), "regions.us.backup.retention"},
+		{"DrillOff", with("us", func(b *config.BackupConfig) { b.DrillInterval = "off" }), ""},
+		{"DrillHourly", with("us", func(b *config.BackupConfig) { b.DrillInterval = "1h" }), ""},
+		{"DrillTooOften", with("us", func(b *config.BackupConfig) { b.DrillInterval = "10s" }), "regions.us.backup.drill_interval"},
+		{"DrillGarbage", with("us", func(b *config.BackupConfig) { b.DrillInterval = "daily" }), "regions.us.backup.drill_interval"},
+		{"DrillSampleTooMany", with("us", func(b *config.BackupConfig) { b.DrillSample = 5000 }), "drill_sample"},
 		{"DirIsDataDir", func(c *config.Config) {
 			with("us", func(b *config.BackupConfig) { b.Dir = "/srv/cv" })(c)
 			with("ca", func(b *config.BackupConfig) { b.Off = true })(c)

@@ -63,40 +63,11 @@ func fail(format string, a ...any) error {
 // a key that is not the report's region's, the format, the encoding, the
 // object digest, or numbers that do not add up.
 func Verify(file []byte, verifierKeys []string) (*Report, error) {
-	if len(verifierKeys) == 0 {
-		return nil, fail("no verifier key given")
-	}
 	if len(file) > MaxReport {
 		return nil, fail("file is larger than %d bytes", MaxReport)
 	}
-	var vs []note.Verifier
-	for _, k := range verifierKeys {
-		v, err := ParseVerifierKey(k)
-		if err != nil {
-			return nil, fail("verifier key %q: %v", k, err)
-		}
-		vs = append(vs, v)
-	}
-	known := note.VerifierList(vs...)
-	n, err := note.Open(file, known)
-	var unverified *note.UnverifiedNoteError
-	var invalid *note.InvalidSignatureError
-	switch {
-	case errors.As(err, &unverified):
-		var names []string
-		for _, s := range unverified.Note.UnverifiedSigs {
-			names = append(names, fmt.Sprintf("%s+%08x", s.Name, s.Hash))
-		}
-		if len(names) == 0 {
-			return nil, fail("the note has no signature")
-		}
-		return nil, fail("not signed by any of the given keys (signed by %s)", strings.Join(names, ", "))
-	case errors.As(err, &invalid):
-		return nil, fail("the signature of key %s+%08x does not verify: the report was changed after it was signed", invalid.Name, invalid.Hash)
-	case err != nil:
-		return nil, fail("not a signed note: %v", err)
-	}
-	if err := checkSigLines(file, known); err != nil {
+	n, err := OpenNote(file, verifierKeys, "report")
+	if err != nil {
 		return nil, err
 	}
 	prefix := "{\n  \"format\": \"" + Format + "\",\n"
@@ -132,6 +103,48 @@ func Verify(file []byte, verifierKeys []string) (*Report, error) {
 		return nil, &VerifyError{Reason: err.Error()}
 	}
 	return &r, nil
+}
+
+// OpenNote opens a signed note (a residency report, a drill record) and
+// checks its signatures against verifierKeys (any number; one must have
+// signed it), strictly: canonical base64 in every signature line and every
+// line of a known key verifying. what names the document in the reasons
+// ("report"). The error is a *VerifyError.
+func OpenNote(file []byte, verifierKeys []string, what string) (*note.Note, error) {
+	if len(verifierKeys) == 0 {
+		return nil, fail("no verifier key given")
+	}
+	var vs []note.Verifier
+	for _, k := range verifierKeys {
+		v, err := ParseVerifierKey(k)
+		if err != nil {
+			return nil, fail("verifier key %q: %v", k, err)
+		}
+		vs = append(vs, v)
+	}
+	known := note.VerifierList(vs...)
+	n, err := note.Open(file, known)
+	var unverified *note.UnverifiedNoteError
+	var invalid *note.InvalidSignatureError
+	switch {
+	case errors.As(err, &unverified):
+		var names []string
+		for _, s := range unverified.Note.UnverifiedSigs {
+			names = append(names, fmt.Sprintf("%s+%08x", s.Name, s.Hash))
+		}
+		if len(names) == 0 {
+			return nil, fail("the note has no signature")
+		}
+		return nil, fail("not signed by any of the given keys (signed by %s)", strings.Join(names, ", "))
+	case errors.As(err, &invalid):
+		return nil, fail("the signature of key %s+%08x does not verify: the %s was changed after it was signed", invalid.Name, invalid.Hash, what)
+	case err != nil:
+		return nil, fail("not a signed note: %v", err)
+	}
+	if err := checkSigLines(file, known); err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 // ParseVerifierKey reads a note verifier key strictly: name+hash+key, the

@@ -49,6 +49,7 @@ var actionWordings = map[string]string{
 	ActAuditRead:              "Read the audit log",
 	ActAuditExport:            "Exported the audit log",
 	ActKeysRotate:             "Rotated the firm's keys",
+	ActBackupDrill:            "A restore drill tested the region's backup",
 	ActAuditSinkSet:           "Set the checkpoint sink",
 	ActAuditSinkRemoved:       "Removed the checkpoint sink",
 	"audit.key_rotated":       "The audit signing key was rotated",

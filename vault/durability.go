@@ -18,9 +18,35 @@ type BackupStatus struct {
 	Database string        // "casevault" or "audit"
 	LastSync time.Time     // zero before the first sync
 	Interval time.Duration // the configured sync interval
+	// Since is when this process started backing the database up: the
+	// age of a backup that never synced counts from it.
+	Since time.Time
 	// Err is the last sync's failure, "" when it succeeded.
 	Err string
 }
+
+// Age is how long ago the backup last synced, at now (since Since when it
+// never did).
+func (b BackupStatus) Age(now time.Time) time.Duration {
+	last := b.LastSync
+	if last.IsZero() {
+		last = b.Since
+	}
+	if last.IsZero() || now.Before(last) {
+		return 0
+	}
+	return now.Sub(last)
+}
+
+// StaleAfter is how old a backup may grow before it is stale: three sync
+// intervals, and at least a minute (README, "Alerts").
+func (b BackupStatus) StaleAfter() time.Duration {
+	return max(3*b.Interval, time.Minute)
+}
+
+// Stale reports whether the backup's last sync is older than StaleAfter
+// at now: an alert.
+func (b BackupStatus) Stale(now time.Time) bool { return b.Age(now) > b.StaleAfter() }
 
 // DrillSummary is the outcome of a region's last restore drill.
 type DrillSummary struct {

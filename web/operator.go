@@ -62,8 +62,10 @@ type OperatorListener struct {
 	// Bearer TOKEN); others answer 401. Firm tokens and sessions mean
 	// nothing here. Required when Addr is set.
 	Token string
-	// Moves does the work.
-	Moves Operator
+	// Moves does the work; Drills runs restore drills (nil: the drill
+	// routes answer unavailable).
+	Moves  Operator
+	Drills DrillOperator
 
 	side *sideListener
 }
@@ -86,6 +88,7 @@ func (s *Server) registerOperatorRoutes(r *gin.Engine) {
 	op.POST("/moves", s.handleMoveStart)
 	op.GET("/moves", s.handleMoveList)
 	op.GET("/moves/:tenant_id", s.handleMoveGet)
+	s.registerDrillRoutes(op)
 }
 
 // authenticateOperator lets through requests that carry the operator

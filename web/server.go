@@ -80,6 +80,11 @@ type Server struct {
 	// not yet delivered to the firms' sinks, for /metrics.
 	SinkPending func() int64
 
+	// Durability, when set before Open, returns a region's backups, last
+	// restore drill and mirror, for GET /api/v1/durability, the UI's
+	// durability page, /metrics and /readyz (web/durability.go).
+	Durability func(region string) vault.Durability
+
 	// Operator, when its Addr is set before Open, serves the operator API
 	// on a listener of its own (web/operator.go).
 	Operator OperatorListener
@@ -136,6 +141,7 @@ func NewServer(svc *vault.Service, log zerolog.Logger) *Server {
 	s.registerBudgetMetrics()
 	s.registerMirrorMetrics()
 	s.metrics.registry.MustRegister(witnessCollector{s})
+	s.metrics.registry.MustRegister(durabilityCollector{s})
 	return s
 }
 
@@ -195,6 +201,7 @@ func (s *Server) registerRoutes() {
 	auth.GET("/audit/checkpoint", s.handleAuditCheckpoint)
 	auth.GET("/audit/keys", s.handleAuditKeys)
 	auth.GET("/residency", s.handleResidency)
+	auth.GET("/durability", s.handleDurability)
 	auth.GET("/audit/proof", s.handleAuditProof)
 	auth.GET("/audit/consistency", s.handleAuditConsistency)
 	auth.GET("/audit/sink", s.handleAuditSinkGet)
@@ -233,6 +240,7 @@ func (s *Server) registerUIRoutes() {
 	s.adminPages(in)
 	s.auditPages(in)
 	s.verifyPages(in)
+	in.GET("/durability", s.handleDurabilityPage)
 }
 
 // Route is one registered endpoint: a method and a path template in gin's
@@ -421,6 +429,7 @@ func (s *Server) handleReadyz(c *gin.Context) {
 	wg.Wait()
 
 	resp := readyResponse{Status: "ok", Checks: map[string]string{}}
+	s.backupChecks(resp.Checks) // shown, never failing readiness
 	var failed []string
 	for i, ch := range checks {
 		if err := results[i]; err != nil {

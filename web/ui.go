@@ -203,6 +203,9 @@ func navFor(u *vault.User, current string) []navItem {
 	default:
 		items = []navItem{{Href: "/matters", Label: "Matters"}}
 	}
+	if u.Role == vault.RoleOwner || u.Role == vault.RoleAuditor {
+		items = append(items, navItem{Href: "/durability", Label: "Durability"})
+	}
 	items = append(items, navItem{Href: "/account/password", Label: "Password"})
 	for i := range items {
 		items[i].Current = items[i].Href == current ||
@@ -247,7 +250,7 @@ var uiPrefixes = []string{"/static/", "/matters", "/documents/", "/trash", "/adm
 // (HTML, described in docs/API.md) rather than an endpoint of the JSON API.
 func IsUIRoute(path string) bool {
 	switch path {
-	case "/", "/setup", "/signin", "/signout":
+	case "/", "/setup", "/signin", "/signout", "/durability":
 		return true
 	}
 	for _, p := range uiPrefixes {

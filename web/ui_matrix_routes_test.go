@@ -77,6 +77,7 @@ var mxPageAPIs = []mxPageAPI{
 	{Page: "/audit/checkpoint", API: "/api/v1/audit/checkpoint", Audit: true},
 	{Page: "/audit/verify", Audit: true},
 	{Page: "/audit", API: "/api/v1/audit/events?limit=1", Audit: true},
+	{Page: "/durability", API: "/api/v1/durability"},
 	// The home page of each role: the matters, or for auditors the trail.
 	{Page: "/", API: "/api/v1/me", Audit: true},
 }

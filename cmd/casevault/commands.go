@@ -54,9 +54,14 @@ Usage:
   casevault scrub --region R [--deep] [--json]   compare region R's store and its mirror: copy
                                        what one site lacks, replace damaged copies (checked part by
                                        part), report lost objects; runs beside a running server
+  casevault drill --region R [--json] [--out FILE]   restore region R's latest backup inside its
+                                       cell, check it, decrypt a sample, delete it; record the result
+                                       in each firm's audit log and as a signed record (through a
+                                       running server's operator API, else in process)
+  casevault drill verify --key VERIFIER_KEY [--key …] FILE   check a signed drill record offline
   casevault version
 
-Every command but audit verify and audit sink-check takes --config FILE and --data-dir DIR.
+Every command but audit verify, audit sink-check, residency verify and drill verify takes --config FILE and --data-dir DIR.
 Environment: CASEVAULT_DATA_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
 CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS, CASEVAULT_ACME_EMAIL,
 CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL, CASEVAULT_METRICS_ADDR,
@@ -104,6 +109,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRestore(ctx, rest, stdout, stderr)
 	case "scrub ":
 		return cmdScrub(ctx, rest, stdout, stderr)
+	case "drill ":
+		if len(rest) > 0 && rest[0] == "verify" {
+			return cmdDrillVerify(ctx, rest[1:], stdout, stderr)
+		}
+		return cmdDrill(ctx, rest, stdout, stderr)
 	case "residency verify":
 		return cmdResidencyVerify(ctx, rest, stdout, stderr)
 	case "user add":

@@ -81,6 +81,8 @@ type Main struct {
 	// the operator API's moves (operator.go).
 	lock  *dataDirLock
 	moves *operatorMoves
+	// drills runs the restore drills, scheduled and asked for (drill_runner.go).
+	drills *drillRunner
 
 	// masters are the regions' master keys, by region.
 	masters map[string]keys.MasterKey
@@ -227,6 +229,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.HTTP = web.NewServer(m.Service, m.Log)
+	m.drills = m.newDrillRunner(ctx)
+	m.HTTP.Durability = m.durability
 	if err := m.wireOperator(ctx); err != nil {
 		return err
 	}
@@ -271,6 +275,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.startScrubs(ctx)
+	m.drills.setBackups(m.backups)
+	m.drills.schedule()
+	go m.watchBackups(ctx)
 	m.Sinks.Start()
 	go m.janitor(ctx)
 	if err := m.logSetupToken(ctx); err != nil {
@@ -338,6 +345,7 @@ func (m *Main) Close() error {
 	// Moves in progress stop at the step they are in; the next request
 	// resumes them.
 	m.moves.Close()
+	m.drills.Close()
 	if m.HTTP != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		errs = append(errs, m.HTTP.Close(ctx))

@@ -245,7 +245,7 @@ func (m *Main) wireOperator(ctx context.Context) error {
 	if m.moves, err = m.newOperatorMoves(ctx); err != nil {
 		return err
 	}
-	m.HTTP.Operator = web.OperatorListener{Addr: addr, TLS: m.Config.OperatorTLS(), Token: token, Moves: m.moves}
+	m.HTTP.Operator = web.OperatorListener{Addr: addr, TLS: m.Config.OperatorTLS(), Token: token, Moves: m.moves, Drills: m.drills}
 	return nil
 }
 

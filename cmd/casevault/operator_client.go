@@ -25,26 +25,10 @@ const (
 // lock, through its operator API, and follows it until it ends. It returns
 // the move's result as the in-process move does.
 func forwardMove(ctx context.Context, m *Main, tenant, to string) (*move.Result, error) {
-	info, err := holderInfo(ctx, m.Config.DataDir)
+	c, err := holderOperator(ctx, m, "move a firm")
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case info.Command != "serve":
-		return nil, fmt.Errorf("another casevault command (%q, pid %d) holds the data directory %s; wait for it to end", info.Command, info.PID, m.Config.DataDir)
-	case info.OperatorURL == "":
-		return nil, fmt.Errorf("a casevault server (pid %d) runs on the data directory %s with its operator API off (operator.addr); "+
-			"turn the operator API on, or stop the server, to move a firm", info.PID, m.Config.DataDir)
-	}
-	tokenFile := info.TokenFile
-	if tokenFile == "" {
-		tokenFile = m.Config.OperatorTokenPath()
-	}
-	token, err := readOperatorToken(tokenFile)
-	if err != nil {
-		return nil, err
-	}
-	c := &operatorClient{base: info.OperatorURL, token: token, hc: &http.Client{Timeout: operatorTimeout}}
 	var st forwardedStatus
 	if err := c.do(ctx, http.MethodPost, "/operator/v1/moves", map[string]string{"tenant_id": tenant, "to": to}, &st); err != nil {
 		return nil, err
@@ -70,6 +54,32 @@ func forwardMove(ctx context.Context, m *Main, tenant, to string) (*move.Result,
 		return res, vault.Errorf(st.ErrorCode, "%s", st.Error)
 	}
 	return res, nil
+}
+
+// holderOperator returns a client of the operator API of the server that
+// holds the data directory's lock; what says what needs it ("move a
+// firm").
+func holderOperator(ctx context.Context, m *Main, what string) (*operatorClient, error) {
+	info, err := holderInfo(ctx, m.Config.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case info.Command != "serve":
+		return nil, fmt.Errorf("another casevault command (%q, pid %d) holds the data directory %s; wait for it to end", info.Command, info.PID, m.Config.DataDir)
+	case info.OperatorURL == "":
+		return nil, fmt.Errorf("a casevault server (pid %d) runs on the data directory %s with its operator API off (operator.addr); "+
+			"turn the operator API on, or stop the server, to %s", info.PID, m.Config.DataDir, what)
+	}
+	tokenFile := info.TokenFile
+	if tokenFile == "" {
+		tokenFile = m.Config.OperatorTokenPath()
+	}
+	token, err := readOperatorToken(tokenFile)
+	if err != nil {
+		return nil, err
+	}
+	return &operatorClient{base: info.OperatorURL, token: token, hc: &http.Client{Timeout: operatorTimeout}}, nil
 }
 
 // forwardedStatus is a move's status as the operator API answers it, its

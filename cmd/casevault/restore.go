@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,12 +47,30 @@ type firmRestore struct {
 	AuditEvents   int64  `json:"audit_events"`
 	AuditVerified int64  `json:"audit_verified"`
 	AuditError    string `json:"audit_error,omitempty"`
+	// AuditUnsigned says the log has events but no checkpoint yet: none
+	// of it could be verified.
+	AuditUnsigned bool `json:"audit_unsigned,omitempty"`
 	// AuditBehind says how the restored log fails to extend the
 	// checkpoint the server anchored for it (kept beside the keys): a log
 	// restored as of an earlier time, or a backup that lost its last
 	// events. The server refuses such a log (503) until the gap is
 	// accepted with `casevault audit accept-rollback`.
 	AuditBehind string `json:"audit_behind_anchor,omitempty"`
+	// Sampled versions were decrypted end to end (a drill's checks,
+	// drill_sample.go); SampleFailures of them failed.
+	Sampled        int      `json:"sampled,omitempty"`
+	SampledBytes   int64    `json:"sampled_bytes,omitempty"`
+	SampleFailures []string `json:"sample_failures,omitempty"`
+}
+
+// restoreOptions are what a drill adds to a restore's checks.
+type restoreOptions struct {
+	// Sample is how many versions of each firm to decrypt end to end (0:
+	// none, as `casevault restore` does).
+	Sample int
+	// Store is the region's blob store to check against; nil opens it
+	// from the configuration.
+	Store vault.BlobStore
 }
 
 // cmdRestore runs `casevault restore --region R --to DIR [--at TIME]`:
@@ -99,7 +118,7 @@ func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	sum, err := restoreCell(ctx, m, *region, dir, when)
+	sum, err := restoreCell(ctx, m, *region, dir, when, restoreOptions{})
 	if err != nil {
 		return err
 	}
@@ -116,8 +135,9 @@ func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// restoreCell restores region's cell into dir and checks it.
-func restoreCell(ctx context.Context, m *Main, region, dir string, at time.Time) (*restoreSummary, error) {
+// restoreCell restores region's cell into dir and checks it; `casevault
+// restore` and a drill (drill.go) both call it.
+func restoreCell(ctx context.Context, m *Main, region, dir string, at time.Time, opt restoreOptions) (*restoreSummary, error) {
 	if err := emptyDir(dir); err != nil {
 		return nil, err
 	}
@@ -137,8 +157,15 @@ func restoreCell(ctx context.Context, m *Main, region, dir string, at time.Time)
 	if !at.IsZero() {
 		sum.At = at.UTC().Format(time.RFC3339)
 	}
-	if sum.Newest, err = backup.Newest(ctx, bstore, key, backup.DBMetadata, prefix); err != nil {
-		return nil, fmt.Errorf("region %s: backup: %w", region, err)
+	// How far the backup reaches: its newest file of either database.
+	for _, db := range []string{backup.DBMetadata, backup.DBAudit} {
+		newest, err := backup.Newest(ctx, bstore, key, db, prefix)
+		if err != nil {
+			return nil, fmt.Errorf("region %s: backup: %w", region, err)
+		}
+		if newest.After(sum.Newest) {
+			sum.Newest = newest
+		}
 	}
 	for _, db := range []string{backup.DBMetadata, backup.DBAudit} {
 		if err := backup.Restore(ctx, backup.RestoreOptions{
@@ -147,11 +174,13 @@ func restoreCell(ctx context.Context, m *Main, region, dir string, at time.Time)
 			return nil, fmt.Errorf("region %s: %w", region, err)
 		}
 	}
-	store, err := openStore(ctx, &m.Config, region, m.Config.Regions[region])
-	if err != nil {
-		return nil, fmt.Errorf("region %s: store: %w", region, err)
+	store := opt.Store
+	if store == nil {
+		if store, err = openStore(ctx, &m.Config, region, m.Config.Regions[region]); err != nil {
+			return nil, fmt.Errorf("region %s: store: %w", region, err)
+		}
 	}
-	if err := checkRestored(ctx, m, region, dir, mk, store, sum); err != nil {
+	if err := checkRestored(ctx, m, region, dir, mk, store, opt.Sample, sum); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -182,8 +211,10 @@ func loadMasterKey(path string) (keys.MasterKey, error) {
 // checkRestored opens the restored copy in dir and checks every firm in it:
 // each version's blob is in store, and each audit log verifies as an
 // auditor would verify its export, against the checkpoints it holds,
-// signed by the region's keys. It signs nothing.
-func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.MasterKey, store vault.BlobStore, sum *restoreSummary) error {
+// signed by the region's keys; and, when sample > 0, up to sample versions
+// of each firm decrypt end to end with the restored keysets. It signs
+// nothing.
+func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.MasterKey, store vault.BlobStore, sample int, sum *restoreSummary) error {
 	db, err := sqlite.Open(ctx, filepath.Join(dir, backup.DBMetadata+".db"))
 	if err != nil {
 		return fmt.Errorf("restored database: %w", err)
@@ -239,6 +270,7 @@ func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.Mas
 			return fmt.Errorf("restored database: firm %s: %w", t.ID, err)
 		}
 		f.Documents = len(docs)
+		var present []*vault.Version
 		for _, d := range docs {
 			vs, err := db.Versions(ctx, t.ID, d.ID)
 			if err != nil {
@@ -248,13 +280,26 @@ func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.Mas
 				f.Versions++
 				if _, err := store.Stat(ctx, v.BlobKey); err != nil {
 					f.MissingBlobs = append(f.MissingBlobs, fmt.Sprintf("%s/%d", d.ID, v.Number))
+				} else {
+					present = append(present, v)
 				}
 			}
+		}
+		if sample > 0 {
+			sampleVersions(ctx, km, store, present, sample, &f)
 		}
 		if f.AuditEvents, err = log.Size(ctx, t.ID); err != nil {
 			return fmt.Errorf("restored audit log: firm %s: %w", t.ID, err)
 		}
-		if f.AuditEvents > 0 {
+		signed, err := hasCheckpoint(ctx, log, t.ID)
+		if err != nil {
+			return fmt.Errorf("restored audit log: firm %s: %w", t.ID, err)
+		}
+		// A log whose events the backup holds before any checkpoint of
+		// them (a firm just created) has nothing signed to verify yet: it
+		// shows as unsigned, and behind its anchor once the server signed.
+		f.AuditUnsigned = f.AuditEvents > 0 && !signed
+		if f.AuditEvents > 0 && signed {
 			res, err := verifyLog(ctx, log, t.ID, signer.VerifierKey, trusted)
 			if err != nil {
 				f.AuditError = err.Error()
@@ -263,7 +308,7 @@ func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.Mas
 			}
 		}
 		f.AuditBehind = behind[t.ID]
-		if len(f.MissingBlobs) > 0 || f.AuditError != "" {
+		if len(f.MissingBlobs) > 0 || f.AuditError != "" || len(f.SampleFailures) > 0 {
 			sum.OK = false
 		}
 		sum.Firms = append(sum.Firms, f)
@@ -271,6 +316,23 @@ func checkRestored(ctx context.Context, m *Main, region, dir string, mk keys.Mas
 	slices.SortFunc(sum.Firms, func(a, b firmRestore) int { return strings.Compare(a.Tenant, b.Tenant) })
 	return nil
 }
+
+// hasCheckpoint reports whether l holds a signed checkpoint of tenant's
+// log.
+func hasCheckpoint(ctx context.Context, l *audit.Log, tenant string) (bool, error) {
+	found := false
+	err := l.Checkpoints(ctx, tenant, math.MaxInt64, func(*audit.Checkpoint) error {
+		found = true
+		return errFound
+	})
+	if errors.Is(err, errFound) {
+		err = nil
+	}
+	return found, err
+}
+
+// errFound stops an iteration that found what it looked for.
+var errFound = errors.New("found")
 
 // verifyLog exports tenant's whole log from l as a bundle and verifies it
 // offline, as `casevault audit verify` does.
