@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/benbjohnson/litestream"
+	"github.com/superfly/ltx"
 
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/vault"
@@ -133,6 +137,60 @@ func (r *Replicator) Checkpoint(ctx context.Context, name string) error {
 	}
 	if err := db.Checkpoint(ctx, litestream.CheckpointModeTruncate); err != nil {
 		return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot checkpoint %s.", name)
+	}
+	return nil
+}
+
+// Rebase makes the backup start over from the databases as they are now:
+// it ships what is committed, compacts every level up to now and writes a
+// full snapshot, then trims the local state (TrimLocal). Afterwards every
+// object the backup writes covers transactions from now on, so no later
+// compaction repackages older pages. A resync after a firm left the cell
+// calls it. Errors: unavailable.
+func (r *Replicator) Rebase(ctx context.Context) error {
+	if err := r.Sync(ctx); err != nil {
+		return err
+	}
+	for name, db := range r.dbs {
+		for _, lvl := range litestream.DefaultCompactionLevels[1:] {
+			if _, err := db.Compact(ctx, lvl.Level); err != nil && !errors.Is(err, litestream.ErrNoCompaction) {
+				return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot compact %s.", name)
+			}
+		}
+	}
+	if err := r.Snapshot(ctx); err != nil {
+		return err
+	}
+	return r.TrimLocal()
+}
+
+// TrimLocal deletes Litestream's local LTX files of every database but
+// the newest, which holds its position: the others are copies of objects
+// in the backup (compaction reads the backup when a local copy is
+// missing). A resync after a firm left the cell calls it once the backup
+// has shipped a full copy of each database, so that no older page of the
+// firm stays beside the cell. Errors: unavailable.
+func (r *Replicator) TrimLocal() error {
+	for name, db := range r.dbs {
+		_, maxTXID, err := db.MaxLTX()
+		if err != nil {
+			return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot read %s's local backup state.", name)
+		}
+		err = filepath.WalkDir(db.LTXDir(), func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			if _, max, perr := ltx.ParseFilename(d.Name()); perr == nil && max >= maxTXID && filepath.Dir(p) == db.LTXLevelDir(0) {
+				return nil
+			}
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return vault.WrapError(vault.EUNAVAILABLE, err, "Cannot trim %s's local backup state.", name)
+		}
 	}
 	return nil
 }
