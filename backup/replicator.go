@@ -29,8 +29,9 @@ type Options struct {
 	Interval time.Duration
 	// SnapshotInterval is how often a full snapshot is written.
 	SnapshotInterval time.Duration
-	// Retention is how long snapshots, and the files after them, are kept.
-	Retention time.Duration
+	// Retention is how long backups are kept, in tiers (retention.go);
+	// zero keeps Litestream's default of one day and prunes nothing more.
+	Retention Retention
 	// Logger receives Litestream's log lines; nil discards them.
 	Logger *slog.Logger
 }
@@ -40,8 +41,13 @@ type Options struct {
 // other checkpoint can discard frames it has not shipped); call
 // Checkpoint for one that must truncate the WAL.
 type Replicator struct {
-	store *litestream.Store
-	dbs   map[string]*litestream.DB
+	store   *litestream.Store
+	dbs     map[string]*litestream.DB
+	clients map[string]*Client
+	policy  Retention
+	logger  *slog.Logger
+	stop    context.CancelFunc
+	done    chan struct{}
 }
 
 // Start backs up the databases in paths (by name, DBMetadata and DBAudit)
@@ -55,7 +61,7 @@ func Start(ctx context.Context, paths map[string]string, opt Options) (*Replicat
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	r := &Replicator{dbs: make(map[string]*litestream.DB)}
+	r := &Replicator{dbs: make(map[string]*litestream.DB), clients: make(map[string]*Client), policy: opt.Retention, logger: logger}
 	var list []*litestream.DB
 	for _, name := range []string{DBMetadata, DBAudit} {
 		path, ok := paths[name]
@@ -67,6 +73,7 @@ func Start(ctx context.Context, paths map[string]string, opt Options) (*Replicat
 			return nil, err
 		}
 		client.SetLogger(logger)
+		r.clients[name] = client
 		db := litestream.NewDB(path)
 		rep := litestream.NewReplicaWithClient(db, client)
 		if opt.Interval > 0 {
@@ -87,15 +94,63 @@ func Start(ctx context.Context, paths map[string]string, opt Options) (*Replicat
 	if opt.SnapshotInterval > 0 {
 		s.SnapshotInterval = opt.SnapshotInterval
 	}
-	if opt.Retention > 0 {
-		s.SnapshotRetention = opt.Retention
+	if opt.Retention.Longest() > 0 {
+		// Litestream keeps one age of snapshots (and everything after the
+		// oldest): the longest tier; the pruner drops the rest.
+		s.SnapshotRetention = opt.Retention.Longest()
 	}
 	if err := s.Open(ctx); err != nil {
 		_ = s.Close(context.WithoutCancel(ctx))
 		return nil, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot start the backups.")
 	}
 	r.store = s
+	pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	r.stop, r.done = stop, make(chan struct{})
+	go r.pruneLoop(pctx)
 	return r, nil
+}
+
+// pruneLoop prunes a minute after the start and then every pruneInterval,
+// until Close.
+func (r *Replicator) pruneLoop(ctx context.Context) {
+	defer close(r.done)
+	if r.policy.All <= 0 {
+		return
+	}
+	t := time.NewTimer(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := r.Prune(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			r.logger.Error("backup pruning failed", "error", err)
+		} else if n > 0 {
+			r.logger.Info("backup pruned", "deleted", n)
+		}
+		t.Reset(pruneInterval)
+	}
+}
+
+// Prune deletes what the retention tiers do not keep at now from every
+// database's backup and returns how many files it deleted. Errors:
+// unavailable.
+func (r *Replicator) Prune(ctx context.Context, now time.Time) (int, error) {
+	total := 0
+	for _, name := range []string{DBMetadata, DBAudit} {
+		c, ok := r.clients[name]
+		if !ok {
+			continue
+		}
+		n, err := Prune(ctx, c, now, r.policy)
+		total += n
+		if err != nil {
+			return total, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot prune the backup of %s.", name)
+		}
+	}
+	return total, nil
 }
 
 // Sync ships everything committed so far, now, and waits until it is
@@ -210,6 +265,8 @@ func (r *Replicator) Close(ctx context.Context) error {
 	if r == nil || r.store == nil {
 		return nil
 	}
+	r.stop()
+	<-r.done
 	// Litestream's own final sync skips a database it has not opened yet
 	// (its monitor opens it within a second of the start): a sync first
 	// opens it, so that even a short run is backed up.

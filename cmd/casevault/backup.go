@@ -72,6 +72,13 @@ func (m *Main) startBackups(ctx context.Context) error {
 	return nil
 }
 
+// backupRetention is region name's retention tiers, as the backup takes
+// them.
+func backupRetention(c *config.Config, name string) backup.Retention {
+	r := c.BackupRetentionOf(name)
+	return backup.Retention{All: r.All, Daily: r.Daily, Monthly: r.Monthly}
+}
+
 // backupLog is the logger of region's backup.
 func (m *Main) backupLog(region string) *zerolog.Logger {
 	l := m.Log.With().Str("component", "backup").Str("region", region).Logger()
@@ -97,7 +104,7 @@ func (m *Main) startBackup(ctx context.Context, name string) (*backup.Replicator
 		Store: store, Prefix: prefix, Key: key,
 		Interval:         m.Config.BackupInterval(name),
 		SnapshotInterval: m.Config.BackupSnapshotInterval(name),
-		Retention:        m.Config.BackupRetention(name),
+		Retention:        backupRetention(&m.Config, name),
 		Logger:           slog.New(&zerologHandler{log: *log}),
 	})
 	if err != nil {
