@@ -151,10 +151,54 @@ func restoreCell(ctx context.Context, m *Main, region, dir string, at time.Time)
 	if err != nil {
 		return nil, fmt.Errorf("region %s: store: %w", region, err)
 	}
-	if err := checkRestored(ctx, m, region, dir, mk, store, sum); err != nil {
+	if err := checkRestoredCopy(ctx, m, region, dir, mk, store, sum); err != nil {
 		return nil, err
 	}
 	return sum, nil
+}
+
+// checkRestoredCopy runs checkRestored on a throwaway copy of the restored
+// databases in dir (in dir/.check-*, removed afterwards), so that the
+// check, which opens them as the server would (the metadata database may
+// switch its journal mode, the audit log may record a key rotation), never
+// changes a byte of what was restored.
+func checkRestoredCopy(ctx context.Context, m *Main, region, dir string, mk keys.MasterKey, store vault.BlobStore, sum *restoreSummary) error {
+	tmp, err := os.MkdirTemp(dir, ".check-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, de := range des {
+		if !de.Type().IsRegular() {
+			continue
+		}
+		if err := copyFile(filepath.Join(dir, de.Name()), filepath.Join(tmp, de.Name())); err != nil {
+			return fmt.Errorf("copy for the check: %w", err)
+		}
+	}
+	return checkRestored(ctx, m, region, tmp, mk, store, sum)
+}
+
+// copyFile copies the regular file from to the new file to (mode 0600).
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // emptyDir creates dir, or checks that it is an empty directory.
