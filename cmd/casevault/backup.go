@@ -41,6 +41,9 @@ func openBackupStore(ctx context.Context, c *config.Config, name string) (vault.
 // cell's backup that could not start (its location unreachable).
 const backupRetry = 10 * time.Second
 
+// backupOpenTimeout bounds the opening of a backup location.
+const backupOpenTimeout = 30 * time.Second
+
 // startBackups starts, for each served cell whose backup is on, the
 // continuous backup of its two databases (backup.Replicator), once the
 // cell is open. The backup key is created on first use, wrapped by the
@@ -92,7 +95,10 @@ func (m *Main) startBackup(ctx context.Context, name string) (*backup.Replicator
 	if err != nil {
 		return nil, fmt.Errorf("region %s: backup key: %w", name, err)
 	}
-	store, prefix, err := openBackupStore(ctx, &m.Config, name)
+	// A location that does not answer must not hold up a start.
+	octx, cancel := context.WithTimeout(ctx, backupOpenTimeout)
+	store, prefix, err := openBackupStore(octx, &m.Config, name)
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("region %s: backup store: %w", name, err)
 	}
@@ -115,8 +121,8 @@ func (m *Main) startBackup(ctx context.Context, name string) (*backup.Replicator
 }
 
 // retryBackup tries, every backupRetry in the background until it works
-// or the backups close, to start region's backup. The caller holds
-// backupMu.
+// or the backups close, to start region's backup. It takes backupMu only
+// to install the backup once started.
 func (m *Main) retryBackup(region string) {
 	ctx := m.backupCtx
 	m.backupWG.Go(func() {
@@ -128,20 +134,23 @@ func (m *Main) retryBackup(region string) {
 				return
 			case <-t.C:
 			}
-			m.backupMu.Lock()
-			if ctx.Err() != nil {
-				m.backupMu.Unlock()
-				return
-			}
 			r, err := m.startBackup(ctx, region)
-			if err == nil {
-				m.backups[region] = r
+			if err != nil {
+				m.backupLog(region).Error().Err(err).Dur("retry_in", backupRetry).Msg("the backup still cannot start")
+				continue
+			}
+			m.backupMu.Lock()
+			if ctx.Err() != nil || m.backups == nil || m.backups[region] != nil {
 				m.backupMu.Unlock()
-				m.backupLog(region).Warn().Msg("the backup started after all: it catches up with the cell")
+				cctx, cancel := context.WithTimeout(context.Background(), backupFinalSync)
+				_ = r.Close(cctx)
+				cancel()
 				return
 			}
+			m.backups[region] = r
 			m.backupMu.Unlock()
-			m.backupLog(region).Error().Err(err).Dur("retry_in", backupRetry).Msg("the backup still cannot start")
+			m.backupLog(region).Warn().Msg("the backup started after all: it catches up with the cell")
+			return
 		}
 	})
 }
@@ -198,12 +207,17 @@ func (m *Main) SyncBackups(ctx context.Context) error {
 // start. The backup's older objects keep the firm, sealed, until retention
 // drops them (README, "Backups and restore").
 func (m *Main) backupAroundCleanup(ctx context.Context, region string, clean func(context.Context) error) error {
+	// backupMu is held only to take the backup out and to put the new one
+	// in: the cleanup (a firm's objects deleted) may take long, and
+	// SyncBackups and readers of the backups must not wait for it.
 	m.backupMu.Lock()
-	defer m.backupMu.Unlock()
 	r := m.backups[region]
+	running := m.backups != nil
+	delete(m.backups, region)
+	m.backupMu.Unlock()
 	if r == nil {
 		err := clean(ctx)
-		if m.backups != nil && m.Config.BackupEnabled(region) {
+		if running && m.Config.BackupEnabled(region) {
 			// Its location was unreachable at the start: it starts from
 			// the dropped state when it can.
 			err = errors.Join(err, dropLitestreamState(&m.Config, region))
@@ -211,30 +225,44 @@ func (m *Main) backupAroundCleanup(ctx context.Context, region string, clean fun
 		return err
 	}
 	log := m.backupLog(region)
-	delete(m.backups, region)
 	if err := r.Close(ctx); err != nil {
 		log.Warn().Err(err).Msg("the backup's last sync before a move's cleanup failed; the snapshot after it covers the cell")
 	}
 	err := clean(ctx)
-	if derr := dropLitestreamState(&m.Config, region); derr != nil {
-		m.retryBackup(region)
-		return errors.Join(err, fmt.Errorf("drop the backup's local state: %w", derr))
+	restart := func() error {
+		if derr := dropLitestreamState(&m.Config, region); derr != nil {
+			return fmt.Errorf("drop the backup's local state: %w", derr)
+		}
+		nr, serr := m.startBackup(ctx, region)
+		if serr != nil {
+			return serr
+		}
+		m.backupMu.Lock()
+		if m.backups == nil { // the backups closed meanwhile
+			m.backupMu.Unlock()
+			return nr.Close(ctx)
+		}
+		m.backups[region] = nr
+		m.backupMu.Unlock()
+		if err != nil {
+			return nil // the cleanup is redone; so is this
+		}
+		if rerr := nr.Rebase(ctx); rerr != nil {
+			return fmt.Errorf("the backup's fresh start after the firm left: %w", rerr)
+		}
+		log.Info().Msg("the backup is resynced without the firm that left")
+		return nil
 	}
-	nr, serr := m.startBackup(ctx, region)
-	if serr != nil {
-		log.Error().Err(serr).Dur("retry_in", backupRetry).Msg("the backup cannot start again after a move's cleanup; it is tried again")
-		m.retryBackup(region)
-		return err
+	if rerr := restart(); rerr != nil {
+		log.Error().Err(rerr).Msg("the backup could not be resynced after a move's cleanup")
+		m.backupMu.Lock()
+		if m.backups != nil && m.backups[region] == nil {
+			m.retryBackup(region)
+		}
+		m.backupMu.Unlock()
+		return errors.Join(err, rerr)
 	}
-	m.backups[region] = nr
-	if err != nil {
-		return err
-	}
-	if err := nr.Rebase(ctx); err != nil {
-		return fmt.Errorf("the backup's fresh start after the firm left: %w", err)
-	}
-	log.Info().Msg("the backup is resynced without the firm that left")
-	return nil
+	return err
 }
 
 // zerologHandler passes Litestream's slog lines to a zerolog logger, one
