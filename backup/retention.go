@@ -8,6 +8,8 @@ import (
 
 	"github.com/benbjohnson/litestream"
 	"github.com/superfly/ltx"
+
+	"github.com/casevault/casevault/vault"
 )
 
 // Retention is a tiered retention policy over a database's backup
@@ -104,19 +106,9 @@ func PrunePlan(files map[int][]*ltx.FileInfo, now time.Time, p Retention) []*ltx
 // Prune deletes from client's database what p does not keep at now and
 // returns how many files it deleted. Errors: those of the store.
 func Prune(ctx context.Context, client litestream.ReplicaClient, now time.Time, p Retention) (int, error) {
-	files := make(map[int][]*ltx.FileInfo)
-	for level := 0; level <= litestream.SnapshotLevel; level++ {
-		itr, err := client.LTXFiles(ctx, level, 0, false)
-		if err != nil {
-			return 0, err
-		}
-		infos, err := ltx.SliceFileIterator(itr)
-		if err != nil {
-			return 0, err
-		}
-		if len(infos) > 0 {
-			files[level] = infos
-		}
+	files, err := listAll(ctx, client)
+	if err != nil {
+		return 0, err
 	}
 	del := PrunePlan(files, now, p)
 	if len(del) == 0 {
@@ -126,4 +118,83 @@ func Prune(ctx context.Context, client litestream.ReplicaClient, now time.Time, 
 		return 0, fmt.Errorf("prune backup: %w", err)
 	}
 	return len(del), nil
+}
+
+// PlanBefore returns what a backup can forget of the time before before:
+// base, the oldest snapshot created at or after it, and del, every older
+// snapshot and every file of the lower levels that ends at or before
+// base (base holds what they hold, as of its own time), but the newest of
+// each level (Litestream compacts from it). With no snapshot created at
+// or after before, base is nil and nothing is to go.
+func PlanBefore(files map[int][]*ltx.FileInfo, before time.Time) (del []*ltx.FileInfo, base *ltx.FileInfo) {
+	for _, s := range files[litestream.SnapshotLevel] {
+		if !s.CreatedAt.Before(before) && (base == nil || s.CreatedAt.Before(base.CreatedAt)) {
+			base = s
+		}
+	}
+	if base == nil {
+		return nil, nil
+	}
+	for level, fs := range files {
+		if level == litestream.SnapshotLevel {
+			for _, s := range fs {
+				if s.CreatedAt.Before(base.CreatedAt) && s.MaxTXID <= base.MaxTXID {
+					del = append(del, s)
+				}
+			}
+			continue
+		}
+		var newest *ltx.FileInfo
+		for _, f := range fs {
+			if newest == nil || f.MaxTXID > newest.MaxTXID {
+				newest = f
+			}
+		}
+		for _, f := range fs {
+			if f != newest && f.MaxTXID <= base.MaxTXID {
+				del = append(del, f)
+			}
+		}
+	}
+	return del, base
+}
+
+// listAll lists every level of client's database.
+func listAll(ctx context.Context, client litestream.ReplicaClient) (map[int][]*ltx.FileInfo, error) {
+	files := make(map[int][]*ltx.FileInfo)
+	for level := 0; level <= litestream.SnapshotLevel; level++ {
+		itr, err := client.LTXFiles(ctx, level, 0, false)
+		if err != nil {
+			return nil, err
+		}
+		infos, err := ltx.SliceFileIterator(itr)
+		if err != nil {
+			return nil, err
+		}
+		if len(infos) > 0 {
+			files[level] = infos
+		}
+	}
+	return files, nil
+}
+
+// ForgetBefore deletes from client's database what PlanBefore says may
+// go, and returns how many files it deleted and the snapshot a restore
+// now starts from at the earliest. Errors: not_found (no snapshot at or
+// after before: nothing deleted), those of the store.
+func ForgetBefore(ctx context.Context, client litestream.ReplicaClient, before time.Time) (int, *ltx.FileInfo, error) {
+	files, err := listAll(ctx, client)
+	if err != nil {
+		return 0, nil, err
+	}
+	del, base := PlanBefore(files, before)
+	if base == nil {
+		return 0, nil, vault.Errorf(vault.ENOTFOUND, "No snapshot was taken at or after %s: the backup would have nothing to restore from.", before.UTC().Format(time.RFC3339))
+	}
+	if len(del) > 0 {
+		if err := client.DeleteLTXFiles(ctx, del); err != nil {
+			return 0, base, fmt.Errorf("forget backup: %w", err)
+		}
+	}
+	return len(del), base, nil
 }

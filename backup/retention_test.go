@@ -262,3 +262,32 @@ func TestPrune_Store(t *testing.T) {
 		t.Errorf("latest: the plan does not reach the newest file")
 	}
 }
+
+func TestPlanBefore(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	files := history(now, time.Hour)
+	before := now.Add(-10*day - 3*time.Hour)
+	del, base := backup.PlanBefore(files, before)
+	if base == nil || base.CreatedAt.Before(before) || now.Sub(base.CreatedAt) > 10*day {
+		t.Fatalf("base = %+v, want the first snapshot after %s", base, before)
+	}
+	gone := map[*ltx.FileInfo]bool{}
+	for _, f := range del {
+		gone[f] = true
+	}
+	for level, fs := range files {
+		for i, f := range fs {
+			switch {
+			case f.CreatedAt.Before(base.CreatedAt) && f.MaxTXID < base.MaxTXID && i < len(fs)-1 && !gone[f]:
+				t.Errorf("L%d %s-%s of %s kept: before the base", level, f.MinTXID, f.MaxTXID, f.CreatedAt)
+			case f.MaxTXID > base.MaxTXID && gone[f]:
+				t.Errorf("L%d %s-%s deleted: after the base", level, f.MinTXID, f.MaxTXID)
+			case f == base && gone[f]:
+				t.Errorf("the base deleted")
+			}
+		}
+	}
+	if del, base := backup.PlanBefore(files, now.Add(time.Hour)); base != nil || len(del) != 0 {
+		t.Errorf("before a time after every snapshot: base %v, %d to delete; want nothing", base, len(del))
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -368,4 +369,80 @@ func resyncBackupAfterMove(ctx context.Context, c *config.Config, region string)
 		return err
 	}
 	return drop()
+}
+
+// cmdBackupForget runs `casevault backup forget --region R --before TIME`:
+// it deletes from region R's backup everything a restore would need to
+// reach a time before TIME — every snapshot taken before the first one at
+// or after TIME, and every file those cover — so that, for example, a firm
+// moved out of the region leaves no trace in its backup once the move's
+// fresh snapshot is taken. Restores to a time before that snapshot are no
+// longer possible, for every firm of the region. It may run beside a
+// server.
+func cmdBackupForget(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := newFlagSet("backup forget", stderr)
+	region := fs.String("region", "", "the `region` whose backup to cut")
+	before := fs.String("before", "", "forget what only a restore to a `time` before this (RFC 3339) needs")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := require(fs, "region", "before"); err != nil {
+		return err
+	}
+	when, err := time.Parse(time.RFC3339, *before)
+	if err != nil {
+		fmt.Fprintf(stderr, "casevault backup forget: --before: %q is not an RFC 3339 time\n", *before)
+		return errUsage
+	}
+	m, err := cf.load(stderr)
+	if err != nil {
+		return err
+	}
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	if _, ok := m.Config.Regions[*region]; !ok {
+		return fmt.Errorf("no region %q (regions: %s)", *region, joinAnd(m.Config.RegionNames()))
+	}
+	if !m.Config.BackupEnabled(*region) {
+		return fmt.Errorf("region %s: backups are off", *region)
+	}
+	mk, err := loadMasterKey(m.Config.MasterKeyPath(*region))
+	if err != nil {
+		return fmt.Errorf("region %s: master key: %w", *region, err)
+	}
+	key, err := keys.LoadBackupKey(ctx, m.Config.BackupKeyPath(*region), *region, mk)
+	if err != nil {
+		return fmt.Errorf("region %s: backup key: %w", *region, err)
+	}
+	store, prefix, err := openBackupStore(ctx, &m.Config, *region)
+	if err != nil {
+		return fmt.Errorf("region %s: backup store: %w", *region, err)
+	}
+	type dbResult struct {
+		DB       string    `json:"db"`
+		Deleted  int       `json:"deleted"`
+		Earliest time.Time `json:"earliest"` // the snapshot restores start from now
+	}
+	var res []dbResult
+	for _, db := range []string{backup.DBMetadata, backup.DBAudit} {
+		c, err := backup.NewClient(store, key, db, prefix)
+		if err != nil {
+			return err
+		}
+		n, base, err := backup.ForgetBefore(ctx, c, when)
+		if err != nil {
+			return cliError(fmt.Errorf("region %s: %s: %w", *region, db, err))
+		}
+		res = append(res, dbResult{DB: db, Deleted: n, Earliest: base.CreatedAt.UTC()})
+	}
+	if *asJSON {
+		return writeJSON(stdout, res)
+	}
+	for _, r := range res {
+		fmt.Fprintf(stdout, "Region %s, %s: %d backup objects deleted; restores reach back to the snapshot of %s.\n",
+			*region, r.DB, r.Deleted, r.Earliest.Format(time.RFC3339))
+	}
+	return nil
 }

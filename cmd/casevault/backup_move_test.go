@@ -112,7 +112,9 @@ func ltxPlain(t *testing.T, store vault.BlobStore, key *keys.BackupKey, o backup
 // there included, nor in any us backup object written after the move
 // (decrypted with the backup key and decompressed), its residency report
 // checks out, and the us backup kept backing up the firm that stayed
-// (restored, it holds every upload, before, during and after the move).
+// (restored, it holds every upload, before, during and after the move);
+// `backup forget` of the time before the move leaves no object with the
+// firm, and the rest still restores.
 func TestOperator_MoveResyncsBackup(t *testing.T) {
 	needAuditMove(t)
 	e := newMoveEnv(t, 3, func(i int) int64 { return 5000 })
@@ -172,6 +174,7 @@ func TestOperator_MoveResyncsBackup(t *testing.T) {
 	})
 
 	op := opAPI(t, e.dataDir)
+	started := time.Now().UTC()
 	op.start(t, e.firm.ID, "ca")
 	st := op.wait(t, e.firm.ID)
 	if st.Step != "done" || st.ErrorCode != "" {
@@ -241,6 +244,28 @@ func TestOperator_MoveResyncsBackup(t *testing.T) {
 	}
 	if got, want := s.Firms[0].Documents, 1+nUploaded; got != want {
 		t.Errorf("restored documents of the firm that stayed: got %d, want %d", got, want)
+	}
+
+	// The operator forgets the us backup's time before the move: what is
+	// left holds nothing of the firm, and still restores the cell.
+	out, errOut, err := cli(t, e.dataDir, "backup", "forget", "--region", "us", "--before", started.Format(time.RFC3339Nano), "--config", e.config)
+	if err != nil || !strings.Contains(out, "backup objects deleted") {
+		t.Fatalf("backup forget: %v\n%s%s", err, out, errOut)
+	}
+	for _, o := range backupObjects(t, backupDir) {
+		plain := bytes.ToLower(ltxPlain(t, store, bkey, o))
+		for _, mk := range e.firm.Markers {
+			if bytes.Contains(plain, []byte(strings.ToLower(mk))) {
+				t.Errorf("after backup forget: object %s holds %q", o.key, mk)
+			}
+		}
+	}
+	s = restoreJSON(t, e.dataDir, e.config, "us", filepath.Join(t.TempDir(), "us"))
+	if !s.OK || len(s.Firms) != 1 || s.Firms[0].Documents != 1+nUploaded {
+		t.Errorf("restore us after backup forget = %+v", s)
+	}
+	if _, _, err := cli(t, e.dataDir, "backup", "forget", "--region", "us", "--before", time.Now().Add(time.Hour).UTC().Format(time.RFC3339), "--config", e.config); err == nil {
+		t.Errorf("backup forget with no snapshot after the time: got no error")
 	}
 }
 

@@ -51,6 +51,9 @@ Usage:
   casevault restore --region R --to DIR [--at TIME] [--json]   rebuild region R's cell databases
                                        from its backup (latest, or as of TIME, RFC 3339) into an
                                        empty DIR, then check every firm's audit log and blobs
+  casevault backup forget --region R --before TIME [--json]   delete from region R's backup what
+                                       only a restore to before TIME needs (the first snapshot at or
+                                       after TIME stays): e.g. a moved firm's last traces there
   casevault version
 
 Every command but audit verify and audit sink-check takes --config FILE and --data-dir DIR.
@@ -80,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cmd, rest := args[0], args[1:]
 	sub := ""
-	if (cmd == "tenant" || cmd == "user" || cmd == "keys" || cmd == "audit" || cmd == "residency" || cmd == "migrate") && len(rest) > 0 {
+	if (cmd == "tenant" || cmd == "user" || cmd == "keys" || cmd == "audit" || cmd == "residency" || cmd == "migrate" || cmd == "backup") && len(rest) > 0 {
 		sub, rest = rest[0], rest[1:]
 	}
 	switch cmd + " " + sub {
@@ -98,6 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMigrateCells(ctx, rest, stdout, stderr)
 	case "restore ":
 		return cmdRestore(ctx, rest, stdout, stderr)
+	case "backup forget":
+		return cmdBackupForget(ctx, rest, stdout, stderr)
 	case "residency verify":
 		return cmdResidencyVerify(ctx, rest, stdout, stderr)
 	case "user add":
