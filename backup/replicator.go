@@ -30,11 +30,17 @@ type Options struct {
 	// SnapshotInterval is how often a full snapshot is written.
 	SnapshotInterval time.Duration
 	// Retention is how long backups are kept, in tiers (retention.go);
-	// zero keeps Litestream's default of one day and prunes nothing more.
+	// zero deletes no snapshot (not Litestream's default of one day: a
+	// short run for a resync must not cut the tiers of the region's
+	// backup).
 	Retention Retention
 	// Logger receives Litestream's log lines; nil discards them.
 	Logger *slog.Logger
 }
+
+// keepForever is Litestream's snapshot retention when Options.Retention
+// gives none: a century.
+const keepForever = 100 * 365 * 24 * time.Hour
 
 // Replicator runs Litestream on a cell's databases. Litestream owns their
 // WAL checkpoints while it runs (it holds a read transaction so that no
@@ -94,9 +100,10 @@ func Start(ctx context.Context, paths map[string]string, opt Options) (*Replicat
 	if opt.SnapshotInterval > 0 {
 		s.SnapshotInterval = opt.SnapshotInterval
 	}
+	// Litestream keeps one age of snapshots (and everything after the
+	// oldest): the longest tier; the pruner drops the rest.
+	s.SnapshotRetention = keepForever
 	if opt.Retention.Longest() > 0 {
-		// Litestream keeps one age of snapshots (and everything after the
-		// oldest): the longest tier; the pruner drops the rest.
 		s.SnapshotRetention = opt.Retention.Longest()
 	}
 	if err := s.Open(ctx); err != nil {

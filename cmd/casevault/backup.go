@@ -360,7 +360,8 @@ func resyncBackupAfterMove(ctx context.Context, c *config.Config, region string)
 	r, err := backup.Start(ctx, map[string]string{
 		backup.DBMetadata: c.CellDatabasePath(region),
 		backup.DBAudit:    c.CellAuditPath(region),
-	}, backup.Options{Store: store, Prefix: prefix, Key: key, Interval: time.Hour})
+	}, backup.Options{Store: store, Prefix: prefix, Key: key, Interval: time.Hour,
+		SnapshotInterval: c.BackupSnapshotInterval(region), Retention: backupRetention(c, region)})
 	if err != nil {
 		return err
 	}
