@@ -14,7 +14,6 @@ import (
 const (
 	DefaultBackupInterval         = 10 * time.Second
 	DefaultBackupSnapshotInterval = 24 * time.Hour
-	DefaultBackupRetention        = 35 * 24 * time.Hour
 	// MaxBackupInterval is the longest sync interval allowed: the issue
 	// promises a backup at least every 15 minutes.
 	MaxBackupInterval = 15 * time.Minute
@@ -54,9 +53,9 @@ type BackupConfig struct {
 	// SnapshotInterval is how often a full snapshot is written: default
 	// 24h, at most 24h.
 	SnapshotInterval time.Duration `yaml:"snapshot_interval,omitempty"`
-	// Retention is how long snapshots (and what restores from them) are
-	// kept: default 35 days, at least the snapshot interval.
-	Retention time.Duration `yaml:"retention,omitempty"`
+	// Retention is how long backups are kept, in tiers (backup_retention.go):
+	// default every snapshot for 48h, daily for 35d, monthly for 365d.
+	Retention BackupRetention `yaml:"retention,omitempty"`
 
 	// DrillInterval is how often serve runs a restore drill of the region
 	// (README, "Restore drills"): a duration of at least 1m, default 24h,
@@ -115,8 +114,8 @@ func (c *Config) BackupDir(name string) string {
 	return filepath.Join(c.DataDir, "backups", name)
 }
 
-// BackupInterval, BackupSnapshotInterval and BackupRetention return the
-// region's settings or their defaults.
+// BackupInterval and BackupSnapshotInterval return the region's settings
+// or their defaults; BackupRetention the longest retention tier.
 func (c *Config) BackupInterval(name string) time.Duration {
 	return orDefault(c.Regions[name].Backup.Interval, DefaultBackupInterval)
 }
@@ -128,7 +127,7 @@ func (c *Config) BackupSnapshotInterval(name string) time.Duration {
 
 // BackupRetention: see BackupInterval.
 func (c *Config) BackupRetention(name string) time.Duration {
-	return orDefault(c.Regions[name].Backup.Retention, DefaultBackupRetention)
+	return c.BackupRetentionOf(name).Longest()
 }
 
 // DrillInterval is how often serve drills region name's backup; 0 when
@@ -225,8 +224,9 @@ func (c *Config) validateBackups() error {
 			return fmt.Errorf("config: %s.interval: %s is not between 1s and 15m", field, b.Interval)
 		case b.SnapshotInterval != 0 && (b.SnapshotInterval < time.Minute || b.SnapshotInterval > 24*time.Hour):
 			return fmt.Errorf("config: %s.snapshot_interval: %s is not between 1m and 24h", field, b.SnapshotInterval)
-		case c.BackupRetention(a) < c.BackupSnapshotInterval(a):
-			return fmt.Errorf("config: %s.retention: %s is shorter than the snapshot interval %s", field, c.BackupRetention(a), c.BackupSnapshotInterval(a))
+		}
+		if err := c.validateRetention(a); err != nil {
+			return err
 		}
 		if err := c.validateDrill(a, b); err != nil {
 			return err

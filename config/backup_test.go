@@ -28,8 +28,8 @@ func TestConfig_BackupDefaults(t *testing.T) {
 	if got, want := c.BackupSnapshotInterval("us"), 24*time.Hour; got != want {
 		t.Errorf("BackupSnapshotInterval: got %s, want %s", got, want)
 	}
-	if got, want := c.BackupRetention("us"), 35*24*time.Hour; got != want {
-		t.Errorf("BackupRetention: got %s, want %s", got, want)
+	if got, want := c.BackupRetentionOf("us"), (config.BackupRetention{All: 48 * time.Hour, Daily: 35 * 24 * time.Hour, Monthly: 365 * 24 * time.Hour}); got != want {
+		t.Errorf("BackupRetentionOf: got %+v, want %+v", got, want)
 	}
 	if got, want := c.DrillInterval("us"), 24*time.Hour; got != want {
 		t.Errorf("DrillInterval: got %s, want %s", got, want)
@@ -113,7 +113,13 @@ func TestConfig_ValidateBackup(t *testing.T) {
 		{"IntervalTooShort", with("us", func(b *config.BackupConfig) { b.Interval = time.Millisecond }), "regions.us.backup.interval"},
 		{"IntervalTooLong", with("us", func(b *config.BackupConfig) { b.Interval = 16 * time.Minute }), "regions.us.backup.interval"},
 		{"SnapshotTooRare", with("us", func(b *config.BackupConfig) { b.SnapshotInterval = 48 * time.Hour }), "snapshot_interval"},
-		{"RetentionShort", with("us", func(b *config.BackupConfig) { b.Retention = time.Hour }), "regions.us.backup.retention"},
+		{"RetentionShort", with("us", func(b *config.BackupConfig) { b.Retention = config.BackupRetention{All: time.Hour} }), "regions.us.backup.retention"},
+		{"RetentionAllTooShort", with("us", func(b *config.BackupConfig) {
+			b.Retention = config.BackupRetention{All: time.Second, Daily: 30 * 24 * time.Hour}
+		}), "regions.us.backup.retention.all"},
+		{"RetentionTiers", with("us", func(b *config.BackupConfig) {
+			b.Retention = config.BackupRetention{All: time.Hour, Daily: 7 * 24 * time.Hour}
+		}), ""},
 		{"DrillOff", with("us", func(b *config.BackupConfig) { b.DrillInterval = "off" }), ""},
 		{"DrillHourly", with("us", func(b *config.BackupConfig) { b.DrillInterval = "1h" }), ""},
 		{"DrillTooOften", with("us", func(b *config.BackupConfig) { b.DrillInterval = "10s" }), "regions.us.backup.drill_interval"},
@@ -158,6 +164,48 @@ func TestConfig_ValidateBackup(t *testing.T) {
 				t.Fatalf("Validate() = %v, want nil", err)
 			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 				t.Fatalf("Validate() = %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfig_BackupRetention(t *testing.T) {
+	const day = 24 * time.Hour
+	for _, tt := range []struct {
+		name, yaml string
+		want       config.BackupRetention
+		err        string
+	}{
+		{"Scalar", "retention: 720h", config.BackupRetention{All: 720 * time.Hour}, ""},
+		{"ScalarDays", "retention: 35d", config.BackupRetention{All: 35 * day}, ""},
+		{"Mapping", "retention: {all: 72h, daily: 14d, monthly: 730d}", config.BackupRetention{All: 72 * time.Hour, Daily: 14 * day, Monthly: 730 * day}, ""},
+		{"MappingDefaults", "retention: {daily: 10d}", config.BackupRetention{All: 48 * time.Hour, Daily: 10 * day, Monthly: 365 * day}, ""},
+		{"MonthlyOff", "retention: {monthly: 0}", config.BackupRetention{All: 48 * time.Hour, Daily: 35 * day}, ""},
+		{"UnknownTier", "retention: {weekly: 8w}", config.BackupRetention{}, "weekly"},
+		{"BadDays", "retention: {daily: xd}", config.BackupRetention{}, "retention.daily"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.yaml")
+			yml := "regions:\n  us:\n    type: fs\n    master_key: {type: file}\n    backup:\n      " + tt.yaml + "\n"
+			if err := os.WriteFile(path, []byte(yml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c := config.Default()
+			err := c.LoadFile(path)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("LoadFile = %v, want an error containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.BackupRetentionOf("us"); got.All != tt.want.All || got.Daily != tt.want.Daily || got.Monthly != tt.want.Monthly {
+				t.Errorf("BackupRetentionOf: got %+v, want %+v", got, tt.want)
+			}
+			if err := c.Validate(); err != nil {
+				t.Errorf("Validate() = %v", err)
 			}
 		})
 	}

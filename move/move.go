@@ -96,6 +96,11 @@ type Mover struct {
 	// Switched, when set, is called right after the switch, to drop what
 	// the process remembers of the firm's region (vault.Service.ForgetRegion).
 	Switched func(tenantID string)
+	// AroundCleanup, when set, runs the cleanup step (clean) for the old
+	// region: the server stops the old cell's running backup around it,
+	// whose hold on the WAL would keep the cleanup's checkpoints from
+	// truncating it, and resyncs the backup without the firm afterwards.
+	AroundCleanup func(ctx context.Context, region string, clean func(context.Context) error) error
 	// AfterStep, when set, is called after each step is recorded: the
 	// crash tests' hook.
 	AfterStep func(Step)
@@ -285,8 +290,13 @@ func (r *run) steps(ctx context.Context, until Step) error {
 		StepCopyAudit:    r.copyAudit,
 		StepSwitch:       r.switchRegion,
 		StepAdopt:        r.adopt,
-		StepCleanup:      r.cleanup,
-		StepDone:         r.done,
+		StepCleanup: func(ctx context.Context) error {
+			if r.mv.AroundCleanup == nil {
+				return r.cleanup(ctx)
+			}
+			return r.mv.AroundCleanup(ctx, r.rec.From, r.cleanup)
+		},
+		StepDone: r.done,
 	}
 	for _, step := range Steps {
 		if !after(step, last) || after(step, until) {

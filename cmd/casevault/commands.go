@@ -59,6 +59,9 @@ Usage:
                                        in each firm's audit log and as a signed record (through a
                                        running server's operator API, else in process)
   casevault drill verify --key VERIFIER_KEY [--key …] FILE   check a signed drill record offline
+  casevault backup forget --region R --before TIME [--json]   delete from region R's backup what
+                                       only a restore to before TIME needs (the first snapshot at or
+                                       after TIME stays): e.g. a moved firm's last traces there
   casevault version
 
 Every command but audit verify, audit sink-check, residency verify and drill verify takes --config FILE and --data-dir DIR.
@@ -89,7 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cmd, rest := args[0], args[1:]
 	sub := ""
-	if (cmd == "tenant" || cmd == "user" || cmd == "keys" || cmd == "audit" || cmd == "residency" || cmd == "migrate") && len(rest) > 0 {
+	if (cmd == "tenant" || cmd == "user" || cmd == "keys" || cmd == "audit" || cmd == "residency" || cmd == "migrate" || cmd == "backup") && len(rest) > 0 {
 		sub, rest = rest[0], rest[1:]
 	}
 	switch cmd + " " + sub {
@@ -114,6 +117,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return cmdDrillVerify(ctx, rest[1:], stdout, stderr)
 		}
 		return cmdDrill(ctx, rest, stdout, stderr)
+	case "backup forget":
+		return cmdBackupForget(ctx, rest, stdout, stderr)
 	case "residency verify":
 		return cmdResidencyVerify(ctx, rest, stdout, stderr)
 	case "user add":

@@ -51,7 +51,7 @@ func (m *Main) runDrill(ctx context.Context, region, id string) (*drill.Record, 
 		failures = append(failures, "the drill's directory in the cell cannot be made (see the server log)")
 		m.Log.Error().Err(err).Str("component", "drill").Str("region", region).Msg("restore drill: cannot make its directory")
 	} else {
-		sum, err := restoreCell(ctx, m, region, tmp, time.Time{}, restoreOptions{Sample: m.Config.DrillSample(region), Store: m.Service.Regions[region]})
+		sum, err := restoreCell(ctx, m, region, tmp, time.Time{}, restoreOptions{Sample: m.Config.DrillSample(region), Store: m.Service.Regions[region], Throwaway: true})
 		if err != nil {
 			failures = append(failures, "the backup does not restore: "+drillReason(err))
 			m.Log.Warn().Err(err).Str("component", "drill").Str("region", region).Str("drill_id", id).Msg("restore drill: the backup does not restore")

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -89,6 +90,12 @@ type Main struct {
 	// backups back up each served cell's databases (backup.go); Run
 	// starts them, Close ships what is left and stops them.
 	backups map[string]*backup.Replicator
+	// backupMu guards backups; backupCtx (cancelled by backupStop) and
+	// backupWG run the retries of backups that could not start.
+	backupMu   sync.Mutex
+	backupCtx  context.Context
+	backupStop context.CancelFunc
+	backupWG   sync.WaitGroup
 
 	// AuditKeyHistory are every audit verifier key, current and retired,
 	// with its validity, by region ("service" too), oldest first.
@@ -365,6 +372,11 @@ func (m *Main) Close() error {
 	}
 	if m.Sinks != nil {
 		m.Sinks.Close()
+	}
+	if m.backupStop != nil {
+		// No backup that could not start starts now, on closing databases.
+		m.backupStop()
+		m.backupWG.Wait()
 	}
 	if m.Audit != nil {
 		errs = append(errs, m.Audit.Close())

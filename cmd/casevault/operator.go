@@ -102,6 +102,9 @@ func (m *Main) newOperatorMoves(ctx context.Context) (*operatorMoves, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The old cell's backup is stopped around the cleanup and resynced
+	// without the firm (backup.go).
+	mv.AroundCleanup = m.backupAroundCleanup
 	o := &operatorMoves{m: m, mover: mv, crashAfter: crashAfter, jobs: map[string]*web.MoveStatus{}}
 	o.ctx, o.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	return o, nil

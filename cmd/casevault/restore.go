@@ -71,6 +71,10 @@ type restoreOptions struct {
 	// Store is the region's blob store to check against; nil opens it
 	// from the configuration.
 	Store vault.BlobStore
+	// Throwaway checks the restored databases in place (a drill deletes
+	// them afterwards); otherwise the checks run on a copy, so that they
+	// never change a byte of what was restored.
+	Throwaway bool
 }
 
 // cmdRestore runs `casevault restore --region R --to DIR [--at TIME]`:
@@ -180,10 +184,58 @@ func restoreCell(ctx context.Context, m *Main, region, dir string, at time.Time,
 			return nil, fmt.Errorf("region %s: store: %w", region, err)
 		}
 	}
-	if err := checkRestored(ctx, m, region, dir, mk, store, opt.Sample, sum); err != nil {
+	check := checkRestoredCopy
+	if opt.Throwaway {
+		check = checkRestored
+	}
+	if err := check(ctx, m, region, dir, mk, store, opt.Sample, sum); err != nil {
 		return nil, err
 	}
 	return sum, nil
+}
+
+// checkRestoredCopy runs checkRestored on a throwaway copy of the restored
+// databases in dir (in dir/.check-*, removed afterwards), so that the
+// check, which opens them as the server would (the metadata database may
+// switch its journal mode, the audit log may record a key rotation), never
+// changes a byte of what was restored.
+func checkRestoredCopy(ctx context.Context, m *Main, region, dir string, mk keys.MasterKey, store vault.BlobStore, sample int, sum *restoreSummary) error {
+	tmp, err := os.MkdirTemp(dir, ".check-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, de := range des {
+		if !de.Type().IsRegular() {
+			continue
+		}
+		if err := copyFile(filepath.Join(dir, de.Name()), filepath.Join(tmp, de.Name())); err != nil {
+			return fmt.Errorf("copy for the check: %w", err)
+		}
+	}
+	return checkRestored(ctx, m, region, tmp, mk, store, sample, sum)
+}
+
+// copyFile copies the regular file from to the new file to (mode 0600).
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // emptyDir creates dir, or checks that it is an empty directory.
