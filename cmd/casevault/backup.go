@@ -396,15 +396,9 @@ func cmdBackupForget(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "casevault backup forget: --before: %q is not an RFC 3339 time\n", *before)
 		return errUsage
 	}
-	m, err := cf.load(stderr)
+	m, err := cf.loadRegion(stderr, *region)
 	if err != nil {
 		return err
-	}
-	if err := m.Config.Validate(); err != nil {
-		return err
-	}
-	if _, ok := m.Config.Regions[*region]; !ok {
-		return fmt.Errorf("no region %q (regions: %s)", *region, joinAnd(m.Config.RegionNames()))
 	}
 	if !m.Config.BackupEnabled(*region) {
 		return fmt.Errorf("region %s: backups are off", *region)

@@ -249,6 +249,23 @@ func (cf *commonFlags) load(stderr io.Writer) (*Main, error) {
 	return m, nil
 }
 
+// loadRegion loads a Main as load does, checks its configuration and that
+// it names region, for a command about one region's cell: restore,
+// drill, scrub, backup forget.
+func (cf *commonFlags) loadRegion(stderr io.Writer, region string) (*Main, error) {
+	m, err := cf.load(stderr)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Config.Validate(); err != nil {
+		return nil, err
+	}
+	if _, ok := m.Config.Regions[region]; !ok {
+		return nil, fmt.Errorf("no region %q (regions: %s)", region, joinAnd(m.Config.RegionNames()))
+	}
+	return m, nil
+}
+
 // open loads and opens a Main for an operator command, quietly.
 func (cf *commonFlags) open(ctx context.Context, stderr io.Writer) (*Main, error) {
 	m, err := cf.load(stderr)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,15 +38,9 @@ func cmdDrill(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := require(fs, "region"); err != nil {
 		return err
 	}
-	m, err := cf.load(stderr)
+	m, err := cf.loadRegion(stderr, *region)
 	if err != nil {
 		return err
-	}
-	if err := m.Config.Validate(); err != nil {
-		return err
-	}
-	if _, ok := m.Config.Regions[*region]; !ok {
-		return fmt.Errorf("no region %q (regions: %s)", *region, joinAnd(m.Config.RegionNames()))
 	}
 	if !m.Config.BackupEnabled(*region) {
 		return fmt.Errorf("region %s: backups are off: there is nothing to drill", *region)
@@ -163,34 +156,10 @@ func printDrill(w io.Writer, r *drill.Record) {
 // A record that verifies but says the drill failed prints OK (the record
 // is authentic) and says FAILED.
 func cmdDrillVerify(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	const name = "casevault drill verify"
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var keyList verifierKeys
-	fs.Var(&keyList, "key", "the region's audit verifier `key`, as published by the operator (casevault audit keys); repeatable")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: casevault drill verify --key VERIFIER_KEY [--key VERIFIER_KEY]... FILE\n\n"+
-			"Verifies a signed restore drill record offline (docs/DRILL-FORMAT.md). FILE - reads standard input.\n\n")
-		fs.PrintDefaults()
-	}
-	files, err := parseWithFiles(fs, args)
+	keyList, b, err := verifyArgs("casevault drill verify",
+		"Verifies a signed restore drill record offline (docs/DRILL-FORMAT.md).", args, stderr)
 	if err != nil {
-		return errUsage
-	}
-	usageError := func(format string, a ...any) error {
-		fmt.Fprintf(stderr, name+": "+format+"\n", a...)
-		return errUsage
-	}
-	switch {
-	case keyList.empty() || len(keyList) == 0:
-		return usageError("--key is required: the region's published audit verifier key (casevault audit keys prints it)")
-	case len(files) != 1:
-		return usageError("one FILE is required (- reads standard input)")
-	}
-	b, err := readReport(files[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "FAIL: %v\n", err)
-		return errReported
+		return err
 	}
 	r, err := drill.Verify(b, keyList)
 	var ve *drill.VerifyError

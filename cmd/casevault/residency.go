@@ -22,44 +22,10 @@ import (
 // on a usage error: no --key or an empty or malformed one, no FILE or more
 // than one. docs/RESIDENCY.md says what is checked.
 func cmdResidencyVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const name = "casevault residency verify"
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var keyList verifierKeys
-	fs.Var(&keyList, "key", "the region's audit verifier `key`, as published by the operator (casevault audit keys); repeatable")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: casevault residency verify --key VERIFIER_KEY [--key VERIFIER_KEY]... FILE\n\n"+
-			"Verifies a firm's signed residency report offline (docs/RESIDENCY.md). FILE - reads standard input.\n\n")
-		fs.PrintDefaults()
-	}
-	// Flags may come before or after FILE.
-	files, err := parseWithFiles(fs, args)
+	keyList, b, err := verifyArgs("casevault residency verify",
+		"Verifies a firm's signed residency report offline (docs/RESIDENCY.md).", args, stderr)
 	if err != nil {
-		return errUsage
-	}
-	usageError := func(format string, a ...any) error {
-		fmt.Fprintf(stderr, name+": "+format+"\n", a...)
-		return errUsage
-	}
-	switch {
-	case keyList.empty():
-		return usageError("--key must not be empty: give the region's published verifier key (casevault audit keys prints it)")
-	case len(keyList) == 0:
-		return usageError("--key is required: the region's published audit verifier key (casevault audit keys prints it)")
-	case len(files) == 0:
-		return usageError("FILE is required (- reads standard input)")
-	case len(files) > 1:
-		return usageError("one FILE only, got %d", len(files))
-	}
-	for _, k := range keyList {
-		if _, err := residency.ParseVerifierKey(k); err != nil {
-			return usageError("--key %q is not a note verifier key: %v", k, err)
-		}
-	}
-	b, err := readReport(files[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "FAIL: %v\n", err)
-		return errReported
+		return err
 	}
 	r, err := residency.Verify(b, keyList)
 	var ve *residency.VerifyError
@@ -75,6 +41,52 @@ func cmdResidencyVerify(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	return nil
+}
+
+// verifyArgs parses the arguments of an offline verify command (residency
+// verify, drill verify) — --key, repeatable, the region's published audit
+// verifier keys, and one FILE, flags before or after it — and reads FILE.
+// Errors: errUsage (no --key, an empty or malformed one, no FILE or more
+// than one), errReported (FILE cannot be read; "FAIL: …" printed).
+func verifyArgs(name, doc string, args []string, stderr io.Writer) ([]string, []byte, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var keyList verifierKeys
+	fs.Var(&keyList, "key", "the region's audit verifier `key`, as published by the operator (casevault audit keys); repeatable")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: "+name+" --key VERIFIER_KEY [--key VERIFIER_KEY]... FILE\n\n"+
+			doc+" FILE - reads standard input.\n\n")
+		fs.PrintDefaults()
+	}
+	files, err := parseWithFiles(fs, args)
+	if err != nil {
+		return nil, nil, errUsage
+	}
+	usageError := func(format string, a ...any) error {
+		fmt.Fprintf(stderr, name+": "+format+"\n", a...)
+		return errUsage
+	}
+	switch {
+	case keyList.empty():
+		return nil, nil, usageError("--key must not be empty: give the region's published verifier key (casevault audit keys prints it)")
+	case len(keyList) == 0:
+		return nil, nil, usageError("--key is required: the region's published audit verifier key (casevault audit keys prints it)")
+	case len(files) == 0:
+		return nil, nil, usageError("FILE is required (- reads standard input)")
+	case len(files) > 1:
+		return nil, nil, usageError("one FILE only, got %d", len(files))
+	}
+	for _, k := range keyList {
+		if _, err := residency.ParseVerifierKey(k); err != nil {
+			return nil, nil, usageError("--key %q is not a note verifier key: %v", k, err)
+		}
+	}
+	b, err := readReport(files[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "FAIL: %v\n", err)
+		return nil, nil, errReported
+	}
+	return keyList, b, nil
 }
 
 // readReport reads a report file (standard input for "-"), at most one

@@ -102,19 +102,13 @@ func cmdRestore(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		when = t
 	}
-	m, err := cf.load(stderr)
+	m, err := cf.loadRegion(stderr, *region)
 	if err != nil {
 		return err
 	}
 	// Litestream's restore logs through slog's default logger: into ours,
 	// where its info lines are debug lines.
 	slog.SetDefault(slog.New(&zerologHandler{log: m.Log.With().Str("component", "restore").Logger()}))
-	if err := m.Config.Validate(); err != nil {
-		return err
-	}
-	if _, ok := m.Config.Regions[*region]; !ok {
-		return fmt.Errorf("no region %q (regions: %s)", *region, joinAnd(m.Config.RegionNames()))
-	}
 	if !m.Config.BackupEnabled(*region) {
 		return fmt.Errorf("region %s: backups are off", *region)
 	}

@@ -28,17 +28,11 @@ func cmdScrub(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := require(fs, "region"); err != nil {
 		return err
 	}
-	m, err := cf.load(stderr)
+	m, err := cf.loadRegion(stderr, *region)
 	if err != nil {
 		return err
 	}
-	if err := m.Config.Validate(); err != nil {
-		return err
-	}
-	rc, ok := m.Config.Regions[*region]
-	if !ok {
-		return fmt.Errorf("no region %q (regions: %s)", *region, joinAnd(m.Config.RegionNames()))
-	}
+	rc := m.Config.Regions[*region]
 	if rc.Mirror == nil {
 		return fmt.Errorf("region %s has no mirror", *region)
 	}
