@@ -86,6 +86,43 @@ func TestManager_DecryptRange_Alternate(t *testing.T) {
 			t.Errorf("second copy asked %d times for an authentic blob", alt.fetches.Load())
 		}
 	})
+	t.Run("TruncatedServedFromSecondCopy", func(t *testing.T) {
+		alt := &alternate{blob: tf.blob}
+		got, err := read(t, tf.blob[:partOff(3)], alt)
+		if err != nil || !bytes.Equal(got, tf.plain) {
+			t.Fatalf("got %d bytes, %v; want the document", len(got), err)
+		}
+		if got, want := alt.fetches.Load(), int64(1); got != want {
+			t.Errorf("fetches from the second copy: got %d, want %d (the rest of the range, once)", got, want)
+		}
+		if got, want := alt.serve.Load(), int64(1); got != want {
+			t.Errorf("Served calls: got %d, want %d", got, want)
+		}
+	})
+	t.Run("TruncatedRange", func(t *testing.T) {
+		alt := &alternate{blob: tf.blob}
+		f := &fetcher{blob: tf.blob[:partOff(4)]}
+		rc, err := tf.m.DecryptRange(alt.ctx(), tf.ref, tf.s, 2*tf.p+5, 3*tf.p, f.fetch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(rc)
+		rc.Close()
+		if want := tf.plain[2*tf.p+5 : 5*tf.p+5]; err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("got %d bytes, %v; want the %d bytes of the range", len(got), err, len(want))
+		}
+	})
+	t.Run("TruncatedOnBoth", func(t *testing.T) {
+		alt := &alternate{blob: tf.blob[:partOff(3)+2]}
+		got, err := read(t, tf.blob[:partOff(3)], alt)
+		assertCode(t, err, vault.ECANNOTDECRYPT)
+		if int64(len(got)) != 3*tf.p || !bytes.HasPrefix(tf.plain, got) {
+			t.Errorf("released %d bytes before failing, want the %d authentic ones", len(got), 3*tf.p)
+		}
+		if alt.serve.Load() != 0 {
+			t.Error("Served called for a blob truncated on both copies")
+		}
+	})
 	t.Run("BadOnBoth", func(t *testing.T) {
 		alt := &alternate{blob: flipped(tf.blob, partOff(2))}
 		got, err := read(t, flipped(tf.blob, partOff(2)+1), alt)

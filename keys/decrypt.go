@@ -307,6 +307,7 @@ func (r *rangeReader) start(first, last int64, m *Manager) {
 		defer r.wg.Done()
 		defer close(work)
 		defer close(r.order)
+		src := r.src
 		for i := first; i <= last; i++ {
 			var b []byte
 			select {
@@ -321,8 +322,15 @@ func (r *rangeReader) start(first, last int64, m *Manager) {
 			}
 			b = b[:n]
 			j := job{c: chunk{i: i, b: b}, res: make(chan chunk, 1)}
-			if _, err := io.ReadFull(r.src, b); err != nil {
-				j.res <- chunk{err: r.fetchErr(err)}
+			if _, err := io.ReadFull(src, b); err != nil {
+				var rest io.ReadCloser
+				if rest, err = r.refetch(i, last, b, err); rest != nil {
+					defer rest.Close()
+					src = &errReader{r: rest}
+				}
+				if err != nil {
+					j.res <- chunk{err: r.fetchErr(err)}
+				}
 			}
 			select {
 			case r.order <- j.res:
@@ -592,6 +600,32 @@ func (r *rangeReader) alternatePart(i int64, buf []byte, first error) ([]byte, e
 	}
 	r.servedAlternate()
 	return pt, nil
+}
+
+// refetch reads part i into b from the blob's second copy when the first
+// copy ended before it (a truncated object: first is io.EOF or
+// io.ErrUnexpectedEOF), and returns the second copy's stream of the rest
+// of the range, parts i..last, for the fetcher to go on with; the
+// authentic parts before i were served from the first copy. Without a
+// second copy, for any other failure, or when the second copy ends early
+// too, it returns first and no stream.
+func (r *rangeReader) refetch(i, last int64, b []byte, first error) (io.ReadCloser, error) {
+	if r.alt == nil || r.ctx.Err() != nil || !(errors.Is(first, io.EOF) || errors.Is(first, io.ErrUnexpectedEOF)) {
+		return nil, first
+	}
+	off := r.l.cipherOff(i)
+	body, err := r.alt.Fetch(r.ctx, off, r.l.cipherOff(last)+r.l.cipherLen(last)-off)
+	if err != nil {
+		return nil, first
+	}
+	if _, err := io.ReadFull(body, b); err != nil {
+		body.Close()
+		return nil, first
+	}
+	// The part still has to authenticate; a copy that ends early is a
+	// damaged one whatever the second copy holds, so repair it.
+	r.servedAlternate()
+	return body, nil
 }
 
 // alternateHeader reads the header from the blob's second copy into hdr
