@@ -330,3 +330,65 @@ func (s *threeSites) checkCABackupHoldsNoUS(t *testing.T, ca, us e2eFirm) {
 		t.Errorf("ca backup: %d objects, %d holding the ca firm's id; want some of each (the scan reads plaintext)", n, own)
 	}
 }
+
+// TestMirror_ServeWithPrimaryDown starts serve while the primary MinIO of
+// a mirrored region is down (killed before the start): serve starts and
+// logs the site at error level, documents download from the mirror,
+// /readyz names the region's primary site unavailable, uploads (both
+// copies required) answer 503 unavailable; once the primary is back
+// (empty, on the same port) it is used again without a restart: uploads
+// work, and scrub refills it from the mirror.
+func TestMirror_ServeWithPrimaryDown(t *testing.T) {
+	m := newMirroredMinIO(t)
+	cfg := m.config(t, true)
+	srv, c, _, matter := mirrorFirm(t, m.dataDir, cfg, m.env...)
+	contents := markedContents(3<<20+11, "mkcontents D")
+	doc := c.uploadBytes(t, matter, "MKDOCRAW-D.pdf", contents)
+	srv.Stop(t)
+	if err := m.primary.Kill(); err != nil {
+		t.Fatal(err)
+	}
+
+	srv = startServer(t, m.dataDir, cfg, m.env...)
+	if log := srv.Stderr.String(); !strings.Contains(log, `"level":"error"`) || !strings.Contains(log, "unreachable at start") {
+		t.Errorf("server log: no error naming the unreachable site:\n%s", log)
+	}
+	c.base = srv.URL // the session outlives the restart
+	if got := c.downloadBytes(t, doc.ID); !bytes.Equal(got, contents) {
+		t.Errorf("download with the primary down: got %d bytes, want %d identical bytes", len(got), len(contents))
+	}
+	var ready struct {
+		Status string            `json:"status"`
+		Checks map[string]string `json:"checks"`
+	}
+	newClient(srv.URL).json(t, "GET", "/readyz", nil, http.StatusServiceUnavailable, &ready)
+	if ready.Checks["region:us"] != "unavailable" || ready.Checks["mirror:us"] != "ok" {
+		t.Errorf("/readyz with the primary down: %+v, want region:us unavailable, mirror:us ok", ready.Checks)
+	}
+	if code, _, ecode := c.tryUpload(t, matter, "during.pdf", []byte("x")); code != http.StatusServiceUnavailable || ecode != "unavailable" {
+		t.Errorf("upload with the primary down: %d %s, want 503 unavailable", code, ecode)
+	}
+
+	// The site comes back, empty: the server opens it in the background.
+	if err := m.primary.RestartEmpty(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "upload after the primary came back", func() bool {
+		code, _, _ := c.tryUpload(t, matter, "after.pdf", []byte("contents mkcontents after"))
+		return code == http.StatusCreated
+	})
+	if !strings.Contains(srv.Stderr.String(), "reachable again") {
+		t.Errorf("server log: the site's return is not logged")
+	}
+	newClient(srv.URL).json(t, "GET", "/readyz", nil, http.StatusOK, &ready)
+	rep := scrubJSON(t, m.dataDir, cfg, "us", m.env...)
+	if rep.Copied == 0 || rep.Lost != 0 || rep.Failed != 0 {
+		t.Errorf("scrub after the primary came back: %+v, want copies, nothing lost or failed", rep)
+	}
+	if got, want := len(objects(t, m.primary, m.pBucket)), len(objects(t, m.mirror, m.mBucket)); got != want {
+		t.Errorf("objects on the primary after scrub: got %d, want %d (the mirror's)", got, want)
+	}
+	if got := c.downloadBytes(t, doc.ID); !bytes.Equal(got, contents) {
+		t.Errorf("download after the primary came back: got %d bytes, want %d identical bytes", len(got), len(contents))
+	}
+}
