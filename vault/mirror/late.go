@@ -16,6 +16,9 @@ import (
 // DefaultReopenEvery is how often a Late site tries to open again.
 const DefaultReopenEvery = 5 * time.Second
 
+// reopenEvery is DefaultReopenEvery, shorter in tests.
+var reopenEvery = DefaultReopenEvery
+
 // Unreachable reports whether err, from opening a site, says the site
 // could not be reached at all (a refused or timed-out connection), as
 // opposed to a configuration it refused (credentials, a missing bucket):
@@ -45,8 +48,9 @@ func NewLate(ctx context.Context, name string, err error, open func(context.Cont
 	l := &Late{name: name}
 	l.err.Store(&err)
 	log.Error().Err(err).Str("site", name).Msg("mirrored site unreachable at start: serving from the other site; retrying in the background")
+	every := reopenEvery
 	go func() {
-		t := time.NewTicker(DefaultReopenEvery)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
@@ -54,7 +58,7 @@ func NewLate(ctx context.Context, name string, err error, open func(context.Cont
 				return
 			case <-t.C:
 			}
-			tctx, cancel := context.WithTimeout(ctx, DefaultReopenEvery)
+			tctx, cancel := context.WithTimeout(ctx, every)
 			st, err := open(tctx)
 			cancel()
 			if err != nil {
