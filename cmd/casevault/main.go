@@ -133,7 +133,7 @@ func (m *Main) Open(ctx context.Context) error {
 			return fmt.Errorf("region %s: master key: %w", name, err)
 		}
 		masters[name] = mk
-		store, err := openStore(ctx, &m.Config, name, rc)
+		store, err := openStore(ctx, &m.Config, name, rc, m.Log)
 		if err != nil {
 			return fmt.Errorf("region %s: store: %w", name, err)
 		}
@@ -184,27 +184,36 @@ func checkLegacyKeys(c *config.Config) error {
 
 // openStore opens region name's blob store: its own site, wrapped with its
 // mirror (vault/mirror) when the region has one.
-func openStore(ctx context.Context, c *config.Config, name string, rc config.RegionConfig) (vault.BlobStore, error) {
-	var (
-		store vault.BlobStore
-		err   error
-	)
-	switch rc.Type {
-	case config.StoreS3:
-		store, err = s3.New(ctx, s3.Config{
-			Endpoint: rc.Endpoint, Bucket: rc.Bucket, AccessKey: rc.AccessKey, SecretKey: rc.SecretKey,
-			Secure: rc.UseTLS(), Region: rc.S3Region, CreateBucket: rc.CreateBucket,
-			UploadMemory: rc.UploadMemoryMiB << 20,
-		})
-	default:
-		store, err = fs.New(c.RegionPath(name))
+func openStore(ctx context.Context, c *config.Config, name string, rc config.RegionConfig, log zerolog.Logger) (vault.BlobStore, error) {
+	openPrimary := func(ctx context.Context) (vault.BlobStore, error) {
+		if rc.Type == config.StoreS3 {
+			return s3.New(ctx, s3.Config{
+				Endpoint: rc.Endpoint, Bucket: rc.Bucket, AccessKey: rc.AccessKey, SecretKey: rc.SecretKey,
+				Secure: rc.UseTLS(), Region: rc.S3Region, CreateBucket: rc.CreateBucket,
+				UploadMemory: rc.UploadMemoryMiB << 20,
+			})
+		}
+		return fs.New(c.RegionPath(name))
 	}
-	if err != nil || rc.Mirror == nil {
+	store, err := openPrimary(ctx)
+	if rc.Mirror == nil {
 		return store, err
 	}
-	second, err := openMirrorSite(ctx, *rc.Mirror)
-	if err != nil {
-		return nil, fmt.Errorf("mirror: %w", err)
+	openSecond := func(ctx context.Context) (vault.BlobStore, error) { return openMirrorSite(ctx, *rc.Mirror) }
+	second, merr := openSecond(ctx)
+	// One site out of reach (not both, not refused) leaves the region to
+	// the other: a Late site answers unavailable and opens in the
+	// background once it can.
+	log = log.With().Str("component", "mirror").Str("region", name).Logger()
+	switch {
+	case err != nil && merr == nil && mirror.Unreachable(err):
+		store = mirror.NewLate(ctx, "primary", err, openPrimary, log)
+	case err != nil:
+		return nil, err
+	case merr != nil && mirror.Unreachable(merr):
+		second = mirror.NewLate(ctx, "mirror", merr, openSecond, log)
+	case merr != nil:
+		return nil, fmt.Errorf("mirror: %w", merr)
 	}
 	return mirror.New(store, second, mirror.Options{Required: c.MirrorRequired(name)}), nil
 }

@@ -174,7 +174,7 @@ func restoreCell(ctx context.Context, m *Main, region, dir string, at time.Time,
 	}
 	store := opt.Store
 	if store == nil {
-		if store, err = openStore(ctx, &m.Config, region, m.Config.Regions[region]); err != nil {
+		if store, err = openStore(ctx, &m.Config, region, m.Config.Regions[region], m.Log); err != nil {
 			return nil, fmt.Errorf("region %s: store: %w", region, err)
 		}
 	}

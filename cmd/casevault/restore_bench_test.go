@@ -227,7 +227,7 @@ func BenchmarkRestore_Cell(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	store, err := openStore(ctx, &m.Config, "us", m.Config.Regions["us"])
+	store, err := openStore(ctx, &m.Config, "us", m.Config.Regions["us"], m.Log)
 	if err != nil {
 		b.Fatal(err)
 	}

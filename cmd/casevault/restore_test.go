@@ -68,7 +68,7 @@ func TestRestore_ChecksLeaveCopyUnchanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := openStore(ctx, &m.Config, "ca", m.Config.Regions["ca"])
+	store, err := openStore(ctx, &m.Config, "ca", m.Config.Regions["ca"], m.Log)
 	if err != nil {
 		t.Fatal(err)
 	}

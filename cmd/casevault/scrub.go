@@ -50,7 +50,7 @@ func cmdScrub(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	db.Sealer = km
-	store, err := openStore(ctx, &m.Config, *region, rc)
+	store, err := openStore(ctx, &m.Config, *region, rc, m.Log)
 	if err != nil {
 		return fmt.Errorf("region %s: store: %w", *region, err)
 	}
