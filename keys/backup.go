@@ -239,20 +239,7 @@ func (k *BackupKey) Encrypt(ctx context.Context, o BackupObject, src io.Reader, 
 
 // sealPart writes one part as a complete streaming-AEAD ciphertext.
 func (k *BackupKey) sealPart(cw *countWriter, part, ad []byte) error {
-	w, err := k.sa.NewEncryptingWriter(cw, ad)
-	if err == nil {
-		_, err = w.Write(part)
-		if cerr := w.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if cw.err != nil {
-		return cw.err
-	}
-	if err != nil {
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot encrypt backup.")
-	}
-	return nil
+	return sealPart(k.sa, cw, part, ad, "Cannot encrypt backup.")
 }
 
 // PlainSize returns the plaintext size of an object of cipherSize bytes:

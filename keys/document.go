@@ -8,6 +8,8 @@ import (
 	"io"
 
 	"github.com/casevault/casevault/vault"
+
+	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
 // Blob header (docs/FORMAT.md): magic, format version, three zero bytes, the
@@ -112,7 +114,14 @@ func (m *Manager) EncryptDocument(ctx context.Context, ref vault.DocRef, src io.
 // sealPart writes one part as a complete streaming-AEAD ciphertext to cw.
 // A failure of the destination is returned as is.
 func (tk *tenantKeys) sealPart(cw *countWriter, part, ad []byte) error {
-	w, err := tk.doc.NewEncryptingWriter(cw, ad)
+	return sealPart(tk.doc, cw, part, ad, "Cannot encrypt document.")
+}
+
+// sealPart writes part as one complete streaming-AEAD ciphertext under sa
+// to cw: a failure of the destination is returned as is, one of the
+// cipher as internal with message.
+func sealPart(sa tink.StreamingAEAD, cw *countWriter, part, ad []byte, message string) error {
+	w, err := sa.NewEncryptingWriter(cw, ad)
 	if err == nil {
 		_, err = w.Write(part)
 		if cerr := w.Close(); err == nil {
@@ -123,7 +132,7 @@ func (tk *tenantKeys) sealPart(cw *countWriter, part, ad []byte) error {
 		return cw.err
 	}
 	if err != nil {
-		return vault.WrapError(vault.EINTERNAL, err, "Cannot encrypt document.")
+		return vault.WrapError(vault.EINTERNAL, err, "%s", message)
 	}
 	return nil
 }
