@@ -88,14 +88,7 @@ func (k *BackupKey) Region() string { return k.region }
 // replaced. Errors: invalid (a file of another region, or one that does not
 // unwrap with master), unavailable, internal.
 func LoadOrCreateBackupKey(ctx context.Context, path, region string, master MasterKey) (*BackupKey, error) {
-	k, err := loadBackupKey(ctx, path, region, master)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return k, err
-	}
-	if err := createBackupKey(ctx, path, region, master); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, err
-	}
-	return loadBackupKey(ctx, path, region, master)
+	return loadOrCreate(ctx, path, region, master, loadBackupKey, createBackupKey)
 }
 
 // LoadBackupKey loads region's existing backup key from path, as restore

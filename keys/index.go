@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -104,14 +102,7 @@ func (x *Indexer) Index(_ context.Context, region, purpose, value string) ([]byt
 func (x *Indexer) Regions() []string { return slices.Clone(x.regions) }
 
 func loadOrCreateIndexKey(ctx context.Context, path, name string, master MasterKey) (*prf.Set, error) {
-	p, err := loadIndexKey(ctx, path, name, master)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return p, err
-	}
-	if err := createIndexKey(ctx, path, name, master); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, err
-	}
-	return loadIndexKey(ctx, path, name, master)
+	return loadOrCreate(ctx, path, name, master, loadIndexKey, createIndexKey)
 }
 
 func loadIndexKey(ctx context.Context, path, name string, master MasterKey) (*prf.Set, error) {

@@ -188,3 +188,21 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// loadOrCreate loads the key file of region (or name) at path with load,
+// first creating it with create when it does not exist; an existing file
+// is never replaced, and a file another process creates meanwhile is the
+// one loaded.
+func loadOrCreate[T any](ctx context.Context, path, region string, master MasterKey,
+	load func(context.Context, string, string, MasterKey) (T, error),
+	create func(context.Context, string, string, MasterKey) error) (T, error) {
+	k, err := load(ctx, path, region, master)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return k, err
+	}
+	if err := create(ctx, path, region, master); err != nil && !errors.Is(err, fs.ErrExist) {
+		var none T
+		return none, err
+	}
+	return load(ctx, path, region, master)
+}

@@ -87,14 +87,7 @@ func signerAD(region string) []byte { return []byte("casevault audit signer\x00"
 // wrapped for another region or by another master key), unavailable,
 // internal.
 func LoadOrCreateAuditSigner(ctx context.Context, path, region string, master MasterKey) (*AuditSigner, error) {
-	s, err := loadAuditSigner(ctx, path, region, master)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return s, err
-	}
-	if err := createAuditSigner(ctx, path, region, master); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, err
-	}
-	return loadAuditSigner(ctx, path, region, master)
+	return loadOrCreate(ctx, path, region, master, loadAuditSigner, createAuditSigner)
 }
 
 func loadAuditSigner(ctx context.Context, path, region string, master MasterKey) (*AuditSigner, error) {
