@@ -2,8 +2,6 @@ package move
 
 import (
 	"context"
-	"errors"
-	"io"
 	"sync"
 	"time"
 
@@ -215,34 +213,11 @@ func copyChecked(ctx context.Context, src, dst vault.BlobStore, b vault.BlobInfo
 	} else if err != nil && !vault.IsCode(err, vault.ENOTFOUND) {
 		return 0, false, err
 	}
-	rc, err := src.Get(ctx, b.Key, 0, -1)
+	n, same, err := vault.CopyBlobChecked(ctx, src, dst, b)
 	if err != nil {
 		return 0, false, err
 	}
-	h := vault.NewBlobChecksum()
-	in := io.TeeReader(rc, h)
-	var (
-		n   int64
-		got uint64
-	)
-	if cs, ok := dst.(vault.ChecksumStore); ok {
-		n, got, err = cs.PutChecked(ctx, b.Key, in, b.Size)
-		rc.Close()
-		if err != nil {
-			return 0, false, err
-		}
-	} else {
-		n, err = dst.Put(ctx, b.Key, in, b.Size)
-		rc.Close()
-		if err != nil {
-			return 0, false, err
-		}
-		if got, err = readChecksum(ctx, dst, b.Key); err != nil {
-			return 0, false, err
-		}
-	}
-	if n != b.Size || got != h.Sum64() {
-		dst.Delete(context.WithoutCancel(ctx), b.Key)
+	if !same {
 		return 0, false, vault.Errorf(vault.EUNAVAILABLE, "The copy of an object in the new store differs from the original; rerun the move.")
 	}
 	return n, true, nil
@@ -262,26 +237,5 @@ func checksumOf(ctx context.Context, store vault.BlobStore, key string) (uint64,
 
 // readChecksum returns the checksum of an object's bytes, streamed.
 func readChecksum(ctx context.Context, store vault.BlobStore, key string) (uint64, error) {
-	rc, err := store.Get(ctx, key, 0, -1)
-	if err != nil {
-		return 0, err
-	}
-	defer rc.Close()
-	h := vault.NewBlobChecksum()
-	if _, err := copyBuffered(h, rc); err != nil {
-		return 0, vault.WrapError(vault.EUNAVAILABLE, err, "Cannot read an object of the firm.")
-	}
-	return h.Sum64(), nil
-}
-
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
-
-func copyBuffered(h io.Writer, r io.Reader) (int64, error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	n, err := io.CopyBuffer(h, r, *bp)
-	if errors.Is(err, io.EOF) {
-		err = nil
-	}
-	return n, err
+	return vault.ReadBlobChecksum(ctx, store, key)
 }
