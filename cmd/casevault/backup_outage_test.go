@@ -1,11 +1,8 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -92,43 +89,7 @@ func TestBackup_LocationDownAtStart(t *testing.T) {
 	defer proxy.close()
 	outside := t.TempDir()
 	dataDir := filepath.Join(outside, "data")
-	cfg := filepath.Join(outside, "casevault.yaml")
-	yml := fmt.Sprintf(`regions:
-  us:
-    type: fs
-    path: %s
-    master_key: {type: file}
-    backup:
-      type: s3
-      endpoint: %s
-      bucket: %s
-      s3_region: %s
-      secure: false
-      create_bucket: true
-      interval: 1s
-  ca:
-    type: fs
-    master_key: {type: file}
-    backup: off
-`, filepath.Join(outside, "stores", "us"), proxy.addr, s3test.NewBucketName("down"), s3test.Region)
-	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"CASEVAULT_REGION_US_BACKUP_ACCESS_KEY=" + srv3.AccessKey, "CASEVAULT_REGION_US_BACKUP_SECRET_KEY=" + srv3.SecretKey}
-	for _, e := range env {
-		k, v, _ := strings.Cut(e, "=")
-		t.Setenv(k, v)
-	}
-	out, errOut, err := cli(t, dataDir, "tenant", "create", "--name", "Firm MKFIRMTWO LLP", "--region", "us",
-		"--owner-email", "mkcliowneremail@x.example", "--json", "--config", cfg)
-	if err != nil {
-		t.Fatalf("tenant create: %v\n%s", err, errOut)
-	}
-	var firm struct {
-		TenantID string `json:"tenant_id"`
-	}
-	json.Unmarshal([]byte(out), &firm)
-
+	cfg, env, firm := s3BackupFirm(t, outside, srv3, proxy.addr, s3test.NewBucketName("down"), "")
 	srv := startServer(t, dataDir, cfg, env...)
 	waitFor(t, "error line about the backup", func() bool {
 		return strings.Contains(srv.Stderr.String(), `"level":"error"`) && strings.Contains(srv.Stderr.String(), "the backup cannot start")

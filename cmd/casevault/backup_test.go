@@ -256,43 +256,7 @@ func TestBackup_S3(t *testing.T) {
 	outside := t.TempDir()
 	dataDir := filepath.Join(outside, "data")
 	bucket := s3test.NewBucketName("backup")
-	cfg := filepath.Join(outside, "casevault.yaml")
-	yml := fmt.Sprintf(`regions:
-  us:
-    type: fs
-    path: %s
-    master_key: {type: file}
-    backup:
-      type: s3
-      endpoint: %s
-      bucket: %s
-      prefix: cells/us
-      s3_region: %s
-      secure: false
-      create_bucket: true
-      interval: 1s
-  ca:
-    type: fs
-    master_key: {type: file}
-    backup: off
-`, filepath.Join(outside, "stores", "us"), srv3.Endpoint, bucket, s3test.Region)
-	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"CASEVAULT_REGION_US_BACKUP_ACCESS_KEY=" + srv3.AccessKey, "CASEVAULT_REGION_US_BACKUP_SECRET_KEY=" + srv3.SecretKey}
-	for _, e := range env {
-		k, v, _ := strings.Cut(e, "=")
-		t.Setenv(k, v)
-	}
-	out, errOut, err := cli(t, dataDir, "tenant", "create", "--name", "Firm MKFIRMTWO LLP", "--region", "us",
-		"--owner-email", "mkcliowneremail@x.example", "--json", "--config", cfg)
-	if err != nil {
-		t.Fatalf("tenant create: %v\n%s", err, errOut)
-	}
-	var firm struct {
-		TenantID string `json:"tenant_id"`
-	}
-	json.Unmarshal([]byte(out), &firm)
+	cfg, env, firm := s3BackupFirm(t, outside, srv3, srv3.Endpoint, bucket, "cells/us")
 	startServer(t, dataDir, cfg, env...).Stop(t)
 
 	mc, err := srv3.Client()
@@ -319,4 +283,57 @@ func TestBackup_S3(t *testing.T) {
 	if _, _, err := cli(t, dataDir, "restore", "--region", "ca", "--to", filepath.Join(outside, "ca"), "--config", cfg); err == nil || !strings.Contains(err.Error(), "backups are off") {
 		t.Errorf("restore of a region without backups: got %v", err)
 	}
+}
+
+// s3BackupFirm writes outside/casevault.yaml for a us cell on a local
+// store backed up (every second) to bucket at endpoint on srv3 (under
+// prefix, "" for none), with the credentials in the environment (also
+// returned, for startServer), and creates a us firm with marker names in
+// outside/data. It returns the config's path, the environment and the
+// firm.
+func s3BackupFirm(t *testing.T, outside string, srv3 *s3test.Server, endpoint, bucket, prefix string) (string, []string, struct {
+	TenantID string `json:"tenant_id"`
+}) {
+	t.Helper()
+	cfg := filepath.Join(outside, "casevault.yaml")
+	prefixLine := ""
+	if prefix != "" {
+		prefixLine = "\n      prefix: " + prefix
+	}
+	yml := fmt.Sprintf(`regions:
+  us:
+    type: fs
+    path: %s
+    master_key: {type: file}
+    backup:
+      type: s3
+      endpoint: %s
+      bucket: %s%s
+      s3_region: %s
+      secure: false
+      create_bucket: true
+      interval: 1s
+  ca:
+    type: fs
+    master_key: {type: file}
+    backup: off
+`, filepath.Join(outside, "stores", "us"), endpoint, bucket, prefixLine, s3test.Region)
+	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"CASEVAULT_REGION_US_BACKUP_ACCESS_KEY=" + srv3.AccessKey, "CASEVAULT_REGION_US_BACKUP_SECRET_KEY=" + srv3.SecretKey}
+	for _, e := range env {
+		k, v, _ := strings.Cut(e, "=")
+		t.Setenv(k, v)
+	}
+	out, errOut, err := cli(t, filepath.Join(outside, "data"), "tenant", "create", "--name", "Firm MKFIRMTWO LLP", "--region", "us",
+		"--owner-email", "mkcliowneremail@x.example", "--json", "--config", cfg)
+	if err != nil {
+		t.Fatalf("tenant create: %v\n%s", err, errOut)
+	}
+	var firm struct {
+		TenantID string `json:"tenant_id"`
+	}
+	json.Unmarshal([]byte(out), &firm)
+	return cfg, env, firm
 }
