@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/casevault/casevault/keys"
-	"github.com/casevault/casevault/vault/s3/s3test"
 	vaultfs "github.com/casevault/casevault/vault/fs"
+	"github.com/casevault/casevault/vault/s3/s3test"
 )
 
 // threeSites is regions us and ca, each storing its blobs on MinIO P with
