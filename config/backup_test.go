@@ -158,13 +158,7 @@ func TestConfig_ValidateBackup(t *testing.T) {
 			c := config.Default()
 			c.DataDir = "/srv/cv"
 			tt.mod(&c)
-			err := c.Validate()
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("Validate() = %v, want nil", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Fatalf("Validate() = %v, want an error containing %q", err, tt.want)
-			}
+			checkValidate(t, &c, tt.want)
 		})
 	}
 }

@@ -125,16 +125,23 @@ func TestConfig_Validate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := config.Default()
 			tt.mod(&c)
-			err := c.Validate()
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("Validate() = %v, want nil", err)
-			case tt.want != "" && err == nil:
-				t.Fatalf("Validate() = nil, want error naming %q", tt.want)
-			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
-				t.Fatalf("Validate() = %v, want it to name %q", err, tt.want)
-			}
+			checkValidate(t, &c, tt.want)
 		})
+	}
+}
+
+// checkValidate checks that c.Validate() passes (want "") or fails with an
+// error naming want.
+func checkValidate(t *testing.T, c *config.Config, want string) {
+	t.Helper()
+	err := c.Validate()
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("Validate() = %v, want nil", err)
+	case want != "" && err == nil:
+		t.Fatalf("Validate() = nil, want error naming %q", want)
+	case want != "" && !strings.Contains(err.Error(), want):
+		t.Fatalf("Validate() = %v, want it to name %q", err, want)
 	}
 }
 

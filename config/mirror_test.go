@@ -3,7 +3,6 @@ package config_test
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -165,13 +164,7 @@ func TestConfig_ValidateMirror(t *testing.T) {
 			c := config.Default()
 			c.DataDir = "/srv/cv"
 			tt.mod(&c)
-			err := c.Validate()
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("Validate() = %v, want nil", err)
-			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-				t.Fatalf("Validate() = %v, want an error containing %q", err, tt.want)
-			}
+			checkValidate(t, &c, tt.want)
 		})
 	}
 }
