@@ -20,14 +20,19 @@ import (
 )
 
 // backupConfig writes a configuration whose two regions keep their blobs
-// and backups outside the data directory, backing up every second.
-func backupConfig(t *testing.T, outside string) string {
+// and backups outside the data directory, backing up every second; extra,
+// by region, adds lines to that region's backup settings (YAML at its
+// indentation, each ending in a newline).
+func backupConfig(t *testing.T, outside string, extra ...map[string]string) string {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("regions:\n")
 	for _, r := range []string{"us", "ca"} {
 		fmt.Fprintf(&b, "  %s:\n    type: fs\n    path: %s\n    master_key: {type: file}\n    backup:\n      dir: %s\n      interval: 1s\n",
 			r, filepath.Join(outside, "stores", r), filepath.Join(outside, "backups", r))
+		for _, e := range extra {
+			b.WriteString(e[r])
+		}
 	}
 	cfg := filepath.Join(outside, "casevault.yaml")
 	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {

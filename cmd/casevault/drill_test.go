@@ -21,22 +21,10 @@ import (
 // seconds after the start.
 func drillConfig(t *testing.T, outside string) string {
 	t.Helper()
-	var b strings.Builder
-	b.WriteString("regions:\n")
-	for _, r := range []string{"us", "ca"} {
-		fmt.Fprintf(&b, "  %s:\n    type: fs\n    path: %s\n    master_key: {type: file}\n    backup:\n      dir: %s\n      interval: 1s\n",
-			r, filepath.Join(outside, "stores", r), filepath.Join(outside, "backups", r))
-		if r == "ca" {
-			b.WriteString("      drill_delay: 4s\n      drill_sample: 2\n")
-		} else {
-			b.WriteString("      drill_interval: off\n")
-		}
-	}
-	cfg := filepath.Join(outside, "casevault.yaml")
-	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return backupConfig(t, outside, map[string]string{
+		"us": "      drill_interval: off\n",
+		"ca": "      drill_delay: 4s\n      drill_sample: 2\n",
+	})
 }
 
 // createFirm runs `tenant create` and returns the firm's id and owner's
