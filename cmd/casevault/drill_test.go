@@ -79,6 +79,10 @@ func noDrillRestores(t *testing.T, dataDir, region string) {
 // no restore is left behind. Then the backup is deleted: the drill fails,
 // is recorded as failed, logged at error level, and the metrics say so.
 // The server stopped, a drill runs in process.
+// drillPlain fills the documents TestDrill_Serve's drills sample, so that
+// their plaintext can be looked for on disk.
+const drillPlain = "MKDRILLPLAIN-"
+
 func TestDrill_Serve(t *testing.T) {
 	outside := t.TempDir()
 	dataDir := filepath.Join(outside, "data")
@@ -98,7 +102,7 @@ func TestDrill_Serve(t *testing.T) {
 		c.json(t, "POST", "/api/v1/matters", map[string]string{"name": "M", "client": "C"}, http.StatusCreated, &matter)
 		for i := range 3 {
 			decodeDoc(t, c.request(t, "POST", fmt.Sprintf("/api/v1/matters/%s/documents?name=d%d.txt", matter.ID, i),
-				strings.NewReader(strings.Repeat("x", 70000*(i+1))), http.Header{"Content-Type": {"text/plain"}}), http.StatusCreated)
+				strings.NewReader(strings.Repeat(drillPlain, 70000*(i+1)/len(drillPlain)+1)[:70000*(i+1)]), http.Header{"Content-Type": {"text/plain"}}), http.StatusCreated)
 		}
 		owners[id] = c
 	}
@@ -122,6 +126,11 @@ func TestDrill_Serve(t *testing.T) {
 		t.Errorf("forwarded drill = %+v; want ok, a new id, 2 firms, 6 versions, 4 sampled", rec)
 	}
 	noDrillRestores(t, dataDir, "ca")
+	// A drill decrypts its sample and discards it: no file anywhere (the
+	// cells, the stores, the backups) holds the documents' plaintext.
+	if hits, _ := scanFiles(t, []string{outside}, []string{drillPlain}); len(hits) > 0 {
+		t.Errorf("plaintext of sampled documents on disk after the drills: %v", hits)
+	}
 
 	// The durability figures show the drill to an owner.
 	var dur durabilityAnswer
