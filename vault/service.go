@@ -57,6 +57,9 @@ type Service struct {
 	// SinkChanged, when set, is called after a firm's checkpoint sink is
 	// set or removed (it wakes the delivery worker); it must not block.
 	SinkChanged func()
+	// Notifier, when set, is told about alerts, breach-register changes
+	// and failed drills (email, webhooks); see Notice. Nil: nobody is.
+	Notifier Notifier
 
 	regionOf sync.Map  // tenant id → region name; a move clears it (ForgetRegion)
 	auth     authState // the dummy password hash and the users lock
