@@ -7,11 +7,11 @@ import (
 
 // Notice kinds: what a Notice is about.
 const (
-	NoticeAlertRaised   = "alert.raised"   // a breach-detection rule fired
-	NoticeBreachCreated = "breach.create"  // an incident was entered in the breach register
-	NoticeBreachUpdated = "breach.update"  // a breach-register entry changed
-	NoticeDrillFailed   = "backup.drill"   // a restore drill failed or a backup is late
-	NoticeContainment   = "user.contain"   // a user's sessions and tokens were suspended
+	NoticeAlertRaised   = "alert.raised"  // a breach-detection rule fired
+	NoticeBreachCreated = "breach.create" // an incident was entered in the breach register
+	NoticeBreachUpdated = "breach.update" // a breach-register entry changed
+	NoticeDrillFailed   = "backup.drill"  // a restore drill failed or a backup is late
+	NoticeContainment   = "user.contain"  // a user's sessions and tokens were suspended
 )
 
 // Notice is one thing a firm's people are told about by email and webhook.
