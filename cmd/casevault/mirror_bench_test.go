@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -22,20 +23,37 @@ import (
 
 // BenchmarkMirror runs one server with two regions on two MinIO processes:
 // us stores on MinIO A alone, ca on MinIO A with a required mirror on
-// MinIO B. It reports the upload throughput of each through the real
+// MinIO B, each site reached through its own link (a loopback proxy,
+// s3test.Link). It reports the upload throughput of each through the real
 // server (rounds interleaved, the ratio the median of the rounds' ratios;
-// target ≥ 0.8), then the speed of `casevault scrub` in objects per
+// target ≥ 0.8) twice: with the links uncapped, where both MinIO processes
+// and the server share this machine's CPU (the mirror's MinIO then takes
+// its CPU from the primary's), and with each link capped at
+// CASEVAULT_BENCH_LINK_MBPS (default 32 MB/s), as a second site reached
+// over a network is. Then the speed of `casevault scrub` in objects per
 // second: with both sites in sync (by size; and --deep, reading both
 // copies), and with the primary emptied (every object copied).
 func BenchmarkMirror(b *testing.B) {
 	total := vaulttest.BenchSize(b, 256<<20)
 	const conc = 4
 	a, m := s3test.MinIO(b), s3test.MinIO(b)
+	linkRate := 32.0
+	if v := os.Getenv("CASEVAULT_BENCH_LINK_MBPS"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 {
+			b.Fatalf("CASEVAULT_BENCH_LINK_MBPS=%q: want a number of MB/s", v)
+		}
+		linkRate = f
+	}
+	// One link per site: us's MinIO A, ca's MinIO A and ca's mirror.
+	links := []*s3test.Link{s3test.NewLink(b, a.Endpoint), s3test.NewLink(b, a.Endpoint), s3test.NewLink(b, m.Endpoint)}
 	outside := b.TempDir()
 	dataDir := filepath.Join(outside, "data")
 	usBucket, caBucket, mirBucket := s3test.NewBucketName("single"), s3test.NewBucketName("primary"), s3test.NewBucketName("mirror")
 	yml := fmt.Sprintf(`rate_limit:
   per_user_uploads: 16
+  per_user_per_second: 1000
+  per_user_burst: 1000
 regions:
   us:
     type: s3
@@ -47,15 +65,15 @@ regions:
     backup: off
   ca:
     type: s3
-    endpoint: %[1]s
-    bucket: %[3]s
+    endpoint: %[3]s
+    bucket: %[4]s
     secure: false
     create_bucket: true
     master_key: {type: file}
     backup: off
     scrub_interval: off
-    mirror: {type: s3, endpoint: %[4]s, bucket: %[5]s, secure: false, create_bucket: true}
-`, a.Endpoint, usBucket, caBucket, m.Endpoint, mirBucket)
+    mirror: {type: s3, endpoint: %[5]s, bucket: %[6]s, secure: false, create_bucket: true}
+`, links[0].Endpoint, usBucket, links[1].Endpoint, caBucket, links[2].Endpoint, mirBucket)
 	cfg := filepath.Join(outside, "casevault.yaml")
 	if err := os.WriteFile(cfg, []byte(yml), 0o600); err != nil {
 		b.Fatal(err)
@@ -122,41 +140,58 @@ regions:
 		}
 		return c
 	}
-	var singleCPU, mirroredCPU [3]float64
-	timed := func(acc *[3]float64, c *client, matter string, seed byte) time.Duration {
-		before := cpu()
-		d := uploadAll(c, matter, seed)
-		after := cpu()
-		for i := range acc {
-			acc[i] += after[i] - before[i]
-		}
-		return d
-	}
-	var single, mirrored time.Duration
-	var ratios []float64
-	for n := 0; n < b.N*3; n++ {
-		var ds, dm time.Duration
-		if n%2 == 0 {
-			ds = timed(&singleCPU, us, usMatter, byte(n))
-			dm = timed(&mirroredCPU, ca, caMatter, byte(n))
-		} else {
-			dm = timed(&mirroredCPU, ca, caMatter, byte(n))
-			ds = timed(&singleCPU, us, usMatter, byte(n))
-		}
-		single += ds
-		mirrored += dm
-		ratios = append(ratios, ds.Seconds()/dm.Seconds())
-	}
 	gb := float64(total) * float64(b.N*3) / 1e9
-	b.Logf("CPU seconds per GB uploaded (server, MinIO A, MinIO B): single %.1f, %.1f, %.1f; mirrored %.1f, %.1f, %.1f",
-		singleCPU[0]/gb, singleCPU[1]/gb, singleCPU[2]/gb, mirroredCPU[0]/gb, mirroredCPU[1]/gb, mirroredCPU[2]/gb)
-	slices.Sort(ratios)
 	mb := func(d time.Duration) float64 { return float64(total) * float64(b.N*3) / d.Seconds() / 1e6 }
-	b.ReportMetric(mb(single), "single_MB/s")
-	b.ReportMetric(mb(mirrored), "mirrored_MB/s")
-	b.ReportMetric(ratios[len(ratios)/2], "ratio")
-	b.Logf("upload, %d clients × %d MiB: single MinIO %.1f MB/s, required mirror (MinIO+MinIO) %.1f MB/s, ratio (median of %d rounds) %.2f",
-		conc, each>>20, mb(single), mb(mirrored), len(ratios), ratios[len(ratios)/2])
+	// rounds uploads to each region in turn, b.N*3 rounds interleaved, and
+	// returns both throughputs and the median ratio.
+	rounds := func(label string) (float64, float64, float64) {
+		var singleCPU, mirroredCPU [3]float64
+		timed := func(acc *[3]float64, c *client, matter string, seed byte) time.Duration {
+			before := cpu()
+			d := uploadAll(c, matter, seed)
+			after := cpu()
+			for i := range acc {
+				acc[i] += after[i] - before[i]
+			}
+			return d
+		}
+		var single, mirrored time.Duration
+		var ratios []float64
+		for n := 0; n < b.N*3; n++ {
+			var ds, dm time.Duration
+			if n%2 == 0 {
+				ds = timed(&singleCPU, us, usMatter, byte(n))
+				dm = timed(&mirroredCPU, ca, caMatter, byte(n))
+			} else {
+				dm = timed(&mirroredCPU, ca, caMatter, byte(n))
+				ds = timed(&singleCPU, us, usMatter, byte(n))
+			}
+			single += ds
+			mirrored += dm
+			ratios = append(ratios, ds.Seconds()/dm.Seconds())
+		}
+		slices.Sort(ratios)
+		ratio := ratios[len(ratios)/2]
+		b.Logf("%s: CPU seconds per GB uploaded (server, MinIO A, MinIO B): single %.1f, %.1f, %.1f; mirrored %.1f, %.1f, %.1f",
+			label, singleCPU[0]/gb, singleCPU[1]/gb, singleCPU[2]/gb, mirroredCPU[0]/gb, mirroredCPU[1]/gb, mirroredCPU[2]/gb)
+		b.Logf("%s: upload, %d clients × %d MiB: single MinIO %.1f MB/s, required mirror (MinIO+MinIO) %.1f MB/s, ratio (median of %d rounds) %.2f",
+			label, conc, each>>20, mb(single), mb(mirrored), len(ratios), ratio)
+		return mb(single), mb(mirrored), ratio
+	}
+	cs, cm, cr := rounds("links uncapped (one shared CPU)")
+	for _, l := range links {
+		l.SetRate(linkRate * 1e6)
+	}
+	ls, lm, lr := rounds(fmt.Sprintf("links capped at %.0f MB/s", linkRate))
+	for _, l := range links {
+		l.SetRate(0)
+	}
+	b.ReportMetric(cs, "single_MB/s")
+	b.ReportMetric(cm, "mirrored_MB/s")
+	b.ReportMetric(cr, "ratio_cpu")
+	b.ReportMetric(ls, "linked_single_MB/s")
+	b.ReportMetric(lm, "linked_mirrored_MB/s")
+	b.ReportMetric(lr, "ratio")
 
 	// Scrub speed over many small objects.
 	const small = 500
