@@ -368,12 +368,15 @@ func (c *Content) Range(ctx context.Context, offset, length int64) (io.ReadClose
 	ref := DocRef{TenantID: v.TenantID, DocumentID: v.DocumentID, Version: v.Number}
 	if alt, ok := c.store.(AlternateReader); ok {
 		// A part that fails to authenticate is read again from the
-		// other site; the damaged copy is repaired.
+		// other site than the one that served it; the damaged copy is
+		// repaired from that other one.
+		ctx = WithReadTrace(ctx, &ReadTrace{})
+		traced := ctx
 		ctx = WithAlternateFetch(ctx, AlternateFetch{
 			Fetch: func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
 				return alt.GetAlternate(ctx, v.BlobKey, off, n)
 			},
-			Served: func() { alt.RepairFromAlternate(v.BlobKey) },
+			Served: func() { alt.RepairFromAlternate(traced, v.BlobKey) },
 		})
 	}
 	rc, err := c.keys.DecryptRange(ctx, ref, v.Sealed, offset, length, func(ctx context.Context, off, n int64) (io.ReadCloser, error) {

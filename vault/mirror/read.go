@@ -16,9 +16,11 @@ import (
 // sites fail.
 func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
 	first, other := s.order()
+	trace := vault.ReadTraceFrom(ctx)
 	rc, err := s.readAt(ctx, first, key, offset, length)
 	if err == nil {
-		return &fallbackReader{s: s, ctx: ctx, key: key, off: offset, length: length, cur: rc, site: first, other: other}, nil
+		noteSite(trace, first)
+		return &fallbackReader{s: s, ctx: ctx, key: key, off: offset, length: length, cur: rc, site: first, other: other, trace: trace}, nil
 	}
 	if ctx.Err() != nil {
 		return nil, err
@@ -29,7 +31,27 @@ func (s *Store) Get(ctx context.Context, key string, offset, length int64) (io.R
 		return nil, pickErr(err, err2)
 	}
 	s.fellBack(key, first, err)
-	return &fallbackReader{s: s, ctx: ctx, key: key, off: offset, length: length, cur: rc2, site: other, other: -1}, nil
+	noteSite(trace, other)
+	return &fallbackReader{s: s, ctx: ctx, key: key, off: offset, length: length, cur: rc2, site: other, other: -1, trace: trace}, nil
+}
+
+// noteSite records in trace, when there is one, that site serves the read.
+func noteSite(trace *vault.ReadTrace, site int) {
+	if trace != nil {
+		trace.Note(site)
+	}
+}
+
+// servedSite returns the site that served the read traced in ctx, or, with
+// no trace, the one Get reads first.
+func (s *Store) servedSite(ctx context.Context) int {
+	if t := vault.ReadTraceFrom(ctx); t != nil {
+		if site, ok := t.Site(); ok && (site == primary || site == second) {
+			return site
+		}
+	}
+	first, _ := s.order()
+	return first
 }
 
 // fellBack counts a read served by the other site than site i, and notes
@@ -53,7 +75,8 @@ type fallbackReader struct {
 	read   int64 // bytes returned so far
 	cur    io.ReadCloser
 	site   int
-	other  int // the site to go on from, -1 once used
+	other  int              // the site to go on from, -1 once used
+	trace  *vault.ReadTrace // nil when the read is not traced
 }
 
 func (f *fallbackReader) Read(p []byte) (int, error) {
@@ -74,6 +97,7 @@ func (f *fallbackReader) Read(p []byte) (int, error) {
 	f.s.fellBack(f.key, f.site, err)
 	f.cur.Close()
 	f.cur, f.site, f.other = next, f.other, -1
+	noteSite(f.trace, f.site)
 	if n > 0 {
 		return n, nil
 	}
@@ -82,19 +106,23 @@ func (f *fallbackReader) Read(p []byte) (int, error) {
 
 func (f *fallbackReader) Close() error { return f.cur.Close() }
 
-// GetAlternate reads the range from the site Get tries second. Errors: as
-// Get.
+// GetAlternate reads the range from the other site than the one that
+// served the read traced in ctx (or, with no trace, than the one Get reads
+// first). Errors: as Get.
 func (s *Store) GetAlternate(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	_, other := s.order()
-	return s.readAt(ctx, other, key, offset, length)
+	return s.readAt(ctx, 1-s.servedSite(ctx), key, offset, length)
 }
 
-// RepairFromAlternate re-copies key, in the background, from the site Get
-// tries second onto the one it tries first, whose copy failed
-// authentication where the other's passed. A repair that cannot complete
-// stays pending for Scrub.
-func (s *Store) RepairFromAlternate(key string) {
-	bad, good := s.order()
+// RepairFromAlternate re-copies key, in the background, onto the site that
+// served the read traced in ctx (or, with no trace, the one Get reads
+// first), whose copy failed authentication where the other's passed. The
+// direction is the trace's, not the order Get would read in by now: a
+// site read second for a while may be read first again, and a copy must
+// never go from the damaged site to the good one. A repair that cannot
+// complete stays pending for Scrub.
+func (s *Store) RepairFromAlternate(ctx context.Context, key string) {
+	bad := s.servedSite(ctx)
+	good := 1 - bad
 	s.fallbacks.Add(1)
 	s.addPending(key, bad, opCopy, errors.New("a part failed authentication"))
 	s.repairs.Go(func() {
