@@ -209,14 +209,24 @@ func (s *Service) CheckShred(ctx context.Context, tenantID, confirm string) (*Sh
 	return r, err
 }
 
+// EventAppender appends an event to one firm's log: the audit log of the
+// firm's cell itself (audit.Log), which takes the tenant.shred event while
+// the cells' freeze keeps every other event of the firm out.
+type EventAppender interface {
+	// Append appends e and returns its sequence number. Errors:
+	// unavailable, internal.
+	Append(ctx context.Context, e *AuditEvent) (int64, error)
+}
+
 // BeginShred records the tenant.shred event of firm tenantID, the last of
-// its log, before anything is destroyed: the operator's step after
-// CheckShred, once the firm's users are kept out (the cells' freeze, under
-// which the store still answers ShredRequest and ShredCounts). requestID
-// must still be the pending request; keysets names the firm's keysets
-// (keys.Manager.KeysetIDs). Errors: conflict (the request was cancelled
-// or replaced meanwhile), unavailable.
-func (s *Service) BeginShred(ctx context.Context, tenantID, requestID string, keysets []KeysetID) (*ShredStart, error) {
+// its log, in log (the firm's cell's), before anything is destroyed: the
+// operator's step after CheckShred, once the firm is frozen (the cells'
+// freeze, which keeps the firm's users out and routes none of their events
+// to the log; the store still answers ShredRequest and ShredCounts).
+// requestID must still be the pending request; keysets names the firm's
+// keysets (keys.Manager.KeysetIDs). Errors: conflict (the request was
+// cancelled or replaced meanwhile), unavailable.
+func (s *Service) BeginShred(ctx context.Context, log EventAppender, tenantID, requestID string, keysets []KeysetID) (*ShredStart, error) {
 	ss, err := s.shredStore()
 	if err != nil {
 		return nil, err
@@ -245,8 +255,12 @@ func (s *Service) BeginShred(ctx context.Context, tenantID, requestID string, ke
 		}
 	}
 	ev.Details["key_ids"] = strings.Join(ids, " ")
-	if st.Seq, err = s.record(ctx, ev); err != nil {
-		return nil, err
+	ev.Private = nil
+	m := RequestMetaFrom(ctx)
+	ev.Source, ev.UserAgent = m.Source, m.UserAgent
+	if st.Seq, err = log.Append(ctx, &ev); err != nil {
+		s.Log.Error().Err(err).Str("action", ev.Action).Str("tenant_id", tenantID).Msg("audit log unavailable")
+		return nil, WrapError(EUNAVAILABLE, err, "The audit log cannot be written, so nothing was done. Try again later.")
 	}
 	s.Log.Warn().Str("tenant_id", tenantID).Str("request_id", r.ID).Int64("seq", st.Seq).Msg("shred begun")
 	return st, nil

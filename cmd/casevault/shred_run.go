@@ -94,7 +94,7 @@ func (m *Main) runShred(ctx context.Context, j shredJob) (*shredRun, error) {
 		return nil, err
 	}
 	m.DB.Freeze(j.Tenant)
-	st, err := m.Service.BeginShred(ctx, j.Tenant, req.ID, keysets)
+	st, err := m.Service.BeginShred(ctx, log, j.Tenant, req.ID, keysets)
 	if err != nil {
 		m.DB.Thaw(j.Tenant)
 		return nil, err
