@@ -256,6 +256,18 @@ func fileHolds(t *testing.T, needle []byte, dir string) bool {
 	return found
 }
 
+// pathsWith counts the paths under dir that hold needle.
+func pathsWith(dir, needle string) int {
+	n := 0
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.Contains(p, needle) {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
 // offline runs a command that takes no data directory (a verifier).
 func offline(args ...string) (string, string, error) {
 	var stdout, stderr bytes.Buffer
@@ -333,4 +345,74 @@ func shortNeedle(n []byte, i int) string {
 		return "wrapped keyset bytes"
 	}
 	return string(n)
+}
+
+// TestTenantShred_InProcessMirror shreds a firm of a region with an fs
+// mirror and its backups off, in the command's own process (no server),
+// without a bundle: both sites lose every object of the firm, and the
+// certificate counts each site and says there was no backup and no bundle.
+func TestTenantShred_InProcessMirror(t *testing.T) {
+	needAuditMove(t)
+	mirrorDir := t.TempDir()
+	e := newMoveEnvWith(t, 2, func(i int) int64 { return 9000 + int64(i) }, func(region string) string {
+		if region == "us" {
+			return "    type: fs\n    backup: off\n    mirror: {type: fs, path: " + mirrorDir + "}\n"
+		}
+		return "    type: fs\n    backup: off\n"
+	})
+	ctx := context.Background()
+	m := e.open(t)
+	secret, _, err := m.Service.Login(ctx, e.firm.Emails[0], e.firm.Passwords[e.firm.Emails[0]], "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, _, err := m.Service.Authenticate(ctx, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Service.RequestShred(ctx, owner, "MOVEMARKOAK done", "MOVEMARKOAK LLP"); err != nil {
+		t.Fatal(err)
+	}
+	vkey := m.AuditKeys["us"]
+	m.Close()
+	if pathsWith(mirrorDir, e.firm.ID) == 0 {
+		t.Fatal("before the shred the mirror holds nothing of the firm: the test proves nothing")
+	}
+
+	cert := filepath.Join(t.TempDir(), "shred.cert")
+	out, errOut, err := cli(t, e.dataDir, "tenant", "shred", "--tenant", e.firm.ID, "--confirm", "MOVEMARKOAK LLP", "--no-bundle",
+		"--out", cert, "--json", "--config", e.config)
+	if err != nil {
+		t.Fatalf("tenant shred: %v\n%s%s", err, out, errOut)
+	}
+	var c struct {
+		Blobs []struct {
+			Site    string
+			Objects int64
+		}
+		Backup *struct{}
+		Bundle *struct{}
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatalf("--json: %v\n%s", err, out)
+	}
+	if len(c.Blobs) != 2 || c.Blobs[0].Objects != 2 || c.Blobs[1].Site != "mirror" || c.Blobs[1].Objects != 2 || c.Backup != nil || c.Bundle != nil {
+		t.Errorf("certificate = %s, want 2 objects deleted on each site, no backup, no bundle", out)
+	}
+	if out, errOut, err := offline("shred", "verify", "--key", vkey, cert); err != nil {
+		t.Errorf("shred verify: %v\n%s%s", err, out, errOut)
+	}
+	e.checkGone(t, e.firm, "us")
+	if fileHolds(t, []byte(e.firm.ID), mirrorDir) || fileHolds(t, []byte("MOVEMARKOAK"), mirrorDir) {
+		t.Error("the mirror still holds the firm")
+	}
+	if n := pathsWith(mirrorDir, e.firm.ID); n > 0 {
+		t.Errorf("the mirror keeps %d paths naming the firm", n)
+	}
+	// Run again: the request went with the firm.
+	if _, _, err := cli(t, e.dataDir, "tenant", "shred", "--tenant", e.firm.ID, "--confirm", "MOVEMARKOAK LLP", "--no-bundle",
+		"--out", cert+"2", "--config", e.config); err == nil {
+		t.Error("a second shred of the same firm: got no error")
+	}
+	e.checkServed(t, e.other, "ca")
 }
