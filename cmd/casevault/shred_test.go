@@ -16,6 +16,7 @@ import (
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/vault"
 	vaultfs "github.com/casevault/casevault/vault/fs"
+	"github.com/casevault/casevault/vault/vaulttest"
 )
 
 // shredFirm is what the test knows of the firm to shred before it goes.
@@ -141,6 +142,10 @@ func TestTenantShred_Server(t *testing.T) {
 		t.Fatal("a refused shred wrote the bundle")
 	}
 
+	// The reason is sealed in the cell's database.
+	if hits, _ := vaulttest.MarkersInDatabase(t, filepath.Join(e.dataDir, "regions", "us", "casevault.db"), body["reason"]); len(hits) > 0 {
+		t.Errorf("the shred request's reason is in the cell database in the clear: %v", hits)
+	}
 	// The scan below finds the wrapped keysets where they are.
 	if !fileHolds(t, f.keysets.Document[20:52], filepath.Join(e.dataDir, "regions", "us")) {
 		t.Fatal("before the shred, no file of the us cell holds the firm's wrapped keyset: the scan would prove nothing")
