@@ -126,7 +126,7 @@ func (m *Main) runShred(ctx context.Context, j shredJob) (*shredRun, error) {
 	// From here on the firm is destroyed; it stays frozen in this process.
 	run := &shredRun{Cert: c, Signer: signer}
 	if c.Blobs, err = deleteFirmBlobs(ctx, store, j.Tenant+"/"); err != nil {
-		return nil, fmt.Errorf("the shred stopped while deleting the firm's blobs (its audit log and keysets are intact; report it): %w", err)
+		return nil, fmt.Errorf("the shred stopped while deleting the firm's blobs (its rows, keysets, request and audit log are intact): %w; run the same command again to finish", err)
 	}
 	clean := func(ctx context.Context) error {
 		n, err := cellDB.DeleteTenantRows(ctx, j.Tenant)
