@@ -52,9 +52,10 @@ type shredRun struct {
 // database, its audit log, its directory entries and anchored checkpoint,
 // its lines in the cell's log files. The backup's part and the signature
 // of the certificate follow (finishShred). Nothing is destroyed when a
-// check fails; a failure after the destruction began says so, and a rerun
-// cannot run (the request went with the rows): the certificate is then
-// not issued. Errors: not_found, conflict (no pending request, or events
+// check fails. A failure while the blobs are deleted leaves the request
+// pending and the firm served (without the blobs deleted so far): the same
+// command runs again. A failure after the rows are deleted says so and
+// cannot be rerun (the request went with them): no certificate is issued. Errors: not_found, conflict (no pending request, or events
 // appended after the shred event), invalid, unavailable, internal.
 func (m *Main) runShred(ctx context.Context, j shredJob) (*shredRun, error) {
 	req, err := m.Service.CheckShred(ctx, j.Tenant, j.Confirm)
@@ -126,6 +127,9 @@ func (m *Main) runShred(ctx context.Context, j shredJob) (*shredRun, error) {
 	// From here on the firm is destroyed; it stays frozen in this process.
 	run := &shredRun{Cert: c, Signer: signer}
 	if c.Blobs, err = deleteFirmBlobs(ctx, store, j.Tenant+"/"); err != nil {
+		// The request is still pending: thawed, the firm can be shredded
+		// again (a new tenant.shred event, the last again).
+		m.DB.Thaw(j.Tenant)
 		return nil, fmt.Errorf("the shred stopped while deleting the firm's blobs (its rows, keysets, request and audit log are intact): %w; run the same command again to finish", err)
 	}
 	clean := func(ctx context.Context) error {
