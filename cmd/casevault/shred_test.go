@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io/fs"
 	"net/http"
@@ -190,6 +192,11 @@ func TestTenantShred_Server(t *testing.T) {
 	for _, want := range []string{f.ID, req.ID, `"site": "primary"`, f.keyIDs[0].WrappedSHA256, f.keyIDs[1].WrappedSHA256, `"objects_deleted"`} {
 		if !bytes.Contains(signed, []byte(want)) {
 			t.Errorf("the certificate does not name %q:\n%s", want, signed)
+		}
+	}
+	for i, ks := range [][]byte{f.keysets.Document, f.keysets.Field} {
+		if sum := sha256.Sum256(ks); f.keyIDs[i].WrappedSHA256 != hex.EncodeToString(sum[:]) || len(f.keyIDs[i].KeyIDs) == 0 {
+			t.Errorf("keyset %s: %+v is not of the keyset stored", f.keyIDs[i].Purpose, f.keyIDs[i])
 		}
 	}
 	if _, _, err := offline("shred", "verify", "--key", f.caKey, cert); err == nil {
