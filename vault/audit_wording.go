@@ -55,6 +55,9 @@ var actionWordings = map[string]string{
 	"audit.key_rotated":       "The audit signing key was rotated",
 	"audit.rollback_accepted": "The operator accepted a rollback of the audit log",
 	"tenant.moved":            "The firm was moved to another region",
+	ActShredRequest:           "Requested that the firm be shredded",
+	ActShredCancel:            "Cancelled the request to shred the firm",
+	ActShred:                  "The operator shredded the firm",
 }
 
 // AuditActions returns every action that has a wording, sorted.

@@ -66,6 +66,8 @@ type OperatorListener struct {
 	// routes answer unavailable).
 	Moves  Operator
 	Drills DrillOperator
+	// Shreds shreds firms (nil: the shred routes answer unavailable).
+	Shreds ShredOperator
 
 	side *sideListener
 }
@@ -89,6 +91,7 @@ func (s *Server) registerOperatorRoutes(r *gin.Engine) {
 	op.GET("/moves", s.handleMoveList)
 	op.GET("/moves/:tenant_id", s.handleMoveGet)
 	s.registerDrillRoutes(op)
+	s.registerShredOperatorRoutes(op)
 }
 
 // authenticateOperator lets through requests that carry the operator

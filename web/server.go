@@ -209,6 +209,7 @@ func (s *Server) registerRoutes() {
 	auth.DELETE("/audit/sink", s.handleAuditSinkDelete)
 	auth.GET("/audit/documents/:id", s.handleAuditDocument)
 	auth.GET("/audit/users/:id", s.handleAuditUser)
+	s.registerShredRoutes(auth)
 
 	auth.GET("/grants", s.handleGrantList)
 	auth.POST("/grants", s.handleGrantCreate)

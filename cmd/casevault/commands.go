@@ -59,12 +59,17 @@ Usage:
                                        in each firm's audit log and as a signed record (through a
                                        running server's operator API, else in process)
   casevault drill verify --key VERIFIER_KEY [--key …] FILE   check a signed drill record offline
+  casevault tenant shred --tenant ID --confirm NAME --bundle FILE|--no-bundle --out CERT [--json]
+                                       crypto-shred a firm whose owner requested it: final audit bundle,
+                                       then its keysets, blobs (every site), rows, audit log and older
+                                       backup files destroyed; writes the signed destruction certificate
+  casevault shred verify --key VERIFIER_KEY [--key …] FILE   check a destruction certificate offline
   casevault backup forget --region R --before TIME [--json]   delete from region R's backup what
                                        only a restore to before TIME needs (the first snapshot at or
                                        after TIME stays): e.g. a moved firm's last traces there
   casevault version
 
-Every command but audit verify, audit sink-check, residency verify and drill verify takes --config FILE and --data-dir DIR.
+Every command but audit verify, audit sink-check, residency verify, drill verify and shred verify takes --config FILE and --data-dir DIR.
 Environment: CASEVAULT_DATA_DIR, CASEVAULT_ADDR, CASEVAULT_TLS_CERT_FILE,
 CASEVAULT_TLS_KEY_FILE, CASEVAULT_ACME_DOMAINS, CASEVAULT_ACME_EMAIL,
 CASEVAULT_BEHIND_TLS_PROXY, CASEVAULT_LOG_LEVEL, CASEVAULT_METRICS_ADDR,
@@ -92,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cmd, rest := args[0], args[1:]
 	sub := ""
-	if (cmd == "tenant" || cmd == "user" || cmd == "keys" || cmd == "audit" || cmd == "residency" || cmd == "migrate" || cmd == "backup") && len(rest) > 0 {
+	if (cmd == "tenant" || cmd == "user" || cmd == "keys" || cmd == "audit" || cmd == "residency" || cmd == "migrate" || cmd == "backup" || cmd == "shred") && len(rest) > 0 {
 		sub, rest = rest[0], rest[1:]
 	}
 	switch cmd + " " + sub {
@@ -104,6 +109,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdTenantList(ctx, rest, stdout, stderr)
 	case "tenant move":
 		return cmdTenantMove(ctx, rest, stdout, stderr)
+	case "tenant shred":
+		return cmdTenantShred(ctx, rest, stdout, stderr)
+	case "shred verify":
+		return cmdShredVerify(ctx, rest, stdout, stderr)
 	case "tenant residency":
 		return cmdTenantResidency(ctx, rest, stdout, stderr)
 	case "migrate cells":

@@ -82,6 +82,8 @@ type Main struct {
 	// the operator API's moves (operator.go).
 	lock  *dataDirLock
 	moves *operatorMoves
+	// shreds runs the operator API's shreds (shred.go).
+	shreds *operatorShreds
 	// drills runs the restore drills, scheduled and asked for (drill_runner.go).
 	drills *drillRunner
 
@@ -361,6 +363,7 @@ func (m *Main) Close() error {
 	// Moves in progress stop at the step they are in; the next request
 	// resumes them.
 	m.moves.Close()
+	m.shreds.Close()
 	m.drills.Close()
 	if m.HTTP != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

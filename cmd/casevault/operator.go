@@ -248,7 +248,8 @@ func (m *Main) wireOperator(ctx context.Context) error {
 	if m.moves, err = m.newOperatorMoves(ctx); err != nil {
 		return err
 	}
-	m.HTTP.Operator = web.OperatorListener{Addr: addr, TLS: m.Config.OperatorTLS(), Token: token, Moves: m.moves, Drills: m.drills}
+	m.shreds = newOperatorShreds(ctx, m)
+	m.HTTP.Operator = web.OperatorListener{Addr: addr, TLS: m.Config.OperatorTLS(), Token: token, Moves: m.moves, Drills: m.drills, Shreds: m.shreds}
 	return nil
 }
 

@@ -100,3 +100,35 @@ func splitFile(p string, needle []byte) ([][]byte, error) {
 	}
 	return out, nil
 }
+
+// DropTenant removes every line that names firm tenantID from the log
+// files of the cell at dir (casevault.log and its rotated files): after a
+// firm was shredded, its cell keeps none of its lines. It returns how many
+// lines it removed.
+func (w *Writer) DropTenant(dir, tenantID string) (int, error) {
+	if tenantID == "" {
+		return 0, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for region, f := range w.files {
+		f.close()
+		delete(w.files, region)
+	}
+	files, err := filepath.Glob(Path(dir) + "*")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range files {
+		if strings.HasSuffix(p, ".tmp") {
+			continue
+		}
+		lines, err := splitFile(p, []byte(tenantID))
+		if err != nil {
+			return 0, err
+		}
+		n += len(lines)
+	}
+	return n, nil
+}

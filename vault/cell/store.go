@@ -308,3 +308,34 @@ func (r *Router) DeleteAuditSink(ctx context.Context, tenantID string) error {
 func (r *Router) SaveSinkProgress(ctx context.Context, tenantID, sinkID string, p vault.SinkProgress) error {
 	return onCell(ctx, r, tenantID, func(db *sqlite.DB) error { return db.SaveSinkProgress(ctx, tenantID, sinkID, p) })
 }
+
+// ShredRequest implements vault.ShredStore. It reads the firm's home cell
+// even while a freeze keeps its users out: the shred checks the request
+// again under its freeze.
+func (r *Router) ShredRequest(ctx context.Context, tenantID string) (*vault.ShredRequest, error) {
+	db, err := r.homeCell(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return db.ShredRequest(ctx, tenantID)
+}
+
+// PutShredRequest implements vault.ShredStore.
+func (r *Router) PutShredRequest(ctx context.Context, req *vault.ShredRequest) error {
+	return onCell(ctx, r, req.TenantID, func(db *sqlite.DB) error { return db.PutShredRequest(ctx, req) })
+}
+
+// DeleteShredRequest implements vault.ShredStore.
+func (r *Router) DeleteShredRequest(ctx context.Context, tenantID, id string) error {
+	return onCell(ctx, r, tenantID, func(db *sqlite.DB) error { return db.DeleteShredRequest(ctx, tenantID, id) })
+}
+
+// ShredCounts implements vault.ShredStore. It reads the firm's home cell
+// even while the shred freezes the firm.
+func (r *Router) ShredCounts(ctx context.Context, tenantID string) (vault.ShredCounts, error) {
+	db, err := r.homeCell(ctx, tenantID)
+	if err != nil {
+		return vault.ShredCounts{}, err
+	}
+	return db.ShredCounts(ctx, tenantID)
+}

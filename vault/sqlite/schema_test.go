@@ -43,7 +43,9 @@ var textColumns = map[string]string{
 	"directory_tenants.id": "id", "directory_tenants.region": "region name", "directory_emails.region": "region name",
 	"moves.tenant_id": "id", "moves.from_region": "region name", "moves.to_region": "region name",
 	"moves.step": "a move step's name", "moves.started_at": "time", "moves.updated_at": "time",
-	"moves.last_error": "an error code",
+	"moves.last_error":         "an error code",
+	"shred_requests.tenant_id": "id", "shred_requests.id": "id", "shred_requests.requested_by": "id",
+	"shred_requests.requested_at": "time",
 }
 
 // checkSchemaText fails for every column of the database at path that is
