@@ -55,6 +55,11 @@ var actionWordings = map[string]string{
 	"audit.key_rotated":       "The audit signing key was rotated",
 	"audit.rollback_accepted": "The operator accepted a rollback of the audit log",
 	"tenant.moved":            "The firm was moved to another region",
+	ActNotifyChannelSet:       "Added a notification channel",
+	ActNotifyChannelDelete:    "Deleted a notification channel",
+	ActNotifyDelivered:        "A notification was delivered",
+	ActNotifyDeadLetter:       "A notification could not be delivered (dead letter)",
+	ActNotifyRedrive:          "Queued a dead-letter notification again",
 }
 
 // AuditActions returns every action that has a wording, sorted.

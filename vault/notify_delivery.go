@@ -105,3 +105,25 @@ func (s *Service) RecordDeliveryAttempt(ctx context.Context, d *Delivery, a Deli
 	}
 	return ns.RecordAttempt(ctx, d, a, state)
 }
+
+// NotifyBackupLate tells every firm of region that a backup of database
+// (a file name such as casevault.db, naming no firm) is older than its
+// schedule allows: a notice (backup.drill, rule backup_late) to their
+// channels. serve's backup watch calls it when a backup turns stale; the
+// staleness itself is on /metrics and in the log, not in the audit log.
+func (s *Service) NotifyBackupLate(ctx context.Context, region, database string) error {
+	if s.Notifier == nil {
+		return nil
+	}
+	tenants, err := s.Store.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		if t.Region == region {
+			s.notify(ctx, Notice{TenantID: t.ID, Kind: NoticeDrillFailed, ObjectID: database, Rule: "backup_late",
+				Severity: "critical", Path: "/durability"})
+		}
+	}
+	return nil
+}
