@@ -29,7 +29,7 @@ func (s *Server) handleChannelList(c *gin.Context) {
 		s.Error(c, err)
 		return
 	}
-	writeJSON(c, http.StatusOK, gin.H{"channels": cs})
+	writeJSON(c, http.StatusOK, cs)
 }
 
 // handleChannelCreate answers POST /api/v1/notifications/channels: a
@@ -110,7 +110,7 @@ func (s *Server) listDeliveries(c *gin.Context, state string) {
 	for _, d := range ds {
 		out = append(out, deliveryOf(d))
 	}
-	writeJSON(c, http.StatusOK, gin.H{"deliveries": out})
+	writeJSON(c, http.StatusOK, out)
 }
 
 // deliveryJSON is a delivery in the API: its own fields and its notice's

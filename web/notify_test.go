@@ -80,17 +80,15 @@ func waitDelivery(t *testing.T, c *client, path, id, state string) deliveryAnswe
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var list struct {
-			Deliveries []deliveryAnswer `json:"deliveries"`
-		}
+		var list []deliveryAnswer
 		c.json(t, "GET", path, nil, http.StatusOK, &list)
-		for _, d := range list.Deliveries {
+		for _, d := range list {
 			if d.ID == id && d.State == state {
 				return d
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("delivery %s never %s in %s: %+v", id, state, path, list.Deliveries)
+			t.Fatalf("delivery %s never %s in %s: %+v", id, state, path, list)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -167,12 +165,10 @@ func TestNotificationsAPI(t *testing.T) {
 	wantError(t, resp, b, http.StatusBadRequest, vault.EINVALID)
 
 	owner.json(t, "DELETE", "/api/v1/notifications/channels/"+ch.ID, nil, http.StatusNoContent, nil)
-	var list struct {
-		Channels []any `json:"channels"`
-	}
+	var list []any
 	owner.json(t, "GET", "/api/v1/notifications/channels", nil, http.StatusOK, &list)
-	if len(list.Channels) != 0 {
-		t.Errorf("after delete: got %d channels, want 0", len(list.Channels))
+	if list == nil || len(list) != 0 {
+		t.Errorf("after delete: got %v, want []", list)
 	}
 }
 
