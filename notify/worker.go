@@ -137,6 +137,9 @@ func (w *Worker) enqueue(ctx context.Context, n vault.Notice, channelID string) 
 	if n.Time.IsZero() {
 		n.Time = w.opts.Now().UTC()
 	}
+	// What the notice reports has happened: a client that goes away
+	// does not take the notice with it.
+	ctx = context.WithoutCancel(ctx)
 	ds, err := w.opts.Store.EnqueueNotice(ctx, vault.NewID(vault.PrefixNotice), n, channelID)
 	if err != nil {
 		if vault.IsCode(err, vault.ENOTFOUND) || vault.IsCode(err, vault.EINVALID) {
