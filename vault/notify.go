@@ -84,8 +84,6 @@ func (c *Channel) view() *ChannelView {
 		CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, Damage: c.Damage}
 }
 
-// Attempt results are recorded per delivery.
-
 // DeliveryAttempt is one attempt to deliver a notice to a channel.
 type DeliveryAttempt struct {
 	N         int       `json:"n"` // 1 for the first attempt, counting across redrives
