@@ -12,6 +12,7 @@ VERSITYGW_VERSION ?= v1.8.0
 STATICCHECK_VERSION ?= v0.8.2
 PEBBLE_VERSION ?= v2.10.1
 TORCHWOOD_VERSION ?= v0.6.1
+MAILPIT_VERSION ?= v1.33.1
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 export CASEVAULT_TOOLS := $(TOOLS)
@@ -24,7 +25,7 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.Version=$(VERSION)" -o bin/casevault ./cmd/casevault
 
-tools: $(TOOLS)/minio $(TOOLS)/versitygw $(TOOLS)/staticcheck $(TOOLS)/pebble $(TOOLS)/litewitness $(TOOLS)/witnessctl debs
+tools: $(TOOLS)/minio $(TOOLS)/versitygw $(TOOLS)/staticcheck $(TOOLS)/pebble $(TOOLS)/litewitness $(TOOLS)/witnessctl $(TOOLS)/mailpit debs
 
 # Debian packages the tests use: pdftotext reads the audit PDF reports;
 # chromium runs the web UI's browser tests (internal/browser), which fail
@@ -66,6 +67,12 @@ $(TOOLS)/litewitness:
 $(TOOLS)/witnessctl:
 	@mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) $(GO) install filippo.io/torchwood/cmd/witnessctl@$(TORCHWOOD_VERSION)
+
+# mailpit, an SMTP server with an HTTP API, for the notification tests
+# (internal/mailtest).
+$(TOOLS)/mailpit:
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install github.com/axllent/mailpit@$(MAILPIT_VERSION)
 
 $(TOOLS)/staticcheck:
 	@mkdir -p $(TOOLS)

@@ -72,6 +72,9 @@ type Config struct {
 	// Operator says where the operator API listens and where its token is
 	// kept (config/operator.go).
 	Operator OperatorConfig `yaml:"operator"`
+	// Notify configures notifications: links, SMTP, webhooks, retries
+	// (config/notify.go).
+	Notify NotifyConfig `yaml:"notify"`
 	// LogLevel is a zerolog level: debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
 	// Regions maps a region name (e.g. "us", "ca") to where its ciphertext
@@ -246,6 +249,7 @@ func (c *Config) LoadFile(path string) error {
 	c.loadAuditFile(&fc)
 	c.loadSessionFile(&fc)
 	c.loadOperatorFile(&fc)
+	c.loadNotifyFile(&fc)
 	return nil
 }
 
@@ -257,7 +261,8 @@ func (c *Config) LoadFile(path string) error {
 // CASEVAULT_AUDIT_SINK_ALLOW_PRIVATE, per region CASEVAULT_REGION_<NAME>_ACCESS_KEY and _SECRET_KEY so that S3
 // secrets need not sit in the file (and _BACKUP_ACCESS_KEY, _BACKUP_SECRET_KEY for an s3 backup, _MIRROR_ACCESS_KEY, _MIRROR_SECRET_KEY for an s3 mirror), and CASEVAULT_AUDIT_WITNESSES and
 // CASEVAULT_AUDIT_WITNESS_TIMEOUT (config/audit.go), CASEVAULT_OPERATOR_ADDR
-// and CASEVAULT_OPERATOR_TOKEN_FILE (config/operator.go).
+// and CASEVAULT_OPERATOR_TOKEN_FILE (config/operator.go), CASEVAULT_NOTIFY_PUBLIC_URL, CASEVAULT_NOTIFY_SMTP_PASSWORD and
+// CASEVAULT_NOTIFY_ALLOW_PRIVATE_WEBHOOKS (config/notify.go).
 func (c *Config) LoadEnv(getenv func(string) string) error {
 	set := func(name string, dst *string) {
 		if v := getenv(name); v != "" {
@@ -306,6 +311,9 @@ func (c *Config) LoadEnv(getenv func(string) string) error {
 	c.loadBackupEnv(getenv)
 	c.loadMirrorEnv(getenv)
 	c.loadOperatorEnv(getenv)
+	if err := c.loadNotifyEnv(getenv); err != nil {
+		return err
+	}
 	if err := c.loadSessionEnv(getenv); err != nil {
 		return err
 	}
@@ -449,6 +457,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateSession(); err != nil {
+		return err
+	}
+	if err := c.validateNotify(); err != nil {
 		return err
 	}
 	return c.validateAudit()

@@ -58,6 +58,11 @@ var actionWordings = map[string]string{
 	ActShredRequest:           "Requested that the firm be shredded",
 	ActShredCancel:            "Cancelled the request to shred the firm",
 	ActShred:                  "The operator shredded the firm",
+	ActNotifyChannelSet:       "Added a notification channel",
+	ActNotifyChannelDelete:    "Deleted a notification channel",
+	ActNotifyDelivered:        "A notification was delivered",
+	ActNotifyDeadLetter:       "A notification could not be delivered (dead letter)",
+	ActNotifyRedrive:          "Queued a dead-letter notification again",
 }
 
 // AuditActions returns every action that has a wording, sorted.

@@ -14,7 +14,9 @@ const ActBackupDrill = "backup.drill"
 // log of each firm the region serves, as the operator's backup.drill
 // event (details: drill_id, ok, record_sha256, and rpo_ms and rto_ms when it
 // passed, failure when it did not (outcome error)). recordSHA256 is the hex SHA-256 of the signed drill record. It
-// returns how many firms' logs hold the event. Errors: unavailable (a log
+// returns how many firms' logs hold the event. A failed drill is also
+// a notice (backup.drill) to each firm's channels, once its event is on
+// record. Errors: unavailable (a log
 // could not be written: the firms before it hold the event, the rest do
 // not).
 func (s *Service) RecordDrill(ctx context.Context, region string, d DrillSummary, recordSHA256 string) (int, error) {
@@ -38,10 +40,15 @@ func (s *Service) RecordDrill(ctx context.Context, region string, d DrillSummary
 			ev.Outcome = OutcomeError
 			ev.Details["failure"] = truncate(d.Failure, 200)
 		}
-		if _, err := s.record(ctx, ev); err != nil {
+		seq, err := s.record(ctx, ev)
+		if err != nil {
 			return n, err
 		}
 		n++
+		if !d.OK {
+			s.notify(ctx, Notice{TenantID: t.ID, Kind: NoticeDrillFailed, ObjectID: d.ID, Seq: seq,
+				Rule: "restore_drill", Severity: "critical", Path: "/durability"})
+		}
 	}
 	return n, nil
 }

@@ -214,6 +214,7 @@ func (s *Server) registerRoutes() {
 	auth.GET("/grants", s.handleGrantList)
 	auth.POST("/grants", s.handleGrantCreate)
 	auth.DELETE("/grants/:id", s.handleGrantRevoke)
+	s.notifyRoutes(auth)
 
 	s.registerUIRoutes()
 }
@@ -242,6 +243,7 @@ func (s *Server) registerUIRoutes() {
 	s.auditPages(in)
 	s.verifyPages(in)
 	in.GET("/durability", s.handleDurabilityPage)
+	s.notificationPages(in)
 }
 
 // Route is one registered endpoint: a method and a path template in gin's

@@ -28,6 +28,8 @@ var mxParamKinds = map[string]string{
 	"users/:user":       "user",
 	"versions/:n":       "version",
 	"versions/:version": "version",
+	"channels/:id":      "channel",  // none in the fixture: web/notify_test.go tests these
+	"dead-letters/:id":  "delivery", // likewise
 }
 
 // mxPageAPI is the API reading that answers a page's question, for the
@@ -78,6 +80,7 @@ var mxPageAPIs = []mxPageAPI{
 	{Page: "/audit/verify", Audit: true},
 	{Page: "/audit", API: "/api/v1/audit/events?limit=1", Audit: true},
 	{Page: "/durability", API: "/api/v1/durability"},
+	{Page: "/settings/security/notifications", API: "/api/v1/notifications/channels"},
 	// The home page of each role: the matters, or for auditors the trail.
 	{Page: "/", API: "/api/v1/me", Audit: true},
 }

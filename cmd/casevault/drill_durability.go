@@ -79,6 +79,9 @@ func (m *Main) watchBackups(ctx context.Context) {
 					Dur("age", b.Age(now)).Dur("stale_after", b.StaleAfter()).Logger()
 				if is {
 					log.Error().Msg("backup is stale: its last sync is older than three sync intervals")
+					if err := m.Service.NotifyBackupLate(ctx, region, b.Database); err != nil {
+						log.Warn().Err(err).Msg("cannot notify the region's firms of a stale backup")
+					}
 				} else {
 					log.Info().Msg("backup is fresh again")
 				}

@@ -24,6 +24,7 @@ import (
 	"github.com/casevault/casevault/config"
 	"github.com/casevault/casevault/internal/celllog"
 	"github.com/casevault/casevault/keys"
+	"github.com/casevault/casevault/notify"
 	"github.com/casevault/casevault/sink"
 	"github.com/casevault/casevault/vault"
 	"github.com/casevault/casevault/vault/cell"
@@ -72,6 +73,9 @@ type Main struct {
 	// Sinks delivers every firm's checkpoints to the sink it names; Run
 	// starts it.
 	Sinks *sink.Worker
+	// Notify queues the firms' notices (it is Service.Notifier) and
+	// delivers them to their channels; Run starts it.
+	Notify *notify.Worker
 
 	// auditSigners sign each region's checkpoints and residency reports.
 	auditSigners keys.AuditSigners
@@ -246,6 +250,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Open(ctx); err != nil {
 		return err
 	}
+	if m.Notify, err = m.newNotifyWorker(); err != nil {
+		return err
+	}
+	m.Service.Notifier = m.Notify
 	m.HTTP = web.NewServer(m.Service, m.Log)
 	m.drills = m.newDrillRunner(ctx)
 	m.HTTP.Durability = m.durability
@@ -297,6 +305,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.drills.schedule()
 	go m.watchBackups(ctx)
 	m.Sinks.Start()
+	m.Notify.Start()
 	go m.janitor(ctx)
 	if err := m.logSetupToken(ctx); err != nil {
 		return err
@@ -384,6 +393,9 @@ func (m *Main) Close() error {
 	}
 	if m.Sinks != nil {
 		m.Sinks.Close()
+	}
+	if m.Notify != nil {
+		m.Notify.Close()
 	}
 	if m.backupStop != nil {
 		// No backup that could not start starts now, on closing databases.

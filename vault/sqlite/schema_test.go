@@ -46,6 +46,18 @@ var textColumns = map[string]string{
 	"moves.last_error":         "an error code",
 	"shred_requests.tenant_id": "id", "shred_requests.id": "id", "shred_requests.requested_by": "id",
 	"shred_requests.requested_at": "time",
+	"notify_channels.id":          "id", "notify_channels.tenant_id": "id", "notify_channels.kind": "email or webhook",
+	"notify_channels.created_by": "id", "notify_channels.created_at": "time",
+	"notify_notices.id": "id", "notify_notices.tenant_id": "id", "notify_notices.kind": "a vault.Notice kind",
+	"notify_notices.object_id": "id (or a database's file name for a late backup)", "notify_notices.rule": "a rule id",
+	"notify_notices.severity": "info, warning or critical", "notify_notices.at": "time",
+	"notify_notices.path": "a UI path of fixed words and ids", "notify_notices.created_at": "time",
+	"notify_deliveries.id": "id", "notify_deliveries.tenant_id": "id", "notify_deliveries.notice_id": "id",
+	"notify_deliveries.channel_id": "id", "notify_deliveries.state": "pending, delivered or dead",
+	"notify_deliveries.next_at": "time", "notify_deliveries.created_at": "time", "notify_deliveries.updated_at": "time",
+	"notify_attempts.delivery_id": "id", "notify_attempts.tenant_id": "id", "notify_attempts.channel_id": "id",
+	"notify_attempts.at": "time", "notify_attempts.result": "ok or failed", "notify_attempts.error": "a fixed error word",
+	"notify_attempts.next_at": "time",
 }
 
 // checkSchemaText fails for every column of the database at path that is
