@@ -55,13 +55,13 @@ type firm struct {
 	retryAt    time.Time // when loading the settings failed: when to try again
 	loc        *time.Location
 
-	sessions map[string]*session   // token id →
-	hourly   map[string]*window    // user id → views+downloads
-	denied   map[string]*window    // user id → access.denied
-	spray    map[string]*distinct  // source → accounts failing
-	sources  map[string]*distinct  // account → sources failing
+	sessions map[string]*session    // token id →
+	hourly   map[string]*window     // user id → views+downloads
+	denied   map[string]*window     // user id → access.denied
+	spray    map[string]*distinct   // source → accounts failing
+	sources  map[string]*distinct   // account → sources failing
 	grants   map[string][]selfGrant // user id → their grants to themselves
-	tokens   map[string]*tokenSeen // token id →
+	tokens   map[string]*tokenSeen  // token id →
 
 	baseLoaded bool
 	hours      map[string]map[int64]int // user id → hour (unix) → views+downloads

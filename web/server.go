@@ -213,6 +213,7 @@ func (s *Server) registerRoutes() {
 	auth.GET("/grants", s.handleGrantList)
 	auth.POST("/grants", s.handleGrantCreate)
 	auth.DELETE("/grants/:id", s.handleGrantRevoke)
+	s.alertRoutes(auth)
 
 	s.registerUIRoutes()
 }

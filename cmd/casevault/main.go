@@ -22,6 +22,7 @@ import (
 	"github.com/casevault/casevault/audit/witness"
 	"github.com/casevault/casevault/backup"
 	"github.com/casevault/casevault/config"
+	"github.com/casevault/casevault/detect"
 	"github.com/casevault/casevault/internal/celllog"
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/sink"
@@ -72,6 +73,9 @@ type Main struct {
 	// Sinks delivers every firm's checkpoints to the sink it names; Run
 	// starts it.
 	Sinks *sink.Worker
+	// Detect evaluates the breach-detection rules on every firm event
+	// the audit log appends (auditwire.go); Run flushes its counters.
+	Detect *detect.Engine
 
 	// auditSigners sign each region's checkpoints and residency reports.
 	auditSigners keys.AuditSigners
@@ -296,6 +300,9 @@ func (m *Main) Run(ctx context.Context) error {
 	go m.watchBackups(ctx)
 	m.Sinks.Start()
 	go m.janitor(ctx)
+	if m.Detect != nil {
+		go m.Detect.Run(ctx, detectFlushInterval)
+	}
 	if err := m.logSetupToken(ctx); err != nil {
 		return err
 	}
@@ -381,6 +388,10 @@ func (m *Main) Close() error {
 	}
 	if m.Sinks != nil {
 		m.Sinks.Close()
+	}
+	if m.Detect != nil {
+		// The baseline's last counts, before the databases close.
+		errs = append(errs, m.Detect.Flush(context.Background()))
 	}
 	if m.backupStop != nil {
 		// No backup that could not start starts now, on closing databases.
