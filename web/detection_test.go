@@ -389,3 +389,127 @@ func TestDetection_TokenNewSource(t *testing.T) {
 	}
 }
 
+
+func TestDetection_Containment(t *testing.T) {
+	e, _, _ := newDetectEnv(t)
+	owner, ou := e.firm(t, "us")
+	setDetection(t, owner, only(vault.RuleSessionVolume, vault.RuleSettings{Threshold: 1, Contain: true}))
+	lawyer, lu, pw := userPW(t, e, ou.TenantID, vault.RoleLawyer)
+	doc := lawyer.upload(t, lawyer.matter(t, "M"), "a.txt", "text/plain", []byte("x")).ID
+	script := &client{base: lawyer.base, hc: lawyer.hc}
+	lawyer.json(t, "POST", "/api/v1/tokens", map[string]string{}, http.StatusCreated, &struct {
+		Token *string `json:"token"`
+	}{&script.token})
+	view(t, lawyer, doc, http.StatusOK)
+	view(t, lawyer, doc, http.StatusOK) // trips the rule, and is served: it was allowed
+	a := alerts(t, owner, vault.AlertOpen)
+	if len(a) != 1 || !a[0].Contained || a[0].UserID != lu.ID {
+		t.Fatalf("alerts = %+v, want one containing %s", a, lu.ID)
+	}
+	// The user's next request, by session or API token, and a new sign-in
+	// are refused as suspended.
+	for _, c := range []*client{lawyer, script} {
+		resp, b := c.read(t, "GET", "/api/v1/me", nil, nil)
+		wantError(t, resp, b, http.StatusForbidden, vault.ESUSPENDED)
+	}
+	resp, b := e.client().read(t, "POST", "/api/v1/auth/login", bytes.NewReader([]byte(`{"email":"`+lu.Email+`","password":"`+pw+`"}`)),
+		http.Header{"Content-Type": {"application/json"}})
+	wantError(t, resp, b, http.StatusForbidden, vault.ESUSPENDED)
+	contain := eventSeqs(t, owner, "action=user.contain&object_id="+lu.ID)
+	if len(contain) != 1 || contain[0] <= a[0].Seq {
+		t.Errorf("user.contain events = %v, want one after alert %d", contain, a[0].Seq)
+	}
+	// A lawyer cannot release; an auditor cannot; the owner can, once.
+	colleague, _ := e.user(t, ou.TenantID, vault.RoleLawyer)
+	auditor, _ := e.user(t, ou.TenantID, vault.RoleAuditor)
+	for _, c := range []*client{colleague, auditor} {
+		resp, b := c.read(t, "POST", "/api/v1/users/"+lu.ID+"/release", nil, nil)
+		wantError(t, resp, b, http.StatusForbidden, vault.EFORBIDDEN)
+	}
+	owner.json(t, "POST", "/api/v1/users/"+lu.ID+"/release", nil, http.StatusNoContent, nil)
+	resp, b = owner.read(t, "POST", "/api/v1/users/"+lu.ID+"/release", nil, nil)
+	wantError(t, resp, b, http.StatusNotFound, vault.ENOTFOUND)
+	released := eventSeqs(t, owner, "action=user.release&object_id="+lu.ID)
+	if len(released) != 1 {
+		t.Errorf("user.release events = %v, want one", released)
+	}
+	lawyer.json(t, "GET", "/api/v1/me", nil, http.StatusOK, nil)
+	script.json(t, "GET", "/api/v1/me", nil, http.StatusOK, nil)
+}
+
+func TestAlerts_API(t *testing.T) {
+	e, _, _ := newDetectEnv(t)
+	owner, lawyer, _, doc := firmWithDoc(t, e)
+	tenant := tenantOf(t, e, owner)
+	setDetection(t, owner, only(vault.RuleSessionVolume, vault.RuleSettings{Threshold: 1}))
+	view(t, lawyer, doc, http.StatusOK)
+	view(t, lawyer, doc, http.StatusOK)
+	a := alerts(t, owner, "")[0]
+	admin, _ := e.user(t, tenant, vault.RoleAdmin)
+	auditor, _ := e.user(t, tenant, vault.RoleAuditor)
+	stranger, _ := e.firm(t, "us")
+
+	t.Run("Read", func(t *testing.T) {
+		for _, c := range []*client{owner, admin, auditor} {
+			var got alertJSON
+			c.json(t, "GET", "/api/v1/alerts/"+a.ID, nil, http.StatusOK, &got)
+			if got.ID != a.ID || len(got.Evidence) != 2 || got.Threshold != 1 || got.Observed != 2 {
+				t.Errorf("alert = %+v", got)
+			}
+		}
+		resp, b := lawyer.read(t, "GET", "/api/v1/alerts", nil, nil)
+		wantError(t, resp, b, http.StatusForbidden, vault.EFORBIDDEN)
+		resp, b = stranger.read(t, "GET", "/api/v1/alerts/"+a.ID, nil, nil)
+		wantError(t, resp, b, http.StatusNotFound, vault.ENOTFOUND)
+		if as := alerts(t, stranger, ""); len(as) != 0 {
+			t.Errorf("another firm's alerts = %+v", as)
+		}
+		resp, b = owner.read(t, "GET", "/api/v1/alerts?status=bogus", nil, nil)
+		wantError(t, resp, b, http.StatusBadRequest, vault.EINVALID)
+	})
+	t.Run("Settings", func(t *testing.T) {
+		admin.json(t, "GET", "/api/v1/detection/settings", nil, http.StatusOK, nil)
+		resp, b := auditor.read(t, "GET", "/api/v1/detection/settings", nil, nil)
+		wantError(t, resp, b, http.StatusForbidden, vault.EFORBIDDEN)
+		body, _ := json.Marshal(vault.DefaultDetectionSettings())
+		resp, b = admin.read(t, "PUT", "/api/v1/detection/settings", bytes.NewReader(body), http.Header{"Content-Type": {"application/json"}})
+		wantError(t, resp, b, http.StatusForbidden, vault.EFORBIDDEN)
+		if n := len(eventSeqs(t, owner, "action=detection.settings")); n != 1 {
+			t.Errorf("detection.settings events = %d, want 1", n)
+		}
+	})
+	t.Run("AcknowledgeResolve", func(t *testing.T) {
+		resp, b := auditor.read(t, "POST", "/api/v1/alerts/"+a.ID+"/acknowledge", nil, nil)
+		wantError(t, resp, b, http.StatusForbidden, vault.EFORBIDDEN)
+		resp, b = stranger.read(t, "POST", "/api/v1/alerts/"+a.ID+"/acknowledge", nil, nil)
+		wantError(t, resp, b, http.StatusNotFound, vault.ENOTFOUND)
+		var got alertJSON
+		admin.json(t, "POST", "/api/v1/alerts/"+a.ID+"/acknowledge", nil, http.StatusOK, &got)
+		if got.Status != vault.AlertAcknowledged {
+			t.Errorf("status = %q, want acknowledged", got.Status)
+		}
+		if as := alerts(t, owner, vault.AlertOpen); len(as) != 0 {
+			t.Errorf("open alerts = %+v, want none", as)
+		}
+		resp, b = admin.read(t, "POST", "/api/v1/alerts/"+a.ID+"/resolve", bytes.NewReader([]byte(`{"note":""}`)), http.Header{"Content-Type": {"application/json"}})
+		wantError(t, resp, b, http.StatusBadRequest, vault.EINVALID)
+		owner.json(t, "POST", "/api/v1/alerts/"+a.ID+"/resolve", map[string]string{"note": "Checked with NOTEMARKER, a real review"}, http.StatusOK, &got)
+		if got.Status != vault.AlertResolved || got.Note == "" {
+			t.Errorf("resolved = %+v", got)
+		}
+		if as := alerts(t, auditor, vault.AlertResolved); len(as) != 1 || as[0].Note != got.Note {
+			t.Errorf("resolved alerts = %+v", as)
+		}
+		for _, action := range []string{"alert.acknowledge", "alert.resolve"} {
+			if n := len(eventSeqs(t, owner, "action="+action+"&object_id="+a.ID)); n != 1 {
+				t.Errorf("%s events = %d, want 1", action, n)
+			}
+		}
+		if hits, _ := vaulttest.MarkersInDatabase(t, e.Dir+"/casevault.db", "NOTEMARKER"); len(hits) > 0 {
+			t.Errorf("note in the clear: %v", hits)
+		}
+		if hits, _ := vaulttest.MarkersInDatabase(t, e.Dir+"/audit.db", "NOTEMARKER"); len(hits) > 0 {
+			t.Errorf("note in the clear in the audit log: %v", hits)
+		}
+	})
+}
