@@ -9,6 +9,7 @@ package detect
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -51,9 +52,12 @@ func New(opt Options) *Engine {
 type firm struct {
 	mu         sync.Mutex
 	st         vault.DetectionSettings
-	configured bool      // st was set by Configure or loaded
-	retryAt    time.Time // when loading the settings failed: when to try again
-	loc        *time.Location
+	configured bool           // st was set by Configure or loaded
+	retryAt    time.Time      // when loading the settings failed: when to try again
+	loc        *time.Location // the working hours' zone
+	open       [7]bool        // working days by time.Weekday
+	start, end int            // working hours, minutes after midnight
+	offDay     map[string]int // user id → local day (yyyymmdd) off_hours last fired
 
 	sessions map[string]*session    // token id →
 	hourly   map[string]*window     // user id → views+downloads
@@ -62,13 +66,12 @@ type firm struct {
 	sources  map[string]*distinct   // account → sources failing
 	grants   map[string][]selfGrant // user id → their grants to themselves
 	tokens   map[string]*tokenSeen  // token id →
+	seed     maphash.Seed
 
 	baseLoaded bool
 	hours      map[string]map[int64]int // user id → hour (unix) → views+downloads
 	dirty      map[string]map[int64]int // counts not yet written
 	base       map[string]*baseline     // user id →
-
-	fired map[string]time.Time // rule and key → when it last fired
 }
 
 // session is one sign-in token's count of views and downloads.
@@ -87,17 +90,22 @@ type selfGrant struct {
 	fired  bool
 }
 
-// tokenSeen are the hashed sources an API token was used from.
+// tokenSeen are the hashed sources an API token was used from: their
+// keyed hashes as stored, and, for speed, the process's own short hashes
+// of those seen here (maphash under a random seed of the process), so
+// that a source seen before costs no keyed hash.
 type tokenSeen struct {
 	hashes map[string]bool
+	fast   map[uint64]bool
 }
 
 // baseline is a user's mean hourly count over the last vault.BaselineDays,
 // computed once per hour, and this hour's evidence.
 type baseline struct {
-	hour int64
-	mean float64
-	seqs []int64
+	hour  int64
+	mean  float64
+	seqs  []int64
+	fired bool // this hour
 }
 
 func newFirm() *firm {
@@ -106,7 +114,7 @@ func newFirm() *firm {
 		sessions: map[string]*session{}, hourly: map[string]*window{}, denied: map[string]*window{},
 		spray: map[string]*distinct{}, sources: map[string]*distinct{}, grants: map[string][]selfGrant{},
 		tokens: map[string]*tokenSeen{}, hours: map[string]map[int64]int{}, dirty: map[string]map[int64]int{},
-		base: map[string]*baseline{}, fired: map[string]time.Time{},
+		base: map[string]*baseline{}, offDay: map[string]int{}, seed: maphash.MakeSeed(),
 	}
 }
 
@@ -137,10 +145,26 @@ func (e *Engine) Configure(tenantID string, st vault.DetectionSettings) {
 
 func (f *firm) setSettings(st vault.DetectionSettings) {
 	f.st, f.configured = st, true
+	wh := st.WorkingHours
 	f.loc = time.UTC
-	if loc, err := time.LoadLocation(st.WorkingHours.TimeZone); err == nil {
+	if loc, err := time.LoadLocation(wh.TimeZone); err == nil {
 		f.loc = loc
 	}
+	f.start, _ = vault.ClockMinutes(wh.Start)
+	f.end, _ = vault.ClockMinutes(wh.End)
+	f.open = [7]bool{}
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		// A day is open when a moment of it, at the start of the hours, is.
+		f.open[d] = wh.Within(time.Date(2023, 1, 1+int(d), 0, f.start, 0, 0, f.loc)) // 2023-01-01 was a Sunday
+	}
+}
+
+// within reports whether t is inside the firm's working hours, with the
+// parsed settings (WorkingHours.Within parses them on every call).
+func (f *firm) within(t time.Time) bool {
+	local := t.In(f.loc)
+	m := local.Hour()*60 + local.Minute()
+	return f.open[local.Weekday()] && m >= f.start && m < f.end
 }
 
 // Observe evaluates o against the rules of its firm.

@@ -2,7 +2,6 @@ package detect
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/casevault/casevault/vault"
@@ -50,7 +49,7 @@ func (e *Engine) evaluate(ctx context.Context, f *firm, o vault.Observation) []v
 				w = &window{}
 				f.hourly[user] = w
 			}
-			if n := w.add(t, o.Seq, d); n > r.Threshold && f.once(vault.RuleHourlyVolume+"/"+user, t, d) {
+			if n := w.add(t, o.Seq, d); n > r.Threshold && w.once(t, d) {
 				fire(vault.RuleHourlyVolume, user, w.evidence(), float64(r.Threshold), float64(n))
 			}
 		}
@@ -92,7 +91,7 @@ func (e *Engine) evaluate(ctx context.Context, f *firm, o vault.Observation) []v
 				w = &window{}
 				f.denied[user] = w
 			}
-			if n := w.add(t, o.Seq, d); n > r.Threshold && f.once(vault.RuleDeniedBurst+"/"+user, t, d) {
+			if n := w.add(t, o.Seq, d); n > r.Threshold && w.once(t, d) {
 				fire(vault.RuleDeniedBurst, user, w.evidence(), float64(r.Threshold), float64(n))
 			}
 		}
@@ -110,7 +109,7 @@ func (e *Engine) evaluate(ctx context.Context, f *firm, o vault.Observation) []v
 				w = &distinct{}
 				f.spray[src] = w
 			}
-			if n := w.add(t, ev.ObjectID, o.Seq, d); n > r.Threshold && f.once(vault.RuleSigninSpray+"/"+src, t, d) {
+			if n := w.add(t, ev.ObjectID, o.Seq, d); n > r.Threshold && w.once(t, d) {
 				fire(vault.RuleSigninSpray, "", capped(w.seqs), float64(r.Threshold), float64(n))
 			}
 		}
@@ -121,7 +120,7 @@ func (e *Engine) evaluate(ctx context.Context, f *firm, o vault.Observation) []v
 				w = &distinct{}
 				f.sources[ev.ObjectID] = w
 			}
-			if n := w.add(t, src, o.Seq, d); n > r.Threshold && f.once(vault.RuleSigninSources+"/"+ev.ObjectID, t, d) {
+			if n := w.add(t, src, o.Seq, d); n > r.Threshold && w.once(t, d) {
 				fire(vault.RuleSigninSources, ev.ObjectID, capped(w.seqs), float64(r.Threshold), float64(n))
 			}
 		}
@@ -136,9 +135,10 @@ func (e *Engine) evaluate(ctx context.Context, f *firm, o vault.Observation) []v
 
 	// f. Access outside working hours, once per user and local day.
 	if (read || (ev.Action == vault.ActLogin && ok)) && user != "" {
-		if _, on := rule(vault.RuleOffHours); on && !f.st.WorkingHours.Within(t) {
-			day := t.In(f.loc).Format("2006-01-02")
-			if f.once(vault.RuleOffHours+"/"+user+"/"+day, t, 48*time.Hour) {
+		if _, on := rule(vault.RuleOffHours); on && !f.within(t) {
+			y, m, d := t.In(f.loc).Date()
+			if day := y*10000 + int(m)*100 + d; f.offDay[user] != day {
+				f.offDay[user] = day
 				fire(vault.RuleOffHours, user, []int64{o.Seq}, 0, 1)
 			}
 		}
@@ -152,15 +152,6 @@ func (e *Engine) evaluate(ctx context.Context, f *firm, o vault.Observation) []v
 		}
 	}
 	return out
-}
-
-// once reports whether key may fire at t: it did not within d before.
-func (f *firm) once(key string, t time.Time, d time.Duration) bool {
-	if last, ok := f.fired[key]; ok && t.Sub(last) < d {
-		return false
-	}
-	f.fired[key] = t
-	return true
 }
 
 // count adds one read of user at t to the hourly counts.
@@ -188,7 +179,8 @@ func (f *firm) baseline(user string, seq int64, t time.Time, r vault.RuleSetting
 		b.seqs = append(b.seqs, seq)
 	}
 	limit := max(float64(r.Threshold), r.Multiple*b.mean)
-	if float64(n) > limit && f.once(vault.RuleBaseline+"/"+user+"/"+strconv.FormatInt(h, 10), t, time.Hour) {
+	if float64(n) > limit && !b.fired {
+		b.fired = true
 		return &vault.Finding{Evidence: capped(b.seqs), Threshold: limit, Observed: float64(n)}
 	}
 	return nil

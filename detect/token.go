@@ -2,6 +2,7 @@ package detect
 
 import (
 	"context"
+	"hash/maphash"
 
 	"github.com/casevault/casevault/vault"
 )
@@ -23,8 +24,12 @@ func (e *Engine) tokenSource(ctx context.Context, f *firm, o vault.Observation) 
 		return nil
 	}
 	seen := f.tokens[token]
+	fast := maphash.String(f.seed, vault.NormalizeSource(ev.Source))
+	if seen != nil && seen.fast[fast] {
+		return nil
+	}
 	if seen == nil {
-		seen = &tokenSeen{hashes: map[string]bool{}}
+		seen = &tokenSeen{hashes: map[string]bool{}, fast: map[uint64]bool{}}
 		if e.opt.Store != nil && !learnOnly {
 			hs, err := e.opt.Store.TokenSources(ctx, ev.TenantID, token)
 			if err != nil {
@@ -42,6 +47,7 @@ func (e *Engine) tokenSource(ctx context.Context, f *firm, o vault.Observation) 
 		e.opt.Log.Error().Err(err).Str("tenant_id", ev.TenantID).Str("token_id", token).Msg("token source not hashed")
 		return nil
 	}
+	seen.fast[fast] = true
 	if seen.hashes[string(h)] {
 		return nil
 	}

@@ -9,8 +9,19 @@ const maxEvidence = 1000
 // window counts events in a sliding time window, keeping their sequence
 // numbers as evidence.
 type window struct {
-	at   []time.Time
-	seqs []int64
+	at    []time.Time
+	seqs  []int64
+	fired time.Time // when it last fired
+}
+
+// once reports whether the window may fire at t: it did not in the d
+// before.
+func (w *window) once(t time.Time, d time.Duration) bool {
+	if !w.fired.IsZero() && t.Sub(w.fired) < d {
+		return false
+	}
+	w.fired = t
+	return true
 }
 
 // add counts an event at t (events arrive about in order) and drops those
@@ -46,9 +57,19 @@ func capped(seqs []int64) []int64 {
 // distinct counts the distinct keys of events in a sliding time window:
 // accounts failing from one source, or sources failing on one account.
 type distinct struct {
-	at   []time.Time
-	keys []string
-	seqs []int64
+	at    []time.Time
+	keys  []string
+	seqs  []int64
+	fired time.Time
+}
+
+// once is window.once.
+func (w *distinct) once(t time.Time, d time.Duration) bool {
+	if !w.fired.IsZero() && t.Sub(w.fired) < d {
+		return false
+	}
+	w.fired = t
+	return true
 }
 
 // add counts an event with key at t and returns how many distinct keys
