@@ -241,6 +241,7 @@ func (s *Server) registerUIRoutes() {
 	s.adminPages(in)
 	s.auditPages(in)
 	s.verifyPages(in)
+	s.alertPages(in)
 	in.GET("/durability", s.handleDurabilityPage)
 }
 
