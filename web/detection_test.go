@@ -389,7 +389,6 @@ func TestDetection_TokenNewSource(t *testing.T) {
 	}
 }
 
-
 func TestDetection_Containment(t *testing.T) {
 	e, _, _ := newDetectEnv(t)
 	owner, ou := e.firm(t, "us")

@@ -28,6 +28,7 @@ var mxParamKinds = map[string]string{
 	"users/:user":       "user",
 	"versions/:n":       "version",
 	"versions/:version": "version",
+	"alerts/:id":        "alert",
 }
 
 // mxPageAPI is the API reading that answers a page's question, for the
@@ -78,6 +79,8 @@ var mxPageAPIs = []mxPageAPI{
 	{Page: "/audit/verify", Audit: true},
 	{Page: "/audit", API: "/api/v1/audit/events?limit=1", Audit: true},
 	{Page: "/durability", API: "/api/v1/durability"},
+	{Page: "/settings/security/alerts/:id", API: "/api/v1/alerts/{id}"},
+	{Page: "/settings/security/alerts", API: "/api/v1/alerts"},
 	// The home page of each role: the matters, or for auditors the trail.
 	{Page: "/", API: "/api/v1/me", Audit: true},
 }
