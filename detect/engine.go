@@ -71,6 +71,7 @@ type firm struct {
 	baseLoaded bool
 	hours      map[string]map[int64]int // user id → hour (unix) → views+downloads
 	dirty      map[string]map[int64]int // counts not yet written
+	newSources []vault.TokenSource      // token sources not yet written
 	base       map[string]*baseline     // user id →
 }
 
@@ -194,6 +195,16 @@ func (e *Engine) load(ctx context.Context, f *firm, tenantID string, now time.Ti
 		if err != nil {
 			e.opt.Log.Error().Err(err).Str("tenant_id", tenantID).Msg("baseline counts not read")
 		}
+		sources, err := e.opt.Store.TokenSources(ctx, tenantID)
+		if err != nil {
+			e.opt.Log.Error().Err(err).Str("tenant_id", tenantID).Msg("token sources not read")
+		}
+		for token, hs := range sources {
+			seen := f.token(token)
+			for _, h := range hs {
+				seen.hashes[string(h)] = true
+			}
+		}
 		for _, c := range counts {
 			byHour := f.hours[c.UserID]
 			if byHour == nil {
@@ -208,8 +219,8 @@ func (e *Engine) load(ctx context.Context, f *firm, tenantID string, now time.Ti
 	}
 }
 
-// Flush writes the hourly counts gathered since the last Flush, and
-// forgets counters that can no longer fire. Run calls it periodically,
+// Flush writes the hourly counts and the API tokens' new sources gathered
+// since the last Flush. Run calls it periodically,
 // Close at the end.
 func (e *Engine) Flush(ctx context.Context) error {
 	e.mu.RLock()
@@ -221,10 +232,24 @@ func (e *Engine) Flush(ctx context.Context) error {
 	var first error
 	for id, f := range firms {
 		f.mu.Lock()
-		dirty := f.dirty
-		f.dirty = map[string]map[int64]int{}
+		dirty, sources := f.dirty, f.newSources
+		f.dirty, f.newSources = map[string]map[int64]int{}, nil
 		f.mu.Unlock()
-		if e.opt.Store == nil || len(dirty) == 0 {
+		if e.opt.Store == nil {
+			continue
+		}
+		if len(sources) > 0 {
+			if err := e.opt.Store.AddTokenSources(ctx, id, sources); err != nil {
+				e.opt.Log.Error().Err(err).Str("tenant_id", id).Msg("token sources not written")
+				if first == nil {
+					first = err
+				}
+				f.mu.Lock()
+				f.newSources = append(f.newSources, sources...)
+				f.mu.Unlock()
+			}
+		}
+		if len(dirty) == 0 {
 			continue
 		}
 		var counts []vault.HourCount
@@ -264,6 +289,16 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) {
 			e.Flush(ctx)
 		}
 	}
+}
+
+// token returns the sources of token, created on first use.
+func (f *firm) token(id string) *tokenSeen {
+	seen := f.tokens[id]
+	if seen == nil {
+		seen = &tokenSeen{hashes: map[string]bool{}, fast: map[uint64]bool{}}
+		f.tokens[id] = seen
+	}
+	return seen
 }
 
 func addCount(m map[string]map[int64]int, user string, hour int64, n int) {

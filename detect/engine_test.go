@@ -301,3 +301,41 @@ func TestSettings_Normalize(t *testing.T) {
 		t.Errorf("empty settings = %+v, %v; want the defaults", st, err)
 	}
 }
+
+// TestEngine_TokenSourcesSurviveRestart: the sources Flush writes (as
+// keyed hashes) are known to a new engine on the same database.
+func TestEngine_TokenSourcesSurviveRestart(t *testing.T) {
+	v := vaulttest.Open(t, t.TempDir(), nil)
+	ten, _, _, err := v.Svc.CreateTenant(context.Background(), vault.NewTenant{Name: "F", Region: "us", Owner: vault.NewUser{Email: "o@f.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	use := func(e *detect.Engine, seq int64, source string) []vault.Finding {
+		ev := read("usr_a", t0, "m")
+		ev.TenantID, ev.Source = ten.ID, source
+		return e.Observe(context.Background(), vault.Observation{Seq: seq, Event: &ev, TokenID: "tok_api", TokenKind: vault.TokenAPI})
+	}
+	engine := func() *detect.Engine {
+		st := vault.DefaultDetectionSettings()
+		e := detect.New(detect.Options{Store: v.DB, SourceHash: v.Svc.TokenSourceHash})
+		e.Configure(ten.ID, st)
+		return e
+	}
+	first := engine()
+	use(first, 1, "203.0.113.1")
+	if got := use(first, 2, "203.0.113.2"); len(got) != 1 {
+		t.Fatalf("a new source: %+v, want a finding", got)
+	}
+	if err := first.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	again := engine()
+	for i, src := range []string{"203.0.113.1", "203.0.113.2"} {
+		if got := use(again, int64(3+i), src); len(got) != 0 {
+			t.Errorf("after a restart, known source %s: %+v", src, got)
+		}
+	}
+	if got := use(again, 5, "198.51.100.1"); len(got) != 1 {
+		t.Errorf("after a restart, a new source: %+v, want a finding", got)
+	}
+}

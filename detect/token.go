@@ -8,7 +8,8 @@ import (
 )
 
 // tokenSource learns the sources of API tokens: their creation's, then
-// every one they are used from, kept as keyed hashes (never in the clear).
+// every one they are used from, kept as keyed hashes (never in the clear)
+// and written by Flush.
 // A use from a source the token was never created or used from is a
 // finding (token_new_source). f is locked.
 func (e *Engine) tokenSource(ctx context.Context, f *firm, o vault.Observation) *vault.Finding {
@@ -23,24 +24,10 @@ func (e *Engine) tokenSource(ctx context.Context, f *firm, o vault.Observation) 
 	if ev.Source == "" || e.opt.SourceHash == nil {
 		return nil
 	}
-	seen := f.tokens[token]
 	fast := maphash.String(f.seed, vault.NormalizeSource(ev.Source))
-	if seen != nil && seen.fast[fast] {
+	seen := f.token(token)
+	if seen.fast[fast] {
 		return nil
-	}
-	if seen == nil {
-		seen = &tokenSeen{hashes: map[string]bool{}, fast: map[uint64]bool{}}
-		if e.opt.Store != nil && !learnOnly {
-			hs, err := e.opt.Store.TokenSources(ctx, ev.TenantID, token)
-			if err != nil {
-				e.opt.Log.Error().Err(err).Str("tenant_id", ev.TenantID).Str("token_id", token).Msg("token sources not read")
-				return nil
-			}
-			for _, h := range hs {
-				seen.hashes[string(h)] = true
-			}
-		}
-		f.tokens[token] = seen
 	}
 	h, err := e.opt.SourceHash(ctx, ev.TenantID, token, ev.Source)
 	if err != nil {
@@ -53,11 +40,8 @@ func (e *Engine) tokenSource(ctx context.Context, f *firm, o vault.Observation) 
 	}
 	known := len(seen.hashes) > 0
 	seen.hashes[string(h)] = true
-	if e.opt.Store != nil {
-		if err := e.opt.Store.AddTokenSource(ctx, ev.TenantID, token, h, ev.Time); err != nil {
-			e.opt.Log.Error().Err(err).Str("tenant_id", ev.TenantID).Str("token_id", token).Msg("token source not stored")
-		}
-	}
+	// Written by the next Flush, not while the firm's events wait.
+	f.newSources = append(f.newSources, vault.TokenSource{TokenID: token, Hash: h, At: ev.Time})
 	if learnOnly || !known {
 		return nil // a token with no known source learns its first
 	}

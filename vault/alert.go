@@ -97,11 +97,18 @@ type DetectionStore interface {
 	HourlyCounts(ctx context.Context, tenantID string, since time.Time) ([]HourCount, error)
 	// AddHourlyCounts adds counts to tenantID's stored hourly counts.
 	AddHourlyCounts(ctx context.Context, tenantID string, counts []HourCount) error
-	// TokenSources returns the keyed hashes of the sources token was used
-	// from.
-	TokenSources(ctx context.Context, tenantID, tokenID string) ([][]byte, error)
-	// AddTokenSource notes that token was used from the source hash.
-	AddTokenSource(ctx context.Context, tenantID, tokenID string, hash []byte, at time.Time) error
+	// TokenSources returns the keyed hashes of the sources each of
+	// tenantID's API tokens was used from, by token id.
+	TokenSources(ctx context.Context, tenantID string) (map[string][][]byte, error)
+	// AddTokenSources notes that tokens were used from sources (hashes).
+	AddTokenSources(ctx context.Context, tenantID string, sources []TokenSource) error
+}
+
+// TokenSource is one keyed hash of a source an API token was used from.
+type TokenSource struct {
+	TokenID string
+	Hash    []byte
+	At      time.Time
 }
 
 // IndexTokenSource is the Indexer purpose of a token's sources: the token

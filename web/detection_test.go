@@ -3,8 +3,10 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -361,7 +363,7 @@ func TestDetection_OffHours(t *testing.T) {
 }
 
 func TestDetection_TokenNewSource(t *testing.T) {
-	e, proxied, _ := newDetectEnv(t)
+	e, proxied, engine := newDetectEnv(t)
 	owner, lawyer, lu, doc := firmWithDoc(t, e)
 	setDetection(t, owner, only(vault.RuleTokenNewSource, vault.RuleSettings{}))
 	var tok struct {
@@ -383,7 +385,14 @@ func TestDetection_TokenNewSource(t *testing.T) {
 	if n := len(alerts(t, owner, "")); n != 1 {
 		t.Errorf("alerts = %d, want 1", n)
 	}
-	// No source is kept in the clear.
+	// The sources are written (as keyed hashes), and no source is kept in
+	// the clear.
+	if err := engine.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, e, "token_sources"); n != 2 {
+		t.Errorf("token_sources rows = %d, want 2", n)
+	}
 	if hits, _ := vaulttest.MarkersInDatabase(t, e.Dir+"/casevault.db", "198.51.100.77", "203.0.113.5"); len(hits) > 0 {
 		t.Errorf("sources in the database: %v", hits)
 	}
@@ -511,4 +520,19 @@ func TestAlerts_API(t *testing.T) {
 			t.Errorf("note in the clear in the audit log: %v", hits)
 		}
 	})
+}
+
+// countRows counts the rows of a table of e's database.
+func countRows(tb testing.TB, e *env, table string) int {
+	tb.Helper()
+	raw, err := sql.Open("sqlite", filepath.Join(e.Dir, "casevault.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer raw.Close()
+	var n int
+	if err := raw.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+		tb.Fatal(err)
+	}
+	return n
 }

@@ -60,10 +60,10 @@ func (r *Router) AddHourlyCounts(ctx context.Context, tenantID string, counts []
 	return onCell(ctx, r, tenantID, func(db *sqlite.DB) error { return db.AddHourlyCounts(ctx, tenantID, counts) })
 }
 
-func (r *Router) TokenSources(ctx context.Context, tenantID, tokenID string) ([][]byte, error) {
-	return inCell(ctx, r, tenantID, func(db *sqlite.DB) ([][]byte, error) { return db.TokenSources(ctx, tenantID, tokenID) })
+func (r *Router) TokenSources(ctx context.Context, tenantID string) (map[string][][]byte, error) {
+	return inCell(ctx, r, tenantID, func(db *sqlite.DB) (map[string][][]byte, error) { return db.TokenSources(ctx, tenantID) })
 }
 
-func (r *Router) AddTokenSource(ctx context.Context, tenantID, tokenID string, hash []byte, at time.Time) error {
-	return onCell(ctx, r, tenantID, func(db *sqlite.DB) error { return db.AddTokenSource(ctx, tenantID, tokenID, hash, at) })
+func (r *Router) AddTokenSources(ctx context.Context, tenantID string, sources []vault.TokenSource) error {
+	return onCell(ctx, r, tenantID, func(db *sqlite.DB) error { return db.AddTokenSources(ctx, tenantID, sources) })
 }

@@ -270,30 +270,39 @@ func (db *DB) AddHourlyCounts(ctx context.Context, tenantID string, counts []vau
 	return tx.commit()
 }
 
-// TokenSources returns the hashed sources token was used from.
-func (db *DB) TokenSources(ctx context.Context, tenantID, tokenID string) ([][]byte, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT hash FROM token_sources WHERE tenant_id = ? AND token_id = ?`, tenantID, tokenID)
+// TokenSources returns the hashed sources of tenantID's tokens.
+func (db *DB) TokenSources(ctx context.Context, tenantID string) (map[string][][]byte, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT token_id, hash FROM token_sources WHERE tenant_id = ?`, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("read token sources: %w", formatError(err))
 	}
 	defer rows.Close()
-	var out [][]byte
+	out := map[string][][]byte{}
 	for rows.Next() {
+		var id string
 		var h []byte
-		if err := rows.Scan(&h); err != nil {
+		if err := rows.Scan(&id, &h); err != nil {
 			return nil, fmt.Errorf("read token sources: %w", err)
 		}
-		out = append(out, h)
+		out[id] = append(out[id], h)
 	}
 	return out, rows.Err()
 }
 
-// AddTokenSource notes a hashed source of token. Errors: invalid.
-func (db *DB) AddTokenSource(ctx context.Context, tenantID, tokenID string, hash []byte, at time.Time) error {
-	if _, err := db.db.ExecContext(ctx, `
-		INSERT INTO token_sources (tenant_id, token_id, hash, seen_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, tenantID, tokenID, hash, formatTime(at)); err != nil {
-		return fmt.Errorf("add token source: %w", formatError(err))
+// AddTokenSources notes hashed sources of tokens, in one transaction.
+// Errors: invalid (a hash not 32 bytes).
+func (db *DB) AddTokenSources(ctx context.Context, tenantID string, sources []vault.TokenSource) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return err
 	}
-	return nil
+	defer tx.Rollback()
+	for _, src := range sources {
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO token_sources (tenant_id, token_id, hash, seen_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`, tenantID, src.TokenID, src.Hash, formatTime(src.At)); err != nil {
+			return fmt.Errorf("add token sources: %w", formatError(err))
+		}
+	}
+	return tx.commit()
 }
