@@ -151,6 +151,15 @@ func (s *Service) LoginToFirm(ctx context.Context, tenantID, email, password, so
 	if err := s.throttle().Succeeded(ctx, att); err != nil {
 		return "", nil, err
 	}
+	if err := s.checkContained(ctx, u); err != nil {
+		// The password was right: no guess, but no session either.
+		if IsCode(err, ESUSPENDED) {
+			if rerr := s.recordLoginFailure(ctx, u, account, source, ESUSPENDED); rerr != nil {
+				return "", nil, rerr
+			}
+		}
+		return "", nil, err
+	}
 
 	ttl := s.SessionTTL
 	if ttl <= 0 {
@@ -206,8 +215,9 @@ func (s *Service) recordLoginFailure(ctx context.Context, u *User, account, sour
 
 // Authenticate returns the user and token a secret stands for. An unknown,
 // malformed, expired or revoked secret, or one whose user is missing or
-// disabled, fails alike. It records the token's use at most once a minute.
-// Errors: unauthorized.
+// disabled, fails alike; a contained user's (breach detection) is
+// suspended. It records the token's use at most once a minute.
+// Errors: unauthorized, suspended.
 func (s *Service) Authenticate(ctx context.Context, secret string) (*User, *Token, error) {
 	return s.authenticate(ctx, secret, 0)
 }
@@ -259,6 +269,9 @@ func (s *Service) authenticate(ctx context.Context, secret string, idle time.Dur
 		// A token older than the password (a reset) is refused even if
 		// revoking it failed: a reset ends every earlier sign-in.
 		return nil, nil, Errorf(EUNAUTHORIZED, msgSignInAgain)
+	}
+	if err := s.checkContained(ctx, u); err != nil {
+		return nil, nil, err
 	}
 	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= touchInterval {
 		// Last use is informational: failing to record it must not

@@ -26,6 +26,7 @@ const (
 	AbortGrantExpired    = "grant_expired"    // a grant that gave the permission expired
 	AbortPermissionLost  = "permission_lost"  // the permission is gone for another reason (role, move)
 	AbortUserDisabled    = "user_disabled"    // the reader's account was disabled
+	AbortSuspended       = "suspended"        // breach detection contained the reader
 	AbortWalled          = "walled"           // a wall now bars the reader from the matter
 	AbortSignedOut       = "signed_out"       // the session the request used was ended
 	AbortTokenRevoked    = "token_revoked"    // the API token the request used was revoked
@@ -177,6 +178,11 @@ func (s *Service) stillAuthorized(ctx context.Context, actor *User, tok *Token, 
 		return "", err
 	case u.Disabled:
 		return AbortUserDisabled, nil
+	}
+	if err := s.checkContained(ctx, u); IsCode(err, ESUSPENDED) {
+		return AbortSuspended, nil
+	} else if err != nil {
+		return "", err
 	}
 	if tok != nil {
 		if tok.ExpiresAt != nil && !s.now().Before(*tok.ExpiresAt) {

@@ -195,6 +195,13 @@ func TestContent_RevokedInFlight(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"Contained", vault.AbortSuspended, vault.TokenSession, func(t *testing.T, f *inFlight, _ *vault.Token) {
+			// As a detection rule with contain does (vault.Service.raiseAlert).
+			c := vault.Containment{TenantID: f.lawyer.TenantID, UserID: f.lawyer.ID, AlertID: "alr_x", ContainedAt: f.clock.Now()}
+			if err := f.Svc.Store.(vault.DetectionStore).Contain(context.Background(), c); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"BecomeAuditor", vault.AbortPermissionLost, "", func(t *testing.T, f *inFlight, _ *vault.Token) {
 			role := vault.RoleAuditor
 			if _, err := f.Svc.UpdateUser(context.Background(), f.owner, f.lawyer.ID, vault.UserUpdate{Role: &role}); err != nil {

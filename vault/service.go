@@ -60,6 +60,9 @@ type Service struct {
 	// Notifier, when set, is told about alerts, breach-register changes
 	// and failed drills (email, webhooks); see Notice. Nil: nobody is.
 	Notifier Notifier
+	// Detector, when set, evaluates the breach-detection rules on every
+	// event of a firm that the audit log appends; WithDetection sets it.
+	Detector Detector
 
 	regionOf sync.Map  // tenant id → region name; a move clears it (ForgetRegion)
 	auth     authState // the dummy password hash and the users lock

@@ -43,6 +43,8 @@ var statusOf = map[string]int{
 
 	// Signed in with a one-time password that must be changed first.
 	vault.EPASSWORDCHANGE: http.StatusForbidden,
+	// Contained by breach detection until an admin releases the user.
+	vault.ESUSPENDED: http.StatusForbidden,
 }
 
 // ErrorStatusCode returns the HTTP status for an error code; unknown codes

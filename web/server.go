@@ -215,6 +215,7 @@ func (s *Server) registerRoutes() {
 	auth.POST("/grants", s.handleGrantCreate)
 	auth.DELETE("/grants/:id", s.handleGrantRevoke)
 	s.notifyRoutes(auth)
+	s.alertRoutes(auth)
 
 	s.registerUIRoutes()
 }
@@ -242,6 +243,7 @@ func (s *Server) registerUIRoutes() {
 	s.adminPages(in)
 	s.auditPages(in)
 	s.verifyPages(in)
+	s.alertPages(in)
 	in.GET("/durability", s.handleDurabilityPage)
 	s.notificationPages(in)
 }

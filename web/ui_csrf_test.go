@@ -61,7 +61,11 @@ var mxForgeries = []mxForgery{
 		return mxWithToken(f, other), mxFormType, nil
 	}},
 	{"a wrong X-CSRF-Token header (and the right field)", func(f url.Values, tok, _ string) ([]byte, string, http.Header) {
-		return mxWithToken(f, tok), mxFormType, http.Header{"X-Csrf-Token": {"x" + tok[1:]}}
+		wrong := "x" + tok[1:]
+		if tok[0] == 'x' { // else it would be the right token: one run in 64
+			wrong = "y" + tok[1:]
+		}
+		return mxWithToken(f, tok), mxFormType, http.Header{"X-Csrf-Token": {wrong}}
 	}},
 	{"an empty X-CSRF-Token header (and the right field)", func(f url.Values, tok, _ string) ([]byte, string, http.Header) {
 		return mxWithToken(f, tok), mxFormType, http.Header{"X-Csrf-Token": {""}}
@@ -98,7 +102,7 @@ func (m *matrix) validForm(a *mxActor) url.Values {
 // validObjects are the objects that post routes' parameters name: those
 // the actor may act on.
 func (m *matrix) validObjects(kind string) []mxObject {
-	id := map[string]string{"matter": m.M1, "document": m.D1, "user": m.by["L2"].User.ID, "grant": m.G1}[kind]
+	id := map[string]string{"matter": m.M1, "document": m.D1, "user": m.by["L2"].User.ID, "grant": m.G1, "alert": m.objects["alert"][0].ID}[kind]
 	return []mxObject{{m.object(id), id}}
 }
 

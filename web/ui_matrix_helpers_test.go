@@ -164,8 +164,17 @@ func newMatrix(tb testing.TB) *matrix {
 		m.objects["user"] = append(m.objects["user"], mxObject{"user " + a.Label, a.User.ID})
 	}
 	m.objects["version"] = []mxObject{{"version 1", "1"}, {"version 99", "99"}}
+	// An alert of each firm, as breach detection stores them.
+	for _, a := range []*mxActor{l1, ownerB} {
+		al := &vault.Alert{TenantID: a.User.TenantID, Rule: vault.RuleSessionVolume, UserID: a.User.ID, Status: vault.AlertOpen,
+			Seq: 1, Evidence: []int64{1}, Threshold: 0, Observed: 1}
+		if err := e.DB.CreateAlert(ctx, al); err != nil {
+			tb.Fatalf("CreateAlert: %v", err)
+		}
+		m.objects["alert"] = append(m.objects["alert"], mxObject{"alert of " + a.Label, al.ID})
+	}
 	// An object of each kind that does not exist: 404 for everyone.
-	for kind, prefix := range map[string]string{"matter": vault.PrefixMatter, "document": vault.PrefixDocument, "user": vault.PrefixUser, "grant": vault.PrefixGrant} {
+	for kind, prefix := range map[string]string{"matter": vault.PrefixMatter, "document": vault.PrefixDocument, "user": vault.PrefixUser, "grant": vault.PrefixGrant, "alert": vault.PrefixAlert} {
 		m.objects[kind] = append(m.objects[kind], mxObject{"ghost " + kind, vault.NewID(prefix)})
 	}
 

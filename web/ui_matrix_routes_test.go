@@ -30,6 +30,7 @@ var mxParamKinds = map[string]string{
 	"versions/:version": "version",
 	"channels/:id":      "channel",  // none in the fixture: web/notify_test.go tests these
 	"dead-letters/:id":  "delivery", // likewise
+	"alerts/:id":        "alert",
 }
 
 // mxPageAPI is the API reading that answers a page's question, for the
@@ -81,6 +82,8 @@ var mxPageAPIs = []mxPageAPI{
 	{Page: "/audit", API: "/api/v1/audit/events?limit=1", Audit: true},
 	{Page: "/durability", API: "/api/v1/durability"},
 	{Page: "/settings/security/notifications", API: "/api/v1/notifications/channels"},
+	{Page: "/settings/security/alerts/:id", API: "/api/v1/alerts/{id}"},
+	{Page: "/settings/security/alerts", API: "/api/v1/alerts"},
 	// The home page of each role: the matters, or for auditors the trail.
 	{Page: "/", API: "/api/v1/me", Audit: true},
 }

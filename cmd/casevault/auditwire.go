@@ -5,12 +5,18 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/casevault/casevault/audit"
 	"github.com/casevault/casevault/audit/witness"
+	"github.com/casevault/casevault/detect"
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/sink"
 )
+
+// detectFlushInterval is how often the detector writes the baseline's
+// hourly counts; Close writes the last ones.
+const detectFlushInterval = 30 * time.Second
 
 // openAudit opens the audit log with a checkpoint signer per region (each
 // firm's checkpoints are signed by its region's key) and one for the
@@ -84,7 +90,11 @@ func (m *Main) openAudit(ctx context.Context, masters map[string]keys.MasterKey)
 	m.Sinks.Bind(router)
 	m.Service.SinkChanged = m.Sinks.Kick
 	m.Audit = router
-	m.Service.Audit = router
+	// Breach detection sees every firm event once it is on record and
+	// raises its alerts in the same log (vault.Service.WithDetection).
+	m.Detect = detect.New(detect.Options{Settings: m.Service.LoadDetectionSettings, Store: m.DB,
+		SourceHash: m.Service.TokenSourceHash, Log: m.Log})
+	m.Service.Audit = m.Service.WithDetection(router, m.Detect)
 	reader := &audit.Reader{Route: router.Log, Opener: audit.SealerOpener{Sealer: m.Keys}, Now: m.Service.Now}
 	if m.Witness != nil {
 		m.Witness.Start(router)

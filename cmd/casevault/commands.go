@@ -34,6 +34,7 @@ Usage:
                                        rerun after a failure to resume
   casevault user add --tenant ID --email EMAIL [--role owner|admin|lawyer|auditor] [--name N] [--json]
   casevault user reset-password --tenant ID (--user ID | --email EMAIL) [--json]
+  casevault user release --tenant ID --user ID
   casevault keys rotate --tenant ID
   casevault audit keys [--region R] [--json]   the audit verifier keys to publish, current and
                                        retired: region, key, state, valid from, valid until
@@ -134,6 +135,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdUserAdd(ctx, rest, stdout, stderr)
 	case "user reset-password":
 		return cmdUserResetPassword(ctx, rest, stdout, stderr)
+	case "user release":
+		return cmdUserRelease(ctx, rest, stdout, stderr)
 	case "keys rotate":
 		return cmdKeysRotate(ctx, rest, stdout, stderr)
 	case "audit keys":

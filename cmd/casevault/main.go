@@ -22,6 +22,7 @@ import (
 	"github.com/casevault/casevault/audit/witness"
 	"github.com/casevault/casevault/backup"
 	"github.com/casevault/casevault/config"
+	"github.com/casevault/casevault/detect"
 	"github.com/casevault/casevault/internal/celllog"
 	"github.com/casevault/casevault/keys"
 	"github.com/casevault/casevault/notify"
@@ -76,6 +77,9 @@ type Main struct {
 	// Notify queues the firms' notices (it is Service.Notifier) and
 	// delivers them to their channels; Run starts it.
 	Notify *notify.Worker
+	// Detect evaluates the breach-detection rules on every firm event
+	// the audit log appends (auditwire.go); Run flushes its counters.
+	Detect *detect.Engine
 
 	// auditSigners sign each region's checkpoints and residency reports.
 	auditSigners keys.AuditSigners
@@ -307,6 +311,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Sinks.Start()
 	m.Notify.Start()
 	go m.janitor(ctx)
+	if m.Detect != nil {
+		go m.Detect.Run(ctx, detectFlushInterval)
+	}
 	if err := m.logSetupToken(ctx); err != nil {
 		return err
 	}
@@ -396,6 +403,10 @@ func (m *Main) Close() error {
 	}
 	if m.Notify != nil {
 		m.Notify.Close()
+	}
+	if m.Detect != nil {
+		// The baseline's last counts, before the databases close.
+		errs = append(errs, m.Detect.Flush(context.Background()))
 	}
 	if m.backupStop != nil {
 		// No backup that could not start starts now, on closing databases.

@@ -58,6 +58,15 @@ var textColumns = map[string]string{
 	"notify_attempts.delivery_id": "id", "notify_attempts.tenant_id": "id", "notify_attempts.channel_id": "id",
 	"notify_attempts.at": "time", "notify_attempts.result": "ok or failed", "notify_attempts.error": "a fixed error word",
 	"notify_attempts.next_at": "time",
+	"alerts.id":               "id", "alerts.tenant_id": "id", "alerts.rule": "a rule's name", "alerts.user_id": "id",
+	"alerts.token_id": "id", "alerts.status": "open, acknowledged or resolved", "alerts.evidence": "JSON array of seqs",
+	"alerts.threshold": "a number", "alerts.observed": "a number", "alerts.created_at": "time",
+	"alerts.acknowledged_by": "id", "alerts.acknowledged_at": "time", "alerts.resolved_by": "id", "alerts.resolved_at": "time",
+	"detection_settings.tenant_id": "id", "detection_settings.updated_at": "time",
+	"detection_settings.settings": "JSON of switches, numbers, an IANA zone name and weekday names, picked, not written",
+	"containments.tenant_id":      "id", "containments.user_id": "id", "containments.alert_id": "id", "containments.contained_at": "time",
+	"detection_hours.tenant_id": "id", "detection_hours.user_id": "id",
+	"token_sources.tenant_id": "id", "token_sources.token_id": "id", "token_sources.seen_at": "time",
 }
 
 // checkSchemaText fails for every column of the database at path that is
