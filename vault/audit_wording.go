@@ -55,6 +55,13 @@ var actionWordings = map[string]string{
 	"audit.key_rotated":       "The audit signing key was rotated",
 	"audit.rollback_accepted": "The operator accepted a rollback of the audit log",
 	"tenant.moved":            "The firm was moved to another region",
+	ActTenantAddon:            "The operator changed the firm's add-ons",
+	ActBAAAccept:              "Accepted the business associate agreement",
+	ActBAADecline:             "Declined the business associate agreement",
+	ActBreachCreate:           "Entered an incident in the breach register",
+	ActBreachUpdate:           "Changed a breach-register entry",
+	ActBreachExport:           "Exported the breach register",
+	ActBreachDelete:           "Deleted a breach-register entry",
 }
 
 // AuditActions returns every action that has a wording, sorted.

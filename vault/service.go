@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"io/fs"
 	"sort"
 	"strings"
 	"sync"
@@ -60,6 +61,12 @@ type Service struct {
 	// Notifier, when set, is told about alerts, breach-register changes
 	// and failed drills (email, webhooks); see Notice. Nil: nobody is.
 	Notifier Notifier
+	// RegionCountries maps a region to its ISO 3166-1 country code
+	// (config: regions.NAME.country); the HIPAA add-on needs "US".
+	RegionCountries map[string]string
+	// AgreementTexts holds the business associate agreement's versions as
+	// baa/vN.md; nil means the shipped ones (package compliance).
+	AgreementTexts fs.FS
 
 	regionOf sync.Map  // tenant id → region name; a move clears it (ForgetRegion)
 	auth     authState // the dummy password hash and the users lock

@@ -43,6 +43,8 @@ var statusOf = map[string]int{
 
 	// Signed in with a one-time password that must be changed first.
 	vault.EPASSWORDCHANGE: http.StatusForbidden,
+	// A deletion refused by a retention rule (the breach register's 24 months).
+	vault.ERETENTION: http.StatusConflict,
 }
 
 // ErrorStatusCode returns the HTTP status for an error code; unknown codes

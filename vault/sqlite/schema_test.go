@@ -43,7 +43,17 @@ var textColumns = map[string]string{
 	"directory_tenants.id": "id", "directory_tenants.region": "region name", "directory_emails.region": "region name",
 	"moves.tenant_id": "id", "moves.from_region": "region name", "moves.to_region": "region name",
 	"moves.step": "a move step's name", "moves.started_at": "time", "moves.updated_at": "time",
-	"moves.last_error": "an error code",
+	"moves.last_error":        "an error code",
+	"tenant_addons.tenant_id": "id", "tenant_addons.addon": "hipaa", "tenant_addons.enabled_at": "time",
+	"baa_decisions.tenant_id": "id", "baa_decisions.version": "a BAA version id (v1)",
+	"baa_decisions.decision": "accepted or declined", "baa_decisions.text_sha256": "hash",
+	"baa_decisions.decided_by": "id", "baa_decisions.decided_at": "time",
+	"breaches.id": "id", "breaches.tenant_id": "id", "breaches.alert_id": "id", "breaches.status": "open or closed",
+	"breaches.regulator_notified_at": "time", "breaches.clients_notified_at": "time",
+	"breaches.individuals_notified_at": "time", "breaches.created_by": "id", "breaches.created_at": "time",
+	"breaches.updated_by": "id", "breaches.updated_at": "time",
+	"breach_subjects.tenant_id": "id", "breach_subjects.breach_id": "id", "breach_subjects.kind": "matter or user",
+	"breach_subjects.object_id": "id",
 }
 
 // checkSchemaText fails for every column of the database at path that is
