@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -72,6 +73,9 @@ type Config struct {
 	// Operator says where the operator API listens and where its token is
 	// kept (config/operator.go).
 	Operator OperatorConfig `yaml:"operator"`
+	// Security is what /.well-known/security.txt serves (RFC 9116,
+	// config/disclosure.go).
+	Security SecurityTxtConfig `yaml:"security_txt"`
 	// LogLevel is a zerolog level: debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
 	// Regions maps a region name (e.g. "us", "ca") to where its ciphertext
@@ -128,6 +132,11 @@ func (c *Config) ACMECacheDir() string {
 type RegionConfig struct {
 	// Type is "fs" (a local directory) or "s3" (any S3-compatible server).
 	Type string `yaml:"type"`
+	// Country is the ISO 3166-1 alpha-2 code of the country the region's
+	// data lives in ("US", "CA"): the HIPAA add-on is offered only to
+	// firms in a region whose country is US. The default regions set it;
+	// a region without one gets no add-on that needs a country.
+	Country string `yaml:"country,omitempty"`
 	// Dir is the region's cell: the directory of its own metadata and
 	// audit databases (casevault.db, audit.db); default
 	// DataDir/regions/NAME. Everything of the region's firms is written
@@ -191,8 +200,8 @@ func Default() Config {
 		LogLevel: "info",
 		Operator: OperatorConfig{Addr: DefaultOperatorAddr},
 		Regions: map[string]RegionConfig{
-			"us": {Type: StoreFS, MasterKey: MasterKeyConfig{Type: MasterKeyFile}},
-			"ca": {Type: StoreFS, MasterKey: MasterKeyConfig{Type: MasterKeyFile}},
+			"us": {Type: StoreFS, Country: "US", MasterKey: MasterKeyConfig{Type: MasterKeyFile}},
+			"ca": {Type: StoreFS, Country: "CA", MasterKey: MasterKeyConfig{Type: MasterKeyFile}},
 		},
 	}
 }
@@ -246,6 +255,7 @@ func (c *Config) LoadFile(path string) error {
 	c.loadAuditFile(&fc)
 	c.loadSessionFile(&fc)
 	c.loadOperatorFile(&fc)
+	c.loadSecurityFile(&fc)
 	return nil
 }
 
@@ -379,6 +389,8 @@ func (c *Config) MasterKeyPath(name string) string {
 	return filepath.Join(c.KeyDir(), name+"-master.json")
 }
 
+var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
+
 var regionName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
 
 // Validate reports the first problem with c, naming the field.
@@ -451,6 +463,9 @@ func (c *Config) Validate() error {
 	if err := c.validateSession(); err != nil {
 		return err
 	}
+	if err := c.validateSecurity(time.Now()); err != nil {
+		return err
+	}
 	return c.validateAudit()
 }
 
@@ -490,6 +505,9 @@ func (c *Config) validateRegion(name string, r RegionConfig) error {
 		return fmt.Errorf("config: %s.type: required, fs or s3", field)
 	default:
 		return fmt.Errorf("config: %s.type: %q is not fs or s3", field, r.Type)
+	}
+	if r.Country != "" && !countryCode.MatchString(r.Country) {
+		return fmt.Errorf("config: %s.country: %q is not an ISO 3166-1 alpha-2 code in capitals (US, CA)", field, r.Country)
 	}
 	switch r.MasterKey.Type {
 	case MasterKeyFile, "":

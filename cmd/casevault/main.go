@@ -148,6 +148,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	db.SetSealer(m.Keys)
 	m.Service = vault.NewService(db, m.Keys, regions, m.Log)
+	m.Service.RegionCountries = m.Config.RegionCountries()
 	if m.Config.Session.Max > 0 {
 		m.Service.SessionTTL = m.Config.Session.Max
 	}
@@ -268,6 +269,9 @@ func (m *Main) Run(ctx context.Context) error {
 		m.HTTP.ACME = acme
 	}
 	m.HTTP.TrustedProxies = m.Config.TrustedProxies
+	st := m.Config.SecurityTxt()
+	m.HTTP.SecurityTxt = &web.SecurityTxt{Contact: st.Contact, Expires: st.Expires, ExpiresIn: config.DefaultSecurityTxtExpiry,
+		Policy: st.Policy, Canonical: st.Canonical, Languages: st.PreferredLanguages}
 	m.HTTP.BehindTLSProxy = m.Config.BehindTLSProxy
 	m.HTTP.SessionIdle = m.Config.Session.Idle
 	m.HTTP.UserRate, m.HTTP.UserBurst = m.Config.RateLimit.PerSecond, m.Config.RateLimit.Burst
