@@ -247,6 +247,7 @@ func (s *Server) registerUIRoutes() {
 	s.auditPages(in)
 	s.verifyPages(in)
 	in.GET("/durability", s.handleDurabilityPage)
+	s.securityPages(in)
 }
 
 // Route is one registered endpoint: a method and a path template in gin's

@@ -206,6 +206,9 @@ func navFor(u *vault.User, current string) []navItem {
 	if u.Role == vault.RoleOwner || u.Role == vault.RoleAuditor {
 		items = append(items, navItem{Href: "/durability", Label: "Durability"})
 	}
+	if u.Role == vault.RoleOwner || u.Role == vault.RoleAdmin || u.Role == vault.RoleAuditor {
+		items = append(items, navItem{Href: "/settings/security", Label: "Security"})
+	}
 	items = append(items, navItem{Href: "/account/password", Label: "Password"})
 	for i := range items {
 		items[i].Current = items[i].Href == current ||
@@ -244,7 +247,7 @@ func (s *Server) handleStatic(c *gin.Context) {
 
 // uiPrefixes are the path prefixes of the web UI's pages; the JSON API
 // lives under /api/v1 and never under these.
-var uiPrefixes = []string{"/static/", "/matters", "/documents/", "/trash", "/admin/", "/audit", "/account/"}
+var uiPrefixes = []string{"/static/", "/matters", "/documents/", "/trash", "/admin/", "/audit", "/account/", "/settings/"}
 
 // IsUIRoute reports whether a registered path is a page of the web UI
 // (HTML, described in docs/API.md) rather than an endpoint of the JSON API.
