@@ -36,7 +36,8 @@ func cmdTenantAddon(ctx context.Context, args []string, stdout, stderr io.Writer
 		on = true
 	case "off":
 	default:
-		return fmt.Errorf("casevault tenant addon: --hipaa must be on or off, not %q", *hipaa)
+		fmt.Fprintf(stderr, "casevault tenant addon: --hipaa must be on or off, not %q\n", *hipaa)
+		return errUsage
 	}
 	m, err := cf.load(stderr)
 	if err != nil {
