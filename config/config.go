@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -463,7 +462,7 @@ func (c *Config) Validate() error {
 	if err := c.validateSession(); err != nil {
 		return err
 	}
-	if err := c.validateSecurity(time.Now()); err != nil {
+	if err := c.validateSecurity(); err != nil {
 		return err
 	}
 	return c.validateAudit()

@@ -30,8 +30,8 @@ type SecurityTxtConfig struct {
 	// https: or tel: URIs (RFC 9116 §2.5.3). Default DefaultSecurityContact.
 	Contact []string `yaml:"contact,omitempty"`
 	// Expires is when the file stops being valid (RFC 3339). A configured
-	// time must lie in the future and at most a year ahead, or the
-	// configuration is refused. Zero: DefaultSecurityTxtExpiry after each
+	// time must lie in the future and at most a year ahead, or serve
+	// refuses to start (CheckSecurityTxtExpiry). Zero: DefaultSecurityTxtExpiry after each
 	// request.
 	Expires time.Time `yaml:"expires,omitempty"`
 	// Policy is the URL of the disclosure policy; default
@@ -76,10 +76,25 @@ func (c *Config) loadSecurityFile(fc *Config) {
 	}
 }
 
-// validateSecurity checks security_txt at now: contacts are mailto:,
-// https: or tel: URIs, URLs are https, and Expires lies between now and a
-// year ahead.
-func (c *Config) validateSecurity(now time.Time) error {
+// CheckSecurityTxtExpiry refuses a configured security_txt.expires that
+// has passed at now or lies more than a year ahead. `serve` calls it
+// before it starts; other commands do not, so that a stale date never
+// blocks a restore or a move.
+func (c *Config) CheckSecurityTxtExpiry(now time.Time) error {
+	if e := c.Security.Expires; !e.IsZero() {
+		switch {
+		case !e.After(now):
+			return fmt.Errorf("config: security_txt.expires: %s has passed; set a date within the next year", e.UTC().Format(time.RFC3339))
+		case e.After(now.Add(MaxSecurityTxtExpiry)):
+			return fmt.Errorf("config: security_txt.expires: %s is more than a year ahead (RFC 9116 §2.5.5); set a nearer date", e.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// validateSecurity checks security_txt: contacts are mailto:, https: or
+// tel: URIs and URLs are https.
+func (c *Config) validateSecurity() error {
 	s := c.Security
 	for _, ct := range s.Contact {
 		u, err := url.Parse(ct)
@@ -103,14 +118,6 @@ func (c *Config) validateSecurity(now time.Time) error {
 	for _, l := range s.PreferredLanguages {
 		if l == "" || strings.ContainsAny(l, ", \r\n") {
 			return fmt.Errorf("config: security_txt.preferred_languages: %q is not a language tag", l)
-		}
-	}
-	if e := s.Expires; !e.IsZero() {
-		switch {
-		case !e.After(now):
-			return fmt.Errorf("config: security_txt.expires: %s has passed; set a date within the next year", e.UTC().Format(time.RFC3339))
-		case e.After(now.Add(MaxSecurityTxtExpiry)):
-			return fmt.Errorf("config: security_txt.expires: %s is more than a year ahead (RFC 9116 §2.5.5); set a nearer date", e.UTC().Format(time.RFC3339))
 		}
 	}
 	if len(s.Contact) == 0 && (s.Policy != "" || s.Canonical != "") {

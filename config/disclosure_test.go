@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +35,16 @@ func TestConfig_SecurityTxt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := config.Default()
 			tt.mod(&c.Security)
-			checkValidate(t, &c, tt.want)
+			err := c.Validate()
+			if err == nil {
+				err = c.CheckSecurityTxtExpiry(now)
+			}
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Validate, CheckSecurityTxtExpiry = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Validate, CheckSecurityTxtExpiry = %v, want an error naming %q", err, tt.want)
+			}
 		})
 	}
 }

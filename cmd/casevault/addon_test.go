@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -71,5 +73,22 @@ func TestCLI_TenantAddon(t *testing.T) {
 		!strings.Contains(string(b), "Contact: https://github.com/casevault/casevault/security/advisories/new\n") ||
 		!strings.Contains(string(b), "\nExpires: ") || !strings.Contains(string(b), "Policy: https://github.com/casevault/casevault/blob/main/SECURITY.md") {
 		t.Errorf("security.txt = %d %q\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+}
+
+// TestServe_RefusesStaleSecurityTxt: serve refuses a security_txt.expires
+// that has passed; other commands still run with that file.
+func TestServe_RefusesStaleSecurityTxt(t *testing.T) {
+	dataDir := newDataDir(t)
+	cfg := filepath.Join(t.TempDir(), "casevault.yaml")
+	if err := os.WriteFile(cfg, []byte("security_txt:\n  contact: [\"mailto:sec@firm.example\"]\n  expires: 2020-01-01T00:00:00Z\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := cli(t, dataDir, "serve", "--addr", "127.0.0.1:0", "--config", cfg)
+	if err == nil || !strings.Contains(err.Error(), "security_txt.expires") || !strings.Contains(err.Error(), "has passed") {
+		t.Fatalf("serve with a past Expires = %v, want the refusal naming security_txt.expires", err)
+	}
+	if _, errOut, err := cli(t, dataDir, "tenant", "list", "--config", cfg); err != nil {
+		t.Fatalf("tenant list with the same file: %v\n%s", err, errOut)
 	}
 }

@@ -237,6 +237,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Config.Validate(); err != nil {
 		return err
 	}
+	if err := m.Config.CheckSecurityTxtExpiry(time.Now()); err != nil {
+		return err
+	}
 	lock, err := lockDataDir(m.Config.DataDir, "serve")
 	if err != nil {
 		return fmt.Errorf("%w: a server or a tenant move runs on it already", err)
