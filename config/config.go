@@ -75,6 +75,9 @@ type Config struct {
 	// Notify configures notifications: links, SMTP, webhooks, retries
 	// (config/notify.go).
 	Notify NotifyConfig `yaml:"notify"`
+	// Security is what /.well-known/security.txt serves (RFC 9116,
+	// config/disclosure.go).
+	Security SecurityTxtConfig `yaml:"security_txt"`
 	// LogLevel is a zerolog level: debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
 	// Regions maps a region name (e.g. "us", "ca") to where its ciphertext
@@ -131,6 +134,11 @@ func (c *Config) ACMECacheDir() string {
 type RegionConfig struct {
 	// Type is "fs" (a local directory) or "s3" (any S3-compatible server).
 	Type string `yaml:"type"`
+	// Country is the ISO 3166-1 alpha-2 code of the country the region's
+	// data lives in ("US", "CA"): the HIPAA add-on is offered only to
+	// firms in a region whose country is US. The default regions set it;
+	// a region without one gets no add-on that needs a country.
+	Country string `yaml:"country,omitempty"`
 	// Dir is the region's cell: the directory of its own metadata and
 	// audit databases (casevault.db, audit.db); default
 	// DataDir/regions/NAME. Everything of the region's firms is written
@@ -194,8 +202,8 @@ func Default() Config {
 		LogLevel: "info",
 		Operator: OperatorConfig{Addr: DefaultOperatorAddr},
 		Regions: map[string]RegionConfig{
-			"us": {Type: StoreFS, MasterKey: MasterKeyConfig{Type: MasterKeyFile}},
-			"ca": {Type: StoreFS, MasterKey: MasterKeyConfig{Type: MasterKeyFile}},
+			"us": {Type: StoreFS, Country: "US", MasterKey: MasterKeyConfig{Type: MasterKeyFile}},
+			"ca": {Type: StoreFS, Country: "CA", MasterKey: MasterKeyConfig{Type: MasterKeyFile}},
 		},
 	}
 }
@@ -250,6 +258,7 @@ func (c *Config) LoadFile(path string) error {
 	c.loadSessionFile(&fc)
 	c.loadOperatorFile(&fc)
 	c.loadNotifyFile(&fc)
+	c.loadSecurityFile(&fc)
 	return nil
 }
 
@@ -387,6 +396,8 @@ func (c *Config) MasterKeyPath(name string) string {
 	return filepath.Join(c.KeyDir(), name+"-master.json")
 }
 
+var countryCode = regexp.MustCompile(`^[A-Z]{2}$`)
+
 var regionName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
 
 // Validate reports the first problem with c, naming the field.
@@ -462,6 +473,9 @@ func (c *Config) Validate() error {
 	if err := c.validateNotify(); err != nil {
 		return err
 	}
+	if err := c.validateSecurity(); err != nil {
+		return err
+	}
 	return c.validateAudit()
 }
 
@@ -501,6 +515,9 @@ func (c *Config) validateRegion(name string, r RegionConfig) error {
 		return fmt.Errorf("config: %s.type: required, fs or s3", field)
 	default:
 		return fmt.Errorf("config: %s.type: %q is not fs or s3", field, r.Type)
+	}
+	if r.Country != "" && !countryCode.MatchString(r.Country) {
+		return fmt.Errorf("config: %s.country: %q is not an ISO 3166-1 alpha-2 code in capitals (US, CA)", field, r.Country)
 	}
 	switch r.MasterKey.Type {
 	case MasterKeyFile, "":

@@ -69,6 +69,13 @@ var actionWordings = map[string]string{
 	ActNotifyDelivered:        "A notification was delivered",
 	ActNotifyDeadLetter:       "A notification could not be delivered (dead letter)",
 	ActNotifyRedrive:          "Queued a dead-letter notification again",
+	ActTenantAddon:            "The operator changed the firm's add-ons",
+	ActBAAAccept:              "Accepted the business associate agreement",
+	ActBAADecline:             "Declined the business associate agreement",
+	ActBreachCreate:           "Entered an incident in the breach register",
+	ActBreachUpdate:           "Changed a breach-register entry",
+	ActBreachExport:           "Exported the breach register",
+	ActBreachDelete:           "Deleted a breach-register entry",
 }
 
 // AuditActions returns every action that has a wording, sorted.

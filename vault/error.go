@@ -27,6 +27,11 @@ const (
 // reset) and has not changed it yet. Mapped to 403 like forbidden.
 const EPASSWORDCHANGE = "password_change_required"
 
+// ERETENTION is the code of a deletion refused because what it would delete
+// must still be kept (a breach-register entry younger than 24 months).
+// Mapped to 409 like conflict.
+const ERETENTION = "retention"
+
 // Error is the error type of the vault domain. Code is machine-readable,
 // Message is safe to show to a user, and Err is the underlying cause, kept for
 // logs and never shown.

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"io/fs"
 	"sort"
 	"strings"
 	"sync"
@@ -63,6 +64,12 @@ type Service struct {
 	// Detector, when set, evaluates the breach-detection rules on every
 	// event of a firm that the audit log appends; WithDetection sets it.
 	Detector Detector
+	// RegionCountries maps a region to its ISO 3166-1 country code
+	// (config: regions.NAME.country); the HIPAA add-on needs "US".
+	RegionCountries map[string]string
+	// AgreementTexts holds the business associate agreement's versions as
+	// baa/vN.md; nil means the shipped ones (package compliance).
+	AgreementTexts fs.FS
 
 	regionOf sync.Map  // tenant id → region name; a move clears it (ForgetRegion)
 	auth     authState // the dummy password hash and the users lock

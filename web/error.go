@@ -45,6 +45,8 @@ var statusOf = map[string]int{
 	vault.EPASSWORDCHANGE: http.StatusForbidden,
 	// Contained by breach detection until an admin releases the user.
 	vault.ESUSPENDED: http.StatusForbidden,
+	// A deletion refused by a retention rule (the breach register's 24 months).
+	vault.ERETENTION: http.StatusConflict,
 }
 
 // ErrorStatusCode returns the HTTP status for an error code; unknown codes

@@ -92,6 +92,7 @@ func (s *Server) registerOperatorRoutes(r *gin.Engine) {
 	op.GET("/moves/:tenant_id", s.handleMoveGet)
 	s.registerDrillRoutes(op)
 	s.registerShredOperatorRoutes(op)
+	s.registerAddonRoutes(op)
 }
 
 // authenticateOperator lets through requests that carry the operator

@@ -88,6 +88,9 @@ type Server struct {
 	// Operator, when its Addr is set before Open, serves the operator API
 	// on a listener of its own (web/operator.go).
 	Operator OperatorListener
+	// SecurityTxt is what /.well-known/security.txt serves (RFC 9116);
+	// nil: the path answers 404.
+	SecurityTxt *SecurityTxt
 
 	limiter *userLimiter
 	ui      *ui
@@ -153,6 +156,7 @@ func (s *Server) registerRoutes() {
 	r.GET("/healthz", s.handleHealthz)
 	r.GET("/readyz", s.handleReadyz)
 	r.GET("/metrics", s.handleMetrics())
+	r.GET("/.well-known/security.txt", s.handleSecurityTxt)
 
 	api := r.Group("/api/v1")
 	api.GET("/openapi.json", s.handleOpenAPI)
@@ -216,6 +220,8 @@ func (s *Server) registerRoutes() {
 	auth.DELETE("/grants/:id", s.handleGrantRevoke)
 	s.notifyRoutes(auth)
 	s.alertRoutes(auth)
+	s.complianceRoutes(auth)
+	s.breachRoutes(auth)
 
 	s.registerUIRoutes()
 }
@@ -246,6 +252,7 @@ func (s *Server) registerUIRoutes() {
 	s.alertPages(in)
 	in.GET("/durability", s.handleDurabilityPage)
 	s.notificationPages(in)
+	s.securityPages(in)
 }
 
 // Route is one registered endpoint: a method and a path template in gin's

@@ -206,6 +206,9 @@ func navFor(u *vault.User, current string) []navItem {
 	if u.Role == vault.RoleOwner || u.Role == vault.RoleAuditor {
 		items = append(items, navItem{Href: "/durability", Label: "Durability"})
 	}
+	if u.Role == vault.RoleOwner || u.Role == vault.RoleAdmin || u.Role == vault.RoleAuditor {
+		items = append(items, navItem{Href: "/settings/security", Label: "Security"})
+	}
 	items = append(items, navItem{Href: "/account/password", Label: "Password"})
 	for i := range items {
 		items[i].Current = items[i].Href == current ||

@@ -96,13 +96,15 @@ func (m *matrix) validForm(a *mxActor) url.Values {
 		"email": {a.Email}, "password": {a.Password}, "old_password": {a.Password}, "new_password": {next},
 		"confirm_password": {next}, "firm_name": {"zqcsrf firm"}, "owner_email": {"zqcsrf@example.com"},
 		"owner_password": {next}, "owner_name": {"zqcsrf"}, "region": {"us"}, "version": {"1"},
+		"description": {"zqcsrf incident"},
 	}
 }
 
 // validObjects are the objects that post routes' parameters name: those
 // the actor may act on.
 func (m *matrix) validObjects(kind string) []mxObject {
-	id := map[string]string{"matter": m.M1, "document": m.D1, "user": m.by["L2"].User.ID, "grant": m.G1, "alert": m.objects["alert"][0].ID}[kind]
+	id := map[string]string{"matter": m.M1, "document": m.D1, "user": m.by["L2"].User.ID, "grant": m.G1, "alert": m.objects["alert"][0].ID,
+		"agreement": "v1", "breach": m.objects["breach"][0].ID}[kind]
 	return []mxObject{{m.object(id), id}}
 }
 

@@ -173,8 +173,15 @@ func newMatrix(tb testing.TB) *matrix {
 		}
 		m.objects["alert"] = append(m.objects["alert"], mxObject{"alert of " + a.Label, al.ID})
 	}
+	m.objects["agreement"] = []mxObject{{"BAA v1", "v1"}, {"BAA v99", "v99"}}
+	desc := "incident of firm A"
+	br, err := e.Svc.CreateBreach(ctx, owner.User, vault.BreachChange{Description: &desc})
+	if err != nil {
+		tb.Fatalf("CreateBreach: %v", err)
+	}
+	m.objects["breach"] = []mxObject{{"breach A", br.ID}}
 	// An object of each kind that does not exist: 404 for everyone.
-	for kind, prefix := range map[string]string{"matter": vault.PrefixMatter, "document": vault.PrefixDocument, "user": vault.PrefixUser, "grant": vault.PrefixGrant, "alert": vault.PrefixAlert} {
+	for kind, prefix := range map[string]string{"matter": vault.PrefixMatter, "document": vault.PrefixDocument, "user": vault.PrefixUser, "grant": vault.PrefixGrant, "alert": vault.PrefixAlert, "breach": vault.PrefixBreach} {
 		m.objects[kind] = append(m.objects[kind], mxObject{"ghost " + kind, vault.NewID(prefix)})
 	}
 

@@ -17,20 +17,22 @@ import (
 // mxParamKinds maps a path parameter, written with the segment before it
 // ("matters/:id"), to the kind of fixture object it names.
 var mxParamKinds = map[string]string{
-	"matters/:id":       "matter",
-	"documents/:id":     "document",
-	"users/:id":         "user",
-	"walls/:matter":     "matter",
-	"walls/:user":       "user",
-	"grants/:id":        "grant",
-	"shares/:grant":     "grant",
-	":matter/:user":     "user", // /admin/walls/:matter/:user
-	"users/:user":       "user",
-	"versions/:n":       "version",
-	"versions/:version": "version",
-	"channels/:id":      "channel",  // none in the fixture: web/notify_test.go tests these
-	"dead-letters/:id":  "delivery", // likewise
-	"alerts/:id":        "alert",
+	"matters/:id":         "matter",
+	"documents/:id":       "document",
+	"users/:id":           "user",
+	"walls/:matter":       "matter",
+	"walls/:user":         "user",
+	"grants/:id":          "grant",
+	"shares/:grant":       "grant",
+	":matter/:user":       "user", // /admin/walls/:matter/:user
+	"users/:user":         "user",
+	"versions/:n":         "version",
+	"versions/:version":   "version",
+	"channels/:id":        "channel",  // none in the fixture: web/notify_test.go tests these
+	"dead-letters/:id":    "delivery", // likewise
+	"alerts/:id":          "alert",
+	"compliance/:version": "agreement",
+	"breaches/:id":        "breach",
 }
 
 // mxPageAPI is the API reading that answers a page's question, for the
@@ -84,6 +86,12 @@ var mxPageAPIs = []mxPageAPI{
 	{Page: "/settings/security/notifications", API: "/api/v1/notifications/channels"},
 	{Page: "/settings/security/alerts/:id", API: "/api/v1/alerts/{id}"},
 	{Page: "/settings/security/alerts", API: "/api/v1/alerts"},
+	{Page: "/settings/security/compliance/:version", API: "/api/v1/compliance/agreements/{version}"},
+	{Page: "/settings/security/compliance", API: "/api/v1/compliance/agreements"},
+	{Page: "/settings/security/breaches/export", API: "/api/v1/breaches/export?format=csv", Query: "?format=csv", Heavy: true},
+	{Page: "/settings/security/breaches/:id", API: "/api/v1/breaches/{id}"},
+	{Page: "/settings/security/breaches", API: "/api/v1/breaches"},
+	{Page: "/settings/security"},
 	// The home page of each role: the matters, or for auditors the trail.
 	{Page: "/", API: "/api/v1/me", Audit: true},
 }

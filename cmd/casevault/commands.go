@@ -30,6 +30,7 @@ Usage:
   casevault tenant create --name NAME --region REGION --owner-email EMAIL [--owner-name N] [--json]
   casevault tenant list [--json]
   casevault tenant move --tenant ID --to REGION [--json]   move a firm to another region's cell
+  casevault tenant addon --tenant ID --hipaa on|off [--json]   the HIPAA add-on (BAA); US regions only
                                        (through a running server's operator API, else in process);
                                        rerun after a failure to resume
   casevault user add --tenant ID --email EMAIL [--role owner|admin|lawyer|auditor] [--name N] [--json]
@@ -116,6 +117,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdShredVerify(ctx, rest, stdout, stderr)
 	case "tenant residency":
 		return cmdTenantResidency(ctx, rest, stdout, stderr)
+	case "tenant addon":
+		return cmdTenantAddon(ctx, rest, stdout, stderr)
 	case "migrate cells":
 		return cmdMigrateCells(ctx, rest, stdout, stderr)
 	case "restore ":

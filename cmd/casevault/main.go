@@ -158,6 +158,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	db.SetSealer(m.Keys)
 	m.Service = vault.NewService(db, m.Keys, regions, m.Log)
+	m.Service.RegionCountries = m.Config.RegionCountries()
 	if m.Config.Session.Max > 0 {
 		m.Service.SessionTTL = m.Config.Session.Max
 	}
@@ -246,6 +247,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.Config.Validate(); err != nil {
 		return err
 	}
+	if err := m.Config.CheckSecurityTxtExpiry(time.Now()); err != nil {
+		return err
+	}
 	lock, err := lockDataDir(m.Config.DataDir, "serve")
 	if err != nil {
 		return fmt.Errorf("%w: a server or a tenant move runs on it already", err)
@@ -282,6 +286,9 @@ func (m *Main) Run(ctx context.Context) error {
 		m.HTTP.ACME = acme
 	}
 	m.HTTP.TrustedProxies = m.Config.TrustedProxies
+	st := m.Config.SecurityTxt()
+	m.HTTP.SecurityTxt = &web.SecurityTxt{Contact: st.Contact, Expires: st.Expires, ExpiresIn: config.DefaultSecurityTxtExpiry,
+		Policy: st.Policy, Canonical: st.Canonical, Languages: st.PreferredLanguages}
 	m.HTTP.BehindTLSProxy = m.Config.BehindTLSProxy
 	m.HTTP.SessionIdle = m.Config.Session.Idle
 	m.HTTP.UserRate, m.HTTP.UserBurst = m.Config.RateLimit.PerSecond, m.Config.RateLimit.Burst

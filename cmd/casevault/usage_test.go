@@ -42,6 +42,8 @@ func TestCLI_UsageErrors(t *testing.T) {
 		{"AuditKeys/flag", []string{"audit", "keys", "--bogus"}, "flag provided but not defined: -bogus"},
 		{"TenantMove/all", []string{"tenant", "move"}, "casevault tenant move: --tenant and --to are required"},
 		{"TenantMove/to", []string{"tenant", "move", "--tenant", "ten_x"}, "casevault tenant move: --to is required"},
+		{"TenantAddon/all", []string{"tenant", "addon"}, "casevault tenant addon: --tenant and --hipaa are required"},
+		{"TenantAddon/value", []string{"tenant", "addon", "--tenant", "ten_x", "--hipaa", "yes"}, `casevault tenant addon: --hipaa must be on or off, not "yes"`},
 		{"TenantList/flag", []string{"tenant", "list", "--bogus"}, "flag provided but not defined: -bogus"},
 		{"Serve/argument", []string{"serve", "now"}, `casevault serve: unexpected argument "now"`},
 		{"Serve/flagValue", []string{"serve", "--addr"}, "flag needs an argument: -addr"},

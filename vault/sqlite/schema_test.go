@@ -67,6 +67,16 @@ var textColumns = map[string]string{
 	"containments.tenant_id":      "id", "containments.user_id": "id", "containments.alert_id": "id", "containments.contained_at": "time",
 	"detection_hours.tenant_id": "id", "detection_hours.user_id": "id",
 	"token_sources.tenant_id": "id", "token_sources.token_id": "id", "token_sources.seen_at": "time",
+	"tenant_addons.tenant_id": "id", "tenant_addons.addon": "hipaa", "tenant_addons.enabled_at": "time",
+	"baa_decisions.tenant_id": "id", "baa_decisions.version": "a BAA version id (v1)",
+	"baa_decisions.decision": "accepted or declined", "baa_decisions.text_sha256": "hash",
+	"baa_decisions.decided_by": "id", "baa_decisions.decided_at": "time",
+	"breaches.id": "id", "breaches.tenant_id": "id", "breaches.alert_id": "id", "breaches.status": "open or closed",
+	"breaches.regulator_notified_at": "time", "breaches.clients_notified_at": "time",
+	"breaches.individuals_notified_at": "time", "breaches.created_by": "id", "breaches.created_at": "time",
+	"breaches.updated_by": "id", "breaches.updated_at": "time",
+	"breach_subjects.tenant_id": "id", "breach_subjects.breach_id": "id", "breach_subjects.kind": "matter or user",
+	"breach_subjects.object_id": "id",
 }
 
 // checkSchemaText fails for every column of the database at path that is
