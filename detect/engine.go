@@ -38,6 +38,9 @@ type Engine struct {
 	opt   Options
 	mu    sync.RWMutex
 	firms map[string]*firm
+	gone  map[string]bool // firms forgotten (Forget): never observed or written again
+
+	flushMu sync.Mutex // held by Flush, and by Forget to wait for one in progress
 }
 
 var _ vault.Detector = (*Engine)(nil)
@@ -45,7 +48,7 @@ var _ vault.Detector = (*Engine)(nil)
 // New returns an Engine.
 func New(opt Options) *Engine {
 	opt.Log = opt.Log.With().Str("component", "detect").Logger()
-	return &Engine{opt: opt, firms: map[string]*firm{}}
+	return &Engine{opt: opt, firms: map[string]*firm{}, gone: map[string]bool{}}
 }
 
 // firm is one firm's settings and counters.
@@ -129,6 +132,9 @@ func (e *Engine) firmOf(tenantID string) *firm {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.gone[tenantID] {
+		return newFirm() // forgotten: state of this call only, never flushed
+	}
 	if f = e.firms[tenantID]; f == nil {
 		f = newFirm()
 		e.firms[tenantID] = f
@@ -171,6 +177,9 @@ func (f *firm) within(t time.Time) bool {
 // Observe evaluates o against the rules of its firm.
 func (e *Engine) Observe(ctx context.Context, o vault.Observation) []vault.Finding {
 	ev := o.Event
+	if e.forgotten(ev.TenantID) {
+		return nil
+	}
 	f := e.firmOf(ev.TenantID)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -223,6 +232,8 @@ func (e *Engine) load(ctx context.Context, f *firm, tenantID string, now time.Ti
 // since the last Flush. Run calls it periodically,
 // Close at the end.
 func (e *Engine) Flush(ctx context.Context) error {
+	e.flushMu.Lock()
+	defer e.flushMu.Unlock()
 	e.mu.RLock()
 	firms := make(map[string]*firm, len(e.firms))
 	for id, f := range e.firms {

@@ -132,6 +132,10 @@ func (m *Main) runShred(ctx context.Context, j shredJob) (*shredRun, error) {
 		m.DB.Thaw(j.Tenant)
 		return nil, fmt.Errorf("the shred stopped while deleting the firm's blobs (its rows, keysets, request and audit log are intact): %w; run the same command again to finish", err)
 	}
+	if m.Detect != nil {
+		// Its counters, written in batches, must not bring rows back.
+		m.Detect.Forget(j.Tenant)
+	}
 	clean := func(ctx context.Context) error {
 		n, err := cellDB.DeleteTenantRows(ctx, j.Tenant)
 		if err != nil {
