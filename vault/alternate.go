@@ -29,7 +29,10 @@ type AlternateReader interface {
 // authenticate, that copy is the damaged one, and only the other may be
 // copied over it — whichever site the store would read first by then. It
 // is safe for concurrent use; the last copy noted wins.
-type ReadTrace struct{ site atomic.Int32 } // 0: none yet; else the site + 1
+//
+// The copy a part was re-read from (NoteAlternate) is the one a repair
+// copies from: only a copy that authenticated is ever copied over another.
+type ReadTrace struct{ site, alt atomic.Int32 } // 0: none yet; else the site + 1
 
 // Note records that site served the read.
 func (t *ReadTrace) Note(site int) { t.site.Store(int32(site) + 1) }
@@ -37,6 +40,16 @@ func (t *ReadTrace) Note(site int) { t.site.Store(int32(site) + 1) }
 // Site returns the site noted last, and false before any.
 func (t *ReadTrace) Site() (int, bool) {
 	v := t.site.Load()
+	return int(v) - 1, v > 0
+}
+
+// NoteAlternate records that a part was re-read from site.
+func (t *ReadTrace) NoteAlternate(site int) { t.alt.Store(int32(site) + 1) }
+
+// Alternate returns the site a part was re-read from last, and false
+// before any.
+func (t *ReadTrace) Alternate() (int, bool) {
+	v := t.alt.Load()
 	return int(v) - 1, v > 0
 }
 

@@ -110,18 +110,30 @@ func (f *fallbackReader) Close() error { return f.cur.Close() }
 // served the read traced in ctx (or, with no trace, than the one Get reads
 // first). Errors: as Get.
 func (s *Store) GetAlternate(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {
-	return s.readAt(ctx, 1-s.servedSite(ctx), key, offset, length)
+	site := 1 - s.servedSite(ctx)
+	if t := vault.ReadTraceFrom(ctx); t != nil {
+		t.NoteAlternate(site)
+	}
+	return s.readAt(ctx, site, key, offset, length)
 }
 
-// RepairFromAlternate re-copies key, in the background, onto the site that
-// served the read traced in ctx (or, with no trace, the one Get reads
-// first), whose copy failed authentication where the other's passed. The
+// RepairFromAlternate re-copies key, in the background, from the site
+// GetAlternate read the part from (as traced in ctx) onto the other — the
+// one that served the read (or, with no trace, the one Get reads first),
+// whose copy failed authentication where the other's passed. The
 // direction is the trace's, not the order Get would read in by now: a
 // site read second for a while may be read first again, and a copy must
 // never go from the damaged site to the good one. A repair that cannot
 // complete stays pending for Scrub.
 func (s *Store) RepairFromAlternate(ctx context.Context, key string) {
 	bad := s.servedSite(ctx)
+	if t := vault.ReadTraceFrom(ctx); t != nil {
+		// The copy that authenticated is the one GetAlternate read,
+		// whatever the trace of the first reads says by now.
+		if alt, ok := t.Alternate(); ok && (alt == primary || alt == second) {
+			bad = 1 - alt
+		}
+	}
 	good := 1 - bad
 	s.fallbacks.Add(1)
 	s.addPending(key, bad, opCopy, errors.New("a part failed authentication"))

@@ -68,6 +68,10 @@ func TestStore_RepairDirection(t *testing.T) {
 	if err != nil || !bytes.Equal(got, good) {
 		t.Fatalf("GetAlternate: err %v, good copy %v; want the primary's good copy", err, bytes.Equal(got, good))
 	}
+	// Another part of the same read, served by the primary meanwhile,
+	// changes the trace: the repair still copies from the copy that
+	// authenticated, the one GetAlternate read.
+	vault.ReadTraceFrom(traced).Note(0)
 	s.RepairFromAlternate(traced, key)
 	s.Wait()
 	if got := read(t, p, key, 0, -1); !bytes.Equal(got, good) {
