@@ -3,6 +3,7 @@ package shred
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
@@ -115,20 +116,10 @@ func signedBy(n *note.Note, region string) []string {
 	var out []string
 	for _, s := range n.Sigs {
 		if s.Name == KeyName(region) {
-			out = append(out, s.Name+"+"+hash8(s.Hash))
+			out = append(out, fmt.Sprintf("%s+%08x", s.Name, s.Hash))
 		}
 	}
 	return out
-}
-
-func hash8(h uint32) string {
-	const digits = "0123456789abcdef"
-	b := make([]byte, 8)
-	for i := 7; i >= 0; i-- {
-		b[i] = digits[h&0xf]
-		h >>= 4
-	}
-	return string(b)
 }
 
 // Peek decodes a signed certificate's body without checking anything:
