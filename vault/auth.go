@@ -18,6 +18,23 @@ const (
 	TokenAPI     = "api"     // personal API token for scripts; optional expiry
 )
 
+// How a session was signed in (Token.Method). API tokens have "".
+const (
+	SignInPassword = "password" // a password alone
+	SignInMFA      = "mfa"      // a password and a second factor (TOTP, recovery code or passkey)
+	SignInPasskey  = "passkey"  // a passkey instead of a password, where the firm allows it
+	SignInSSO      = "sso"      // the firm's OpenID Connect provider
+)
+
+// ValidSignInMethod reports whether m is a Token.Method ("" included).
+func ValidSignInMethod(m string) bool {
+	switch m {
+	case "", SignInPassword, SignInMFA, SignInPasskey, SignInSSO:
+		return true
+	}
+	return false
+}
+
 // PrefixToken is the id prefix of sign-in tokens. A token's id names it in
 // lists and revocations; it is not its secret.
 const PrefixToken = "tok"
@@ -34,6 +51,7 @@ type Token struct {
 	TenantID   string     `json:"-"`
 	UserID     string     `json:"user_id"`
 	Kind       string     `json:"kind"`
+	Method     string     `json:"method,omitempty"` // sessions: SignInPassword, SignInMFA, SignInPasskey or SignInSSO
 	Name       string     `json:"name,omitempty"` // sealed; "" for none, or when Damage says it is unreadable
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
@@ -166,7 +184,7 @@ func (s *Service) LoginToFirm(ctx context.Context, tenantID, email, password, so
 		ttl = DefaultSessionTTL
 	}
 	exp := now.Add(ttl)
-	secret, tok, err = s.issueToken(ctx, u, TokenSession, "", &exp)
+	secret, tok, err = s.issueToken(ctx, u, TokenSession, SignInPassword, "", &exp)
 	if err != nil {
 		return "", nil, err
 	}
@@ -339,7 +357,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor *User, name string, 
 	if n >= maxAPITokens {
 		return "", nil, Errorf(ECONFLICT, "You already have %d API tokens; revoke one first.", n)
 	}
-	secret, tok, err = s.issueToken(ctx, actor, TokenAPI, name, expiresAt)
+	secret, tok, err = s.issueToken(ctx, actor, TokenAPI, "", name, expiresAt)
 	if err != nil {
 		return "", nil, err
 	}
@@ -474,15 +492,16 @@ func TokenFromContext(ctx context.Context) *Token {
 	return tok
 }
 
-// issueToken creates and stores a new token of kind for u.
-func (s *Service) issueToken(ctx context.Context, u *User, kind, name string, expiresAt *time.Time) (string, *Token, error) {
+// issueToken creates and stores a new token of kind for u, signed in by
+// method ("" for an API token).
+func (s *Service) issueToken(ctx context.Context, u *User, kind, method, name string, expiresAt *time.Time) (string, *Token, error) {
 	prefix := secretPrefixSession
 	if kind == TokenAPI {
 		prefix = secretPrefixAPI
 	}
 	secret, hash := newSecret(prefix)
 	tok := &Token{
-		ID: NewID(PrefixToken), TenantID: u.TenantID, UserID: u.ID, Kind: kind, Name: name,
+		ID: NewID(PrefixToken), TenantID: u.TenantID, UserID: u.ID, Kind: kind, Method: method, Name: name,
 		CreatedAt: s.now(), ExpiresAt: expiresAt,
 	}
 	action := ActLogin
@@ -491,6 +510,9 @@ func (s *Service) issueToken(ctx context.Context, u *User, kind, name string, ex
 	}
 	ev := event(u, action, "token", tok.ID)
 	ev.Details["kind"] = kind
+	if method != "" {
+		ev.Details["method"] = method
+	}
 	if expiresAt != nil {
 		ev.Details["expires_at"] = expiresAt.UTC().Format(time.RFC3339)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // tokenColumns is the column list scanToken reads.
-const tokenColumns = `id, tenant_id, user_id, kind, name, created_at, expires_at, last_used_at`
+const tokenColumns = `id, tenant_id, user_id, kind, method, name, created_at, expires_at, last_used_at`
 
 // CreateToken inserts a token with the SHA-256 hash of its secret and its
 // name, if any, sealed. An empty ID is filled in and a zero CreatedAt is
@@ -32,6 +32,8 @@ func (db *DB) CreateToken(ctx context.Context, t *vault.Token, hash []byte) erro
 		return vault.Errorf(vault.EINVALID, "Invalid token kind.")
 	case len(hash) != 32:
 		return vault.Errorf(vault.EINVALID, "Token hash must be 32 bytes.")
+	case !vault.ValidSignInMethod(t.Method):
+		return vault.Errorf(vault.EINVALID, "Invalid sign-in method.")
 	}
 
 	var name []byte // NULL: no name
@@ -61,9 +63,9 @@ func (db *DB) CreateToken(ctx context.Context, t *vault.Token, hash []byte) erro
 	}
 	t.LastUsedAt = nil
 	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO tokens (id, tenant_id, user_id, kind, name, hash, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.TenantID, t.UserID, t.Kind, name, hash, formatTime(t.CreatedAt), formatNullTime(t.ExpiresAt),
+		INSERT INTO tokens (id, tenant_id, user_id, kind, method, name, hash, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		t.ID, t.TenantID, t.UserID, t.Kind, t.Method, name, hash, formatTime(t.CreatedAt), formatNullTime(t.ExpiresAt),
 	); err != nil {
 		return fmt.Errorf("create token: %w", formatError(err))
 	}
@@ -201,7 +203,7 @@ func scanToken(s scanner) (*readToken, error) {
 	rt := &readToken{t: &vault.Token{}}
 	t := rt.t
 	var expires, used nullTime
-	if err := s.Scan(&t.ID, &t.TenantID, &t.UserID, &t.Kind, &rt.name,
+	if err := s.Scan(&t.ID, &t.TenantID, &t.UserID, &t.Kind, &t.Method, &rt.name,
 		timeValue{&t.CreatedAt}, &expires, &used); err != nil {
 		return nil, err
 	}
