@@ -14,10 +14,12 @@ import (
 // cmd/casevault kill real servers.
 type flaky struct {
 	vault.ChecksumStore
-	down        atomic.Bool
-	putFailAt   atomic.Int64 // > 0: Put fails after this many bytes
-	getBreakAt  atomic.Int64 // > 0: a Get's reader fails after this many bytes
-	putsStarted atomic.Int64
+	down         atomic.Bool
+	putFailAt    atomic.Int64 // > 0: Put fails after this many bytes
+	getBreakAt   atomic.Int64 // > 0: a Get's reader fails after this many bytes
+	putsStarted  atomic.Int64
+	putFailAtEnd atomic.Bool // Put reads the whole stream, then fails, keeping nothing
+	deleteDown   atomic.Bool // Delete fails
 }
 
 func unavailable() error { return vault.Errorf(vault.EUNAVAILABLE, "Site down.") }
@@ -29,6 +31,12 @@ func (f *flaky) Put(ctx context.Context, key string, r io.Reader, size int64) (i
 	}
 	if n := f.putFailAt.Load(); n > 0 {
 		r = &failAfter{r: r, n: n}
+	}
+	if f.putFailAtEnd.Load() {
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return 0, err
+		}
+		return 0, unavailable()
 	}
 	return f.ChecksumStore.Put(ctx, key, r, size)
 }
@@ -69,7 +77,7 @@ func (f *flaky) Checksum(ctx context.Context, key string) (vault.BlobInfo, uint6
 }
 
 func (f *flaky) Delete(ctx context.Context, key string) error {
-	if f.down.Load() {
+	if f.down.Load() || f.deleteDown.Load() {
 		return unavailable()
 	}
 	return f.ChecksumStore.Delete(ctx, key)

@@ -314,12 +314,14 @@ var errClosed = errors.New("mirror: upload abandoned")
 
 // discard deletes key from site i after a failed upload; a delete that
 // fails stays pending.
-func (s *Store) discard(ctx context.Context, key string, i int) {
+func (s *Store) discard(ctx context.Context, key string, i int) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := s.sites[i].Delete(ctx, key); err != nil {
 		s.addPending(key, i, opDelete, err)
+		return false
 	}
+	return true
 }
 
 // readAt opens bytes [off, off+n) of key on site i (n < 0: to the end).

@@ -107,6 +107,47 @@ func TestStore_PutRequired(t *testing.T) {
 	}
 }
 
+// TestStore_PutDiscard: an upload that fails after the mirror kept the
+// whole object leaves nothing behind once the vault discards it, even when
+// the primary fails only at the end of the stream (the mirror's Put
+// succeeded, and its size then differs from the primary's), and even when
+// deleting the mirror's copy fails the first time (the vault's Delete must
+// still reach the site, not take it for empty).
+func TestStore_PutDiscard(t *testing.T) {
+	ctx := context.Background()
+	data := randomBytes(t, 1<<20)
+	for _, required := range []bool{true, false} {
+		t.Run(fmt.Sprintf("Required=%v/PrimaryFailsAtEnd", required), func(t *testing.T) {
+			s, p, m := newMirror(t, required)
+			p.putFailAtEnd.Store(true)
+			if _, err := s.Put(ctx, "t1/blob", bytes.NewReader(data), -1); err == nil {
+				t.Fatal("Put: got nil error, want the primary's failure")
+			}
+			if has(t, m, "t1/blob") {
+				t.Error("the mirror kept the object of a failed upload")
+			}
+		})
+		t.Run(fmt.Sprintf("Required=%v/DiscardFails", required), func(t *testing.T) {
+			s, p, m := newMirror(t, required)
+			p.putFailAtEnd.Store(true)
+			m.deleteDown.Store(true)
+			if _, err := s.Put(ctx, "t1/blob", bytes.NewReader(data), -1); err == nil {
+				t.Fatal("Put: got nil error, want the primary's failure")
+			}
+			if !has(t, m, "t1/blob") {
+				t.Fatal("the mirror's delete was down, yet its copy is gone: the test breaks nothing")
+			}
+			m.deleteDown.Store(false)
+			if err := s.Delete(ctx, "t1/blob"); err != nil {
+				t.Fatalf("Delete: %v", err)
+			}
+			if has(t, m, "t1/blob") {
+				t.Error("after the vault's Delete, the mirror still holds the failed upload's object")
+			}
+		})
+	}
+}
+
 // TestStore_PutNotRequired: without require_mirror, a mirror failure
 // leaves the object on the primary and pending; a primary failure fails
 // the Put and leaves nothing on the mirror.

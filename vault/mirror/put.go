@@ -39,6 +39,9 @@ type siteResult struct {
 	n   int64
 	sum uint64
 	err error
+	// kept: the site's Put succeeded, so it holds the object, even when
+	// err was set afterwards (its bytes differ from the primary's).
+	kept bool
 }
 
 func (s *Store) put(ctx context.Context, key string, r io.Reader, size int64, checked bool) (int64, uint64, error) {
@@ -151,18 +154,21 @@ func (s *Store) fanOut(r io.Reader, pws [2]*io.PipeWriter) (error, bool) {
 func putSite(ctx context.Context, st vault.BlobStore, key string, r io.Reader, size int64, checked bool) siteResult {
 	if cs, ok := st.(vault.ChecksumStore); ok && checked {
 		n, sum, err := cs.PutChecked(ctx, key, r, size)
-		return siteResult{n, sum, err}
+		return siteResult{n: n, sum: sum, err: err, kept: err == nil}
 	}
 	n, err := st.Put(ctx, key, r, size)
-	return siteResult{n: n, err: err}
+	return siteResult{n: n, err: err, kept: err == nil}
 }
 
 // discardKept deletes key from every site whose Put succeeded and notes
-// that the others hold nothing of it.
+// that the sites left holding nothing of it (a failed Put, or a delete that
+// worked) need no Delete. A site whose delete failed is not noted: the
+// vault's Delete of the upload must still reach it, and a failure there
+// keeps the vault's own durable record of the blob to discard.
 func (s *Store) discardKept(ctx context.Context, key string, res [2]siteResult) {
 	for i := range res {
-		if res[i].err == nil {
-			s.discard(ctx, key, i)
+		if res[i].kept && !s.discard(ctx, key, i) {
+			continue
 		}
 		s.markAbsent(key, i)
 	}
