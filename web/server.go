@@ -222,6 +222,7 @@ func (s *Server) registerRoutes() {
 	s.alertRoutes(auth)
 	s.complianceRoutes(auth)
 	s.breachRoutes(auth)
+	s.mfaRoutes(api, auth)
 
 	s.registerUIRoutes()
 }
