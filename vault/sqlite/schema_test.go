@@ -25,14 +25,7 @@ var textColumns = map[string]string{
 	"pending_blobs.region": "region name", "pending_blobs.created_at": "time",
 	"settings.key": "setting name", "settings.updated_at": "time",
 	"tenants.id": "id", "tenants.region": "region name", "tenants.created_at": "time",
-	"mfa_totp.tenant_id": "id", "mfa_totp.user_id": "id", "mfa_totp.created_at": "time", "mfa_totp.confirmed_at": "time",
-	"mfa_recovery_codes.tenant_id": "id", "mfa_recovery_codes.user_id": "id", "mfa_recovery_codes.created_at": "time",
-	"mfa_recovery_codes.used_at": "time",
-	"mfa_challenges.id":          "id", "mfa_challenges.tenant_id": "id", "mfa_challenges.user_id": "id",
-	"mfa_challenges.created_at": "time", "mfa_challenges.expires_at": "time",
-	"mfa_policies.tenant_id": "id", "mfa_policies.required": "off, admins or everyone", "mfa_policies.updated_by": "id",
-	"mfa_policies.updated_at": "time",
-	"tokens.id":               "id", "tokens.tenant_id": "id", "tokens.user_id": "id", "tokens.kind": "session or api", "tokens.method": "password, mfa, passkey, sso or empty",
+	"tokens.id": "id", "tokens.tenant_id": "id", "tokens.user_id": "id", "tokens.kind": "session or api", "tokens.method": "password, mfa, passkey, sso or empty",
 	"tokens.created_at": "time", "tokens.expires_at": "time", "tokens.last_used_at": "time", "tokens.revoked_at": "time",
 	"users.id": "id", "users.tenant_id": "id", "users.role": "owner, admin, lawyer or auditor",
 	"users.password_hash": "argon2id hash", "users.created_at": "time", "users.updated_at": "time",
@@ -84,6 +77,16 @@ var textColumns = map[string]string{
 	"breaches.updated_by": "id", "breaches.updated_at": "time",
 	"breach_subjects.tenant_id": "id", "breach_subjects.breach_id": "id", "breach_subjects.kind": "matter or user",
 	"breach_subjects.object_id": "id",
+
+	// Multi-factor sign-in (issue #16). TOTP secrets are sealed BLOBs,
+	// recovery codes and challenges BLOB hashes.
+	"mfa_totp.tenant_id": "id", "mfa_totp.user_id": "id", "mfa_totp.created_at": "time", "mfa_totp.confirmed_at": "time",
+	"mfa_recovery_codes.tenant_id": "id", "mfa_recovery_codes.user_id": "id", "mfa_recovery_codes.created_at": "time",
+	"mfa_recovery_codes.used_at": "time",
+	"mfa_challenges.id":          "id", "mfa_challenges.tenant_id": "id", "mfa_challenges.user_id": "id",
+	"mfa_challenges.created_at": "time", "mfa_challenges.expires_at": "time",
+	"mfa_policies.tenant_id": "id", "mfa_policies.required": "off, admins or everyone", "mfa_policies.updated_by": "id",
+	"mfa_policies.updated_at": "time",
 }
 
 // checkSchemaText fails for every column of the database at path that is
