@@ -188,8 +188,14 @@ func TestMFA_FirmTokensAndReset(t *testing.T) {
 	}
 
 	enrolTOTP(t, e, m)
+	// Only an owner resets an owner's; nobody their own.
+	admin := newMFAUser(t, e, o.TenantID, vault.RoleAdmin)
+	resp, b := admin.read(t, "POST", "/api/v1/users/"+o.ID+"/mfa-reset", nil, nil)
+	wantError(t, resp, b, http.StatusForbidden, vault.EFORBIDDEN)
+	resp, b = owner.read(t, "POST", "/api/v1/users/"+o.ID+"/mfa-reset", nil, nil)
+	wantError(t, resp, b, http.StatusForbidden, vault.EFORBIDDEN)
 	owner.json(t, "POST", "/api/v1/users/"+m.u.ID+"/mfa-reset", nil, http.StatusNoContent, nil)
-	resp, b := m.read(t, "GET", "/api/v1/me", nil, nil)
+	resp, b = m.read(t, "GET", "/api/v1/me", nil, nil)
 	wantError(t, resp, b, http.StatusUnauthorized, vault.EUNAUTHORIZED)
 	// The password alone signs in again; they enrol anew.
 	e.login(t, m.email, m.password)
