@@ -214,6 +214,22 @@ func TestMFA_DisableAndRegenerate(t *testing.T) {
 	resp, b := m.read(t, "POST", "/api/v1/me/mfa/totp", nil, nil)
 	wantError(t, resp, b, http.StatusConflict, vault.ECONFLICT)
 
+	// Wrong codes from a signed-in session are throttled like sign-ins.
+	good := totpCode(t, e, m.secret, 0)
+	for i := range 6 {
+		bad := "00000" + string(rune('0'+i))
+		if bad == good {
+			bad = "99999" + string(rune('0'+i))
+		}
+		resp, b := m.read(t, "DELETE", "/api/v1/me/mfa/totp", strings.NewReader(`{"code":"`+bad+`"}`), http.Header{"Content-Type": {"application/json"}})
+		if i < 5 {
+			wantError(t, resp, b, http.StatusUnauthorized, vault.EUNAUTHORIZED)
+		} else {
+			wantError(t, resp, b, http.StatusTooManyRequests, vault.ERATELIMITED)
+		}
+	}
+	e.Clock.Advance(time.Hour)
+
 	nextStep(e)
 	var rc struct {
 		Codes []string `json:"recovery_codes"`
