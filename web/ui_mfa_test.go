@@ -90,3 +90,86 @@ func TestMFA_SignInMFAPage(t *testing.T) {
 		}
 	})
 }
+
+// TestMFA_SettingsPages drives Settings › Multi-factor sign-in and the
+// admin's reset button as forms: the owner sets the policy, revokes a
+// lawyer's API token and resets their second factor; the lawyer gets 403
+// (the role matrix of the pages is TestUI_Visibility's).
+func TestMFA_SettingsPages(t *testing.T) {
+	e := newEnv(t)
+	owner, email, password := e.uiUser(t, "", "")
+	ctx := context.Background()
+	enrol := func(u *vault.User) {
+		t.Helper()
+		if _, err := e.Svc.BeginTOTP(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		tf, err := e.DB.TOTP(ctx, u.TenantID, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Svc.ConfirmTOTP(ctx, u, totpCode(t, e, tf.Secret, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lawyer, lawyerEmail, lawyerPassword := e.uiUser(t, owner.TenantID, vault.RoleLawyer)
+	_, tok, err := e.Svc.CreateAPIToken(ctx, lawyer, "nightly export", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := e.Server.URL()
+	c := uiClient(t)
+	uiClientSignIn(t, c, base, email, password)
+	csrf := uiClientCSRF(t, c, base+"/settings/mfa")
+	post := func(c *http.Client, path string, form url.Values) (int, string) {
+		t.Helper()
+		resp, err := c.PostForm(base+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+
+	// Requiring MFA of owners before enrolling is refused, on the page.
+	if code, body := post(c, "/settings/mfa/policy", url.Values{"csrf": {csrf}, "required": {"admins"}}); code != http.StatusConflict || !strings.Contains(body, "Enrol a second factor") {
+		t.Fatalf("policy before enrolling = %d, want 409 with the reason", code)
+	}
+	enrol(owner)
+	if code, _ := post(c, "/settings/mfa/policy", url.Values{"csrf": {csrf}, "required": {"admins"}}); code != http.StatusSeeOther {
+		t.Fatalf("set policy = %d, want 303", code)
+	}
+	if p, _ := e.Svc.MFAPolicy(ctx, owner); p != vault.MFAPolicyAdmins {
+		t.Fatalf("policy = %q, want admins", p)
+	}
+	resp, err := c.Get(base + "/settings/mfa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), tok.ID) || !strings.Contains(string(page), "nightly export") {
+		t.Fatalf("settings page does not list the lawyer's token")
+	}
+	if code, _ := post(c, "/settings/mfa/tokens/revoke", url.Values{"csrf": {csrf}, "token_id": {tok.ID}}); code != http.StatusSeeOther {
+		t.Fatalf("revoke = %d, want 303", code)
+	}
+	if toks, _ := e.Svc.FirmAPITokens(ctx, owner); len(toks) != 0 {
+		t.Fatalf("after revoke, firm tokens = %d, want 0", len(toks))
+	}
+
+	enrol(lawyer)
+	if code, _ := post(c, "/admin/users/"+lawyer.ID+"/mfa-reset", url.Values{"csrf": {csrf}}); code != http.StatusSeeOther {
+		t.Fatalf("mfa reset = %d, want 303", code)
+	}
+	if f, _ := e.Svc.MFAStatus(ctx, lawyer); len(f.Factors) != 0 {
+		t.Fatalf("after reset the lawyer has %v, want no factor", f.Factors)
+	}
+
+	lc := uiClient(t)
+	uiClientSignIn(t, lc, base, lawyerEmail, lawyerPassword) // the password alone signs in again
+	if got := uiClientGet(t, lc, base+"/settings/mfa"); got != http.StatusForbidden {
+		t.Errorf("lawyer GET /settings/mfa = %d, want 403", got)
+	}
+}
