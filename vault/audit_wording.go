@@ -76,6 +76,16 @@ var actionWordings = map[string]string{
 	ActBreachUpdate:           "Changed a breach-register entry",
 	ActBreachExport:           "Exported the breach register",
 	ActBreachDelete:           "Deleted a breach-register entry",
+
+	// Multi-factor sign-in (issue #16).
+	ActMFATOTPEnrol:          "Enrolled an authenticator app",
+	ActMFATOTPRemove:         "Removed their authenticator app",
+	ActMFARecoveryUsed:       "Used a recovery code",
+	ActMFARecoveryRegenerate: "Replaced their recovery codes",
+	ActMFACodeFailed:         "Gave a wrong sign-in code",
+	ActMFAPolicy:             "Changed the firm's MFA policy",
+	ActMFAReset:              "Removed a user's second factors",
+	ActTokenFirmRevoke:       "Revoked a user's API token",
 }
 
 // AuditActions returns every action that has a wording, sorted.

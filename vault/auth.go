@@ -52,7 +52,7 @@ type Token struct {
 	UserID     string     `json:"user_id"`
 	Kind       string     `json:"kind"`
 	Method     string     `json:"method,omitempty"` // sessions: SignInPassword, SignInMFA, SignInPasskey or SignInSSO
-	Name       string     `json:"name,omitempty"` // sealed; "" for none, or when Damage says it is unreadable
+	Name       string     `json:"name,omitempty"`   // sealed; "" for none, or when Damage says it is unreadable
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
@@ -104,8 +104,10 @@ func (s *Service) Login(ctx context.Context, email, password, source string) (se
 // choose_firm with those firms (and only those) in Error.Firms. An unknown
 // email, a wrong password, a disabled account and a firm the password does
 // not open fail alike, with the same work.
+// When the account has a second factor, the answer is mfa_required with a
+// challenge (MFAChallengeOf) for CompleteMFA instead of a session.
 // Errors: invalid (empty email or password), unauthorized, choose_firm,
-// rate_limited.
+// mfa_required, rate_limited.
 func (s *Service) LoginToFirm(ctx context.Context, tenantID, email, password, source string) (secret string, tok *Token, err error) {
 	account := normalEmail(email)
 	switch {
@@ -177,6 +179,12 @@ func (s *Service) LoginToFirm(ctx context.Context, tenantID, email, password, so
 			}
 		}
 		return "", nil, err
+	}
+	// A second factor, when the user has one, is the sign-in's next step.
+	if factors, err := s.userFactors(ctx, u); err != nil {
+		return "", nil, err
+	} else if len(factors) > 0 {
+		return "", nil, s.newMFAChallenge(ctx, u, factors)
 	}
 
 	ttl := s.SessionTTL
@@ -291,6 +299,9 @@ func (s *Service) authenticate(ctx context.Context, secret string, idle time.Dur
 	if err := s.checkContained(ctx, u); err != nil {
 		return nil, nil, err
 	}
+	if u.MFAEnrolmentRequired, err = s.mfaEnrolmentRequired(ctx, u, tok); err != nil {
+		return nil, nil, err
+	}
 	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= touchInterval {
 		// Last use is informational: failing to record it must not
 		// refuse an otherwise valid request.
@@ -343,6 +354,9 @@ func (s *Service) CreateAPIToken(ctx context.Context, actor *User, name string, 
 			return "", nil, Errorf(EINVALID, "Token expiry must be in the future.")
 		}
 		expiresAt = &exp
+	}
+	if err := s.checkAPITokenExpiry(ctx, actor.TenantID, expiresAt); err != nil {
+		return "", nil, err
 	}
 	live, err := s.Store.Tokens(ctx, actor.TenantID, actor.ID, now)
 	if err != nil {

@@ -59,6 +59,11 @@ type User struct {
 	// MustChangePassword is set by a password reset: until the user
 	// changes the one-time password, they may only do that or sign out.
 	MustChangePassword bool `json:"must_change_password"`
+	// MFAEnrolmentRequired is set by Authenticate when the firm's MFA
+	// policy applies to the user, who has no second factor and did not sign
+	// in through the firm's single sign-on: until they enrol one, they may
+	// only enrol, read their own account and sign out.
+	MFAEnrolmentRequired bool `json:"mfa_enrolment_required,omitempty"`
 	// CreatedBy is the user who created the account, ActorOperator, or ""
 	// for an account older than this record.
 	CreatedBy string `json:"created_by,omitempty"`

@@ -27,6 +27,17 @@ const (
 // reset) and has not changed it yet. Mapped to 403 like forbidden.
 const EPASSWORDCHANGE = "password_change_required"
 
+// EMFAREQUIRED is the code of a sign-in whose password was right but that
+// needs a second factor: Error.MFA carries the challenge to answer with
+// Service.CompleteMFA. Mapped to 200 by the sign-in route (it is a step,
+// not a failure) and 401 elsewhere.
+const EMFAREQUIRED = "mfa_required"
+
+// EMFAENROL is the code of every request but enrolling a second factor,
+// reading one's own account and signing out, from a user the firm's MFA
+// policy applies to who has no second factor yet. Mapped to 403.
+const EMFAENROL = "mfa_enrolment_required"
+
 // ERETENTION is the code of a deletion refused because what it would delete
 // must still be kept (a breach-register entry younger than 24 months).
 // Mapped to 409 like conflict.
@@ -45,6 +56,9 @@ type Error struct {
 	// Firms, for choose_firm, are the firms whose account the sign-in's
 	// email and password open.
 	Firms []FirmChoice
+	// MFA, for mfa_required, is the challenge the sign-in's second step
+	// answers (see Service.CompleteMFA).
+	MFA *MFAChallenge
 }
 
 // Error returns the message, followed by the cause when there is one.
@@ -117,6 +131,16 @@ func FirmChoices(err error) []FirmChoice {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Firms
+	}
+	return nil
+}
+
+// MFAChallengeOf returns the challenge of the first *Error in err's chain
+// that carries one (mfa_required), or nil.
+func MFAChallengeOf(err error) *MFAChallenge {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.MFA
 	}
 	return nil
 }

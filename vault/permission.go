@@ -71,6 +71,9 @@ func checkActor(actor *User) error {
 	if actor.MustChangePassword {
 		return Errorf(EPASSWORDCHANGE, "Your password was reset: change it (POST /api/v1/me/password, with the one-time password as old_password) before anything else.")
 	}
+	if actor.MFAEnrolmentRequired {
+		return Errorf(EMFAENROL, "Your firm requires a second sign-in factor: enrol an authenticator app (POST /api/v1/me/mfa/totp) before anything else.")
+	}
 	return nil
 }
 

@@ -47,6 +47,18 @@ const (
 	ActKeysRotate       = "keys.rotate"
 )
 
+// Audit actions of multi-factor sign-in (issue #16).
+const (
+	ActMFATOTPEnrol          = "mfa.totp_enrol"          // confirmed an authenticator app
+	ActMFATOTPRemove         = "mfa.totp_remove"         // removed their authenticator app
+	ActMFARecoveryUsed       = "mfa.recovery_used"       // spent a recovery code
+	ActMFARecoveryRegenerate = "mfa.recovery_regenerate" // replaced their recovery codes
+	ActMFACodeFailed         = "mfa.code_failed"         // a wrong, reused or late code or recovery code
+	ActMFAPolicy             = "mfa.policy"              // the owner changed the firm's MFA policy
+	ActMFAReset              = "mfa.reset"               // an admin or the operator removed a user's factors
+	ActTokenFirmRevoke       = "token.firm_revoke"       // an admin revoked another user's API token
+)
+
 // Audit outcomes.
 const (
 	OutcomeOK     = "ok"

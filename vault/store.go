@@ -178,6 +178,57 @@ type Store interface {
 	// Walls returns the walls of tenantID matching f, oldest first.
 	Walls(ctx context.Context, tenantID string, f WallFilter) ([]*Wall, error)
 
+	// Multi-factor sign-in (issue #16: TOTP, recovery codes, MFA
+	// challenges, the firm's MFA policy, firm-wide API token oversight).
+	//
+	// PutTOTP stores a new, unconfirmed TOTP secret for a user, sealed
+	// with the firm's field key, replacing an unconfirmed one.
+	// Errors: not_found (user), conflict (a confirmed one exists).
+	PutTOTP(ctx context.Context, tenantID, userID, secret string) error
+	// TOTP returns a user's TOTP factor, confirmed or not.
+	// Errors: not_found, cannot_decrypt.
+	TOTP(ctx context.Context, tenantID, userID string) (*TOTPFactor, error)
+	// ConfirmTOTP marks a user's TOTP factor confirmed at step and
+	// replaces their recovery codes with hashes, in one transaction.
+	// Errors: not_found (no unconfirmed factor), conflict (step used).
+	ConfirmTOTP(ctx context.Context, tenantID, userID string, step int64, codeHashes [][]byte) error
+	// UseTOTPStep records that a code for step was accepted, only if step
+	// is after the last one accepted. Errors: not_found (no confirmed
+	// factor), conflict (step at or before the last one).
+	UseTOTPStep(ctx context.Context, tenantID, userID string, step int64) error
+	// DeleteMFA removes a user's TOTP factor and recovery codes and
+	// reports whether there was a factor.
+	DeleteMFA(ctx context.Context, tenantID, userID string) (bool, error)
+	// ReplaceRecoveryCodes replaces a user's recovery codes with hashes.
+	ReplaceRecoveryCodes(ctx context.Context, tenantID, userID string, codeHashes [][]byte) error
+	// UseRecoveryCode marks the user's unused recovery code with hash
+	// used. Errors: not_found (no such unused code).
+	UseRecoveryCode(ctx context.Context, tenantID, userID string, hash []byte) error
+	// HasRecoveryCode reports whether the user holds an unused recovery
+	// code with hash.
+	HasRecoveryCode(ctx context.Context, tenantID, userID string, hash []byte) (bool, error)
+	// RecoveryCodesLeft counts a user's unused recovery codes.
+	RecoveryCodesLeft(ctx context.Context, tenantID, userID string) (int, error)
+	// CreateMFAChallenge stores a challenge with the SHA-256 hash of its
+	// secret. Errors: not_found (user), conflict (hash in use).
+	CreateMFAChallenge(ctx context.Context, c *MFAChallengeRecord, hash []byte) error
+	// MFAChallengeByHash returns the challenge whose secret hashes to hash,
+	// expired or not. Errors: not_found.
+	MFAChallengeByHash(ctx context.Context, hash []byte) (*MFAChallengeRecord, error)
+	// FailMFAChallenge counts a wrong proof against challenge id and
+	// returns the failures so far. Errors: not_found.
+	FailMFAChallenge(ctx context.Context, tenantID, id string) (int, error)
+	// DeleteMFAChallenge deletes challenge id; exactly one caller
+	// succeeds, so a challenge is used once. Errors: not_found.
+	DeleteMFAChallenge(ctx context.Context, tenantID, id string) error
+	// MFAPolicy returns the firm's policy (MFAPolicyOff when none is set).
+	MFAPolicy(ctx context.Context, tenantID string) (string, error)
+	// SetMFAPolicy stores the firm's policy. Errors: not_found (firm).
+	SetMFAPolicy(ctx context.Context, tenantID, policy, by string) error
+	// FirmAPITokens returns the firm's unrevoked, unexpired API tokens,
+	// every user's, oldest first.
+	FirmAPITokens(ctx context.Context, tenantID string, now time.Time) ([]*Token, error)
+
 	// Ping checks that the database answers. Errors: unavailable.
 	Ping(ctx context.Context) error
 }

@@ -106,7 +106,11 @@ func (s *Service) Users(ctx context.Context, actor *User) ([]*User, error) {
 // anyone; every user may look up themselves. A user of another firm is
 // not_found. Errors: unauthorized, forbidden, not_found.
 func (s *Service) User(ctx context.Context, actor *User, id string) (*User, error) {
-	if err := checkActor(actor); err != nil {
+	check := checkActor
+	if actor != nil && id == actor.ID {
+		check = checkEnroller // one's own account, even before enrolling a second factor
+	}
+	if err := check(actor); err != nil {
 		return nil, err
 	}
 	if id != actor.ID && !canManageUsers(actor.Role) {
@@ -115,7 +119,11 @@ func (s *Service) User(ctx context.Context, actor *User, id string) (*User, erro
 	if !ValidID(PrefixUser, id) {
 		return nil, Errorf(ENOTFOUND, "User not found.")
 	}
-	return s.Store.User(ctx, actor.TenantID, id)
+	u, err := s.Store.User(ctx, actor.TenantID, id)
+	if err == nil && id == actor.ID {
+		u.MFAEnrolmentRequired = actor.MFAEnrolmentRequired
+	}
+	return u, err
 }
 
 // UpdateUser changes a user's name, role or status. Owners and admins may;

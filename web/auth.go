@@ -71,6 +71,10 @@ func (s *Server) handleLogin(c *gin.Context) {
 		return
 	}
 	secret, tok, err := s.Service.LoginToFirm(c.Request.Context(), req.TenantID, req.Email, req.Password, c.ClientIP())
+	if ch := vault.MFAChallengeOf(err); ch != nil {
+		writeJSON(c, http.StatusOK, mfaChallengeResponse{MFARequired: true, MFAChallenge: ch})
+		return
+	}
 	if err != nil {
 		s.Error(c, err)
 		return

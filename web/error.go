@@ -47,6 +47,10 @@ var statusOf = map[string]int{
 	vault.ESUSPENDED: http.StatusForbidden,
 	// A deletion refused by a retention rule (the breach register's 24 months).
 	vault.ERETENTION: http.StatusConflict,
+	// Multi-factor sign-in: a second factor is needed (the sign-in route
+	// answers 200 with the challenge instead), or must be enrolled first.
+	vault.EMFAREQUIRED: http.StatusUnauthorized,
+	vault.EMFAENROL:    http.StatusForbidden,
 }
 
 // ErrorStatusCode returns the HTTP status for an error code; unknown codes

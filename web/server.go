@@ -222,6 +222,7 @@ func (s *Server) registerRoutes() {
 	s.alertRoutes(auth)
 	s.complianceRoutes(auth)
 	s.breachRoutes(auth)
+	s.mfaRoutes(api, auth)
 
 	s.registerUIRoutes()
 }
@@ -253,6 +254,7 @@ func (s *Server) registerUIRoutes() {
 	in.GET("/durability", s.handleDurabilityPage)
 	s.notificationPages(in)
 	s.securityPages(in)
+	s.mfaPages(pre, in)
 }
 
 // Route is one registered endpoint: a method and a path template in gin's

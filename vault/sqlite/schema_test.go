@@ -77,6 +77,16 @@ var textColumns = map[string]string{
 	"breaches.updated_by": "id", "breaches.updated_at": "time",
 	"breach_subjects.tenant_id": "id", "breach_subjects.breach_id": "id", "breach_subjects.kind": "matter or user",
 	"breach_subjects.object_id": "id",
+
+	// Multi-factor sign-in (issue #16). TOTP secrets are sealed BLOBs,
+	// recovery codes and challenges BLOB hashes.
+	"mfa_totp.tenant_id": "id", "mfa_totp.user_id": "id", "mfa_totp.created_at": "time", "mfa_totp.confirmed_at": "time",
+	"mfa_recovery_codes.tenant_id": "id", "mfa_recovery_codes.user_id": "id", "mfa_recovery_codes.created_at": "time",
+	"mfa_recovery_codes.used_at": "time",
+	"mfa_challenges.id":          "id", "mfa_challenges.tenant_id": "id", "mfa_challenges.user_id": "id",
+	"mfa_challenges.created_at": "time", "mfa_challenges.expires_at": "time",
+	"mfa_policies.tenant_id": "id", "mfa_policies.required": "off, admins or everyone", "mfa_policies.updated_by": "id",
+	"mfa_policies.updated_at": "time",
 }
 
 // checkSchemaText fails for every column of the database at path that is
