@@ -52,7 +52,7 @@ type Token struct {
 	UserID     string     `json:"user_id"`
 	Kind       string     `json:"kind"`
 	Method     string     `json:"method,omitempty"` // sessions: SignInPassword, SignInMFA, SignInPasskey or SignInSSO
-	Name       string     `json:"name,omitempty"` // sealed; "" for none, or when Damage says it is unreadable
+	Name       string     `json:"name,omitempty"`   // sealed; "" for none, or when Damage says it is unreadable
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
@@ -173,6 +173,15 @@ func (s *Service) LoginToFirm(ctx context.Context, tenantID, email, password, so
 		// The password was right: no guess, but no session either.
 		if IsCode(err, ESUSPENDED) {
 			if rerr := s.recordLoginFailure(ctx, u, account, source, ESUSPENDED); rerr != nil {
+				return "", nil, rerr
+			}
+		}
+		return "", nil, err
+	}
+	// Single sign-on (issue #16): a firm may require it of all but owners.
+	if err := s.checkSSORequired(ctx, u); err != nil {
+		if IsCode(err, ESSOREQUIRED) {
+			if rerr := s.recordLoginFailure(ctx, u, account, source, ESSOREQUIRED); rerr != nil {
 				return "", nil, rerr
 			}
 		}

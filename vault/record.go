@@ -47,6 +47,13 @@ const (
 	ActKeysRotate       = "keys.rotate"
 )
 
+// Audit actions of single sign-on (issue #16, vault/sso.go).
+const (
+	ActSSOConfigure = "sso.configure" // an owner saved the firm's OpenID Connect provider
+	ActSSODisable   = "sso.disable"   // an owner removed it
+	ActSSORefused   = "sso.refused"   // a sign-in callback was refused; details.reason says why
+)
+
 // Audit outcomes.
 const (
 	OutcomeOK     = "ok"
