@@ -47,6 +47,8 @@ var statusOf = map[string]int{
 	vault.ESUSPENDED: http.StatusForbidden,
 	// A deletion refused by a retention rule (the breach register's 24 months).
 	vault.ERETENTION: http.StatusConflict,
+	// Single sign-on (issue #16): the firm requires it for password sign-in.
+	vault.ESSOREQUIRED: http.StatusForbidden,
 }
 
 // ErrorStatusCode returns the HTTP status for an error code; unknown codes

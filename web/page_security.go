@@ -30,6 +30,9 @@ var securitySections = []securitySection{
 	{Href: "/settings/security/notifications", Label: "Notifications",
 		About: "The email addresses and signed webhooks that alerts, breach entries and failed drills are sent to; deliveries and dead letters.",
 		Roles: []vault.Role{vault.RoleOwner, vault.RoleAdmin, vault.RoleAuditor}},
+	{Href: "/settings/security/sso", Label: "Single sign-on",
+		About: "Your firm's OpenID Connect provider (Entra ID, Google Workspace, Okta): issuer, client, allowed domains, and whether everyone but owners must use it.",
+		Roles: []vault.Role{vault.RoleOwner}},
 }
 
 // securityPages adds Settings › Security & Compliance to the UI's table.
