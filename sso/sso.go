@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -54,6 +55,7 @@ type Flow struct {
 type pending struct {
 	tenantID, nonce, verifier string
 	expires                   time.Time
+	used                      bool // kept until it expires, so a replay is audited in the firm's log
 }
 
 type cachedProvider struct {
@@ -150,17 +152,24 @@ func (f *Flow) Start(ctx context.Context, tenantID string) (state, authURL strin
 	return state, authURL, nil
 }
 
-// take removes and returns the pending sign-in of state: each is used once.
-func (f *Flow) take(state string) (pending, bool) {
+// take returns the pending sign-in of state and marks it used: each is
+// used once. A used or expired one is returned with ok false, with its
+// firm so that the refusal goes to that firm's log.
+func (f *Flow) take(state string) (p pending, ok bool) {
 	k := sha256.Sum256([]byte(state))
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	p, ok := f.pending[k]
-	delete(f.pending, k)
-	if ok && f.now().After(p.expires) {
+	p, found := f.pending[k]
+	if !found {
 		return pending{}, false
 	}
-	return p, ok
+	if p.used || f.now().After(p.expires) {
+		return pending{tenantID: p.tenantID}, false
+	}
+	used := p
+	used.used, used.nonce, used.verifier = true, "", ""
+	f.pending[k] = used
+	return p, true
 }
 
 // Callback finishes a sign-in: state must be one Start returned and not yet
@@ -201,7 +210,7 @@ func (f *Flow) Callback(ctx context.Context, state, browserState, code, provider
 	}
 	idt, err := p.VerifierContext(f.client(ctx), &oidc.Config{ClientID: c.ClientID, Now: f.now}).Verify(ctx2, raw)
 	if err != nil {
-		return "", nil, f.Service.SSORefuse(ctx, pd.tenantID, reasonOf(err))
+		return "", nil, f.Service.SSORefuse(ctx, pd.tenantID, reasonOf(err, raw, c.Issuer))
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(pd.nonce)) != 1 {
 		return "", nil, f.Service.SSORefuse(ctx, pd.tenantID, vault.SSOReasonNonce)
@@ -219,8 +228,11 @@ func (f *Flow) Callback(ctx context.Context, state, browserState, code, provider
 	})
 }
 
-// reasonOf names why go-oidc refused an ID token.
-func reasonOf(err error) string {
+// reasonOf names why go-oidc refused the ID token raw. go-oidc checks the
+// signature first, so a token another issuer signed fails there; its
+// (unverified, and only used to name the refusal) iss claim then says
+// whether it came from another issuer.
+func reasonOf(err error, raw, issuer string) string {
 	var exp *oidc.TokenExpiredError
 	msg := err.Error()
 	switch {
@@ -231,7 +243,30 @@ func reasonOf(err error) string {
 	case strings.Contains(msg, "expected audience"):
 		return vault.SSOReasonAudience
 	}
+	if iss, ok := unverifiedIssuer(raw); ok && iss != issuer {
+		return vault.SSOReasonIssuer
+	}
 	return vault.SSOReasonToken
+}
+
+// unverifiedIssuer reads the iss claim of a compact JWT without checking
+// anything.
+func unverifiedIssuer(raw string) (string, bool) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return "", false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", false
+	}
+	var c struct {
+		Iss string `json:"iss"`
+	}
+	if json.Unmarshal(b, &c) != nil {
+		return "", false
+	}
+	return c.Iss, true
 }
 
 func random() string {
