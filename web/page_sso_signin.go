@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -17,15 +18,23 @@ func (s *Server) ssoSignInPages(pre *gin.RouterGroup) {
 	pre.GET("/sso/callback", s.handleSSOCallback)
 }
 
+// ssoContinue is the page that moves the browser on with a meta refresh
+// (and a link): a new navigation, not a redirect, because the UI's
+// Content-Security-Policy (form-action 'self') stops a form's redirect
+// chain at another origin, and the session cookie (SameSite=Strict) is
+// not sent on a redirect chain another site started.
+type ssoContinue struct{ Href, Message string }
+
 // handleSSOStartForm answers GET /sso/start?firm=ID, the sign-in page's
 // "Sign in with your firm's SSO" form.
 func (s *Server) handleSSOStartForm(c *gin.Context) {
-	firm := c.Query("firm")
-	if firm == "" || !vault.ValidID(vault.PrefixTenant, firm) {
+	firm := strings.TrimSpace(c.Query("firm"))
+	if !vault.ValidID(vault.PrefixTenant, firm) {
 		s.renderError(c, vault.Errorf(vault.ENOTFOUND, "This firm has no single sign-on."))
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/sso/"+url.PathEscape(firm)+"/start")
+	s.render(c, http.StatusOK, "sso_continue", pageData{Title: "Single sign-on",
+		Data: ssoContinue{Href: "/sso/" + url.PathEscape(firm) + "/start", Message: "Continuing to your firm's identity provider."}})
 }
 
 // handleSSOStart answers GET /sso/{tenant_id}/start: the browser goes to
@@ -63,5 +72,6 @@ func (s *Server) handleSSOCallback(c *gin.Context) {
 	c.Set(ctxUser, &vault.User{ID: tok.UserID, TenantID: tok.TenantID}) // for the log line
 	s.setCookie(c, sessionCookie, secret, 0)
 	s.setCookie(c, preCookie, "", -1)
-	s.render(c, http.StatusOK, "sso_done", pageData{Title: "Signed in"})
+	s.render(c, http.StatusOK, "sso_continue", pageData{Title: "Signed in",
+		Data: ssoContinue{Href: "/", Message: "You are signed in through your firm's single sign-on."}})
 }
