@@ -310,3 +310,92 @@ func TestSSO_RequireSSO(t *testing.T) {
 		t.Errorf("owner's password sign-in: %v, want none", err)
 	}
 }
+
+func TestSSO_API(t *testing.T) {
+	e := newEnv(t)
+	f := newSSOFirm(t, e, "APISECRETMARKER", nil)
+	tid := f.owner.TenantID
+
+	t.Run("OwnerReadsWithoutSecret", func(t *testing.T) {
+		_, b := f.ownerAPI.read(t, "GET", "/api/v1/sso", nil, nil)
+		var got struct {
+			Issuer      string   `json:"issuer"`
+			ClientID    string   `json:"client_id"`
+			Domains     []string `json:"allowed_domains"`
+			RedirectURI string   `json:"redirect_uri"`
+			StartURL    string   `json:"start_url"`
+		}
+		f.ownerAPI.json(t, "GET", "/api/v1/sso", nil, http.StatusOK, &got)
+		if strings.Contains(string(b), "APISECRETMARKER") {
+			t.Errorf("GET /api/v1/sso shows the client secret: %s", b)
+		}
+		if got.Issuer != f.iss.URL || got.ClientID != ssoClientID || len(got.Domains) != 1 || got.Domains[0] != "example.com" ||
+			got.RedirectURI != e.Server.URL()+"/sso/callback" || got.StartURL != e.Server.URL()+"/sso/"+tid+"/start" {
+			t.Errorf("GET /api/v1/sso = %+v", got)
+		}
+	})
+
+	t.Run("Roles", func(t *testing.T) {
+		for _, role := range []vault.Role{vault.RoleAdmin, vault.RoleLawyer, vault.RoleAuditor} {
+			c, _ := e.user(t, tid, role)
+			for _, m := range []string{"GET", "PUT", "DELETE"} {
+				var body io.Reader
+				if m == "PUT" {
+					body = strings.NewReader(`{"issuer":"` + f.iss.URL + `","client_id":"x","client_secret":"y","allowed_domains":["example.com"]}`)
+				}
+				resp, b := c.read(t, m, "/api/v1/sso", body, http.Header{"Content-Type": {"application/json"}})
+				wantError(t, resp, b, http.StatusForbidden, vault.EFORBIDDEN)
+			}
+		}
+		resp, b := e.client().read(t, "GET", "/api/v1/sso", nil, nil)
+		wantError(t, resp, b, http.StatusUnauthorized, vault.EUNAUTHORIZED)
+	})
+
+	t.Run("OtherFirm", func(t *testing.T) {
+		c2, _ := e.firm(t, "us")
+		resp, b := c2.read(t, "GET", "/api/v1/sso", nil, nil)
+		wantError(t, resp, b, http.StatusNotFound, vault.ENOTFOUND)
+		resp, b = c2.read(t, "DELETE", "/api/v1/sso", nil, nil)
+		wantError(t, resp, b, http.StatusNotFound, vault.ENOTFOUND)
+		// Firm A's provider is untouched.
+		f.ownerAPI.json(t, "GET", "/api/v1/sso", nil, http.StatusOK, nil)
+	})
+
+	t.Run("Invalid", func(t *testing.T) {
+		for name, body := range map[string]map[string]any{
+			"HTTPIssuer":      {"issuer": "http://idp.example.com", "client_id": "x", "client_secret": "y", "allowed_domains": []string{"example.com"}},
+			"Unreachable":     {"issuer": "http://127.0.0.1:1/none", "client_id": "x", "client_secret": "y", "allowed_domains": []string{"example.com"}},
+			"NoDomain":        {"issuer": f.iss.URL, "client_id": "x", "client_secret": "y", "allowed_domains": []string{}},
+			"BadDomain":       {"issuer": f.iss.URL, "client_id": "x", "client_secret": "y", "allowed_domains": []string{"not a domain"}},
+			"NoClientID":      {"issuer": f.iss.URL, "client_id": "", "client_secret": "y", "allowed_domains": []string{"example.com"}},
+			"IssuerWithQuery": {"issuer": f.iss.URL + "?x=1", "client_id": "x", "client_secret": "y", "allowed_domains": []string{"example.com"}},
+		} {
+			t.Run(name, func(t *testing.T) {
+				b := f.ownerAPI.json(t, "PUT", "/api/v1/sso", body, http.StatusBadRequest, nil)
+				if !strings.Contains(string(b), `"invalid"`) {
+					t.Errorf("PUT: %s, want code invalid", b)
+				}
+			})
+		}
+	})
+
+	t.Run("SecretKeptAndAudited", func(t *testing.T) {
+		f.ownerAPI.json(t, "PUT", "/api/v1/sso", map[string]any{"issuer": f.iss.URL, "client_id": ssoClientID, "allowed_domains": []string{"example.com", "Example.org"}}, http.StatusOK, nil)
+		cfg, err := e.Svc.SSOProvider(context.Background(), tid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.ClientSecret != "APISECRETMARKER" || strings.Join(cfg.Domains, ",") != "example.com,example.org" {
+			t.Errorf("stored secret kept %t, domains %q", cfg.ClientSecret == "APISECRETMARKER", cfg.Domains)
+		}
+		f.ownerAPI.json(t, "DELETE", "/api/v1/sso", nil, http.StatusNoContent, nil)
+		f.ownerAPI.json(t, "GET", "/api/v1/sso", nil, http.StatusNotFound, nil)
+		acts := e.actions(t, f.owner)
+		if !hasAll(acts, []string{vault.ActSSOConfigure + ":ok", vault.ActSSODisable + ":ok"}) {
+			t.Errorf("actions %q, want sso.configure and sso.disable", acts)
+		}
+		if hits, _ := vaulttest.MarkersInDatabase(t, e.Dir+"/casevault.db", "APISECRETMARKER", "example.org"); len(hits) > 0 {
+			t.Errorf("markers in the database: %q, want none", hits)
+		}
+	})
+}
