@@ -220,6 +220,25 @@ func TestSSO_Callback(t *testing.T) {
 		})
 	}
 
+	t.Run("DisabledUser", func(t *testing.T) {
+		_, d := e.user(t, tid, vault.RoleLawyer)
+		yes := true
+		if _, err := e.Svc.UpdateUser(context.Background(), f.owner, d.ID, vault.UserUpdate{Disabled: &yes}); err != nil {
+			t.Fatal(err)
+		}
+		hc := uiClient(t)
+		state, nonce, _ := ssoStart(t, e, hc, tid)
+		c := good(nonce)
+		c.Email = d.Email
+		f.iss.Answer(f.iss.Sign(t, c))
+		if status, _, session := ssoCallback(t, e, hc, state); status != http.StatusUnauthorized || session != "" {
+			t.Errorf("callback: %d, session %t, want 401 and none", status, session != "")
+		}
+		if got, want := lastRefusal(t, e, f.owner), vault.SSOReasonDisabled; got != want {
+			t.Errorf("reason %q, want %q", got, want)
+		}
+	})
+
 	t.Run("NoStateCookie", func(t *testing.T) {
 		hc := uiClient(t)
 		state, nonce, _ := ssoStart(t, e, hc, tid)
