@@ -138,11 +138,11 @@ func (s *Service) SetSSOConfig(ctx context.Context, actor *User, in SSOSettings)
 	if c.Domains, err = cleanSSODomains(in.Domains); err != nil {
 		return nil, err
 	}
+	old, err := st.SSOConfig(ctx, actor.TenantID)
+	if err != nil && !IsCode(err, ENOTFOUND) {
+		return nil, err
+	}
 	if c.ClientSecret == "" {
-		old, err := st.SSOConfig(ctx, actor.TenantID)
-		if err != nil && !IsCode(err, ENOTFOUND) {
-			return nil, err
-		}
 		if old == nil || old.ClientSecret == "" {
 			return nil, Errorf(EINVALID, "A client secret is required.")
 		}
@@ -159,6 +159,11 @@ func (s *Service) SetSSOConfig(ctx context.Context, actor *User, in SSOSettings)
 	ev.Details["jit"], ev.Details["require_sso"] = strconv.FormatBool(c.JIT), strconv.FormatBool(c.RequireSSO)
 	if err := s.act(ctx, func() error { return st.PutSSOConfig(ctx, c) }, ev); err != nil {
 		return nil, err
+	}
+	if c.RequireSSO && (old == nil || !old.RequireSSO) {
+		if err := s.endPasswordSessions(ctx, actor); err != nil {
+			return nil, err
+		}
 	}
 	out := *c
 	out.ClientSecret = ""
@@ -337,6 +342,37 @@ func (s *Service) checkSSORequired(ctx context.Context, u *User) error {
 	}
 	if c.RequireSSO {
 		return Errorf(ESSOREQUIRED, "Your firm requires you to sign in with its single sign-on.")
+	}
+	return nil
+}
+
+// endPasswordSessions revokes, when a firm starts to require single
+// sign-on, the UI sessions of everyone but its owners that were not signed
+// in through it, each audited as token.revoke (reason sso_required). API
+// tokens stay: they are listed, expiring and revocable by admins.
+func (s *Service) endPasswordSessions(ctx context.Context, actor *User) error {
+	users, err := s.Store.Users(ctx, actor.TenantID)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if u.Role == RoleOwner {
+			continue
+		}
+		toks, err := s.Store.Tokens(ctx, u.TenantID, u.ID, s.now())
+		if err != nil {
+			return err
+		}
+		for _, t := range toks {
+			if t.Kind != TokenSession || t.Method == SignInSSO {
+				continue
+			}
+			ev := event(actor, ActTokenRevoke, "token", t.ID)
+			ev.Details["kind"], ev.Details["reason"], ev.Details["user_id"] = t.Kind, ESSOREQUIRED, u.ID
+			if err := s.act(ctx, func() error { return s.Store.RevokeToken(ctx, u.TenantID, u.ID, t.ID) }, ev); err != nil && !IsCode(err, ENOTFOUND) {
+				return err
+			}
+		}
 	}
 	return nil
 }

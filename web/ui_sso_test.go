@@ -47,6 +47,11 @@ func TestUISSO_SettingsPage(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 
+	t.Run("AdminRefused", func(t *testing.T) {
+		if got, want := uiClientGet(t, ac, base+"/settings/security/sso"), http.StatusForbidden; got != want {
+			t.Errorf("admin: %d, want %d", got, want)
+		}
+	})
 	t.Run("Invalid", func(t *testing.T) {
 		resp := post("/settings/security/sso", url.Values{"issuer": {"http://idp.example.com"}, "client_id": {"x"}, "client_secret": {"y"}, "domains": {"example.com"}})
 		if got, want := resp.StatusCode, http.StatusBadRequest; got != want {
@@ -69,9 +74,13 @@ func TestUISSO_SettingsPage(t *testing.T) {
 			t.Error("page shows the client secret")
 		}
 	})
-	t.Run("AdminRefused", func(t *testing.T) {
-		if got, want := uiClientGet(t, ac, base+"/settings/security/sso"), http.StatusForbidden; got != want {
-			t.Errorf("admin: %d, want %d", got, want)
+	t.Run("PasswordSessionsEnded", func(t *testing.T) {
+		// require_sso ended the admin's password session; the owner's stays.
+		if got, want := uiClientGet(t, ac, base+"/matters"), http.StatusSeeOther; got != want {
+			t.Errorf("admin's password session after require_sso: %d, want %d (to /signin)", got, want)
+		}
+		if got, want := uiClientGet(t, c, base+"/matters"), http.StatusOK; got != want {
+			t.Errorf("owner's session after require_sso: %d, want %d", got, want)
 		}
 	})
 	t.Run("PasswordSignInRefused", func(t *testing.T) {
