@@ -11,15 +11,11 @@ import (
 // audit pages and the PDF report show it. Every action of
 // docs/AUDIT-FORMAT.md's table has one (a test checks).
 var actionWordings = map[string]string{
-	ActSetup:        "Set up the firm",
-	ActTenantCreate: "Created the firm",
-	ActLogin:        "Signed in",
-	ActLoginFailed:  "Failed to sign in",
-	ActLogout:       "Signed out",
-	// Single sign-on (issue #16).
-	ActSSOConfigure:           "Configured single sign-on",
-	ActSSODisable:             "Turned off single sign-on",
-	ActSSORefused:             "Was refused by single sign-on",
+	ActSetup:                  "Set up the firm",
+	ActTenantCreate:           "Created the firm",
+	ActLogin:                  "Signed in",
+	ActLoginFailed:            "Failed to sign in",
+	ActLogout:                 "Signed out",
 	ActTokenCreate:            "Created an API token",
 	ActTokenRevoke:            "Revoked an API token",
 	ActUserCreate:             "Created a user account",
@@ -80,6 +76,10 @@ var actionWordings = map[string]string{
 	ActBreachUpdate:           "Changed a breach-register entry",
 	ActBreachExport:           "Exported the breach register",
 	ActBreachDelete:           "Deleted a breach-register entry",
+	// Single sign-on (issue #16).
+	ActSSOConfigure: "Configured single sign-on",
+	ActSSODisable:   "Turned off single sign-on",
+	ActSSORefused:   "Was refused by single sign-on",
 }
 
 // AuditActions returns every action that has a wording, sorted.
@@ -103,16 +103,6 @@ func ActionWording(action string) string {
 
 // reasonWordings say why something was refused or stopped.
 var reasonWordings = map[string]string{
-	// Single sign-on refusals (issue #16, vault/sso.go).
-	"sso_required":            "the firm requires single sign-on",
-	"state":                   "the sign-in's state was unknown, used or expired",
-	"nonce":                   "the ID token's nonce was not this sign-in's",
-	"issuer":                  "the ID token came from another issuer",
-	"audience":                "the ID token was for another client",
-	"expired":                 "the ID token had expired",
-	"email_unverified":        "the provider has not verified the email",
-	"domain":                  "the email is outside the firm's allowed domains",
-	"unknown_user":            "no account of the firm has the email",
 	"bad_credentials":         "wrong email or password",
 	"rate_limited":            "too many attempts",
 	"bad_current_password":    "wrong current password",
@@ -145,6 +135,16 @@ var reasonWordings = map[string]string{
 	"wall":                    "an ethical wall",
 	"auditor":                 "auditors never see contents",
 	"unknown_account":         "unknown account",
+	// Single sign-on refusals (issue #16, vault/sso.go).
+	"sso_required":     "the firm requires single sign-on",
+	"state":            "the sign-in's state was unknown, used or expired",
+	"nonce":            "the ID token's nonce was not this sign-in's",
+	"issuer":           "the ID token came from another issuer",
+	"audience":         "the ID token was for another client",
+	"expired":          "the ID token had expired",
+	"email_unverified": "the provider has not verified the email",
+	"domain":           "the email is outside the firm's allowed domains",
+	"unknown_user":     "no account of the firm has the email",
 }
 
 // UserNamer names a user id in words (an email), or returns "" when it

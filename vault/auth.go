@@ -52,7 +52,7 @@ type Token struct {
 	UserID     string     `json:"user_id"`
 	Kind       string     `json:"kind"`
 	Method     string     `json:"method,omitempty"` // sessions: SignInPassword, SignInMFA, SignInPasskey or SignInSSO
-	Name       string     `json:"name,omitempty"`   // sealed; "" for none, or when Damage says it is unreadable
+	Name       string     `json:"name,omitempty"` // sealed; "" for none, or when Damage says it is unreadable
 	CreatedAt  time.Time  `json:"created_at"`
 	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
