@@ -86,6 +86,10 @@ var actionWordings = map[string]string{
 	ActMFAPolicy:             "Changed the firm's MFA policy",
 	ActMFAReset:              "Removed a user's second factors",
 	ActTokenFirmRevoke:       "Revoked a user's API token",
+	// Single sign-on (issue #16).
+	ActSSOConfigure: "Configured single sign-on",
+	ActSSODisable:   "Turned off single sign-on",
+	ActSSORefused:   "Was refused by single sign-on",
 }
 
 // AuditActions returns every action that has a wording, sorted.
@@ -141,6 +145,16 @@ var reasonWordings = map[string]string{
 	"wall":                    "an ethical wall",
 	"auditor":                 "auditors never see contents",
 	"unknown_account":         "unknown account",
+	// Single sign-on refusals (issue #16, vault/sso.go).
+	"sso_required":     "the firm requires single sign-on",
+	"state":            "the sign-in's state was unknown, used or expired",
+	"nonce":            "the ID token's nonce was not this sign-in's",
+	"issuer":           "the ID token came from another issuer",
+	"audience":         "the ID token was for another client",
+	"expired":          "the ID token had expired",
+	"email_unverified": "the provider has not verified the email",
+	"domain":           "the email is outside the firm's allowed domains",
+	"unknown_user":     "no account of the firm has the email",
 }
 
 // UserNamer names a user id in words (an email), or returns "" when it

@@ -180,6 +180,15 @@ func (s *Service) LoginToFirm(ctx context.Context, tenantID, email, password, so
 		}
 		return "", nil, err
 	}
+	// Single sign-on (issue #16): a firm may require it of all but owners.
+	if err := s.checkSSORequired(ctx, u); err != nil {
+		if IsCode(err, ESSOREQUIRED) {
+			if rerr := s.recordLoginFailure(ctx, u, account, source, ESSOREQUIRED); rerr != nil {
+				return "", nil, rerr
+			}
+		}
+		return "", nil, err
+	}
 	// A second factor, when the user has one, is the sign-in's next step.
 	if factors, err := s.userFactors(ctx, u); err != nil {
 		return "", nil, err

@@ -59,6 +59,13 @@ const (
 	ActTokenFirmRevoke       = "token.firm_revoke"       // an admin revoked another user's API token
 )
 
+// Audit actions of single sign-on (issue #16, vault/sso.go).
+const (
+	ActSSOConfigure = "sso.configure" // an owner saved the firm's OpenID Connect provider
+	ActSSODisable   = "sso.disable"   // an owner removed it
+	ActSSORefused   = "sso.refused"   // a sign-in callback was refused; details.reason says why
+)
+
 // Audit outcomes.
 const (
 	OutcomeOK     = "ok"

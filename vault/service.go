@@ -32,6 +32,10 @@ type Service struct {
 	// found.
 	Indexer Indexer
 
+	// SSODiscover, when set, checks at save time that a firm's single
+	// sign-on issuer answers its discovery document (package sso).
+	SSODiscover func(ctx context.Context, issuer string) error
+
 	// Now is the clock; tests replace it.
 	Now func() time.Time
 	// Log receives operational events (never names, contents or keys).

@@ -51,6 +51,8 @@ var statusOf = map[string]int{
 	// answers 200 with the challenge instead), or must be enrolled first.
 	vault.EMFAREQUIRED: http.StatusUnauthorized,
 	vault.EMFAENROL:    http.StatusForbidden,
+	// Single sign-on (issue #16): the firm requires it for password sign-in.
+	vault.ESSOREQUIRED: http.StatusForbidden,
 }
 
 // ErrorStatusCode returns the HTTP status for an error code; unknown codes

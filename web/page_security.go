@@ -33,6 +33,9 @@ var securitySections = []securitySection{
 	{Href: "/settings/mfa", Label: "Multi-factor sign-in",
 		About: "Who must have a second sign-in factor, and every user's live API tokens, with revoke.",
 		Roles: []vault.Role{vault.RoleOwner, vault.RoleAdmin}},
+	{Href: "/settings/security/sso", Label: "Single sign-on",
+		About: "Your firm's OpenID Connect provider (Entra ID, Google Workspace, Okta): issuer, client, allowed domains, and whether everyone but owners must use it.",
+		Roles: []vault.Role{vault.RoleOwner}},
 }
 
 // securityPages adds Settings › Security & Compliance to the UI's table.

@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/rs/zerolog"
 
+	"github.com/casevault/casevault/sso"
 	"github.com/casevault/casevault/vault"
 )
 
@@ -91,6 +92,13 @@ type Server struct {
 	// SecurityTxt is what /.well-known/security.txt serves (RFC 9116);
 	// nil: the path answers 404.
 	SecurityTxt *SecurityTxt
+
+	// PublicURL is the base URL people reach the server at (https://vault.example.com),
+	// from which single sign-on's redirect URI, PublicURL + "/sso/callback",
+	// is made; empty means URL() (right only for loopback tests).
+	PublicURL string
+	ssoFlow   *sso.Flow
+	ssoOnce   sync.Once
 
 	limiter *userLimiter
 	ui      *ui
@@ -223,6 +231,7 @@ func (s *Server) registerRoutes() {
 	s.complianceRoutes(auth)
 	s.breachRoutes(auth)
 	s.mfaRoutes(api, auth)
+	s.ssoRoutes(auth)
 
 	s.registerUIRoutes()
 }
@@ -239,6 +248,7 @@ func (s *Server) registerUIRoutes() {
 	pre.POST("/setup", s.handleSetupPage)
 	pre.GET("/signin", s.handleSignInShow)
 	pre.POST("/signin", s.handleSignIn)
+	s.ssoSignInPages(pre)
 
 	in := ui.Group("", s.needsSetup, s.session, s.limitUser, s.checkCSRF)
 	in.GET("/", s.handleHome)
@@ -255,6 +265,7 @@ func (s *Server) registerUIRoutes() {
 	s.notificationPages(in)
 	s.securityPages(in)
 	s.mfaPages(pre, in)
+	s.ssoPages(in)
 }
 
 // Route is one registered endpoint: a method and a path template in gin's

@@ -248,7 +248,7 @@ func (s *Server) handleStatic(c *gin.Context) {
 
 // uiPrefixes are the path prefixes of the web UI's pages; the JSON API
 // lives under /api/v1 and never under these.
-var uiPrefixes = []string{"/static/", "/matters", "/documents/", "/trash", "/admin/", "/audit", "/account/", "/settings/", "/signin/"}
+var uiPrefixes = []string{"/static/", "/matters", "/documents/", "/trash", "/admin/", "/audit", "/account/", "/settings/", "/signin/", "/sso/"}
 
 // IsUIRoute reports whether a registered path is a page of the web UI
 // (HTML, described in docs/API.md) rather than an endpoint of the JSON API.

@@ -180,6 +180,7 @@ func newMatrix(tb testing.TB) *matrix {
 		tb.Fatalf("CreateBreach: %v", err)
 	}
 	m.objects["breach"] = []mxObject{{"breach A", br.ID}}
+	m.objects["tenant"] = []mxObject{{"firm A", owner.User.TenantID}, {"ghost firm", vault.NewID(vault.PrefixTenant)}}
 	// An object of each kind that does not exist: 404 for everyone.
 	for kind, prefix := range map[string]string{"matter": vault.PrefixMatter, "document": vault.PrefixDocument, "user": vault.PrefixUser, "grant": vault.PrefixGrant, "alert": vault.PrefixAlert, "breach": vault.PrefixBreach} {
 		m.objects[kind] = append(m.objects[kind], mxObject{"ghost " + kind, vault.NewID(prefix)})

@@ -33,6 +33,7 @@ var mxParamKinds = map[string]string{
 	"alerts/:id":          "alert",
 	"compliance/:version": "agreement",
 	"breaches/:id":        "breach",
+	"sso/:tenant_id":      "tenant", // single sign-on's start (issue #16)
 }
 
 // mxPageAPI is the API reading that answers a page's question, for the
@@ -56,6 +57,10 @@ type mxPageAPI struct {
 	Public bool
 	// Heavy pages (exports) are fetched without the query variants.
 	Heavy bool
+	// Status, when set, is what the page answers everyone, signed in or
+	// not: single sign-on's pages refuse a request without the
+	// provider's answer (401) or for a firm without SSO (404).
+	Status int
 }
 
 // mxPageAPIs is the table, most specific first.
@@ -94,7 +99,12 @@ var mxPageAPIs = []mxPageAPI{
 	{Page: "/settings/security/breaches/export", API: "/api/v1/breaches/export?format=csv", Query: "?format=csv", Heavy: true},
 	{Page: "/settings/security/breaches/:id", API: "/api/v1/breaches/{id}"},
 	{Page: "/settings/security/breaches", API: "/api/v1/breaches"},
+	{Page: "/settings/security/sso", Admin: true},
 	{Page: "/settings/security"},
+	// Single sign-on (issue #16): the fixture's firms have none.
+	{Page: "/sso/start", Status: http.StatusNotFound},
+	{Page: "/sso/callback", Status: http.StatusUnauthorized},
+	{Page: "/sso/:tenant_id/start", Status: http.StatusNotFound},
 	// The home page of each role: the matters, or for auditors the trail.
 	{Page: "/", API: "/api/v1/me", Audit: true},
 }
@@ -205,6 +215,8 @@ func mxWantStatus(e mxPageAPI, p mxPage, a *mxActor, api, status int) (bool, str
 	object := len(p.Params) > 0
 	admin := a.User.Role == vault.RoleOwner || a.User.Role == vault.RoleAdmin
 	switch {
+	case e.Status != 0:
+		return status == e.Status, fmt.Sprintf("%d (the page's one answer)", e.Status)
 	case e.Public:
 		return status == http.StatusOK || status == http.StatusSeeOther, "200 or 303 (a public page)"
 	case e.API == "":

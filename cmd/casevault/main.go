@@ -269,6 +269,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.HTTP.Addr = m.Config.Addr
+	// Single sign-on's redirect URI is {notify.public_url}/sso/callback.
+	m.HTTP.PublicURL = m.Config.Notify.PublicURL
 	m.HTTP.TLSCertFile, m.HTTP.TLSKeyFile = m.Config.TLS.CertFile, m.Config.TLS.KeyFile
 	if a := m.Config.TLS.ACME; a.Enabled() {
 		acme := &web.ACME{Domains: a.Domains, Email: a.Email, CacheDir: m.Config.ACMECacheDir(), DirectoryURL: a.DirectoryURL}

@@ -25,6 +25,7 @@ var textColumns = map[string]string{
 	"pending_blobs.region": "region name", "pending_blobs.created_at": "time",
 	"settings.key": "setting name", "settings.updated_at": "time",
 	"tenants.id": "id", "tenants.region": "region name", "tenants.created_at": "time",
+	"sso_configs.tenant_id": "id", "sso_configs.updated_at": "time", "sso_configs.updated_by": "user id", // issue #16: single sign-on
 	"tokens.id": "id", "tokens.tenant_id": "id", "tokens.user_id": "id", "tokens.kind": "session or api", "tokens.method": "password, mfa, passkey, sso or empty",
 	"tokens.created_at": "time", "tokens.expires_at": "time", "tokens.last_used_at": "time", "tokens.revoked_at": "time",
 	"users.id": "id", "users.tenant_id": "id", "users.role": "owner, admin, lawyer or auditor",
