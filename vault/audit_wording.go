@@ -85,6 +85,11 @@ var actionWordings = map[string]string{
 	ActMFACodeFailed:         "Gave a wrong sign-in code",
 	ActMFAPolicy:             "Changed the firm's MFA policy",
 	ActMFAReset:              "Removed a user's second factors",
+
+	// Passkeys (issue #16).
+	ActPasskeyRegister: "Registered a passkey",
+	ActPasskeyRemove:   "Removed a passkey",
+	ActPasskeyPolicy:   "Changed whether passkeys replace passwords",
 	ActTokenFirmRevoke:       "Revoked a user's API token",
 }
 

@@ -223,6 +223,7 @@ func (s *Server) registerRoutes() {
 	s.complianceRoutes(auth)
 	s.breachRoutes(auth)
 	s.mfaRoutes(api, auth)
+	s.passkeyRoutes(api, auth)
 
 	s.registerUIRoutes()
 }
