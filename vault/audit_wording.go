@@ -90,7 +90,7 @@ var actionWordings = map[string]string{
 	ActPasskeyRegister: "Registered a passkey",
 	ActPasskeyRemove:   "Removed a passkey",
 	ActPasskeyPolicy:   "Changed whether passkeys replace passwords",
-	ActTokenFirmRevoke:       "Revoked a user's API token",
+	ActTokenFirmRevoke: "Revoked a user's API token",
 }
 
 // AuditActions returns every action that has a wording, sorted.

@@ -58,10 +58,10 @@ const (
 	ActMFAReset              = "mfa.reset"               // an admin or the operator removed a user's factors
 
 	// Passkeys (issue #16).
-	ActPasskeyRegister = "passkey.register" // registered a passkey
-	ActPasskeyRemove   = "passkey.remove"   // removed their passkey
-	ActPasskeyPolicy   = "passkey.policy"   // the owner turned passkey sign-in on or off
-	ActTokenFirmRevoke       = "token.firm_revoke"       // an admin revoked another user's API token
+	ActPasskeyRegister = "passkey.register"  // registered a passkey
+	ActPasskeyRemove   = "passkey.remove"    // removed their passkey
+	ActPasskeyPolicy   = "passkey.policy"    // the owner turned passkey sign-in on or off
+	ActTokenFirmRevoke = "token.firm_revoke" // an admin revoked another user's API token
 )
 
 // Audit outcomes.

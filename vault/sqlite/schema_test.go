@@ -89,7 +89,7 @@ var textColumns = map[string]string{
 	"mfa_policies.updated_at": "time",
 	// Passkeys (issue #16).
 	"passkeys.id": "id", "passkeys.tenant_id": "id", "passkeys.user_id": "id", "passkeys.created_at": "time",
-	"passkeys.last_used_at": "time",
+	"passkeys.last_used_at":      "time",
 	"passkey_policies.tenant_id": "id", "passkey_policies.updated_by": "id", "passkey_policies.updated_at": "time",
 }
 

@@ -1,0 +1,206 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+
+	"github.com/casevault/casevault/internal/browser"
+	"github.com/casevault/casevault/vault"
+)
+
+// passkeyJS is the browser's half of the ceremonies: begin on the server,
+// ask the authenticator, finish on the server; it resolves to
+// {"status", "body"} of the finish request.
+const passkeyJS = `
+window.cvPasskey = async function(kind, token, begin, finish, extra) {
+  const h = {"Content-Type": "application/json"};
+  if (token) h["Authorization"] = "Bearer " + token;
+  const b = await fetch(begin.path, {method: "POST", headers: h, body: JSON.stringify(begin.body || {})});
+  const opts = await b.json();
+  if (!b.ok) return JSON.stringify({status: b.status, body: opts});
+  let cred;
+  if (kind === "create") {
+    cred = await navigator.credentials.create({publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(opts.options.publicKey)});
+  } else {
+    cred = await navigator.credentials.get({publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(opts.options.publicKey)});
+  }
+  const body = Object.assign({ceremony: opts.ceremony}, extra || {});
+  body[finish.field] = cred.toJSON();
+  const f = await fetch(finish.path, {method: "POST", headers: h, body: JSON.stringify(body)});
+  return JSON.stringify({status: f.status, body: await f.text(), ceremony: opts.ceremony, credential: cred.toJSON()});
+};`
+
+type passkeyResult struct {
+	Status     int             `json:"status"`
+	Body       json.RawMessage `json:"body"`
+	Ceremony   string          `json:"ceremony"`
+	Credential json.RawMessage `json:"credential"`
+}
+
+// passkeyBrowser starts Chromium with a virtual CTAP2 authenticator (a
+// resident key, user verification that succeeds) on a page of e's server
+// at http://localhost:PORT, the relying party's origin.
+func passkeyBrowser(t *testing.T, e *env) (*browser.Browser, string) {
+	t.Helper()
+	port := e.Server.URL()[strings.LastIndex(e.Server.URL(), ":")+1:]
+	origin := "http://localhost:" + port
+	e.Svc.WebAuthn = vault.WebAuthnConfig{RPID: "localhost", Origins: []string{origin}}
+	b := browser.New(t)
+	if _, err := chromedp.Run(b.Ctx, chromedp.Action[cdpwebauthn.AddVirtualAuthenticatorResult](func(ctx context.Context, tg *chromedp.Target) (cdpwebauthn.AddVirtualAuthenticatorResult, error) {
+		if _, err := chromedp.Call(ctx, cdpwebauthn.Enable, cdpwebauthn.EnableParams{}); err != nil {
+			return cdpwebauthn.AddVirtualAuthenticatorResult{}, err
+		}
+		return chromedp.Call(ctx, cdpwebauthn.AddVirtualAuthenticator, cdpwebauthn.AddVirtualAuthenticatorParams{Options: &cdpwebauthn.VirtualAuthenticatorOptions{
+			Protocol: cdpwebauthn.AuthenticatorProtocolCtap2, Ctap2version: cdpwebauthn.Ctap2versionCtap21,
+			Transport: cdpwebauthn.AuthenticatorTransportInternal, HasResidentKey: true,
+			HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
+		}})
+	})); err != nil {
+		t.Fatalf("virtual authenticator: %v", err)
+	}
+	if err := chromedp.Do(b.Ctx, chromedp.Navigate(origin+"/login")); err != nil {
+		t.Fatalf("open sign-in page: %v", err)
+	}
+	return b, origin
+}
+
+// runPasskey runs one ceremony in the page.
+func runPasskey(t *testing.T, b *browser.Browser, kind, token string, begin, finish, extra any) passkeyResult {
+	t.Helper()
+	js := fmt.Sprintf(`(%s, cvPasskey(%q, %q, %s, %s, %s))`, strings.TrimSuffix(strings.TrimSpace(passkeyJS), ";"), kind, token, mustJSON(t, begin), mustJSON(t, finish), mustJSON(t, extra))
+	out, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s ceremony: %v", kind, err)
+	}
+	var r passkeyResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("ceremony answer %q: %v", out, err)
+	}
+	return r
+}
+
+type jsPath struct {
+	Path  string `json:"path"`
+	Body  any    `json:"body,omitempty"`
+	Field string `json:"field,omitempty"`
+}
+
+// registerPasskey registers a passkey named name for the client's user in
+// the browser.
+func registerPasskey(t *testing.T, b *browser.Browser, c *client, name string) passkeyResult {
+	t.Helper()
+	r := runPasskey(t, b, "create", c.token, jsPath{Path: "/api/v1/me/passkeys/begin"},
+		jsPath{Path: "/api/v1/me/passkeys/finish", Field: "credential"}, map[string]string{"name": name})
+	if got, want := r.Status, http.StatusCreated; got != want {
+		t.Fatalf("register: status %d, want %d: %s", got, want, r.Body)
+	}
+	return r
+}
+
+// TestPasskey_Browser registers a passkey with a virtual authenticator in
+// real Chromium and signs in with it: without a password where the firm
+// allows it, and as the second factor of a password sign-in.
+func TestPasskey_Browser(t *testing.T) {
+	e := newEnv(t)
+	email := "owner@" + vault.NewID("f")[2:14] + ".example"
+	_, ownerU, pw, err := e.Svc.CreateTenant(context.Background(), vault.NewTenant{
+		Name: "Firm us", Region: "us", Owner: vault.NewUser{Email: email}})
+	if err != nil {
+		t.Fatalf("CreateTenant: %v", err)
+	}
+	owner := e.login(t, email, pw)
+	b, _ := passkeyBrowser(t, e)
+	const name = "PasskeyNameMarker laptop"
+	registerPasskey(t, b, owner, name)
+
+	var list struct {
+		Passkeys []vault.Passkey `json:"passkeys"`
+	}
+	owner.json(t, "GET", "/api/v1/me/passkeys", nil, http.StatusOK, &list)
+	if got, want := len(list.Passkeys), 1; got != want {
+		t.Fatalf("passkeys: got %d, want %d", got, want)
+	}
+	if got, want := list.Passkeys[0].Name, name; got != want {
+		t.Errorf("name: got %q, want %q", got, want)
+	}
+
+	signIn := func() passkeyResult {
+		return runPasskey(t, b, "get", "", jsPath{Path: "/api/v1/auth/passkey/begin"},
+			jsPath{Path: "/api/v1/auth/passkey/finish", Field: "credential"}, nil)
+	}
+	t.Run("FirmSettingOff", func(t *testing.T) {
+		r := signIn()
+		if got, want := r.Status, http.StatusUnauthorized; got != want {
+			t.Fatalf("status %d, want %d: %s", got, want, r.Body)
+		}
+	})
+	owner.json(t, "PUT", "/api/v1/passkeys/policy", map[string]bool{"passkey_sign_in": true}, http.StatusOK, nil)
+
+	t.Run("Passwordless", func(t *testing.T) {
+		r := signIn()
+		if got, want := r.Status, http.StatusOK; got != want {
+			t.Fatalf("status %d, want %d: %s", got, want, r.Body)
+		}
+		var lr struct {
+			Token string `json:"token"`
+		}
+		var raw string
+		if err := json.Unmarshal(r.Body, &raw); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(raw), &lr); err != nil || lr.Token == "" {
+			t.Fatalf("login answer %s: %v", raw, err)
+		}
+		u, tok, err := e.Svc.Authenticate(context.Background(), lr.Token)
+		if err != nil {
+			t.Fatalf("Authenticate: %v", err)
+		}
+		if got, want := u.ID, ownerU.ID; got != want {
+			t.Errorf("user: got %s, want %s", got, want)
+		}
+		if got, want := tok.Method, vault.SignInPasskey; got != want {
+			t.Errorf("method: got %q, want %q", got, want)
+		}
+
+		// The same assertion again, on its used ceremony: refused.
+		c := e.client()
+		resp, body := c.read(t, "POST", "/api/v1/auth/passkey/finish", strings.NewReader(mustJSON(t,
+			map[string]any{"ceremony": r.Ceremony, "credential": r.Credential})), http.Header{"Content-Type": {"application/json"}})
+		wantError(t, resp, body, http.StatusUnauthorized, "unauthorized")
+	})
+
+	t.Run("SecondFactor", func(t *testing.T) {
+		// Owner's password now answers with an MFA challenge that a
+		// passkey assertion of the owner completes.
+		var ch struct {
+			MFARequired bool     `json:"mfa_required"`
+			Challenge   string   `json:"challenge"`
+			Methods     []string `json:"methods"`
+		}
+		e.client().json(t, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": pw}, http.StatusOK, &ch)
+		if !ch.MFARequired || !contains(ch.Methods, vault.FactorPasskey) {
+			t.Fatalf("login: got %+v, want an MFA challenge offering a passkey", ch)
+		}
+		r := runPasskey(t, b, "get", "", jsPath{Path: "/api/v1/auth/mfa/passkey/begin", Body: map[string]string{"challenge": ch.Challenge}},
+			jsPath{Path: "/api/v1/auth/mfa", Field: "passkey"}, map[string]string{"challenge": ch.Challenge})
+		if got, want := r.Status, http.StatusOK; got != want {
+			t.Fatalf("mfa: status %d, want %d: %s", got, want, r.Body)
+		}
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
