@@ -319,7 +319,9 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, ceremonyID string, re
 	source = NormalizeSource(source)
 	pk, err := s.Store.PasskeyByCredentialID(ctx, parsed.RawID)
 	if IsCode(err, ENOTFOUND) {
-		if err := s.recordLoginFailure(ctx, nil, "", source, "unknown_passkey"); err != nil {
+		ev := event(nil, ActLoginFailed, "passkey", "")
+		ev.Outcome, ev.Source, ev.Details["reason"] = OutcomeDenied, source, "unknown_passkey"
+		if _, err := s.record(ctx, ev); err != nil {
 			return "", nil, err
 		}
 		return "", nil, Errorf(EUNAUTHORIZED, msgPasskeyRefused)
