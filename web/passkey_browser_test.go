@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
 	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
@@ -47,13 +48,13 @@ type passkeyResult struct {
 // passkeyBrowser starts Chromium with a virtual CTAP2 authenticator (a
 // resident key, user verification that succeeds) on a page of e's server
 // at http://localhost:PORT, the relying party's origin.
-func passkeyBrowser(t *testing.T, e *env) (*browser.Browser, string) {
+func passkeyBrowser(t *testing.T, e *env) (*browser.Browser, cdpwebauthn.AuthenticatorID) {
 	t.Helper()
 	port := e.Server.URL()[strings.LastIndex(e.Server.URL(), ":")+1:]
 	origin := "http://localhost:" + port
 	e.Svc.WebAuthn = vault.WebAuthnConfig{RPID: "localhost", Origins: []string{origin}}
 	b := browser.New(t)
-	if _, err := chromedp.Run(b.Ctx, chromedp.Action[cdpwebauthn.AddVirtualAuthenticatorResult](func(ctx context.Context, tg *chromedp.Target) (cdpwebauthn.AddVirtualAuthenticatorResult, error) {
+	res, err := chromedp.Run(b.Ctx, chromedp.Action[cdpwebauthn.AddVirtualAuthenticatorResult](func(ctx context.Context, tg *chromedp.Target) (cdpwebauthn.AddVirtualAuthenticatorResult, error) {
 		if _, err := chromedp.Call(ctx, cdpwebauthn.Enable, cdpwebauthn.EnableParams{}); err != nil {
 			return cdpwebauthn.AddVirtualAuthenticatorResult{}, err
 		}
@@ -62,13 +63,14 @@ func passkeyBrowser(t *testing.T, e *env) (*browser.Browser, string) {
 			Transport: cdpwebauthn.AuthenticatorTransportInternal, HasResidentKey: true,
 			HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
 		}})
-	})); err != nil {
+	}))
+	if err != nil {
 		t.Fatalf("virtual authenticator: %v", err)
 	}
 	if err := chromedp.Do(b.Ctx, chromedp.Navigate(origin+"/login")); err != nil {
 		t.Fatalf("open sign-in page: %v", err)
 	}
-	return b, origin
+	return b, res.AuthenticatorID
 }
 
 // runPasskey runs one ceremony in the page.
@@ -194,6 +196,96 @@ func TestPasskey_Browser(t *testing.T) {
 			t.Fatalf("mfa: status %d, want %d: %s", got, want, r.Body)
 		}
 	})
+}
+
+// TestPasskey_BrowserRefusals: a passkey of a disabled user, a cloned
+// authenticator (sign count gone back) and another user's ceremony are
+// refused and audited.
+func TestPasskey_BrowserRefusals(t *testing.T) {
+	e := newEnv(t)
+	owner, ownerU := e.firm(t, "us")
+	lawyer, lawyerU := e.user(t, ownerU.TenantID, vault.RoleLawyer)
+	b, auth := passkeyBrowser(t, e)
+	registerPasskey(t, b, lawyer, "lawyer key")
+	owner.json(t, "PUT", "/api/v1/passkeys/policy", map[string]bool{"passkey_sign_in": true}, http.StatusOK, nil)
+	signIn := func() passkeyResult {
+		return runPasskey(t, b, "get", "", jsPath{Path: "/api/v1/auth/passkey/begin"},
+			jsPath{Path: "/api/v1/auth/passkey/finish", Field: "credential"}, nil)
+	}
+	reasons := func() []string {
+		var out []string
+		for _, ev := range auditEvents(t, owner, "action="+vault.ActLoginFailed) {
+			out = append(out, ev.Details["reason"])
+		}
+		return out
+	}
+	if r := signIn(); r.Status != http.StatusOK {
+		t.Fatalf("first sign-in: status %d: %s", r.Status, r.Body)
+	}
+
+	t.Run("SignCountRegressed", func(t *testing.T) {
+		// Put the credential back with a sign count below the stored one,
+		// as a clone of the authenticator would answer.
+		creds, err := chromedp.Run(b.Ctx, chromedp.Action[cdpwebauthn.GetCredentialsResult](func(ctx context.Context, tg *chromedp.Target) (cdpwebauthn.GetCredentialsResult, error) {
+			return chromedp.Call(ctx, cdpwebauthn.GetCredentials, cdpwebauthn.GetCredentialsParams{AuthenticatorID: auth})
+		}))
+		if err != nil || len(creds.Credentials) != 1 {
+			t.Fatalf("GetCredentials: %v, %d credentials", err, len(creds.Credentials))
+		}
+		old := creds.Credentials[0]
+		// cdproto's Credential always sends generateCmtgKeyOnNextOperation,
+		// which this authenticator refuses: send only the fields needed.
+		c := addCredential{AuthenticatorID: auth, Credential: credential{CredentialID: old.CredentialID,
+			IsResidentCredential: old.IsResidentCredential, RpID: old.RpID, PrivateKey: old.PrivateKey,
+			UserHandle: old.UserHandle, SignCount: 0}}
+		err = chromedp.Do(b.Ctx, chromedp.Action[chromedp.Void](func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			if _, err := chromedp.Call(ctx, cdpwebauthn.RemoveCredential, cdpwebauthn.RemoveCredentialParams{AuthenticatorID: auth, CredentialID: old.CredentialID}); err != nil {
+				return chromedp.Void{}, err
+			}
+			_, err := chromedp.Call(ctx, cdp.Command[addCredential, cdp.Empty]{Method: cdpwebauthn.CommandAddCredential}, c)
+			return chromedp.Void{}, err
+		}))
+		if err != nil {
+			t.Fatalf("reset sign count: %v", err)
+		}
+		r := signIn()
+		if got, want := r.Status, http.StatusUnauthorized; got != want {
+			t.Fatalf("status %d, want %d: %s", got, want, r.Body)
+		}
+		if got := reasons(); !contains(got, "sign_count_regressed") {
+			t.Errorf("login_failed reasons: got %v, want sign_count_regressed", got)
+		}
+	})
+
+	t.Run("Disabled", func(t *testing.T) {
+		yes := true
+		if _, err := e.Svc.UpdateUser(context.Background(), ownerU, lawyerU.ID, vault.UserUpdate{Disabled: &yes}); err != nil {
+			t.Fatalf("UpdateUser: %v", err)
+		}
+		r := signIn()
+		if got, want := r.Status, http.StatusUnauthorized; got != want {
+			t.Fatalf("status %d, want %d: %s", got, want, r.Body)
+		}
+		if got := reasons(); !contains(got, "disabled") {
+			t.Errorf("login_failed reasons: got %v, want disabled", got)
+		}
+	})
+}
+
+// addCredential is WebAuthn.addCredential's parameters without the CMTG
+// fields.
+type addCredential struct {
+	AuthenticatorID cdpwebauthn.AuthenticatorID `json:"authenticatorId"`
+	Credential      credential                  `json:"credential"`
+}
+
+type credential struct {
+	CredentialID         []byte  `json:"credentialId"`
+	IsResidentCredential bool    `json:"isResidentCredential"`
+	RpID                 string  `json:"rpId"`
+	PrivateKey           []byte  `json:"privateKey"`
+	UserHandle           []byte  `json:"userHandle"`
+	SignCount            float64 `json:"signCount"`
 }
 
 func contains(list []string, s string) bool {
