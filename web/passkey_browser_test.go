@@ -196,6 +196,21 @@ func TestPasskey_Browser(t *testing.T) {
 			t.Fatalf("mfa: status %d, want %d: %s", got, want, r.Body)
 		}
 	})
+
+	t.Run("Unknown", func(t *testing.T) {
+		// Removed on the server, still in the authenticator: refused.
+		var list struct {
+			Passkeys []vault.Passkey `json:"passkeys"`
+		}
+		owner.json(t, "GET", "/api/v1/me/passkeys", nil, http.StatusOK, &list)
+		for _, pk := range list.Passkeys {
+			owner.json(t, "DELETE", "/api/v1/me/passkeys/"+pk.ID, nil, http.StatusNoContent, nil)
+		}
+		r := signIn()
+		if got, want := r.Status, http.StatusUnauthorized; got != want {
+			t.Fatalf("status %d, want %d: %s", got, want, r.Body)
+		}
+	})
 }
 
 // TestPasskey_BrowserRefusals: a passkey of a disabled user, a cloned

@@ -143,3 +143,19 @@ func TestPasskey_Ceremonies(t *testing.T) {
 		pkBody(t, map[string]any{"ceremony": begin.Ceremony, "credential": map[string]string{}}), pkHeader)
 	wantError(t, resp, body, http.StatusUnauthorized, "unauthorized")
 }
+
+// TestPasskey_DuringEnrolment: a user the firm's MFA policy sends to
+// enrolment may start registering a passkey, and nothing else.
+func TestPasskey_DuringEnrolment(t *testing.T) {
+	e := newEnv(t)
+	owner, ownerU := e.firm(t, "us")
+	lawyer, _ := e.user(t, ownerU.TenantID, vault.RoleLawyer)
+	owner.json(t, "PUT", "/api/v1/mfa/policy", map[string]string{"required": vault.MFAPolicyEveryone}, http.StatusOK, nil)
+	resp, body := lawyer.read(t, "GET", "/api/v1/matters", nil, nil)
+	wantError(t, resp, body, http.StatusForbidden, vault.EMFAENROL)
+	var begin vault.PasskeyBegin
+	lawyer.json(t, "POST", "/api/v1/me/passkeys/begin", map[string]any{}, http.StatusOK, &begin)
+	if begin.Ceremony == "" {
+		t.Error("no ceremony")
+	}
+}
