@@ -110,13 +110,17 @@ type ceremony struct {
 	expires  time.Time
 }
 
+// maxCeremonies bounds the ceremonies in flight, so the public begin
+// routes cannot grow the server's memory without end.
+const maxCeremonies = 10000
+
 // ceremonies holds ceremonies in memory; the zero value is ready.
 type ceremonies struct {
 	mu sync.Mutex
 	m  map[string]*ceremony
 }
 
-func (c *ceremonies) put(cer *ceremony, now time.Time) string {
+func (c *ceremonies) put(cer *ceremony, now time.Time) (string, error) {
 	b := make([]byte, 24)
 	if _, err := rand.Read(b); err != nil {
 		panic(err)
@@ -132,8 +136,11 @@ func (c *ceremonies) put(cer *ceremony, now time.Time) string {
 			delete(c.m, k)
 		}
 	}
+	if len(c.m) >= maxCeremonies {
+		return "", Errorf(EUNAVAILABLE, "Too many passkey requests in progress; try again in a few minutes.")
+	}
 	c.m[id] = cer
-	return id
+	return id, nil
 }
 
 // take removes and returns a live ceremony of purpose: a second take of
@@ -177,8 +184,11 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, actor *User) (*P
 		return nil, WrapError(EINTERNAL, err, "Cannot start registering a passkey.")
 	}
 	now := s.now()
-	id := s.ceremonies.put(&ceremony{purpose: "register", tenantID: actor.TenantID, userID: actor.ID,
+	id, err := s.ceremonies.put(&ceremony{purpose: "register", tenantID: actor.TenantID, userID: actor.ID,
 		session: *sess, expires: now.Add(PasskeyCeremonyTTL)}, now)
+	if err != nil {
+		return nil, err
+	}
 	return &PasskeyBegin{Ceremony: id, Options: opts}, nil
 }
 
@@ -294,7 +304,10 @@ func (s *Service) BeginPasskeySignIn(ctx context.Context) (*PasskeyBegin, error)
 		return nil, WrapError(EINTERNAL, err, "Cannot start a passkey sign-in.")
 	}
 	now := s.now()
-	id := s.ceremonies.put(&ceremony{purpose: "sign_in", session: *sess, expires: now.Add(PasskeyCeremonyTTL)}, now)
+	id, err := s.ceremonies.put(&ceremony{purpose: "sign_in", session: *sess, expires: now.Add(PasskeyCeremonyTTL)}, now)
+	if err != nil {
+		return nil, err
+	}
 	return &PasskeyBegin{Ceremony: id, Options: opts}, nil
 }
 
@@ -440,8 +453,11 @@ func (s *Service) BeginPasskeyMFA(ctx context.Context, challenge string) (*Passk
 		return nil, WrapError(EINTERNAL, err, "Cannot start a passkey check.")
 	}
 	now := s.now()
-	id := s.ceremonies.put(&ceremony{purpose: "mfa", tenantID: u.TenantID, userID: u.ID, session: *sess,
+	id, err := s.ceremonies.put(&ceremony{purpose: "mfa", tenantID: u.TenantID, userID: u.ID, session: *sess,
 		expires: now.Add(PasskeyCeremonyTTL)}, now)
+	if err != nil {
+		return nil, err
+	}
 	return &PasskeyBegin{Ceremony: id, Options: opts}, nil
 }
 
