@@ -218,8 +218,19 @@ func TestPasskey_Browser(t *testing.T) {
 // refused and audited.
 func TestPasskey_BrowserRefusals(t *testing.T) {
 	e := newEnv(t)
-	owner, ownerU := e.firm(t, "us")
-	lawyer, lawyerU := e.user(t, ownerU.TenantID, vault.RoleLawyer)
+	ownerEmail := "owner@" + vault.NewID("f")[2:14] + ".example"
+	_, ownerU, ownerPW, err := e.Svc.CreateTenant(context.Background(), vault.NewTenant{
+		Name: "Firm us", Region: "us", Owner: vault.NewUser{Email: ownerEmail}})
+	if err != nil {
+		t.Fatalf("CreateTenant: %v", err)
+	}
+	owner := e.login(t, ownerEmail, ownerPW)
+	lawyerEmail := vault.NewID("u")[2:14] + "@example.com"
+	lawyerU, lawyerPW, err := e.Svc.AddUser(context.Background(), ownerU.TenantID, vault.NewUser{Email: lawyerEmail, Role: vault.RoleLawyer})
+	if err != nil {
+		t.Fatalf("AddUser: %v", err)
+	}
+	lawyer := e.login(t, lawyerEmail, lawyerPW)
 	b, auth := passkeyBrowser(t, e)
 	registerPasskey(t, b, lawyer, "lawyer key")
 	owner.json(t, "PUT", "/api/v1/passkeys/policy", map[string]bool{"passkey_sign_in": true}, http.StatusOK, nil)
@@ -269,6 +280,32 @@ func TestPasskey_BrowserRefusals(t *testing.T) {
 		}
 		if got := reasons(); !contains(got, "sign_count_regressed") {
 			t.Errorf("login_failed reasons: got %v, want sign_count_regressed", got)
+		}
+	})
+
+	t.Run("AnotherUsersAssertion", func(t *testing.T) {
+		// The owner's second factor cannot be answered with the lawyer's
+		// passkey, from a ceremony of the lawyer's challenge.
+		storePasskey(t, e, ownerU, "owner key")
+		challenge := func(email, pw string) string {
+			var ch struct {
+				Challenge string `json:"challenge"`
+			}
+			e.client().json(t, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": pw}, http.StatusOK, &ch)
+			if ch.Challenge == "" {
+				t.Fatalf("no MFA challenge for %s", email)
+			}
+			return ch.Challenge
+		}
+		ownerCh, lawyerCh := challenge(ownerEmail, ownerPW), challenge(lawyerEmail, lawyerPW)
+		r := runPasskey(t, b, "get", "", jsPath{Path: "/api/v1/auth/mfa/passkey/begin", Body: map[string]string{"challenge": lawyerCh}},
+			jsPath{Path: "/api/v1/auth/mfa", Field: "passkey"}, map[string]string{"challenge": ownerCh})
+		if got, want := r.Status, http.StatusUnauthorized; got != want {
+			t.Fatalf("status %d, want %d: %s", got, want, r.Body)
+		}
+		evs := auditEvents(t, owner, "action="+vault.ActMFACodeFailed)
+		if len(evs) != 1 || evs[0].Details["factor"] != vault.FactorPasskey || evs[0].ObjectID != ownerU.ID {
+			t.Errorf("mfa.code_failed: got %+v, want one of the owner's passkey", evs)
 		}
 	})
 
