@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
@@ -306,6 +307,20 @@ func TestPasskey_BrowserRefusals(t *testing.T) {
 		evs := auditEvents(t, owner, "action="+vault.ActMFACodeFailed)
 		if len(evs) != 1 || evs[0].Details["factor"] != vault.FactorPasskey || evs[0].ObjectID != ownerU.ID {
 			t.Errorf("mfa.code_failed: got %+v, want one of the owner's passkey", evs)
+		}
+	})
+
+	t.Run("Contained", func(t *testing.T) {
+		if err := e.DB.Contain(context.Background(), vault.Containment{TenantID: ownerU.TenantID, UserID: lawyerU.ID,
+			AlertID: vault.NewID("alr"), ContainedAt: time.Now().UTC()}); err != nil {
+			t.Fatalf("Contain: %v", err)
+		}
+		r := signIn()
+		if got, want := r.Status, http.StatusForbidden; got != want {
+			t.Fatalf("status %d, want %d: %s", got, want, r.Body)
+		}
+		if got := reasons(); !contains(got, vault.ESUSPENDED) {
+			t.Errorf("login_failed reasons: got %v, want %s", got, vault.ESUSPENDED)
 		}
 	})
 
