@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -102,3 +103,14 @@ func Rechecks(c *Content) int {
 
 // Recheck decides c's authorization again now, as its watchdog would.
 func Recheck(c *Content) error { return c.guard.check() }
+
+// ChallengeUser is challengeUser, for the black-box tests (the passkey
+// sign-in calls it to begin a WebAuthn assertion).
+func (s *Service) ChallengeUser(ctx context.Context, challenge string) (*User, error) {
+	return s.challengeUser(ctx, challenge)
+}
+
+// UserFactors is userFactors, for the black-box tests.
+func (s *Service) UserFactors(ctx context.Context, u *User) ([]string, error) {
+	return s.userFactors(ctx, u)
+}

@@ -25,7 +25,8 @@ func (s *Service) MFAPolicy(ctx context.Context, actor *User) (string, error) {
 // SetMFAPolicy sets who in the firm must have a second factor: nobody
 // (off), owners and admins (admins) or everyone. Only owners may. Users it
 // newly applies to who have no factor are sent to enrolment at their next
-// request. Audited (mfa.policy). Errors: unauthorized, forbidden, invalid.
+// request. An owner it would apply to must have a factor first (conflict).
+// Audited (mfa.policy). Errors: unauthorized, forbidden, invalid, conflict.
 func (s *Service) SetMFAPolicy(ctx context.Context, actor *User, policy string) error {
 	if err := checkActor(actor); err != nil {
 		return err
@@ -35,6 +36,17 @@ func (s *Service) SetMFAPolicy(ctx context.Context, actor *User, policy string) 
 	}
 	if !ValidMFAPolicy(policy) {
 		return Errorf(EINVALID, "MFA policy must be off, admins or everyone.")
+	}
+	// An owner who would be sent to enrolment by their own policy enrols
+	// first: the policy must not lock out the one who sets it.
+	if tok := TokenFromContext(ctx); mfaPolicyApplies(policy, actor.Role) && (tok == nil || tok.Method != SignInSSO) {
+		factors, err := s.userFactors(ctx, actor)
+		if err != nil {
+			return err
+		}
+		if len(factors) == 0 {
+			return Errorf(ECONFLICT, "Enrol a second factor yourself before requiring one.")
+		}
 	}
 	old, err := s.Store.MFAPolicy(ctx, actor.TenantID)
 	if err != nil {

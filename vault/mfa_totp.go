@@ -166,7 +166,7 @@ func (s *Service) DisableTOTP(ctx context.Context, actor *User, proof MFAProof) 
 	if (proof.Code == "") == (proof.RecoveryCode == "") {
 		return Errorf(EINVALID, "Give either a current code or a recovery code.")
 	}
-	if err := s.checkProof(ctx, actor, proof, ""); err != nil {
+	if err := s.throttledProof(ctx, actor, proof); err != nil {
 		return err
 	}
 	ev := event(actor, ActMFATOTPRemove, "user", actor.ID)
@@ -191,7 +191,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, actor *User, code
 	if code == "" {
 		return nil, Errorf(EINVALID, "A current code is required.")
 	}
-	if err := s.checkTOTPCode(ctx, actor, code, ""); err != nil {
+	if err := s.throttledProof(ctx, actor, MFAProof{Code: code}); err != nil {
 		return nil, err
 	}
 	codes, hashes := newRecoveryCodes(actor)
@@ -200,6 +200,34 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, actor *User, code
 		return nil, err
 	}
 	return codes, nil
+}
+
+// accountProofSource is the throttle's source for proofs given by a
+// signed-in user (removing the app, new recovery codes): only that user
+// can fail there, so the pair is theirs alone and locks nobody else out.
+const accountProofSource = "signed-in"
+
+// throttledProof is checkProof for a signed-in user, counted by the
+// sign-in throttle on the user's account, so a stolen session cannot try
+// codes without limit. Errors: unauthorized, rate_limited.
+func (s *Service) throttledProof(ctx context.Context, u *User, proof MFAProof) error {
+	now := s.now()
+	att, err := s.throttle().Check(ctx, normalEmail(u.Email), accountProofSource, now)
+	if err != nil {
+		return err
+	}
+	if !att.Allowed {
+		return att.refusal("Too many wrong codes.", now)
+	}
+	if err := s.checkProof(ctx, u, proof, ""); err != nil {
+		if IsCode(err, EUNAUTHORIZED) {
+			if terr := s.throttle().Failed(ctx, att); terr != nil {
+				return terr
+			}
+		}
+		return err
+	}
+	return s.throttle().Succeeded(ctx, att)
 }
 
 // requireTOTP fails unless u has a confirmed authenticator app.

@@ -25,7 +25,7 @@ type mfaUser struct {
 }
 
 // newMFAUser adds a user with role to tenantID and signs them in.
-func newMFAUser(t *testing.T, e *env, tenantID string, role vault.Role) *mfaUser {
+func newMFAUser(t testing.TB, e *env, tenantID string, role vault.Role) *mfaUser {
 	t.Helper()
 	email := vault.NewID("u")[2:14] + "@example.com"
 	u, password, err := e.Svc.AddUser(context.Background(), tenantID, vault.NewUser{Email: email, Role: role})
@@ -36,7 +36,7 @@ func newMFAUser(t *testing.T, e *env, tenantID string, role vault.Role) *mfaUser
 }
 
 // totpCode is the code of secret at the server clock's time plus d.
-func totpCode(t *testing.T, e *env, secret string, d time.Duration) string {
+func totpCode(t testing.TB, e *env, secret string, d time.Duration) string {
 	t.Helper()
 	code, err := totp.GenerateCodeCustom(secret, e.Clock.Now().Add(d), totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
 	if err != nil {
@@ -53,7 +53,7 @@ func nextStep(e *env) {
 }
 
 // enrolTOTP enrols an authenticator app for m through the API.
-func enrolTOTP(t *testing.T, e *env, m *mfaUser) {
+func enrolTOTP(t testing.TB, e *env, m *mfaUser) {
 	t.Helper()
 	var en struct {
 		Secret string `json:"secret"`
@@ -84,7 +84,7 @@ type challengeJSON struct {
 }
 
 // passwordStep signs m in with the password and wants a challenge.
-func passwordStep(t *testing.T, e *env, m *mfaUser) challengeJSON {
+func passwordStep(t testing.TB, e *env, m *mfaUser) challengeJSON {
 	t.Helper()
 	var ch challengeJSON
 	e.client().json(t, "POST", "/api/v1/auth/login", map[string]string{"email": m.email, "password": m.password}, http.StatusOK, &ch)
@@ -95,7 +95,7 @@ func passwordStep(t *testing.T, e *env, m *mfaUser) challengeJSON {
 }
 
 // mfaStep answers a challenge and returns the response and body.
-func mfaStep(t *testing.T, e *env, challenge string, proof map[string]string) (*http.Response, []byte, string) {
+func mfaStep(t testing.TB, e *env, challenge string, proof map[string]string) (*http.Response, []byte, string) {
 	t.Helper()
 	body := map[string]string{"challenge": challenge}
 	for k, v := range proof {

@@ -30,6 +30,9 @@ var securitySections = []securitySection{
 	{Href: "/settings/security/notifications", Label: "Notifications",
 		About: "The email addresses and signed webhooks that alerts, breach entries and failed drills are sent to; deliveries and dead letters.",
 		Roles: []vault.Role{vault.RoleOwner, vault.RoleAdmin, vault.RoleAuditor}},
+	{Href: "/settings/mfa", Label: "Multi-factor sign-in",
+		About: "Who must have a second sign-in factor, and every user's live API tokens, with revoke.",
+		Roles: []vault.Role{vault.RoleOwner, vault.RoleAdmin}},
 }
 
 // securityPages adds Settings › Security & Compliance to the UI's table.

@@ -43,6 +43,10 @@ func (s *Server) handleSignInShow(c *gin.Context) {
 func (s *Server) handleSignIn(c *gin.Context) {
 	email, password := c.PostForm("email"), c.PostForm("password")
 	secret, tok, err := s.Service.LoginToFirm(c.Request.Context(), c.PostForm("tenant_id"), email, password, c.ClientIP())
+	if ch := vault.MFAChallengeOf(err); ch != nil {
+		s.signInMFA(c, ch)
+		return
+	}
 	if err != nil {
 		code, message := publicError(err)
 		if code == vault.EINTERNAL || code == vault.ECANNOTDECRYPT {

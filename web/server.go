@@ -255,6 +255,7 @@ func (s *Server) registerUIRoutes() {
 	in.GET("/durability", s.handleDurabilityPage)
 	s.notificationPages(in)
 	s.securityPages(in)
+	s.mfaPages(pre, in)
 }
 
 // Route is one registered endpoint: a method and a path template in gin's

@@ -210,6 +210,7 @@ func navFor(u *vault.User, current string) []navItem {
 		items = append(items, navItem{Href: "/settings/security", Label: "Security"})
 	}
 	items = append(items, navItem{Href: "/account/password", Label: "Password"})
+	items = append(items, navItem{Href: "/account/security", Label: "Sign-in security"})
 	for i := range items {
 		items[i].Current = items[i].Href == current ||
 			(items[i].Href != "/audit" && strings.HasPrefix(current, items[i].Href+"/"))
@@ -247,7 +248,7 @@ func (s *Server) handleStatic(c *gin.Context) {
 
 // uiPrefixes are the path prefixes of the web UI's pages; the JSON API
 // lives under /api/v1 and never under these.
-var uiPrefixes = []string{"/static/", "/matters", "/documents/", "/trash", "/admin/", "/audit", "/account/", "/settings/"}
+var uiPrefixes = []string{"/static/", "/matters", "/documents/", "/trash", "/admin/", "/audit", "/account/", "/settings/", "/signin/"}
 
 // IsUIRoute reports whether a registered path is a page of the web UI
 // (HTML, described in docs/API.md) rather than an endpoint of the JSON API.

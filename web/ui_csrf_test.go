@@ -19,7 +19,7 @@ import (
 
 // mxPreRoutes are the UI's forms posted before a session exists; their CSRF
 // token is the pre-session cookie's, shown by the sign-in page.
-var mxPreRoutes = map[string]bool{"/signin": true, "/setup": true}
+var mxPreRoutes = map[string]bool{"/signin": true, "/setup": true, "/signin/mfa": true}
 
 // mxForgery is one way a request may come without the right to act: each
 // must be refused before any handler runs.

@@ -158,6 +158,11 @@ func (s *Server) session(c *gin.Context) {
 		c.Abort()
 		return
 	}
+	if user.MFAEnrolmentRequired && !user.MustChangePassword && !mfaEnrolPath(c.Request.URL.Path) {
+		c.Redirect(http.StatusSeeOther, "/account/security")
+		c.Abort()
+		return
+	}
 	c.Next()
 }
 

@@ -36,6 +36,8 @@ Usage:
   casevault user add --tenant ID --email EMAIL [--role owner|admin|lawyer|auditor] [--name N] [--json]
   casevault user reset-password --tenant ID (--user ID | --email EMAIL) [--json]
   casevault user release --tenant ID --user ID
+  casevault user reset-mfa --tenant ID (--user ID | --email EMAIL)   remove a locked-out user's
+                                       second factors and end their sessions
   casevault keys rotate --tenant ID
   casevault audit keys [--region R] [--json]   the audit verifier keys to publish, current and
                                        retired: region, key, state, valid from, valid until
@@ -140,6 +142,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdUserResetPassword(ctx, rest, stdout, stderr)
 	case "user release":
 		return cmdUserRelease(ctx, rest, stdout, stderr)
+	case "user reset-mfa":
+		return cmdUserResetMFA(ctx, rest, stdout, stderr)
 	case "keys rotate":
 		return cmdKeysRotate(ctx, rest, stdout, stderr)
 	case "audit keys":

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// cmdUserResetMFA removes a user's second factors (authenticator app and
+// recovery codes) and ends their sessions and API tokens, for a user locked
+// out of their second factor when no owner or admin of the firm can sign in
+// to do it (POST /api/v1/users/{id}/mfa-reset). It is recorded in the
+// firm's audit log as the operator's mfa.reset.
+func cmdUserResetMFA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, cf := newFlagSet("user reset-mfa", stderr)
+	tenant := fs.String("tenant", "", "firm `id`")
+	userID := fs.String("user", "", "the user's `id` (or give --email)")
+	email := fs.String("email", "", "the user's `email` (or give --user)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *tenant == "":
+		return usageError(fs, "--tenant is required")
+	case *userID == "" && *email == "":
+		return usageError(fs, "--user or --email is required")
+	case *userID != "" && *email != "":
+		return usageError(fs, "give --user or --email, not both")
+	}
+	m, err := cf.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	u, err := m.Service.OperatorResetMFA(ctx, *tenant, *userID, *email)
+	if err != nil {
+		return cliError(err)
+	}
+	fmt.Fprintf(stdout, "Reset the second factors of %s: their sessions and API tokens are ended; they sign in with their password and enrol again.\n", u.ID)
+	return nil
+}
