@@ -150,6 +150,7 @@ func TestPasskey_DuringEnrolment(t *testing.T) {
 	e := newEnv(t)
 	owner, ownerU := e.firm(t, "us")
 	lawyer, _ := e.user(t, ownerU.TenantID, vault.RoleLawyer)
+	storePasskey(t, e, ownerU, "owner key") // a passkey is a factor: the owner may require one
 	owner.json(t, "PUT", "/api/v1/mfa/policy", map[string]string{"required": vault.MFAPolicyEveryone}, http.StatusOK, nil)
 	resp, body := lawyer.read(t, "GET", "/api/v1/matters", nil, nil)
 	wantError(t, resp, body, http.StatusForbidden, vault.EMFAENROL)
