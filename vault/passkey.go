@@ -486,3 +486,18 @@ func (s *Service) checkPasskeyProof(ctx context.Context, u *User, ceremonyID str
 	}
 	return nil
 }
+
+// deleteUserPasskeys removes all of u's passkeys: part of an MFA reset
+// (resetMFA), which is audited as mfa.reset.
+func (s *Service) deleteUserPasskeys(ctx context.Context, u *User) error {
+	pks, err := s.Store.Passkeys(ctx, u.TenantID, u.ID)
+	if err != nil {
+		return err
+	}
+	for _, pk := range pks {
+		if err := s.Store.DeletePasskey(ctx, u.TenantID, u.ID, pk.ID); err != nil && !IsCode(err, ENOTFOUND) {
+			return err
+		}
+	}
+	return nil
+}

@@ -160,3 +160,32 @@ func TestPasskey_DuringEnrolment(t *testing.T) {
 		t.Error("no ceremony")
 	}
 }
+
+// TestPasskey_Reset: an admin's MFA reset of a locked-out user removes
+// their passkeys too, so their next sign-in needs only the password.
+func TestPasskey_Reset(t *testing.T) {
+	e := newEnv(t)
+	owner, ownerU := e.firm(t, "us")
+	email := vault.NewID("u")[2:14] + "@example.com"
+	u, pw, err := e.Svc.AddUser(context.Background(), ownerU.TenantID, vault.NewUser{Email: email, Role: vault.RoleLawyer})
+	if err != nil {
+		t.Fatalf("AddUser: %v", err)
+	}
+	storePasskey(t, e, u, "lost key")
+	var ch struct {
+		MFARequired bool `json:"mfa_required"`
+	}
+	e.client().json(t, "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": pw}, http.StatusOK, &ch)
+	if !ch.MFARequired {
+		t.Fatal("a user with a passkey signed in with the password alone")
+	}
+	resp, body := owner.read(t, "POST", "/api/v1/users/"+u.ID+"/mfa-reset", nil, nil)
+	if got, want := resp.StatusCode, http.StatusNoContent; got != want {
+		t.Fatalf("mfa-reset: status %d, want %d: %s", got, want, body)
+	}
+	pks, err := e.DB.Passkeys(context.Background(), u.TenantID, u.ID)
+	if err != nil || len(pks) != 0 {
+		t.Errorf("passkeys after reset: %d, %v; want none", len(pks), err)
+	}
+	e.login(t, email, pw) // the password alone, again
+}
