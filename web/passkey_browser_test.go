@@ -68,7 +68,7 @@ func passkeyBrowser(t *testing.T, e *env) (*browser.Browser, cdpwebauthn.Authent
 	if err != nil {
 		t.Fatalf("virtual authenticator: %v", err)
 	}
-	if err := chromedp.Do(b.Ctx, chromedp.Navigate(origin+"/login")); err != nil {
+	if err := chromedp.Do(b.Ctx, chromedp.Navigate(origin+"/signin")); err != nil {
 		t.Fatalf("open sign-in page: %v", err)
 	}
 	return b, res.AuthenticatorID
