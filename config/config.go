@@ -78,6 +78,8 @@ type Config struct {
 	// Security is what /.well-known/security.txt serves (RFC 9116,
 	// config/disclosure.go).
 	Security SecurityTxtConfig `yaml:"security_txt"`
+	// WebAuthn is the relying party of passkeys (config/webauthn.go).
+	WebAuthn WebAuthnConfig `yaml:"webauthn"`
 	// LogLevel is a zerolog level: debug, info, warn, error.
 	LogLevel string `yaml:"log_level"`
 	// Regions maps a region name (e.g. "us", "ca") to where its ciphertext
@@ -259,6 +261,7 @@ func (c *Config) LoadFile(path string) error {
 	c.loadOperatorFile(&fc)
 	c.loadNotifyFile(&fc)
 	c.loadSecurityFile(&fc)
+	c.loadWebAuthnFile(&fc)
 	return nil
 }
 
@@ -468,6 +471,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateSession(); err != nil {
+		return err
+	}
+	if err := c.validateWebAuthn(); err != nil {
 		return err
 	}
 	if err := c.validateNotify(); err != nil {

@@ -90,6 +90,10 @@ var actionWordings = map[string]string{
 	ActSSOConfigure: "Configured single sign-on",
 	ActSSODisable:   "Turned off single sign-on",
 	ActSSORefused:   "Was refused by single sign-on",
+	// Passkeys (issue #16).
+	ActPasskeyRegister: "Registered a passkey",
+	ActPasskeyRemove:   "Removed a passkey",
+	ActPasskeyPolicy:   "Changed whether passkeys replace passwords",
 }
 
 // AuditActions returns every action that has a wording, sorted.

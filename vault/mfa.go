@@ -86,6 +86,21 @@ type TOTPFactor struct {
 type MFAProof struct {
 	Code         string // a current TOTP code
 	RecoveryCode string // an unused recovery code
+	// A passkey assertion (the browser's JSON) for the ceremony
+	// BeginPasskeyMFA started.
+	PasskeyCeremony string
+	Passkey         []byte
+}
+
+// proofs counts the proofs given.
+func (p MFAProof) proofs() int {
+	n := 0
+	for _, set := range []bool{p.Code != "", p.RecoveryCode != "", len(p.Passkey) > 0} {
+		if set {
+			n++
+		}
+	}
+	return n
 }
 
 // userFactors lists a user's confirmed second factors (FactorTOTP, and
@@ -103,6 +118,11 @@ func (s *Service) userFactors(ctx context.Context, u *User) ([]string, error) {
 		factors = append(factors, FactorTOTP)
 	default:
 		return nil, err
+	}
+	if pks, err := s.Store.Passkeys(ctx, u.TenantID, u.ID); err != nil {
+		return nil, err
+	} else if len(pks) > 0 {
+		factors = append(factors, FactorPasskey)
 	}
 	return factors, nil
 }
@@ -177,8 +197,8 @@ func (s *Service) challengeUser(ctx context.Context, challenge string) (*User, e
 // Errors: invalid (not exactly one proof), unauthorized (wrong proof, or
 // an unknown, used, expired or dead challenge), rate_limited, suspended.
 func (s *Service) CompleteMFA(ctx context.Context, challenge string, proof MFAProof, source string) (secret string, tok *Token, err error) {
-	if (proof.Code == "") == (proof.RecoveryCode == "") {
-		return "", nil, Errorf(EINVALID, "Give either a code or a recovery code.")
+	if proof.proofs() != 1 {
+		return "", nil, Errorf(EINVALID, "Give either a code, a recovery code or a passkey.")
 	}
 	rec, u, err := s.liveChallenge(ctx, challenge)
 	if err != nil {
@@ -253,6 +273,8 @@ func (s *Service) checkProof(ctx context.Context, u *User, proof MFAProof, sourc
 		return s.checkTOTPCode(ctx, u, proof.Code, source)
 	case proof.RecoveryCode != "":
 		return s.useRecoveryCode(ctx, u, proof.RecoveryCode, source)
+	case len(proof.Passkey) > 0:
+		return s.checkPasskeyProof(ctx, u, proof.PasskeyCeremony, proof.Passkey, source)
 	}
 	return Errorf(EINVALID, "Give either a code or a recovery code.")
 }

@@ -144,6 +144,9 @@ func (s *Service) resetMFA(ctx context.Context, u *User, ev AuditEvent) error {
 		if _, err := s.Store.DeleteMFA(ctx, u.TenantID, u.ID); err != nil {
 			return err
 		}
+		if err := s.deleteUserPasskeys(ctx, u); err != nil { // vault/passkey.go
+			return err
+		}
 		n, err := s.Store.RevokeUserTokens(ctx, u.TenantID, u.ID, "", "")
 		revoked = n
 		return err

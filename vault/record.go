@@ -56,7 +56,12 @@ const (
 	ActMFACodeFailed         = "mfa.code_failed"         // a wrong, reused or late code or recovery code
 	ActMFAPolicy             = "mfa.policy"              // the owner changed the firm's MFA policy
 	ActMFAReset              = "mfa.reset"               // an admin or the operator removed a user's factors
-	ActTokenFirmRevoke       = "token.firm_revoke"       // an admin revoked another user's API token
+
+	// Passkeys (issue #16).
+	ActPasskeyRegister = "passkey.register"  // registered a passkey
+	ActPasskeyRemove   = "passkey.remove"    // removed their passkey
+	ActPasskeyPolicy   = "passkey.policy"    // the owner turned passkey sign-in on or off
+	ActTokenFirmRevoke = "token.firm_revoke" // an admin revoked another user's API token
 )
 
 // Audit actions of single sign-on (issue #16, vault/sso.go).

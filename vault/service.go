@@ -50,6 +50,10 @@ type Service struct {
 	// SessionTTL is how long a session token from Login lasts; 0 means
 	// DefaultSessionTTL.
 	SessionTTL time.Duration
+	// Passkeys (issue #16): the WebAuthn relying party and the ceremonies
+	// in flight (see vault/passkey.go).
+	WebAuthn   WebAuthnConfig
+	ceremonies ceremonies
 	// Residency, when set, builds a firm's signed residency report
 	// (docs/RESIDENCY.md); cmd/casevault sets it. ResidencyReport serves
 	// it to owners, admins and auditors.

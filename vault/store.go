@@ -229,6 +229,26 @@ type Store interface {
 	// every user's, oldest first.
 	FirmAPITokens(ctx context.Context, tenantID string, now time.Time) ([]*Token, error)
 
+	// Passkeys (issue #16: WebAuthn credentials, the firm's passkey
+	// sign-in setting).
+	// CreatePasskey stores a passkey, its name sealed.
+	// Errors: not_found (user), conflict (credential id taken).
+	CreatePasskey(ctx context.Context, p *Passkey) error
+	// Passkeys lists a user's passkeys, oldest first.
+	Passkeys(ctx context.Context, tenantID, userID string) ([]*Passkey, error)
+	// PasskeyByCredentialID finds the passkey with a WebAuthn credential
+	// id, in its firm's home cell. Errors: not_found.
+	PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*Passkey, error)
+	// UsePasskey records a sign-in: the new sign count and credential.
+	// Errors: not_found.
+	UsePasskey(ctx context.Context, tenantID, id string, signCount uint32, credential []byte) error
+	// DeletePasskey deletes a user's passkey. Errors: not_found.
+	DeletePasskey(ctx context.Context, tenantID, userID, id string) error
+	// PasskeySignIn reports whether the firm lets passkeys replace passwords.
+	PasskeySignIn(ctx context.Context, tenantID string) (bool, error)
+	// SetPasskeySignIn stores that setting. Errors: not_found (firm).
+	SetPasskeySignIn(ctx context.Context, tenantID string, on bool, by string) error
+
 	// Ping checks that the database answers. Errors: unavailable.
 	Ping(ctx context.Context) error
 }

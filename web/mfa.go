@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -42,10 +43,14 @@ type mfaRequest struct {
 	Challenge    string `json:"challenge"`
 	Code         string `json:"code"`
 	RecoveryCode string `json:"recovery_code"`
+	// A passkey assertion for the ceremony of
+	// POST /api/v1/auth/mfa/passkey/begin (web/passkey.go).
+	Ceremony string          `json:"ceremony,omitempty"`
+	Passkey  json.RawMessage `json:"passkey,omitempty"`
 }
 
 func (r mfaRequest) proof() vault.MFAProof {
-	return vault.MFAProof{Code: r.Code, RecoveryCode: r.RecoveryCode}
+	return vault.MFAProof{Code: r.Code, RecoveryCode: r.RecoveryCode, PasskeyCeremony: r.Ceremony, Passkey: r.Passkey}
 }
 
 // handleMFAComplete answers POST /api/v1/auth/mfa: the challenge of a

@@ -232,6 +232,7 @@ func (s *Server) registerRoutes() {
 	s.breachRoutes(auth)
 	s.mfaRoutes(api, auth)
 	s.ssoRoutes(auth)
+	s.passkeyRoutes(api, auth)
 
 	s.registerUIRoutes()
 }

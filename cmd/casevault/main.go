@@ -162,6 +162,8 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Config.Session.Max > 0 {
 		m.Service.SessionTTL = m.Config.Session.Max
 	}
+	m.Service.WebAuthn = vault.WebAuthnConfig{RPID: m.Config.WebAuthn.RPID,
+		DisplayName: m.Config.WebAuthn.DisplayName, Origins: m.Config.WebAuthnOrigins()}
 	if m.Service.Indexer, err = keys.LoadOrCreateIndexer(ctx, masters, m.Config.RegionNames()[0], m.Config.IndexKeyPath); err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}

@@ -88,6 +88,10 @@ var textColumns = map[string]string{
 	"mfa_challenges.created_at": "time", "mfa_challenges.expires_at": "time",
 	"mfa_policies.tenant_id": "id", "mfa_policies.required": "off, admins or everyone", "mfa_policies.updated_by": "id",
 	"mfa_policies.updated_at": "time",
+	// Passkeys (issue #16).
+	"passkeys.id": "id", "passkeys.tenant_id": "id", "passkeys.user_id": "id", "passkeys.created_at": "time",
+	"passkeys.last_used_at":      "time",
+	"passkey_policies.tenant_id": "id", "passkey_policies.updated_by": "id", "passkey_policies.updated_at": "time",
 }
 
 // checkSchemaText fails for every column of the database at path that is
