@@ -139,6 +139,22 @@ func challengeMethods(factors []string) []string {
 	return m
 }
 
+// challengeMessage tells the user how to answer a challenge for factors.
+func challengeMessage(factors []string) string {
+	totp, passkey := false, false
+	for _, f := range factors {
+		totp = totp || f == FactorTOTP
+		passkey = passkey || f == FactorPasskey
+	}
+	switch {
+	case totp && passkey:
+		return "Use your passkey, or enter the code from your authenticator app or a recovery code."
+	case passkey:
+		return "Use your passkey to finish signing in."
+	}
+	return "Enter the code from your authenticator app, or a recovery code."
+}
+
 // newMFAChallenge stores a challenge for u and returns the mfa_required
 // error that carries it.
 func (s *Service) newMFAChallenge(ctx context.Context, u *User, factors []string) error {
@@ -149,7 +165,7 @@ func (s *Service) newMFAChallenge(ctx context.Context, u *User, factors []string
 	if err := s.Store.CreateMFAChallenge(ctx, rec, hash); err != nil {
 		return err
 	}
-	e := Errorf(EMFAREQUIRED, "Enter the code from your authenticator app, or a recovery code.")
+	e := Errorf(EMFAREQUIRED, challengeMessage(factors))
 	e.MFA = &MFAChallenge{Secret: secret, ExpiresAt: rec.ExpiresAt, Methods: challengeMethods(factors)}
 	return e
 }
@@ -180,6 +196,21 @@ func (s *Service) liveChallenge(ctx context.Context, challenge string) (*MFAChal
 		return nil, nil, Errorf(EUNAUTHORIZED, msgBadChallenge)
 	}
 	return rec, u, nil
+}
+
+// ChallengeMethods returns the ways the live challenge can be answered
+// (as MFAChallenge.Methods), without consuming it, for the second step's
+// page. Errors: unauthorized (unknown, used, expired or dead).
+func (s *Service) ChallengeMethods(ctx context.Context, challenge string) ([]string, error) {
+	_, u, err := s.liveChallenge(ctx, challenge)
+	if err != nil {
+		return nil, err
+	}
+	factors, err := s.userFactors(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return challengeMethods(factors), nil
 }
 
 // challengeUser returns the live challenge's user without consuming it.

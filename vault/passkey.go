@@ -318,8 +318,9 @@ const msgPasskeyRefused = "This passkey cannot sign you in."
 // its firm; the user handle must be that passkey's user. Refused (and
 // audited as login_failed with a reason) when the firm does not allow
 // passkey sign-in, the user is disabled or contained, the sign count went
-// back (a cloned authenticator) or the signature is wrong.
-// Errors: unauthorized, suspended, invalid.
+// back (a cloned authenticator) or the signature is wrong; sso_required
+// when the firm requires single sign-on of the user.
+// Errors: unauthorized, suspended, invalid, sso_required.
 func (s *Service) FinishPasskeySignIn(ctx context.Context, ceremonyID string, response []byte, source string) (string, *Token, error) {
 	cer, err := s.ceremonies.take(ceremonyID, "sign_in", s.now())
 	if err != nil {
@@ -362,6 +363,16 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, ceremonyID string, re
 	if err := s.checkContained(ctx, u); err != nil {
 		if IsCode(err, ESUSPENDED) {
 			if rerr := s.recordLoginFailure(ctx, u, normalEmail(u.Email), source, ESUSPENDED); rerr != nil {
+				return "", nil, rerr
+			}
+		}
+		return "", nil, err
+	}
+	// A firm that requires single sign-on requires it of passkeys too
+	// (owners excepted, as for passwords).
+	if err := s.checkSSORequired(ctx, u); err != nil {
+		if IsCode(err, ESSOREQUIRED) {
+			if rerr := s.recordLoginFailure(ctx, u, normalEmail(u.Email), source, ESSOREQUIRED); rerr != nil {
 				return "", nil, rerr
 			}
 		}

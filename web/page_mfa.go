@@ -55,7 +55,34 @@ func (s *Server) handleSignInMFAShow(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/signin")
 		return
 	}
-	s.render(c, http.StatusOK, "signin_mfa", pageData{Title: "Second step"})
+	s.render(c, http.StatusOK, "signin_mfa", s.signInMFAPage(c, pageData{}))
+}
+
+// signInMFAForms is what the second step's page offers: the code form
+// when the user has an authenticator app, the passkey button when they
+// have a passkey.
+type signInMFAForms struct {
+	Code, Passkey bool
+}
+
+// signInMFAPage fills the second step's page data from the cookie's
+// challenge; an unknown or dead one offers the code form, which then
+// says so.
+func (s *Server) signInMFAPage(c *gin.Context, d pageData) pageData {
+	challenge, _ := c.Cookie(mfaCookie)
+	forms := signInMFAForms{Code: true}
+	if methods, err := s.Service.ChallengeMethods(c.Request.Context(), challenge); err == nil {
+		forms = signInMFAForms{}
+		for _, m := range methods {
+			forms.Code = forms.Code || m == vault.FactorTOTP
+			forms.Passkey = forms.Passkey || m == vault.FactorPasskey
+		}
+	}
+	d.Title, d.Data = "Second step", forms
+	if forms.Passkey {
+		d.Scripts = []string{"passkey.js"}
+	}
+	return d
 }
 
 // handleSignInMFA answers POST /signin/mfa: vault.Service.CompleteMFA with
@@ -72,7 +99,7 @@ func (s *Server) handleSignInMFA(c *gin.Context) {
 			return
 		}
 		c.Set(ctxErrorCode, code)
-		s.render(c, ErrorStatusCode(code), "signin_mfa", pageData{Title: "Second step", Error: message, Code: code})
+		s.render(c, ErrorStatusCode(code), "signin_mfa", s.signInMFAPage(c, pageData{Error: message, Code: code}))
 		return
 	}
 	c.Set(ctxUser, &vault.User{ID: tok.UserID, TenantID: tok.TenantID}) // for the log line
@@ -85,6 +112,7 @@ func (s *Server) handleSignInMFA(c *gin.Context) {
 // accountSecurity is what the Sign-in security page shows.
 type accountSecurity struct {
 	Status        *vault.MFAStatus
+	Passkeys      []*vault.Passkey
 	Enrolment     *vault.TOTPEnrolment // just begun: shown once
 	QR            template.URL         // the enrolment's QR code as a data: URL
 	RecoveryCodes []string             // just made: shown once
@@ -98,6 +126,11 @@ func (s *Server) renderAccountSecurity(c *gin.Context, status int, d pageData, a
 		return
 	}
 	as.Status = st
+	if as.Passkeys, err = s.Service.Passkeys(c.Request.Context(), actorOf(c)); err != nil {
+		s.renderError(c, err)
+		return
+	}
+	d.Scripts = []string{"passkey.js"}
 	if as.Enrolment != nil {
 		as.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(as.Enrolment.QRPNG))
 	}
@@ -123,8 +156,13 @@ func (s *Server) securityFailed(c *gin.Context, err error) {
 // handleAccountSecurity answers GET /account/security.
 func (s *Server) handleAccountSecurity(c *gin.Context) {
 	d := pageData{}
-	if c.Query("removed") != "" {
+	switch {
+	case c.Query("removed") != "":
 		d.Notice = "Your authenticator app and recovery codes are removed."
+	case c.Query("passkey") == "added":
+		d.Notice = "Your passkey is registered."
+	case c.Query("passkey") == "removed":
+		d.Notice = "The passkey is removed."
 	}
 	s.renderAccountSecurity(c, http.StatusOK, d, accountSecurity{})
 }
@@ -181,10 +219,13 @@ func (s *Server) handleRecoveryCodesPage(c *gin.Context) {
 
 // mfaSettings is what the firm's MFA settings page shows.
 type mfaSettings struct {
-	Policy  string
-	Owner   bool
-	Tokens  []*vault.Token
-	Options []string
+	Policy string
+	Owner  bool
+	// PasskeySignIn: the firm lets people sign in with a passkey instead
+	// of a password.
+	PasskeySignIn bool
+	Tokens        []*vault.Token
+	Options       []string
 }
 
 // handleMFASettings answers GET /settings/mfa: the firm's MFA policy and
@@ -205,8 +246,13 @@ func (s *Server) renderMFASettings(c *gin.Context, status int, d pageData) {
 		s.renderError(c, err)
 		return
 	}
+	passkeys, err := s.Service.PasskeySignIn(c.Request.Context(), actor)
+	if err != nil {
+		s.renderError(c, err)
+		return
+	}
 	d.Title = "Multi-factor sign-in"
-	d.Data = mfaSettings{Policy: policy, Owner: actor.Role == vault.RoleOwner, Tokens: toks,
+	d.Data = mfaSettings{Policy: policy, Owner: actor.Role == vault.RoleOwner, PasskeySignIn: passkeys, Tokens: toks,
 		Options: []string{vault.MFAPolicyOff, vault.MFAPolicyAdmins, vault.MFAPolicyEveryone}}
 	s.render(c, status, "settings_mfa", d)
 }

@@ -25,7 +25,7 @@ func (s *Server) handleSignInShow(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/setup")
 		return
 	}
-	d := pageData{Title: "Sign in", Data: signInForm{}}
+	d := pageData{Title: "Sign in", Data: signInForm{}, Scripts: []string{"passkey.js"}}
 	switch {
 	case c.Query("expired") != "":
 		d.Notice = "Your session has ended. Sign in again."
@@ -60,7 +60,7 @@ func (s *Server) handleSignIn(c *gin.Context) {
 			form.Firms = vault.FirmChoices(err)
 			message = "This email and password open accounts in several firms: choose one."
 		}
-		s.render(c, status, "signin", pageData{Title: "Sign in", Error: message, Code: code, Data: form})
+		s.render(c, status, "signin", pageData{Title: "Sign in", Error: message, Code: code, Data: form, Scripts: []string{"passkey.js"}})
 		return
 	}
 	c.Set(ctxUser, &vault.User{ID: tok.UserID, TenantID: tok.TenantID}) // for the log line

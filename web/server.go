@@ -266,6 +266,7 @@ func (s *Server) registerUIRoutes() {
 	s.notificationPages(in)
 	s.securityPages(in)
 	s.mfaPages(pre, in)
+	s.passkeyPages(pre, in)
 	s.ssoPages(in)
 }
 

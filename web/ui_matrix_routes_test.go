@@ -33,7 +33,8 @@ var mxParamKinds = map[string]string{
 	"alerts/:id":          "alert",
 	"compliance/:version": "agreement",
 	"breaches/:id":        "breach",
-	"sso/:tenant_id":      "tenant", // single sign-on's start (issue #16)
+	"sso/:tenant_id":      "tenant",  // single sign-on's start (issue #16)
+	"passkeys/:id":        "passkey", // none in the fixture: web/passkey_test.go and TestUIPasskey_Browser test these
 }
 
 // mxPageAPI is the API reading that answers a page's question, for the

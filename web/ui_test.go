@@ -266,8 +266,8 @@ func TestUI_SignedOut(t *testing.T) {
 		if !web.IsUIRoute(r.Path) || strings.HasPrefix(r.Path, "/static/") || r.Path == "/signin" || r.Path == "/setup" {
 			continue
 		}
-		if r.Method == http.MethodPost && r.Path == "/signin/mfa" {
-			continue // a pre-session form, as POST /signin (its refusals: TestMFA_SignInMFAPage)
+		if r.Method == http.MethodPost && (r.Path == "/signin/mfa" || strings.HasPrefix(r.Path, "/signin/passkey/") || strings.HasPrefix(r.Path, "/signin/mfa/passkey/")) {
+			continue // pre-session forms and ceremonies, as POST /signin (their refusals: TestMFA_SignInMFAPage, TestUIPasskey_Browser, TestUIPasskey_Refusals)
 		}
 		if strings.HasPrefix(r.Path, "/sso/") {
 			continue // single sign-on's pages are the sign-in's own, public (TestSSO_Callback, the visibility matrix)
