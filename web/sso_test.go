@@ -418,3 +418,38 @@ func TestSSO_API(t *testing.T) {
 		}
 	})
 }
+
+// TestSSO_SatisfiesMFAPolicy: under a firm MFA policy that applies to a
+// lawyer with no second factor, their password session is held at
+// enrolment while their single sign-on session works: the identity
+// provider secures that sign-in.
+func TestSSO_SatisfiesMFAPolicy(t *testing.T) {
+	e := newEnv(t)
+	f := newSSOFirm(t, e, "s3cret", nil)
+	ctx := context.Background()
+	tid := f.owner.TenantID
+	email := "mfa." + vault.NewID("x")[4:12] + "@example.com"
+	_, pw, err := e.Svc.AddUser(ctx, tid, vault.NewUser{Email: email, Role: vault.RoleLawyer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Svc.Store.SetMFAPolicy(ctx, tid, vault.MFAPolicyEveryone, f.owner.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	password := e.login(t, email, pw)
+	resp, body := password.read(t, "GET", "/api/v1/matters", nil, nil)
+	wantError(t, resp, body, http.StatusForbidden, vault.EMFAENROL)
+
+	hc := uiClient(t)
+	state, nonce, _ := ssoStart(t, e, hc, tid)
+	now := e.Clock.Now()
+	f.iss.Answer(f.iss.Sign(t, oidctest.Claims{Audience: ssoClientID, Subject: "s", Email: email, EmailVerified: true, Nonce: nonce, IssuedAt: now, Expiry: now.Add(time.Minute)}))
+	status, _, session := ssoCallback(t, e, hc, state)
+	if status != http.StatusOK || session == "" {
+		t.Fatalf("callback: %d, want 200 and a session", status)
+	}
+	sso := e.client()
+	sso.token = session
+	sso.json(t, "GET", "/api/v1/matters", nil, http.StatusOK, nil)
+}
