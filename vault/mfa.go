@@ -165,7 +165,7 @@ func (s *Service) newMFAChallenge(ctx context.Context, u *User, factors []string
 	if err := s.Store.CreateMFAChallenge(ctx, rec, hash); err != nil {
 		return err
 	}
-	e := Errorf(EMFAREQUIRED, challengeMessage(factors))
+	e := Errorf(EMFAREQUIRED, "%s", challengeMessage(factors))
 	e.MFA = &MFAChallenge{Secret: secret, ExpiresAt: rec.ExpiresAt, Methods: challengeMethods(factors)}
 	return e
 }
