@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/casevault/casevault/vault"
@@ -22,16 +21,7 @@ func (db *DB) UnrecordedExpiries(ctx context.Context, at time.Time, limit int) (
 // MarkExpiryRecorded notes that a grant's expiry is in the audit log.
 // Errors: not_found.
 func (db *DB) MarkExpiryRecorded(ctx context.Context, tenantID, id string, at time.Time) error {
-	res, err := db.db.ExecContext(ctx, `
+	return execOne(ctx, db.db, "mark grant expiry", "Grant not found.", `
 		UPDATE grants SET expiry_recorded_at = ? WHERE tenant_id = ? AND id = ? AND expiry_recorded_at IS NULL`,
 		formatTime(at), tenantID, id)
-	if err != nil {
-		return fmt.Errorf("mark grant expiry: %w", formatError(err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("mark grant expiry: %w", err)
-	} else if n == 0 {
-		return vault.Errorf(vault.ENOTFOUND, "Grant not found.")
-	}
-	return nil
 }

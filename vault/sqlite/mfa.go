@@ -187,19 +187,10 @@ func (db *DB) HasRecoveryCode(ctx context.Context, tenantID, userID string, hash
 // UseRecoveryCode marks an unused recovery code used.
 // Errors: not_found (no such unused code).
 func (db *DB) UseRecoveryCode(ctx context.Context, tenantID, userID string, hash []byte) error {
-	res, err := db.db.ExecContext(ctx, `
+	return execOne(ctx, db.db, "use recovery code", "Recovery code not found.", `
 		UPDATE mfa_recovery_codes SET used_at = ?
 		WHERE tenant_id = ? AND user_id = ? AND hash = ? AND used_at IS NULL`,
 		formatTime(db.now()), tenantID, userID, hash)
-	if err != nil {
-		return fmt.Errorf("use recovery code: %w", formatError(err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("use recovery code: %w", err)
-	} else if n == 0 {
-		return vault.Errorf(vault.ENOTFOUND, "Recovery code not found.")
-	}
-	return nil
 }
 
 // RecoveryCodesLeft counts a user's unused recovery codes.
@@ -275,16 +266,7 @@ func (db *DB) FailMFAChallenge(ctx context.Context, tenantID, id string) (int, e
 
 // DeleteMFAChallenge deletes a challenge. Errors: not_found.
 func (db *DB) DeleteMFAChallenge(ctx context.Context, tenantID, id string) error {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM mfa_challenges WHERE tenant_id = ? AND id = ?`, tenantID, id)
-	if err != nil {
-		return fmt.Errorf("delete challenge: %w", formatError(err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("delete challenge: %w", err)
-	} else if n == 0 {
-		return vault.Errorf(vault.ENOTFOUND, "Challenge not found.")
-	}
-	return nil
+	return execOne(ctx, db.db, "delete challenge", "Challenge not found.", `DELETE FROM mfa_challenges WHERE tenant_id = ? AND id = ?`, tenantID, id)
 }
 
 // MFAPolicy returns the firm's MFA policy, off when none is set.

@@ -104,31 +104,13 @@ func (db *DB) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*
 // UsePasskey records a sign-in's sign count and credential.
 // Errors: not_found.
 func (db *DB) UsePasskey(ctx context.Context, tenantID, id string, signCount uint32, credential []byte) error {
-	res, err := db.db.ExecContext(ctx, `UPDATE passkeys SET sign_count = ?, credential = ?, last_used_at = ?
+	return execOne(ctx, db.db, "use passkey", "Passkey not found.", `UPDATE passkeys SET sign_count = ?, credential = ?, last_used_at = ?
 		WHERE tenant_id = ? AND id = ?`, int64(signCount), credential, formatTime(db.now()), tenantID, id)
-	if err != nil {
-		return fmt.Errorf("use passkey: %w", formatError(err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("use passkey: %w", err)
-	} else if n == 0 {
-		return vault.Errorf(vault.ENOTFOUND, "Passkey not found.")
-	}
-	return nil
 }
 
 // DeletePasskey deletes a user's passkey. Errors: not_found.
 func (db *DB) DeletePasskey(ctx context.Context, tenantID, userID, id string) error {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM passkeys WHERE tenant_id = ? AND user_id = ? AND id = ?`, tenantID, userID, id)
-	if err != nil {
-		return fmt.Errorf("delete passkey: %w", formatError(err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("delete passkey: %w", err)
-	} else if n == 0 {
-		return vault.Errorf(vault.ENOTFOUND, "Passkey not found.")
-	}
-	return nil
+	return execOne(ctx, db.db, "delete passkey", "Passkey not found.", `DELETE FROM passkeys WHERE tenant_id = ? AND user_id = ? AND id = ?`, tenantID, userID, id)
 }
 
 // PasskeySignIn reports whether the firm lets passkeys replace passwords

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/casevault/casevault/vault"
 )
 
 // rowsQueryer is a *sql.DB or *sql.Tx.
@@ -35,4 +37,25 @@ func queryAll[T any](ctx context.Context, q rowsQueryer, op string, scan func(sc
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return a, nil
+}
+
+// execer is a *sql.DB or *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// execOne runs a statement that must change at least one row: none is
+// not_found with notFound as its message. op names the operation in
+// errors.
+func execOne(ctx context.Context, q execer, op, notFound, query string, args ...any) error {
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, formatError(err))
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	} else if n == 0 {
+		return vault.Errorf(vault.ENOTFOUND, "%s", notFound)
+	}
+	return nil
 }

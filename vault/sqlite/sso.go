@@ -95,14 +95,5 @@ func (db *DB) PutSSOConfig(ctx context.Context, c *vault.SSOConfig) error {
 
 // DeleteSSOConfig removes a firm's provider. Errors: not_found.
 func (db *DB) DeleteSSOConfig(ctx context.Context, tenantID string) error {
-	res, err := db.db.ExecContext(ctx, `DELETE FROM sso_configs WHERE tenant_id = ?`, tenantID)
-	if err != nil {
-		return fmt.Errorf("delete sso config: %w", formatError(err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return vault.Errorf(vault.ENOTFOUND, "Single sign-on is not configured.")
-	}
-	return nil
+	return execOne(ctx, db.db, "delete sso config", "Single sign-on is not configured.", `DELETE FROM sso_configs WHERE tenant_id = ?`, tenantID)
 }

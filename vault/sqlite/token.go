@@ -138,20 +138,11 @@ func (db *DB) Tokens(ctx context.Context, tenantID, userID string, now time.Time
 // RevokeToken revokes one of a user's tokens. Errors: not_found (missing,
 // another user's or firm's, or already revoked).
 func (db *DB) RevokeToken(ctx context.Context, tenantID, userID, id string) error {
-	res, err := db.db.ExecContext(ctx, `
+	return execOne(ctx, db.db, "revoke token", "Token not found.", `
 		UPDATE tokens
 		SET revoked_at = ?
 		WHERE tenant_id = ? AND user_id = ? AND id = ? AND revoked_at IS NULL`,
 		formatTime(db.now()), tenantID, userID, id)
-	if err != nil {
-		return fmt.Errorf("revoke token: %w", formatError(err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("revoke token: %w", err)
-	} else if n == 0 {
-		return vault.Errorf(vault.ENOTFOUND, "Token not found.")
-	}
-	return nil
 }
 
 // RevokeUserTokens revokes a user's unrevoked tokens of kind ("" for every
@@ -176,20 +167,11 @@ func (db *DB) RevokeUserTokens(ctx context.Context, tenantID, userID, kind, keep
 
 // TouchToken records that a token was used at at. Errors: not_found.
 func (db *DB) TouchToken(ctx context.Context, tenantID, id string, at time.Time) error {
-	res, err := db.db.ExecContext(ctx, `
+	return execOne(ctx, db.db, "touch token", "Token not found.", `
 		UPDATE tokens
 		SET last_used_at = ?
 		WHERE tenant_id = ? AND id = ?`,
 		formatTime(at), tenantID, id)
-	if err != nil {
-		return fmt.Errorf("touch token: %w", formatError(err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("touch token: %w", err)
-	} else if n == 0 {
-		return vault.Errorf(vault.ENOTFOUND, "Token not found.")
-	}
-	return nil
 }
 
 // readToken is a token as read, before its name is opened.

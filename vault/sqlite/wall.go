@@ -84,19 +84,10 @@ func insertWall(ctx context.Context, tx *tx, w *vault.Wall) error {
 
 // DeleteWall removes a wall. Errors: not_found (missing or another firm's).
 func (db *DB) DeleteWall(ctx context.Context, tenantID, matterID, userID string) error {
-	res, err := db.db.ExecContext(ctx, `
+	return execOne(ctx, db.db, "delete wall", "Wall not found.", `
 		DELETE FROM walls
 		WHERE tenant_id = ? AND matter_id = ? AND user_id = ?`,
 		tenantID, matterID, userID)
-	if err != nil {
-		return fmt.Errorf("delete wall: %w", formatError(err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("delete wall: %w", err)
-	} else if n == 0 {
-		return vault.Errorf(vault.ENOTFOUND, "Wall not found.")
-	}
-	return nil
 }
 
 // Walls returns the walls of tenantID matching f, oldest first (by creation
