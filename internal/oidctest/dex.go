@@ -29,8 +29,8 @@ type Dex struct {
 }
 
 // StartDex runs Dex on a free loopback port with memory storage, a static
-// client whose redirect URI is redirectURI, and a static password user
-// with email, and stops it when tb ends. Without the dex binary the test
+// client whose redirect URI is redirectURI, a static password user with
+// email, and ID tokens that expire a minute after they are issued, and stops it when tb ends. Without the dex binary the test
 // skips, or fails when CI is set.
 func StartDex(tb testing.TB, redirectURI, email string) *Dex {
 	tb.Helper()
@@ -49,6 +49,8 @@ web:
   http: %s
 logger:
   level: warn
+expiry:
+  idTokens: 1m
 oauth2:
   skipApprovalScreen: true
   passwordConnector: local
