@@ -16,12 +16,13 @@ import (
 // setting on the MFA settings page. The ceremony routes take and answer
 // JSON, with the page's CSRF token in X-CSRF-Token.
 func (s *Server) passkeyPages(pre, in *gin.RouterGroup) {
-	pre.POST("/signin/passkey/begin", s.handlePasskeySignInBeginPage)
+	// The begin routes answer as the API's do (no cookie to read).
+	pre.POST("/signin/passkey/begin", s.handlePasskeySignInBegin)
 	pre.POST("/signin/passkey/finish", s.handlePasskeySignInFinishPage)
 	pre.POST("/signin/mfa/passkey/begin", s.handlePasskeyMFABeginPage)
 	pre.POST("/signin/mfa/passkey/finish", s.handlePasskeyMFAFinishPage)
 
-	in.POST("/account/security/passkeys/begin", s.handlePasskeyRegisterBeginPage)
+	in.POST("/account/security/passkeys/begin", s.handlePasskeyRegisterBegin)
 	in.POST("/account/security/passkeys/finish", s.handlePasskeyRegisterFinishPage)
 	in.POST("/account/security/passkeys/:id/remove", s.handlePasskeyRemovePage)
 	in.POST("/settings/mfa/passkeys", s.handlePasskeyPolicyPage)
@@ -45,17 +46,6 @@ func (s *Server) passkeyFinishBody(c *gin.Context) (passkeyFinish, bool) {
 		return req, false
 	}
 	return req, true
-}
-
-// handlePasskeySignInBeginPage answers POST /signin/passkey/begin: the
-// options of a passwordless sign-in.
-func (s *Server) handlePasskeySignInBeginPage(c *gin.Context) {
-	b, err := s.Service.BeginPasskeySignIn(c.Request.Context())
-	if err != nil {
-		s.Error(c, err)
-		return
-	}
-	writeJSON(c, http.StatusOK, b)
 }
 
 // handlePasskeySignInFinishPage answers POST /signin/passkey/finish:
@@ -110,17 +100,6 @@ func (s *Server) passkeySignedIn(c *gin.Context, secret string, tok *vault.Token
 	s.setCookie(c, sessionCookie, secret, 0)
 	s.setCookie(c, preCookie, "", -1)
 	writeJSON(c, http.StatusOK, passkeyDone{Redirect: "/"})
-}
-
-// handlePasskeyRegisterBeginPage answers POST
-// /account/security/passkeys/begin: the options of a new passkey.
-func (s *Server) handlePasskeyRegisterBeginPage(c *gin.Context) {
-	b, err := s.Service.BeginPasskeyRegistration(c.Request.Context(), actorOf(c))
-	if err != nil {
-		s.Error(c, err)
-		return
-	}
-	writeJSON(c, http.StatusOK, b)
 }
 
 // handlePasskeyRegisterFinishPage answers POST
