@@ -306,21 +306,5 @@ func (db *DB) SetMFAPolicy(ctx context.Context, tenantID, policy, by string) err
 // FirmAPITokens returns the firm's unrevoked, unexpired API tokens, every
 // user's, oldest first, names opened (or marked).
 func (db *DB) FirmAPITokens(ctx context.Context, tenantID string, now time.Time) ([]*vault.Token, error) {
-	read, err := queryAll(ctx, db.db, "firm tokens", scanToken, `
-		SELECT `+tokenColumns+`
-		FROM tokens
-		WHERE tenant_id = ? AND kind = ? AND revoked_at IS NULL
-			AND (expires_at IS NULL OR expires_at > ?)
-		ORDER BY created_at, rowid`, tenantID, vault.TokenAPI, formatTime(now))
-	if err != nil {
-		return nil, err
-	}
-	a := make([]*vault.Token, 0, len(read))
-	for _, rt := range read {
-		if err := db.openToken(ctx, rt); err != nil {
-			return nil, err
-		}
-		a = append(a, rt.t)
-	}
-	return a, nil
+	return db.liveTokens(ctx, "firm tokens", `kind = ?`, tenantID, now, vault.TokenAPI)
 }

@@ -115,13 +115,20 @@ func (db *DB) TokenLive(ctx context.Context, tenantID, id string) (bool, error) 
 // oldest first, with their names opened; a name that does not open is left
 // "" and marked, and the other tokens still read.
 func (db *DB) Tokens(ctx context.Context, tenantID, userID string, now time.Time) ([]*vault.Token, error) {
+	return db.liveTokens(ctx, "tokens", `user_id = ?`, tenantID, now, userID)
+}
+
+// liveTokens returns tenantID's tokens that are unrevoked and unexpired at
+// now and match where (with args), oldest first, names opened (or
+// marked). op names the query in errors.
+func (db *DB) liveTokens(ctx context.Context, op, where, tenantID string, now time.Time, args ...any) ([]*vault.Token, error) {
 	// Stored times are fixed-width UTC text, so they compare in time order.
-	read, err := queryAll(ctx, db.db, "tokens", scanToken, `
+	read, err := queryAll(ctx, db.db, op, scanToken, `
 		SELECT `+tokenColumns+`
 		FROM tokens
-		WHERE tenant_id = ? AND user_id = ? AND revoked_at IS NULL
-			AND (expires_at IS NULL OR expires_at > ?)
-		ORDER BY created_at, rowid`, tenantID, userID, formatTime(now))
+		WHERE tenant_id = ? AND revoked_at IS NULL
+			AND (expires_at IS NULL OR expires_at > ?) AND `+where+`
+		ORDER BY created_at, rowid`, append([]any{tenantID, formatTime(now)}, args...)...)
 	if err != nil {
 		return nil, err
 	}
