@@ -429,27 +429,20 @@ func cmdUserAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // user ends. It is recorded in the firm's audit log as the operator's.
 func cmdUserResetPassword(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := newFlagSet("user reset-password", stderr)
-	tenant := fs.String("tenant", "", "firm `id`")
-	userID := fs.String("user", "", "the user's `id` (or give --email)")
-	email := fs.String("email", "", "the user's `email` (or give --user)")
+	who := addUserFlags(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	switch {
-	case *tenant == "":
-		return usageError(fs, "--tenant is required")
-	case *userID == "" && *email == "":
-		return usageError(fs, "--user or --email is required")
-	case *userID != "" && *email != "":
-		return usageError(fs, "give --user or --email, not both")
+	if err := who.check(fs); err != nil {
+		return err
 	}
 	m, err := cf.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	u, password, err := m.Service.OperatorResetPassword(ctx, *tenant, *userID, *email)
+	u, password, err := m.Service.OperatorResetPassword(ctx, *who.tenant, *who.userID, *who.email)
 	if err != nil {
 		return cliError(err)
 	}
@@ -463,6 +456,35 @@ func cmdUserResetPassword(ctx context.Context, args []string, stdout, stderr io.
 
 // usageError prints msg and the command's flags, and returns errUsage
 // (exit code 2).
+// userFlags name one user of a firm for an operator's command: --tenant,
+// and --user or --email (exactly one).
+type userFlags struct {
+	tenant, userID, email *string
+}
+
+// addUserFlags adds --tenant, --user and --email to fs.
+func addUserFlags(fs *flag.FlagSet) userFlags {
+	return userFlags{
+		tenant: fs.String("tenant", "", "firm `id`"),
+		userID: fs.String("user", "", "the user's `id` (or give --email)"),
+		email:  fs.String("email", "", "the user's `email` (or give --user)"),
+	}
+}
+
+// check, after parsing, refuses a missing firm and anything but exactly
+// one of --user and --email.
+func (f userFlags) check(fs *flag.FlagSet) error {
+	switch {
+	case *f.tenant == "":
+		return usageError(fs, "--tenant is required")
+	case *f.userID == "" && *f.email == "":
+		return usageError(fs, "--user or --email is required")
+	case *f.userID != "" && *f.email != "":
+		return usageError(fs, "give --user or --email, not both")
+	}
+	return nil
+}
+
 func usageError(fs *flag.FlagSet, msg string) error {
 	fmt.Fprintf(fs.Output(), "%s: %s\n", fs.Name(), msg)
 	fs.PrintDefaults()

@@ -13,26 +13,19 @@ import (
 // firm's audit log as the operator's mfa.reset.
 func cmdUserResetMFA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := newFlagSet("user reset-mfa", stderr)
-	tenant := fs.String("tenant", "", "firm `id`")
-	userID := fs.String("user", "", "the user's `id` (or give --email)")
-	email := fs.String("email", "", "the user's `email` (or give --user)")
+	who := addUserFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	switch {
-	case *tenant == "":
-		return usageError(fs, "--tenant is required")
-	case *userID == "" && *email == "":
-		return usageError(fs, "--user or --email is required")
-	case *userID != "" && *email != "":
-		return usageError(fs, "give --user or --email, not both")
+	if err := who.check(fs); err != nil {
+		return err
 	}
 	m, err := cf.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	u, err := m.Service.OperatorResetMFA(ctx, *tenant, *userID, *email)
+	u, err := m.Service.OperatorResetMFA(ctx, *who.tenant, *who.userID, *who.email)
 	if err != nil {
 		return cliError(err)
 	}
