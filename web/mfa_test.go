@@ -74,6 +74,24 @@ func enrolTOTP(t testing.TB, e *env, m *mfaUser) {
 	m.secret, m.recovery = en.Secret, rc.Codes
 }
 
+// enrolTOTPDirect enrols an authenticator app for u through the service,
+// for tests whose subject is elsewhere, and returns its secret.
+func enrolTOTPDirect(t testing.TB, e *env, u *vault.User) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.Svc.BeginTOTP(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tf, err := e.DB.TOTP(ctx, u.TenantID, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Svc.ConfirmTOTP(ctx, u, totpCode(t, e, tf.Secret, 0)); err != nil {
+		t.Fatal(err)
+	}
+	return tf.Secret
+}
+
 // challengeJSON is the login answer when a second factor is needed.
 type challengeJSON struct {
 	MFARequired bool      `json:"mfa_required"`

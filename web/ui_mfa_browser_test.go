@@ -21,17 +21,8 @@ func TestUIMFA_Browser(t *testing.T) {
 	e := newEnv(t)
 	owner, _, _ := e.uiUser(t, "", "")
 	ctx := context.Background()
-	if _, err := e.Svc.BeginTOTP(ctx, owner); err != nil {
-		t.Fatal(err)
-	}
 	// The owner enrols through the service, to set the policy.
-	tf, err := e.DB.TOTP(ctx, owner.TenantID, owner.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Svc.ConfirmTOTP(ctx, owner, totpCode(t, e, tf.Secret, 0)); err != nil {
-		t.Fatal(err)
-	}
+	enrolTOTPDirect(t, e, owner)
 	if err := e.Svc.SetMFAPolicy(ctx, owner, vault.MFAPolicyEveryone); err != nil {
 		t.Fatal(err)
 	}

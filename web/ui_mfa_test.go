@@ -17,17 +17,7 @@ import (
 func TestMFA_SignInMFAPage(t *testing.T) {
 	e := newEnv(t)
 	owner, email, password := e.uiUser(t, "", "")
-	ctx := context.Background()
-	if _, err := e.Svc.BeginTOTP(ctx, owner); err != nil {
-		t.Fatal(err)
-	}
-	tf, err := e.DB.TOTP(ctx, owner.TenantID, owner.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Svc.ConfirmTOTP(ctx, owner, totpCode(t, e, tf.Secret, 0)); err != nil {
-		t.Fatal(err)
-	}
+	secret := enrolTOTPDirect(t, e, owner)
 	base := e.Server.URL()
 	post := func(c *http.Client, tok string, form url.Values) (*http.Response, string) {
 		t.Helper()
@@ -75,7 +65,7 @@ func TestMFA_SignInMFAPage(t *testing.T) {
 			t.Fatalf("GET /signin/mfa = %d, want 200", got)
 		}
 		nextStep(e)
-		good := totpCode(t, e, tf.Secret, 0)
+		good := totpCode(t, e, secret, 0)
 		bad := "000000"
 		if bad == good {
 			bad = "111111"
@@ -99,19 +89,6 @@ func TestMFA_SettingsPages(t *testing.T) {
 	e := newEnv(t)
 	owner, email, password := e.uiUser(t, "", "")
 	ctx := context.Background()
-	enrol := func(u *vault.User) {
-		t.Helper()
-		if _, err := e.Svc.BeginTOTP(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		tf, err := e.DB.TOTP(ctx, u.TenantID, u.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.Svc.ConfirmTOTP(ctx, u, totpCode(t, e, tf.Secret, 0)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	lawyer, lawyerEmail, lawyerPassword := e.uiUser(t, owner.TenantID, vault.RoleLawyer)
 	_, tok, err := e.Svc.CreateAPIToken(ctx, lawyer, "nightly export", nil)
 	if err != nil {
@@ -136,7 +113,7 @@ func TestMFA_SettingsPages(t *testing.T) {
 	if code, body := post(c, "/settings/mfa/policy", url.Values{"csrf": {csrf}, "required": {"admins"}}); code != http.StatusConflict || !strings.Contains(body, "Enrol a second factor") {
 		t.Fatalf("policy before enrolling = %d, want 409 with the reason", code)
 	}
-	enrol(owner)
+	enrolTOTPDirect(t, e, owner)
 	if code, _ := post(c, "/settings/mfa/policy", url.Values{"csrf": {csrf}, "required": {"admins"}}); code != http.StatusSeeOther {
 		t.Fatalf("set policy = %d, want 303", code)
 	}
@@ -159,7 +136,7 @@ func TestMFA_SettingsPages(t *testing.T) {
 		t.Fatalf("after revoke, firm tokens = %d, want 0", len(toks))
 	}
 
-	enrol(lawyer)
+	enrolTOTPDirect(t, e, lawyer)
 	if code, _ := post(c, "/admin/users/"+lawyer.ID+"/mfa-reset", url.Values{"csrf": {csrf}}); code != http.StatusSeeOther {
 		t.Fatalf("mfa reset = %d, want 303", code)
 	}
