@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"strings"
@@ -188,4 +189,34 @@ func TestPasskey_Reset(t *testing.T) {
 		t.Errorf("passkeys after reset: %d, %v; want none", len(pks), err)
 	}
 	e.login(t, email, pw) // the password alone, again
+}
+
+// TestPasskey_UserHandle: what a registration hands the authenticator to
+// keep names the user by id: the user handle is the user id's bytes, and
+// the options carry no email (the README's claim).
+func TestPasskey_UserHandle(t *testing.T) {
+	e := newEnv(t)
+	_, ownerU := e.firm(t, "us")
+	lawyer, u := e.user(t, ownerU.TenantID, vault.RoleLawyer)
+	var begin struct {
+		Options struct {
+			PublicKey struct {
+				User struct {
+					ID   string `json:"id"`
+					Name string `json:"name"`
+				} `json:"user"`
+			} `json:"publicKey"`
+		} `json:"options"`
+	}
+	raw := lawyer.json(t, "POST", "/api/v1/me/passkeys/begin", map[string]any{}, http.StatusOK, &begin)
+	handle, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(begin.Options.PublicKey.User.ID, "="))
+	if err != nil {
+		t.Fatalf("user handle %q: %v", begin.Options.PublicKey.User.ID, err)
+	}
+	if got, want := string(handle), u.ID; got != want {
+		t.Errorf("user handle %q, want the user id %q", got, want)
+	}
+	if strings.Contains(strings.ToLower(string(raw)), strings.ToLower(u.Email)) {
+		t.Errorf("registration options carry the email %s: %s", u.Email, raw)
+	}
 }
