@@ -169,8 +169,15 @@ func TestMFA_TOTPSignIn(t *testing.T) {
 	})
 	t.Run("ReusedCodeRefused", func(t *testing.T) {
 		// The enrolment's code's step is spent: the same code again fails.
+		// The code is that step's, whenever this runs (the clock may
+		// have reached the next step since the enrolment).
+		tf, err := e.DB.TOTP(context.Background(), m.u.TenantID, m.u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		spent := time.Unix(tf.LastStep*30, 0).Sub(e.Clock.Now())
 		ch := passwordStep(t, e, m)
-		resp, b, _ := mfaStep(t, e, ch.Challenge, map[string]string{"code": totpCode(t, e, m.secret, 0)})
+		resp, b, _ := mfaStep(t, e, ch.Challenge, map[string]string{"code": totpCode(t, e, m.secret, spent)})
 		wantError(t, resp, b, http.StatusUnauthorized, vault.EUNAUTHORIZED)
 
 		nextStep(e)
